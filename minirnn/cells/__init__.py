@@ -1,0 +1,8 @@
+"""The math of the three cells, in readable NumPy: ``rnn`` (tanh/relu), ``lstm`` (i, f, g, o) and ``gru`` (r, z, n).
+
+Each module has ``step_forward``/``step_backward`` for one time step and ``forward``/``backward`` for a whole sequence
+(backpropagation through time), with the equations in its docstring.
+"""
+from . import gru, lstm, rnn
+
+__all__ = ["rnn", "lstm", "gru"]

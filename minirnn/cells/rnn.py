@@ -1,0 +1,148 @@
+"""The vanilla (Elman) RNN cell with tanh or ReLU: one step forward and backward, and the whole sequence with BPTT.
+
+Plain NumPy, to be read beside the equations; ``minirnn/kernels/rnn.py`` runs the same computation fast.
+
+Shapes (row vectors, PyTorch layout)::
+
+    x       (B, I)  one step,  (T, B, I) a sequence (time-major)
+    h       (B, H)
+    W_ih    (H, I)     W_hh (H, H)     b_ih, b_hh (H,)
+
+Forward, one step (phi is tanh or relu)::
+
+    a = x W_ih^T + b_ih + h_prev W_hh^T + b_hh                        (B, H)
+    h = phi(a)
+
+Backward, one step, given dh::
+
+    da      = dh * phi'(a)          tanh: 1 - h^2       relu: 1 where h > 0, else 0
+    dh_prev = da W_hh,   dx = da W_ih,   dW_ih += da^T x,   dW_hh += da^T h_prev,   db_ih = db_hh += sum_B da
+
+So dh_{t-1} = (dh_t * phi'(a_t)) W_hh: across many steps the gradient is multiplied again and again by
+diag(phi'(a)) W_hh, which is why it vanishes (or explodes) over long sequences.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._common import as_step_mask
+
+NONLINEARITIES = ("tanh", "relu")
+
+
+def activate(a, nonlinearity):
+    """phi(a): ``np.tanh(a)`` or ``max(a, 0)``."""
+    if nonlinearity == "tanh":
+        return np.tanh(a)
+    if nonlinearity == "relu":
+        return np.maximum(a, 0)
+    raise ValueError(f"nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}")
+
+
+def activation_slope(h, nonlinearity):
+    """phi'(a) written with the output h = phi(a): ``1 - h^2`` for tanh, ``h > 0`` for relu (same dtype as h)."""
+    if nonlinearity == "tanh":
+        return 1 - h * h
+    if nonlinearity == "relu":
+        return (h > 0).astype(h.dtype)
+    raise ValueError(f"nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}")
+
+
+def step_forward(x, h_prev, W_ih, W_hh, b_ih, b_hh, nonlinearity="tanh"):
+    """One RNN step. x (B, I), h_prev (B, H), W_ih (H, I), W_hh (H, H), b_ih/b_hh (H,).
+
+    Returns ``h (B, H), cache``.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> h, cache = step_forward(rng.normal(size=(2, 3)), np.zeros((2, 4)), rng.normal(size=(4, 3)),
+        ...                         rng.normal(size=(4, 4)), np.zeros(4), np.zeros(4))
+        >>> h.shape
+        (2, 4)
+    """
+    x_proj = x @ W_ih.T + b_ih                                       # (B, H)
+    h = recurrent_step(x_proj, h_prev, W_hh, b_hh, nonlinearity)
+    return h, (x, h_prev, W_ih, W_hh, h, nonlinearity)
+
+
+def step_backward(dh, cache):
+    """Backward of :func:`step_forward`. dh (B, H): the gradient arriving at h.
+
+    Returns ``dx (B, I), dh_prev (B, H), dW_ih (H, I), dW_hh (H, H), db_ih (H,), db_hh (H,)``.
+    """
+    x, h_prev, W_ih, W_hh, h, nonlinearity = cache
+    da = dh * activation_slope(h, nonlinearity)                      # (B, H)
+    return da @ W_ih, da @ W_hh, da.T @ x, da.T @ h_prev, da.sum(0), da.sum(0)
+
+
+def recurrent_step(x_proj, h_prev, W_hh, b_hh, nonlinearity):
+    """The part of a step inside the time loop: ``h = phi(x_proj + h_prev W_hh^T + b_hh)``, x_proj (B, H) precomputed."""
+    return activate(x_proj + h_prev @ W_hh.T + b_hh, nonlinearity)
+
+
+def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, nonlinearity="tanh"):
+    """Run the RNN over a whole sequence.
+
+    Args:
+        x: (T, B, I) inputs, time-major.  h0: (B, H) initial state.
+        W_ih (H, I), W_hh (H, H), b_ih (H,), b_hh (H,): parameters.
+        mask: optional (T, B) booleans; False marks padding: the state is carried, the output is zero.
+        nonlinearity: ``"tanh"`` or ``"relu"``.
+
+    Returns:
+        ``out (T, B, H), h_n (B, H), cache``.
+
+    Example:
+        >>> rng = np.random.default_rng(0); T, B, I, H = 5, 2, 3, 4
+        >>> p = [rng.normal(size=s) for s in [(H, I), (H, H), (H,), (H,)]]
+        >>> out, h_n, cache = forward(rng.normal(size=(T, B, I)), np.zeros((B, H)), *p)
+        >>> out.shape
+        (5, 2, 4)
+    """
+    T, B, _ = x.shape
+    H = h0.shape[-1]
+    m = as_step_mask(mask, x)                                        # (T, B, 1) or None
+    x_proj = x @ W_ih.T + b_ih                                       # (T, B, H): all steps in one GEMM
+    hs = np.empty((T + 1, B, H), dtype=x.dtype)                      # carried states, hs[0] = h0
+    h_new = np.empty((T, B, H), dtype=x.dtype)                       # phi(a_t) before masking
+    hs[0] = h0
+    for t in range(T):
+        h_new[t] = recurrent_step(x_proj[t], hs[t], W_hh, b_hh, nonlinearity)
+        hs[t + 1] = h_new[t] if m is None else m[t] * h_new[t] + (1 - m[t]) * hs[t]
+    out = h_new.copy() if m is None else m * h_new
+    cache = {"x": x, "mask": m, "W_ih": W_ih, "W_hh": W_hh, "hs": hs, "h_new": h_new, "nonlinearity": nonlinearity}
+    return out, hs[T], cache
+
+
+def backward(dout, dh_n, cache):
+    """Backpropagation through time for :func:`forward`.
+
+    Args:
+        dout: (T, B, H) gradient with respect to ``out``;  dh_n: (B, H) with respect to the final state.
+
+    Returns:
+        dict ``x (T, B, I), h0 (B, H), W_ih (H, I), W_hh (H, H), b_ih (H,), b_hh (H,)``.
+    """
+    x, m, W_ih, W_hh, hs, h_new = (cache[k] for k in ("x", "mask", "W_ih", "W_hh", "hs", "h_new"))
+    T, B, _ = x.shape
+    H = hs.shape[-1]
+    slope = activation_slope(h_new, cache["nonlinearity"])           # (T, B, H)
+    da = np.empty((T, B, H), dtype=x.dtype)
+    dh_carry = dh_n.copy()
+    for t in reversed(range(T)):
+        if m is None:
+            da[t] = (dout[t] + dh_carry) * slope[t]
+            dh_carry = da[t] @ W_hh
+        else:
+            da[t] = m[t] * (dout[t] + dh_carry) * slope[t]
+            dh_carry = da[t] @ W_hh + (1 - m[t]) * dh_carry
+    da2 = da.reshape(T * B, H)
+    db = da2.sum(0)
+    return {
+        "x": da @ W_ih,                                              # (T, B, I)
+        "h0": dh_carry,
+        "W_ih": da2.T @ x.reshape(T * B, -1),                        # (H, I)
+        "W_hh": da2.T @ hs[:-1].reshape(T * B, H),                   # (H, H)
+        "b_ih": db,
+        "b_hh": db.copy(),
+    }
