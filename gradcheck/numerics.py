@@ -1,0 +1,329 @@
+"""Finite-difference gradients and the checks built on them. Imports only NumPy; knows nothing of minirnn.
+
+Every derivative here is a central difference in float64,
+
+    df/dx_k  ~  (f(x + eps e_k) - f(x - eps e_k)) / (2 eps),
+
+taken by perturbing the caller's array *in place* and writing the original value back bit for bit afterwards. Its
+error is a truncation term ~ eps^2 f''' / 6 plus a round-off term ~ u |f| / eps (u = 2.2e-16): the total is smallest
+near eps = 1e-5..1e-6, where it is about 1e-10 for well-scaled functions (``eps_sweep`` draws the V-shaped curve).
+float32 is refused: its u = 1.2e-7 makes the round-off term ~1e-1 at eps = 1e-6, which swamps any real bug.
+
+Public functions:
+    numerical_gradient(f, x, df=None, eps=1e-6)    one array's numeric gradient (the CS231n pattern)
+    check_gradients(f, params, grads, ...)         compare analytic gradients of a loss with numeric ones -> Report
+    eps_sweep(f, params, grads, ...)               the same comparison for eps = 1e-2 .. 1e-10
+"""
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from .report import Report, Row
+
+METHODS = ("full", "sampled", "direction")
+EPS_SWEEP_VALUES = tuple(10.0 ** -k for k in range(2, 11))  # 1e-2, 1e-3, ..., 1e-10
+_U = np.finfo(np.float64).eps
+
+
+# -- validation ---------------------------------------------------------------------------------------------------------
+def _require_float64_array(label: str, value) -> np.ndarray:
+    """``value`` itself if it is a writeable float64 ndarray, else a ValueError/TypeError saying why and how to fix it."""
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"{label} must be a float64 numpy array (it is perturbed in place), got {type(value).__name__}; "
+                        f"wrap it with np.array({label}, dtype=np.float64) and pass that same array to your function")
+    if value.dtype == np.float32 or value.dtype == np.float16:
+        raise ValueError(f"{label} is {value.dtype}: finite differences need float64, because {value.dtype} round-off "
+                         f"(about {np.finfo(value.dtype).eps:.0e} relative) divided by a small eps swamps the gradient; "
+                         f"cast with {label} = {label}.astype(np.float64) and run your function in float64")
+    if value.dtype != np.float64:
+        raise ValueError(f"{label} must have dtype float64, got {value.dtype}; cast with "
+                         f"{label} = {label}.astype(np.float64)")
+    if not value.flags.writeable:
+        raise ValueError(f"{label} is read-only, but it must be perturbed in place; pass a writeable copy "
+                         f"({label}.copy()) and make your function read that copy")
+    return value
+
+
+def _check_eps(eps) -> float:
+    eps = float(eps)
+    if not (np.isfinite(eps) and eps > 0):
+        raise ValueError(f"eps must be a positive finite number, got {eps!r}")
+    return eps
+
+
+def _call_with_optional_x(f, x):
+    """Call ``f()`` if it takes no positional argument, else ``f(x)`` (the CS231n ``lambda x: ...`` style)."""
+    try:
+        sig = inspect.signature(f)
+        takes_arg = any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+                        and p.default is p.empty for p in sig.parameters.values())
+    except (TypeError, ValueError):  # builtins without a signature
+        takes_arg = True
+    return f(x) if takes_arg else f()
+
+
+def _scalarise(value, df, label: str) -> float:
+    """The loss ``sum(value * df)``, or ``value`` itself when ``df`` is None and ``value`` is a scalar."""
+    value = np.asarray(value, dtype=np.float64)
+    if df is None:
+        if value.size != 1:
+            raise ValueError(f"{label} returned an array of shape {value.shape} but df is None; return a scalar loss, "
+                             f"or pass df (the upstream gradient, same shape as the output) to check sum(f * df)")
+        return float(value.reshape(()))
+    if value.shape != np.shape(df):
+        raise ValueError(f"df must have the shape of {label}'s output {value.shape}, got {np.shape(df)}")
+    return float(np.sum(value * df))
+
+
+def _sign_pattern(preactivations, params):
+    """Flattened boolean ``pre > 0`` of everything ``preactivations(params)`` returns (array, list or dict of arrays)."""
+    pre = preactivations(params)
+    if isinstance(pre, dict):
+        pre = list(pre.values())
+    if isinstance(pre, (list, tuple)):
+        return np.concatenate([np.asarray(p, dtype=np.float64).ravel() for p in pre]) > 0
+    return np.asarray(pre, dtype=np.float64).ravel() > 0
+
+
+# -- one array, the CS231n pattern ----------------------------------------------------------------------------------------
+def numerical_gradient(f, x: np.ndarray, df=None, eps: float = 1e-6) -> np.ndarray:
+    """Central-difference gradient of ``sum(f(x) * df)`` with respect to every entry of ``x``.
+
+    ``f`` reads ``x`` itself (it is called as ``f()``; a one-argument ``f`` is called as ``f(x)``, so CS231n's
+    ``lambda x: layer_forward(x, w)[0]`` works too). Each entry of ``x`` is set to ``x_k + eps`` and ``x_k - eps`` in
+    place and then restored bit for bit. The step actually taken, ``(x_k + eps) - (x_k - eps)`` in float64, is the
+    denominator, which removes the representation error of the step.
+
+    Args:
+        f: callable returning an array (any shape) or a scalar.
+        x: float64 ndarray of any shape, perturbed in place.
+        df: upstream gradient, the shape of ``f``'s output; None if ``f`` returns a scalar.
+        eps: the half step.
+    Returns:
+        ndarray shaped like ``x``: entry k is ``sum((f(x + eps e_k) - f(x - eps e_k)) * df) / (2 eps)``.
+
+    Example:
+        >>> W = np.array([[1.0, 2.0], [3.0, 4.0]]); x = np.array([0.5, -1.0]); G = np.array([1.0, -2.0])
+        >>> num = numerical_gradient(lambda: W @ x, W, G)      # d sum((W x) * G) / dW = outer(G, x)
+        >>> bool(np.allclose(num, np.outer(G, x), atol=1e-8))
+        True
+    """
+    x = _require_float64_array("x", x)
+    eps = _check_eps(eps)
+    if df is not None:
+        df = np.asarray(df, dtype=np.float64)
+    grad = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        old = x[idx]
+        x[idx] = old + eps
+        plus = _scalarise(_call_with_optional_x(f, x), df, "f")
+        step = x[idx]
+        x[idx] = old - eps
+        minus = _scalarise(_call_with_optional_x(f, x), df, "f")
+        step = step - x[idx]
+        x[idx] = old
+        grad[idx] = (plus - minus) / step
+    return grad
+
+
+# -- comparing analytic with numeric -------------------------------------------------------------------------------------
+def _errors(a: np.ndarray, n: np.ndarray):
+    """Entry-wise absolute and relative errors, and the normwise relative error, of analytic a vs numeric n."""
+    abs_err = np.abs(a - n)
+    rel_err = abs_err / np.maximum(np.abs(a) + np.abs(n), 1e-8)
+    norm_rel = float(np.linalg.norm(a - n) / max(np.linalg.norm(a) + np.linalg.norm(n), 1e-8))
+    return abs_err, rel_err, norm_rel
+
+
+def _entry_indices(shape, method: str, num_samples: int, rng: np.random.Generator):
+    """Flat indices of the entries to check: all of them, or ``num_samples`` distinct ones drawn with ``rng``."""
+    size = int(np.prod(shape, dtype=np.int64))
+    if method == "full" or num_samples >= size:
+        return np.arange(size)
+    return np.sort(rng.choice(size, size=num_samples, replace=False))
+
+
+def _check_entries(loss, arr, analytic, flat_indices, eps, rtol, atol, name, signs):
+    """Row for an entry-wise (full or sampled) check of one tensor."""
+    numeric = np.empty(len(flat_indices))
+    kinked = np.zeros(len(flat_indices), dtype=bool)
+    for j, flat in enumerate(flat_indices):
+        idx = np.unravel_index(flat, arr.shape)
+        old = arr[idx]
+        arr[idx] = old + eps
+        plus = loss()
+        sign_plus = signs() if signs else None
+        step = arr[idx]
+        arr[idx] = old - eps
+        minus = loss()
+        sign_minus = signs() if signs else None
+        step = step - arr[idx]
+        arr[idx] = old
+        numeric[j] = (plus - minus) / step
+        if signs:
+            kinked[j] = bool(np.any(sign_plus != sign_minus))
+    a = analytic.ravel()[flat_indices]
+    abs_err, rel_err, norm_rel = _errors(a, numeric)
+    scaled = abs_err / (atol + rtol * np.maximum(np.abs(a), np.abs(numeric)))
+    scaled = np.where(np.isnan(scaled), np.inf, scaled)
+    decisive = scaled[~kinked]
+    passed = bool(np.all(decisive <= 1.0)) and bool(np.all(np.isfinite(numeric)))
+    ranking = np.where(kinked, -1.0, scaled) if not kinked.all() else scaled
+    worst = int(np.argmax(ranking))
+    return Row(name=name, shape=tuple(arr.shape), checked=len(flat_indices),
+               max_abs_error=float(abs_err.max()), max_rel_error=float(rel_err.max()), norm_rel_error=norm_rel,
+               worst_index=tuple(int(i) for i in np.unravel_index(flat_indices[worst], arr.shape)),
+               worst_analytic=float(a[worst]), worst_numeric=float(numeric[worst]), passed=passed,
+               kinks=int(kinked.sum()))
+
+
+def _check_direction(loss, arr, analytic, rng, eps, rtol, atol, name, signs):
+    """Row for a random-direction check: compare sum(grad * v) with (L(p + eps v) - L(p - eps v)) / 2eps."""
+    v = rng.standard_normal(arr.shape)
+    original = arr.copy()
+    arr[...] = original + eps * v
+    plus = loss()
+    sign_plus = signs() if signs else None
+    arr[...] = original - eps * v
+    minus = loss()
+    sign_minus = signs() if signs else None
+    arr[...] = original
+    numeric = (plus - minus) / (2 * eps)
+    a = float(np.sum(analytic * v))
+    abs_err, rel_err, norm_rel = _errors(np.array([a]), np.array([numeric]))
+    kink = bool(np.any(sign_plus != sign_minus)) if signs else False
+    passed = kink or bool(abs_err[0] <= atol + rtol * max(abs(a), abs(numeric)))
+    return Row(name=name, shape=tuple(arr.shape), checked=1, max_abs_error=float(abs_err[0]),
+               max_rel_error=float(rel_err[0]), norm_rel_error=norm_rel, worst_index=None, worst_analytic=a,
+               worst_numeric=float(numeric), passed=passed and bool(np.isfinite(numeric)), kinks=int(kink))
+
+
+def default_atol(loss_value: float, eps: float) -> float:
+    """The absolute tolerance used when ``atol=None``: 100 round-offs of the loss divided by the step.
+
+    A central difference of a loss of size |L| carries round-off of roughly ``u |L| / eps``; entries whose gradient is
+    of that size cannot be judged relatively. ``100 * u * max(|L|, 1) / eps`` leaves a margin of a hundred.
+
+    Example:
+        >>> f"{default_atol(1.0, 1e-6):.1e}"
+        '2.2e-08'
+    """
+    return float(100 * _U * max(abs(float(loss_value)), 1.0) / eps)
+
+
+def check_gradients(f, params: dict, grads: dict, *, eps: float = 1e-6, method: str = "full", seed: int | None = 0,
+                    num_samples: int = 20, rtol: float = 1e-5, atol: float | None = None, df=None,
+                    names=None, preactivations=None, title: str = "") -> Report:
+    """Compare analytic gradients of a loss with central differences, tensor by tensor.
+
+    Each array in ``params`` is perturbed *in place* (``f`` must read those very arrays) and restored exactly. An entry
+    passes when ``|a - n| <= atol + rtol * max(|a|, |n|)`` (a analytic, n numeric); a tensor passes when all its
+    checked entries do. The default ``rtol=1e-5`` fails a gradient that is off by 0.1% (relative error 5e-4), which
+    ``torch.autograd.gradcheck``'s rtol=1e-3 lets through.
+
+    Args:
+        f: ``f(params) -> float`` loss (or an array, with ``df`` given: the loss is ``sum(f(params) * df)``).
+        params: dict name -> float64 ndarray, inputs and initial states included.
+        grads: dict name -> analytic gradient of the loss, same shape as ``params[name]``.
+        eps: the half step of the central difference.
+        method: ``"full"`` every entry; ``"sampled"`` ``num_samples`` random entries per tensor; ``"direction"`` one
+            random direction v per tensor, comparing ``sum(grad * v)`` with the directional difference (two
+            evaluations per tensor, cheap for big models, but it cannot say which entry is wrong).
+        seed: seeds the sampled entries and the random directions.
+        num_samples: entries per tensor for ``method="sampled"``.
+        rtol, atol: the tolerances above; ``atol=None`` uses ``default_atol(f(params), eps)`` (round-off level).
+        df: the upstream gradient when ``f`` returns an array (CS231n style).
+        names: which keys of ``params`` to check (default: all, in order).
+        preactivations: optional ``g(params) -> array`` (or list/dict of arrays) of the values fed to ReLU-like kinks.
+            Entries whose perturbation flips the sign of any of them are counted in ``row.kinks`` and excluded from
+            the pass/fail decision (a central difference across a kink is not a derivative).
+        title: a heading for the printed table.
+    Returns:
+        ``Report``: ``report.passed``, ``report.rows`` (``.name``, ``.max_abs_error``, ``.max_rel_error``, ``.passed``,
+        ...), ``print(report)`` for the table, ``report.to_json()``.
+
+    Example:
+        >>> W = np.array([[0.3, -0.2], [0.1, 0.4]]); x = np.array([1.0, 2.0]); G = np.array([0.5, -1.5])
+        >>> params = {"W": W, "x": x}
+        >>> loss = lambda p: float(np.sum(np.tanh(p["W"] @ p["x"]) * G))
+        >>> dz = (1 - np.tanh(W @ x) ** 2) * G
+        >>> report = check_gradients(loss, params, {"W": np.outer(dz, x), "x": W.T @ dz})
+        >>> report.passed, [r.name for r in report.rows]
+        (True, ['W', 'x'])
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    eps = _check_eps(eps)
+    if not isinstance(params, dict) or not params:
+        raise TypeError(f"params must be a non-empty dict name -> float64 ndarray, got {type(params).__name__}")
+    if not isinstance(grads, dict):
+        raise TypeError(f"grads must be a dict name -> ndarray, got {type(grads).__name__}")
+    names = list(params) if names is None else list(names)
+    analytic = {}
+    for name in names:
+        if name not in params:
+            raise KeyError(f"names contains {name!r}, which is not a key of params ({list(params)})")
+        _require_float64_array(f"params[{name!r}]", params[name])
+        if name not in grads:
+            raise KeyError(f"grads has no entry {name!r}; every checked tensor needs its analytic gradient "
+                           f"(grads has {list(grads)})")
+        g = np.asarray(grads[name], dtype=np.float64)
+        if g.shape != params[name].shape:
+            raise ValueError(f"grads[{name!r}] must have the shape of params[{name!r}] {params[name].shape}, "
+                             f"got {g.shape}")
+        analytic[name] = g.copy()  # a copy: f may overwrite the caller's gradient buffers while we evaluate it
+    if df is not None:
+        df = np.asarray(df, dtype=np.float64)
+    if num_samples < 1:
+        raise ValueError(f"num_samples must be at least 1, got {num_samples}")
+
+    def loss():
+        return _scalarise(f(params), df, "f(params)")
+
+    signs = (lambda: _sign_pattern(preactivations, params)) if preactivations is not None else None
+    loss0 = loss()
+    if not np.isfinite(loss0):
+        raise ValueError(f"f(params) returned a non-finite loss {loss0}; the check needs a finite loss")
+    atol = default_atol(loss0, eps) if atol is None else float(atol)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for name in names:
+        arr = params[name]
+        if method == "direction":
+            rows.append(_check_direction(loss, arr, analytic[name], rng, eps, rtol, atol, name, signs))
+        else:
+            flat = _entry_indices(arr.shape, method, num_samples, rng)
+            if flat.size == 0:
+                continue
+            rows.append(_check_entries(loss, arr, analytic[name], flat, eps, rtol, atol, name, signs))
+    return Report(rows=rows, title=title, method=method, eps=eps, rtol=rtol, atol=atol, seed=seed, loss=loss0)
+
+
+def eps_sweep(f, params: dict, grads: dict, *, eps_values=EPS_SWEEP_VALUES, method: str = "full",
+              seed: int | None = 0, num_samples: int = 20, df=None, names=None) -> dict:
+    """Max relative and absolute error of every tensor for each eps: the V-shaped truncation/round-off curve.
+
+    Large eps: truncation error ~ eps^2 dominates; small eps: round-off ~ 1/eps dominates; the bottom of the V is the
+    best eps (about 1e-5..1e-6 in float64). The same entries are checked at every eps (same ``seed``).
+
+    Returns:
+        ``{"eps": [..], "max_rel_error": {name: [..]}, "max_abs_error": {name: [..]}, "norm_rel_error": {name: [..]}}``
+        lists aligned with ``eps``; ``gradcheck.plot.plot_eps_sweep`` draws it.
+
+    Example:
+        >>> x = np.array([0.7]); sweep = eps_sweep(lambda p: float(np.sin(p["x"][0])), {"x": x}, {"x": np.cos(x)})
+        >>> best = sweep["eps"][int(np.argmin(sweep["max_rel_error"]["x"]))]
+        >>> 1e-8 <= best <= 1e-3
+        True
+    """
+    out = {"eps": [float(e) for e in eps_values], "max_rel_error": {}, "max_abs_error": {}, "norm_rel_error": {}}
+    for eps in out["eps"]:
+        report = check_gradients(f, params, grads, eps=eps, method=method, seed=seed, num_samples=num_samples,
+                                 df=df, names=names)
+        for row in report.rows:
+            out["max_rel_error"].setdefault(row.name, []).append(row.max_rel_error)
+            out["max_abs_error"].setdefault(row.name, []).append(row.max_abs_error)
+            out["norm_rel_error"].setdefault(row.name, []).append(row.norm_rel_error)
+    return out
