@@ -214,3 +214,21 @@ def test_sequence_classification_needs_time_but_is_solvable():
 def test_module_lists_its_public_names():
     for name in tasks.__all__:
         assert hasattr(tasks, name)
+
+
+@pytest.mark.parametrize("module_name, only", [
+    ("minirnn.tasks", None), ("minirnn.losses", None), ("minirnn.optim", None),
+    ("minirnn.nn", ("Linear", "Embedding")),
+])
+def test_docstring_examples_run(module_name, only):
+    import doctest
+    import importlib
+    module = importlib.import_module(module_name)
+    finder, runner = doctest.DocTestFinder(), doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    ran = 0
+    for test in finder.find(module, globs={"np": np, **vars(module)}):
+        if only and not any(test.name.split(".")[2:3] == [name] for name in only):
+            continue
+        runner.run(test)
+        ran += len(test.examples)
+    assert ran > 0 and runner.failures == 0, runner.summarize()
