@@ -18,7 +18,7 @@ class Module:
 
     Example:
         >>> m = Module()
-        >>> m.params["w"] = np.zeros(3); m.grads["w"] = np.zeros(3)
+        >>> m._own_params["w"] = np.zeros(3); m._own_grads["w"] = np.zeros(3)
         >>> sorted(m.state_dict())
         ['w']
     """
