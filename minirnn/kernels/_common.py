@@ -1,0 +1,30 @@
+"""Small pieces the three kernel files share: the dtype check and arrays in the form the compiled loops expect."""
+from __future__ import annotations
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+# The loops take a mask array and a has_mask flag; without a mask they get this empty array (never read), so each
+# dtype compiles once and no dummy mask is allocated per call.
+_NO_MASK = {dtype: np.zeros((0, 0, 1), dtype=dtype) for dtype in FLOAT_DTYPES}
+
+
+def float_dtype(x):
+    """The dtype the loops run in: x's, which must be float32 or float64."""
+    dtype = np.asarray(x).dtype
+    if dtype not in FLOAT_DTYPES:
+        raise TypeError(f"the Numba kernels run in float32 or float64, got x of dtype {dtype}")
+    return dtype
+
+
+def c_array(a, dtype):
+    """``a`` as a C-contiguous array of ``dtype`` (no copy when it already is one): one compiled layout per dtype."""
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+def loop_mask(m, dtype):
+    """``(mask, has_mask)`` for a loop: the (T, B, 1) 0/1 step mask from ``as_step_mask``, or an empty stand-in."""
+    if m is None:
+        return _NO_MASK[dtype], False
+    return c_array(m, dtype), True

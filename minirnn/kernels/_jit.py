@@ -1,0 +1,85 @@
+"""The one place that wraps ``numba.njit``: lazy compilation, the disk cache, and what to do when it cannot be written.
+
+``jit(func)`` returns a stand-in for ``numba.njit(cache=True)(func)`` that imports Numba and builds the dispatcher on the
+first call, so ``import minirnn`` neither imports Numba nor compiles anything. Each new argument type (float32 or
+float64) then compiles once per process, or loads from Numba's disk cache in a few hundred milliseconds.
+
+When no cache folder is writable, Numba fails in one of two places (``numba/core/caching.py``):
+
+* at decoration: it tries ``NUMBA_CACHE_DIR``, then the source's ``__pycache__``, then a user-wide folder, and raises
+  ``RuntimeError("cannot cache function ...: no locator available ...")`` when none can be created and written;
+* at the first call: a folder that was writable at decoration but is not any more (removed, made read-only, replaced
+  by a file) raises ``OSError`` when Numba reads its cache index or saves the compiled code.
+
+In both cases we compile without a disk cache (``cache=False``), warn once per process, and the numbers are the same.
+``fastmath`` is never used: it turns ``np.isnan`` into ``False`` and reorders sums.
+"""
+from __future__ import annotations
+
+import functools
+import warnings
+
+_warned_about_cache = False
+
+
+def jit(func):
+    """Wrap ``func`` as a lazily compiled, disk-cached ``numba.njit`` function (see the module docstring)."""
+    return LazyJit(func)
+
+
+class LazyJit:
+    """``numba.njit(cache=True)(func)``, built on the first call; falls back to ``cache=False`` with one warning."""
+
+    def __init__(self, func):
+        functools.update_wrapper(self, func)
+        self.py_func = func
+        self._dispatcher = None
+        self._cached = True
+
+    @property
+    def dispatcher(self):
+        """The Numba dispatcher (created, not compiled, on first access)."""
+        if self._dispatcher is None:
+            self._dispatcher = self._make_dispatcher()
+        return self._dispatcher
+
+    def _make_dispatcher(self):
+        import numba
+
+        if self._cached:
+            try:
+                return numba.njit(cache=True)(self.py_func)
+            except RuntimeError as error:                           # no cache folder can be written
+                self._give_up_caching(error)
+        return numba.njit(cache=False)(self.py_func)
+
+    def _give_up_caching(self, error):
+        self._cached = False
+        _warn_once(error)
+
+    def __call__(self, *args):
+        dispatcher = self.dispatcher
+        if not self._cached:
+            return dispatcher(*args)
+        try:
+            return dispatcher(*args)
+        except OSError as error:                                    # the cache folder broke after decoration
+            self._give_up_caching(error)
+            self._dispatcher = self._make_dispatcher()
+            return self._dispatcher(*args)
+
+    def __repr__(self):
+        return f"jit({self.py_func.__module__}.{self.py_func.__qualname__})"
+
+
+def _warn_once(error):
+    global _warned_about_cache
+    if _warned_about_cache:
+        return
+    _warned_about_cache = True
+    warnings.warn(
+        "minirnn could not write Numba's compile cache, so its kernels compile without one (a few seconds in every "
+        "new process; the results are the same). Point NUMBA_CACHE_DIR to a writable folder to keep compiled "
+        f"kernels. Numba said: {error}",
+        RuntimeWarning,
+    )

@@ -1,0 +1,153 @@
+"""Numba loops for the GRU (PyTorch's variant). The math lives in cells/gru.py; this file only makes it fast.
+
+:func:`forward` and :func:`backward` mirror ``minirnn.cells.gru.forward`` and ``backward``: same arguments, same
+return values, same cache dict (keys x, mask, W_ih, W_hh, hs, gates, hn), so a cache from one backend can go into the
+other's backward. As in the cells, the input projection ``x W_ih^T + b_ih`` for all steps is one NumPy GEMM before the
+loop and the weight gradients are NumPy GEMMs after it; only the time loop is compiled:
+
+    forward loop    cells.gru.recurrent_step, plus the padding mask
+    backward loop   cells.gru.gate_gradients and dh_prev = dh * z + dh_proj W_hh, plus the padding mask
+
+Gate order is PyTorch's ``r, z, n``; the reset gate multiplies ``hn = h_prev W_hn^T + b_hn``. Sigmoid is written
+``0.5 * (1 + tanh(0.5 a))`` exactly as in the cells. Constants are typed (``dtype.type(1)``) so float32 stays float32.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..cells._common import as_step_mask
+from ._common import c_array, float_dtype, loop_mask
+from ._jit import jit
+
+
+def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None):
+    """Run the GRU over a whole sequence (compiled loop). Mirrors ``minirnn.cells.gru.forward``.
+
+    Args:
+        x: (T, B, I) inputs, time-major.  h0: (B, H) initial state.
+        W_ih (3H, I), W_hh (3H, H), b_ih (3H,), b_hh (3H,): parameters, gates in PyTorch order r, z, n.
+        mask: optional (T, B) booleans; False marks padding: the state is carried, the output is zero.
+
+    Returns:
+        ``out (T, B, H), h_n (B, H), cache``.
+    """
+    dtype = float_dtype(x)
+    T, B, _ = x.shape
+    H = W_hh.shape[1]
+    m = as_step_mask(mask, x)                                        # (T, B, 1) or None
+    x_proj = x @ W_ih.T + b_ih                                       # (T, B, 3H): all steps in one GEMM
+    hs, gates, hn, out = _forward_loop(c_array(x_proj, dtype), c_array(np.broadcast_to(h0, (B, H)), dtype),
+                                       c_array(W_hh, dtype), c_array(b_hh, dtype), *loop_mask(m, dtype))
+    cache = {"x": x, "mask": m, "W_ih": W_ih, "W_hh": W_hh, "hs": hs, "gates": gates, "hn": hn}
+    return out, hs[T], cache
+
+
+def backward(dout, dh_n, cache):
+    """Backpropagation through time for :func:`forward` (compiled loop). Mirrors ``minirnn.cells.gru.backward``.
+
+    Args:
+        dout: (T, B, H) gradient with respect to ``out``;  dh_n: (B, H) with respect to the final state.
+        cache: from :func:`forward` or from ``minirnn.cells.gru.forward``.
+
+    Returns:
+        dict ``x (T, B, I), h0 (B, H), W_ih (3H, I), W_hh (3H, H), b_ih (3H,), b_hh (3H,)``.
+    """
+    x, m, W_ih, W_hh, hs, gates, hn = (cache[k] for k in ("x", "mask", "W_ih", "W_hh", "hs", "gates", "hn"))
+    dtype = float_dtype(x)
+    T, B, _ = x.shape
+    H = hs.shape[-1]
+    dx_proj, dh_proj, dh0 = _backward_loop(
+        c_array(dout, dtype), c_array(np.broadcast_to(dh_n, (B, H)), dtype), c_array(W_hh, dtype),
+        c_array(hs, dtype), c_array(gates, dtype), c_array(hn, dtype), *loop_mask(m, dtype))
+    dxp, dhp = dx_proj.reshape(T * B, 3 * H), dh_proj.reshape(T * B, 3 * H)
+    return {
+        "x": dx_proj @ W_ih,                                         # (T, B, I)
+        "h0": dh0,
+        "W_ih": dxp.T @ x.reshape(T * B, -1),                        # (3H, I)
+        "W_hh": dhp.T @ hs[:-1].reshape(T * B, H),                   # (3H, H)
+        "b_ih": dxp.sum(0),
+        "b_hh": dhp.sum(0),
+    }
+
+
+@jit
+def _forward_loop(x_proj, h0, W_hh, b_hh, mask, has_mask):
+    """The time loop of the forward pass.
+
+    x_proj (T, B, 3H) = x W_ih^T + b_ih;  h0 (B, H);  W_hh (3H, H);  b_hh (3H,);  mask (T, B, 1) 0/1, read only if
+    has_mask.  Returns ``hs (T+1, B, H), gates (T, B, 3H) = [r, z, n], hn (T, B, H), out (T, B, H)``.
+    """
+    T, B, H3 = x_proj.shape
+    H = H3 // 3
+    one, half = x_proj.dtype.type(1), x_proj.dtype.type(0.5)
+    hs = np.empty((T + 1, B, H), x_proj.dtype)                       # carried states, hs[0] = h0
+    gates = np.empty((T, B, 3 * H), x_proj.dtype)
+    hn = np.empty((T, B, H), x_proj.dtype)                           # h_prev W_hn^T + b_hn
+    out = np.empty((T, B, H), x_proj.dtype)
+    hs[0] = h0
+    W_hh_T = np.ascontiguousarray(W_hh.T)                            # (H, 3H)
+    h_rec = np.empty((B, 3 * H), x_proj.dtype)                       # h_{t-1} W_hh^T
+    for t in range(T):
+        np.dot(hs[t], W_hh_T, h_rec)
+        for b in range(B):
+            for j in range(H):
+                h_prev = hs[t, b, j]
+                hr = h_rec[b, j] + b_hh[j]                           # h_proj = h_prev W_hh^T + b_hh, split
+                hz = h_rec[b, H + j] + b_hh[H + j]
+                hn_j = h_rec[b, 2 * H + j] + b_hh[2 * H + j]
+                r = half * (one + np.tanh(half * (x_proj[t, b, j] + hr)))          # sigmoid
+                z = half * (one + np.tanh(half * (x_proj[t, b, H + j] + hz)))
+                n = np.tanh(x_proj[t, b, 2 * H + j] + r * hn_j)
+                h = (one - z) * n + z * h_prev
+                gates[t, b, j], gates[t, b, H + j], gates[t, b, 2 * H + j] = r, z, n
+                hn[t, b, j] = hn_j
+                if has_mask:                                         # padded rows keep their state
+                    m = mask[t, b, 0]
+                    hs[t + 1, b, j] = m * h + (one - m) * h_prev
+                    out[t, b, j] = m * h
+                else:
+                    hs[t + 1, b, j] = h
+                    out[t, b, j] = h
+    return hs, gates, hn, out
+
+
+@jit
+def _backward_loop(dout, dh_n, W_hh, hs, gates, hn, mask, has_mask):
+    """The time loop of BPTT: carries dh back and returns ``dx_proj (T, B, 3H), dh_proj (T, B, 3H), dh0 (B, H)``.
+
+    dout (T, B, H);  dh_n (B, H);  W_hh (3H, H);  hs (T+1, B, H), gates (T, B, 3H), hn (T, B, H) from the forward;
+    mask, has_mask as in :func:`_forward_loop`.  dx_proj and dh_proj are the gradients of x W_ih^T + b_ih and of
+    h_prev W_hh^T + b_hh.
+    """
+    T, B, H = hn.shape
+    one = hn.dtype.type(1)
+    dx_proj = np.empty((T, B, 3 * H), hn.dtype)
+    dh_proj = np.empty((T, B, 3 * H), hn.dtype)
+    dh_carry = dh_n.copy()                                           # gradient at the carried state h_t
+    dh_direct = np.empty((B, H), hn.dtype)                           # the shortcut dh * z
+    dh_prev = np.empty((B, H), hn.dtype)
+    for t in range(T - 1, -1, -1):
+        for b in range(B):
+            for j in range(H):
+                if has_mask:                                         # only real steps pass gradient into the cell
+                    dh = mask[t, b, 0] * (dout[t, b, j] + dh_carry[b, j])
+                else:
+                    dh = dout[t, b, j] + dh_carry[b, j]
+                r, z, n = gates[t, b, j], gates[t, b, H + j], gates[t, b, 2 * H + j]
+                dn = dh * (one - z)
+                dz = dh * (hs[t, b, j] - n)
+                dan = dn * (one - n * n)
+                dar = dan * hn[t, b, j] * r * (one - r)
+                daz = dz * z * (one - z)
+                dx_proj[t, b, j], dx_proj[t, b, H + j], dx_proj[t, b, 2 * H + j] = dar, daz, dan
+                dh_proj[t, b, j], dh_proj[t, b, H + j], dh_proj[t, b, 2 * H + j] = dar, daz, dan * r
+                dh_direct[b, j] = dh * z
+        np.dot(dh_proj[t], W_hh, dh_prev)                            # (B, H)
+        for b in range(B):
+            m = mask[t, b, 0] if has_mask else one
+            for j in range(H):
+                dh_prev[b, j] = dh_direct[b, j] + dh_prev[b, j]
+                if has_mask:                                         # padded rows pass it straight through
+                    dh_prev[b, j] = dh_prev[b, j] + (one - m) * dh_carry[b, j]
+        dh_carry, dh_prev = dh_prev, dh_carry
+    return dx_proj, dh_proj, dh_carry

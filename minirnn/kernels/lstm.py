@@ -1,0 +1,171 @@
+"""Numba loops for the LSTM. The math lives in cells/lstm.py; this file only makes it fast.
+
+:func:`forward` and :func:`backward` mirror ``minirnn.cells.lstm.forward`` and ``backward``: same arguments, same
+return values, same cache dict (keys x, mask, W_ih, W_hh, hs, cs, gates, tanh_c), so a cache from one backend can go
+into the other's backward. As in the cells, the input projection ``x W_ih^T + b_ih`` for all steps is one NumPy GEMM
+before the loop and the weight gradients are NumPy GEMMs after it; only the time loop is compiled:
+
+    forward loop    cells.lstm.recurrent_step, plus the padding mask
+    backward loop   cells.lstm.gate_gradients and dh_prev = da W_hh, plus the padding mask
+
+Gate order is PyTorch's ``i, f, g, o``; sigmoid is written ``0.5 * (1 + tanh(0.5 a))`` exactly as in the cells.
+Constants are typed (``dtype.type(1)``) so float32 stays float32 inside the loop.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..cells._common import as_step_mask
+from ._common import c_array, float_dtype, loop_mask
+from ._jit import jit
+
+
+def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask=None):
+    """Run the LSTM over a whole sequence (compiled loop). Mirrors ``minirnn.cells.lstm.forward``.
+
+    Args:
+        x: (T, B, I) inputs, time-major.
+        h0, c0: (B, H) initial states.
+        W_ih (4H, I), W_hh (4H, H), b_ih (4H,), b_hh (4H,): parameters, gates in PyTorch order i, f, g, o.
+        mask: optional (T, B) booleans; False marks padding: the state is carried, the output is zero.
+
+    Returns:
+        ``out (T, B, H), h_n (B, H), c_n (B, H), cache``.
+    """
+    dtype = float_dtype(x)
+    T, B, _ = x.shape
+    H = W_hh.shape[1]
+    m = as_step_mask(mask, x)                                        # (T, B, 1) or None
+    x_proj = x @ W_ih.T + b_ih                                       # (T, B, 4H): all steps in one GEMM
+    hs, cs, gates, tanh_c, out = _forward_loop(
+        c_array(x_proj, dtype), c_array(np.broadcast_to(h0, (B, H)), dtype),
+        c_array(np.broadcast_to(c0, (B, H)), dtype), c_array(W_hh, dtype), c_array(b_hh, dtype),
+        *loop_mask(m, dtype))
+    cache = {"x": x, "mask": m, "W_ih": W_ih, "W_hh": W_hh, "hs": hs, "cs": cs, "gates": gates, "tanh_c": tanh_c}
+    return out, hs[T], cs[T], cache
+
+
+def backward(dout, dh_n, dc_n, cache):
+    """Backpropagation through time for :func:`forward` (compiled loop). Mirrors ``minirnn.cells.lstm.backward``.
+
+    Args:
+        dout: (T, B, H) gradient with respect to ``out``;  dh_n, dc_n: (B, H) with respect to the final states.
+        cache: from :func:`forward` or from ``minirnn.cells.lstm.forward``.
+
+    Returns:
+        dict ``x (T, B, I), h0 (B, H), c0 (B, H), W_ih (4H, I), W_hh (4H, H), b_ih (4H,), b_hh (4H,)``.
+    """
+    x, m, W_ih, W_hh = cache["x"], cache["mask"], cache["W_ih"], cache["W_hh"]
+    hs, cs, gates, tanh_c = cache["hs"], cache["cs"], cache["gates"], cache["tanh_c"]
+    dtype = float_dtype(x)
+    T, B, _ = x.shape
+    H = hs.shape[-1]
+    da, dh0, dc0 = _backward_loop(
+        c_array(dout, dtype), c_array(np.broadcast_to(dh_n, (B, H)), dtype),
+        c_array(np.broadcast_to(dc_n, (B, H)), dtype), c_array(W_hh, dtype), c_array(cs, dtype),
+        c_array(gates, dtype), c_array(tanh_c, dtype), *loop_mask(m, dtype))
+    da2 = da.reshape(T * B, 4 * H)                                   # (TB, 4H)
+    db = da2.sum(0)
+    return {
+        "x": da @ W_ih,                                              # (T, B, I)
+        "h0": dh0,
+        "c0": dc0,
+        "W_ih": da2.T @ x.reshape(T * B, -1),                        # (4H, I)
+        "W_hh": da2.T @ hs[:-1].reshape(T * B, H),                   # (4H, H)
+        "b_ih": db,
+        "b_hh": db.copy(),
+    }
+
+
+@jit
+def _forward_loop(x_proj, h0, c0, W_hh, b_hh, mask, has_mask):
+    """The time loop of the forward pass.
+
+    x_proj (T, B, 4H) = x W_ih^T + b_ih;  h0, c0 (B, H);  W_hh (4H, H);  b_hh (4H,);  mask (T, B, 1) 0/1, read only
+    if has_mask.  Returns ``hs, cs (T+1, B, H), gates (T, B, 4H) = [i, f, g, o], tanh_c (T, B, H), out (T, B, H)``.
+    """
+    T, B, H4 = x_proj.shape
+    H = H4 // 4
+    one, half = x_proj.dtype.type(1), x_proj.dtype.type(0.5)
+    hs = np.empty((T + 1, B, H), x_proj.dtype)                       # carried states, hs[0] = h0
+    cs = np.empty((T + 1, B, H), x_proj.dtype)
+    gates = np.empty((T, B, 4 * H), x_proj.dtype)                    # after their nonlinearities
+    tanh_c = np.empty((T, B, H), x_proj.dtype)
+    out = np.empty((T, B, H), x_proj.dtype)
+    hs[0] = h0
+    cs[0] = c0
+    W_hh_T = np.ascontiguousarray(W_hh.T)                            # (H, 4H)
+    h_rec = np.empty((B, 4 * H), x_proj.dtype)                       # h_{t-1} W_hh^T
+    for t in range(T):
+        np.dot(hs[t], W_hh_T, h_rec)
+        for b in range(B):
+            for j in range(H):
+                a_i = x_proj[t, b, j] + h_rec[b, j] + b_hh[j]
+                a_f = x_proj[t, b, H + j] + h_rec[b, H + j] + b_hh[H + j]
+                a_g = x_proj[t, b, 2 * H + j] + h_rec[b, 2 * H + j] + b_hh[2 * H + j]
+                a_o = x_proj[t, b, 3 * H + j] + h_rec[b, 3 * H + j] + b_hh[3 * H + j]
+                i = half * (one + np.tanh(half * a_i))               # sigmoid
+                f = half * (one + np.tanh(half * a_f))
+                g = np.tanh(a_g)
+                o = half * (one + np.tanh(half * a_o))
+                c = f * cs[t, b, j] + i * g
+                tc = np.tanh(c)
+                h = o * tc
+                gates[t, b, j], gates[t, b, H + j], gates[t, b, 2 * H + j], gates[t, b, 3 * H + j] = i, f, g, o
+                tanh_c[t, b, j] = tc
+                if has_mask:                                         # padded rows keep their state
+                    m = mask[t, b, 0]
+                    hs[t + 1, b, j] = m * h + (one - m) * hs[t, b, j]
+                    cs[t + 1, b, j] = m * c + (one - m) * cs[t, b, j]
+                    out[t, b, j] = m * h
+                else:
+                    hs[t + 1, b, j] = h
+                    cs[t + 1, b, j] = c
+                    out[t, b, j] = h
+    return hs, cs, gates, tanh_c, out
+
+
+@jit
+def _backward_loop(dout, dh_n, dc_n, W_hh, cs, gates, tanh_c, mask, has_mask):
+    """The time loop of BPTT: carries dh, dc back and returns ``da (T, B, 4H), dh0 (B, H), dc0 (B, H)``.
+
+    dout (T, B, H);  dh_n, dc_n (B, H);  W_hh (4H, H);  cs (T+1, B, H), gates (T, B, 4H), tanh_c (T, B, H) from the
+    forward;  mask, has_mask as in :func:`_forward_loop`.  ``da`` is the gradient of the pre-activations.
+    """
+    T, B, H = tanh_c.shape
+    one = tanh_c.dtype.type(1)
+    da = np.empty((T, B, 4 * H), tanh_c.dtype)
+    dh_carry = dh_n.copy()                                           # gradients at the carried states h_t, c_t
+    dc_carry = dc_n.copy()
+    dh_prev = np.empty((B, H), tanh_c.dtype)
+    dc_prev = np.empty((B, H), tanh_c.dtype)
+    for t in range(T - 1, -1, -1):
+        for b in range(B):
+            for j in range(H):
+                if has_mask:                                         # only real steps pass gradient into the cell
+                    m = mask[t, b, 0]
+                    dh = m * (dout[t, b, j] + dh_carry[b, j])
+                    dc = m * dc_carry[b, j]
+                else:
+                    dh = dout[t, b, j] + dh_carry[b, j]
+                    dc = dc_carry[b, j]
+                i, f, g, o = gates[t, b, j], gates[t, b, H + j], gates[t, b, 2 * H + j], gates[t, b, 3 * H + j]
+                tc = tanh_c[t, b, j]
+                do = dh * tc
+                dc = dc + dh * o * (one - tc * tc)
+                di, df, dg = dc * g, dc * cs[t, b, j], dc * i
+                dc_prev[b, j] = dc * f
+                da[t, b, j] = di * i * (one - i)
+                da[t, b, H + j] = df * f * (one - f)
+                da[t, b, 2 * H + j] = dg * (one - g * g)
+                da[t, b, 3 * H + j] = do * o * (one - o)
+        np.dot(da[t], W_hh, dh_prev)                                 # (B, H)
+        if has_mask:                                                 # padded rows pass it straight through
+            for b in range(B):
+                m = mask[t, b, 0]
+                for j in range(H):
+                    dh_prev[b, j] = dh_prev[b, j] + (one - m) * dh_carry[b, j]
+                    dc_prev[b, j] = dc_prev[b, j] + (one - m) * dc_carry[b, j]
+        dh_carry, dh_prev = dh_prev, dh_carry
+        dc_carry, dc_prev = dc_prev, dc_carry
+    return da, dh_carry, dc_carry

@@ -1,0 +1,141 @@
+"""Numba loops for the vanilla RNN (tanh or ReLU). The math lives in cells/rnn.py; this file only makes it fast.
+
+:func:`forward` and :func:`backward` mirror ``minirnn.cells.rnn.forward`` and ``backward``: same arguments, same
+return values, same cache dict (keys x, mask, W_ih, W_hh, hs, h_new, nonlinearity), so a cache from one backend can
+go into the other's backward. As in the cells, the input projection ``x W_ih^T + b_ih`` for all steps is one NumPy
+GEMM before the loop and the weight gradients are NumPy GEMMs after it; only the time loop is compiled:
+
+    forward loop    a_t = x_proj_t + h_{t-1} W_hh^T + b_hh,   h_t = phi(a_t)            (cells.rnn.recurrent_step)
+    backward loop   da_t = dh_t * phi'(a_t),   dh_{t-1} = da_t W_hh                      (cells.rnn.backward's loop)
+
+Constants are typed (``dtype.type(1)``) so float32 stays float32 inside the loop.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..cells._common import as_step_mask
+from ..cells.rnn import NONLINEARITIES
+from ._common import c_array, float_dtype, loop_mask
+from ._jit import jit
+
+
+def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, nonlinearity="tanh"):
+    """Run the RNN over a whole sequence (compiled loop). Mirrors ``minirnn.cells.rnn.forward``.
+
+    Args:
+        x: (T, B, I) inputs, time-major.  h0: (B, H) initial state.
+        W_ih (H, I), W_hh (H, H), b_ih (H,), b_hh (H,): parameters.
+        mask: optional (T, B) booleans; False marks padding: the state is carried, the output is zero.
+        nonlinearity: ``"tanh"`` or ``"relu"``.
+
+    Returns:
+        ``out (T, B, H), h_n (B, H), cache``.
+    """
+    if nonlinearity not in NONLINEARITIES:
+        raise ValueError(f"nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}")
+    dtype = float_dtype(x)
+    T, B, _ = x.shape
+    H = W_hh.shape[0]
+    m = as_step_mask(mask, x)                                        # (T, B, 1) or None
+    x_proj = x @ W_ih.T + b_ih                                       # (T, B, H): all steps in one GEMM
+    hs, h_new, out = _forward_loop(c_array(x_proj, dtype), c_array(np.broadcast_to(h0, (B, H)), dtype),
+                                   c_array(W_hh, dtype), c_array(b_hh, dtype), *loop_mask(m, dtype),
+                                   nonlinearity == "relu")
+    cache = {"x": x, "mask": m, "W_ih": W_ih, "W_hh": W_hh, "hs": hs, "h_new": h_new, "nonlinearity": nonlinearity}
+    return out, hs[T], cache
+
+
+def backward(dout, dh_n, cache):
+    """Backpropagation through time for :func:`forward` (compiled loop). Mirrors ``minirnn.cells.rnn.backward``.
+
+    Args:
+        dout: (T, B, H) gradient with respect to ``out``;  dh_n: (B, H) with respect to the final state.
+        cache: from :func:`forward` or from ``minirnn.cells.rnn.forward``.
+
+    Returns:
+        dict ``x (T, B, I), h0 (B, H), W_ih (H, I), W_hh (H, H), b_ih (H,), b_hh (H,)``.
+    """
+    x, m, W_ih, W_hh, hs, h_new = (cache[k] for k in ("x", "mask", "W_ih", "W_hh", "hs", "h_new"))
+    dtype = float_dtype(x)
+    T, B, _ = x.shape
+    H = hs.shape[-1]
+    da, dh0 = _backward_loop(c_array(dout, dtype), c_array(np.broadcast_to(dh_n, (B, H)), dtype),
+                             c_array(W_hh, dtype), c_array(h_new, dtype), *loop_mask(m, dtype),
+                             cache["nonlinearity"] == "relu")
+    da2 = da.reshape(T * B, H)                                       # (TB, H)
+    db = da2.sum(0)
+    return {
+        "x": da @ W_ih,                                              # (T, B, I)
+        "h0": dh0,
+        "W_ih": da2.T @ x.reshape(T * B, -1),                        # (H, I)
+        "W_hh": da2.T @ hs[:-1].reshape(T * B, H),                   # (H, H)
+        "b_ih": db,
+        "b_hh": db.copy(),
+    }
+
+
+@jit
+def _forward_loop(x_proj, h0, W_hh, b_hh, mask, has_mask, relu):
+    """The time loop of the forward pass.
+
+    x_proj (T, B, H) = x W_ih^T + b_ih;  h0 (B, H);  W_hh (H, H);  b_hh (H,);  mask (T, B, 1) 0/1, read only if
+    has_mask;  relu: phi is max(a, 0) instead of tanh.  Returns ``hs (T+1, B, H), h_new (T, B, H), out (T, B, H)``.
+    """
+    T, B, H = x_proj.shape
+    one, zero = x_proj.dtype.type(1), x_proj.dtype.type(0)
+    hs = np.empty((T + 1, B, H), x_proj.dtype)                       # carried states, hs[0] = h0
+    h_new = np.empty((T, B, H), x_proj.dtype)                        # phi(a_t) before masking
+    out = np.empty((T, B, H), x_proj.dtype)
+    hs[0] = h0
+    W_hh_T = np.ascontiguousarray(W_hh.T)                            # (H, H)
+    h_rec = np.empty((B, H), x_proj.dtype)                           # h_{t-1} W_hh^T
+    for t in range(T):
+        np.dot(hs[t], W_hh_T, h_rec)
+        for b in range(B):
+            for j in range(H):
+                a = x_proj[t, b, j] + h_rec[b, j] + b_hh[j]
+                h = np.maximum(a, zero) if relu else np.tanh(a)
+                h_new[t, b, j] = h
+                if has_mask:                                         # padded rows keep their state
+                    m = mask[t, b, 0]
+                    hs[t + 1, b, j] = m * h + (one - m) * hs[t, b, j]
+                    out[t, b, j] = m * h
+                else:
+                    hs[t + 1, b, j] = h
+                    out[t, b, j] = h
+    return hs, h_new, out
+
+
+@jit
+def _backward_loop(dout, dh_n, W_hh, h_new, mask, has_mask, relu):
+    """The time loop of BPTT: carries dh back and returns ``da (T, B, H)`` (pre-activation gradients) and ``dh0 (B, H)``.
+
+    dout (T, B, H);  dh_n (B, H);  W_hh (H, H);  h_new (T, B, H) = phi(a_t) from the forward;  mask, has_mask, relu as
+    in :func:`_forward_loop`.
+    """
+    T, B, H = h_new.shape
+    one, zero = h_new.dtype.type(1), h_new.dtype.type(0)
+    da = np.empty((T, B, H), h_new.dtype)
+    dh_carry = dh_n.copy()                                           # gradient at the carried state h_t
+    dh_prev = np.empty((B, H), h_new.dtype)
+    for t in range(T - 1, -1, -1):
+        for b in range(B):
+            for j in range(H):
+                h = h_new[t, b, j]
+                if relu:
+                    slope = one if h > zero else zero
+                else:
+                    slope = one - h * h
+                if has_mask:                                         # only real steps pass gradient into the cell
+                    da[t, b, j] = mask[t, b, 0] * (dout[t, b, j] + dh_carry[b, j]) * slope
+                else:
+                    da[t, b, j] = (dout[t, b, j] + dh_carry[b, j]) * slope
+        np.dot(da[t], W_hh, dh_prev)                                 # (B, H)
+        if has_mask:                                                 # padded rows pass it straight through
+            for b in range(B):
+                m = mask[t, b, 0]
+                for j in range(H):
+                    dh_prev[b, j] = dh_prev[b, j] + (one - m) * dh_carry[b, j]
+        dh_carry, dh_prev = dh_prev, dh_carry
+    return da, dh_carry
