@@ -108,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, default, name in (("-T", 5, "sequence length"), ("-B", 3, "batch size"), ("-I", 4, "input size"),
                                 ("-H", 6, "hidden size")):
         suite.add_argument(flag, type=int, default=default, help=f"{name} (default {default})")
+    suite.add_argument("--backend", default=None,
+                       help="comma list of layer backends to check: auto, numpy, numba (default: the layers' auto)")
     suite.add_argument("--verbose", action="store_true", help="print every configuration's per-tensor table")
     check = parser.add_argument_group("checking")
     check.add_argument("--method", choices=METHODS, default="full",
@@ -168,7 +170,8 @@ def _run_target(args):
 
 def _run_suite(args):
     run = load_callable(args.suite, "--suite")
-    reports = run(cells=_split_list(args.cell), num_layers=_split_list(args.layers, int),
+    extra = {"backends": _split_list(args.backend)} if args.backend else {}
+    reports = run(**extra, cells=_split_list(args.cell), num_layers=_split_list(args.layers, int),
                   bidirectional=_choice(args.bidirectional), lengths=_choice(args.lengths),
                   levels=("cell", "layer") if args.level == "both" else (args.level,),
                   T=args.T, B=args.B, I=args.I, H=args.H, seed=args.seed, method=args.method,

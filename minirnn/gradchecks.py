@@ -111,9 +111,10 @@ def cell_problem(cell: str, *, lengths: bool = False, T: int = 5, B: int = 3, I:
 
 # -- the layers (modules with PyTorch's interface) -----------------------------------------------------------------------
 def layer_problem(cell: str, *, num_layers: int = 1, bidirectional: bool = False, lengths: bool = False,
-                  T: int = 5, B: int = 3, I: int = 4, H: int = 6, seed: int = 0):
+                  T: int = 5, B: int = 3, I: int = 4, H: int = 6, seed: int = 0, backend: str = "auto"):
     """Like ``cell_problem`` for a ``minirnn.RNN``/``LSTM``/``GRU`` layer: params are the layer's own arrays (PyTorch
-    names, perturbed in place so the layer sees them) plus ``x``, ``h0`` and, for LSTM, ``c0``.
+    names, perturbed in place so the layer sees them) plus ``x``, ``h0`` and, for LSTM, ``c0``. ``backend`` is the
+    layer's (``"auto"``, ``"numpy"`` or ``"numba"``).
 
     Returns:
         ``(f, params, grads, preactivations, layer)``.
@@ -129,7 +130,7 @@ def layer_problem(cell: str, *, num_layers: int = 1, bidirectional: bool = False
     if cell not in CELLS:
         raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
     D = 2 if bidirectional else 1
-    common = dict(num_layers=num_layers, bidirectional=bidirectional, dtype=np.float64, seed=seed)
+    common = dict(num_layers=num_layers, bidirectional=bidirectional, dtype=np.float64, seed=seed, backend=backend)
     if cell == "lstm":
         layer = minirnn.LSTM(I, H, **common)
     elif cell == "gru":
@@ -189,7 +190,8 @@ def _as_tuple(value):
 
 def run_suite(cells=CELLS, num_layers=(1, 2), bidirectional=(False, True), lengths=(False, True), *,
               levels=("cell", "layer"), T: int = 5, B: int = 3, I: int = 4, H: int = 6, seed: int = 0,
-              method: str = "full", num_samples: int = 20, eps: float = 1e-6, rtol: float = 1e-5, atol=None) -> list:
+              method: str = "full", num_samples: int = 20, eps: float = 1e-6, rtol: float = 1e-5, atol=None,
+              backends=("auto",)) -> list:
     """Check every configuration of minirnn's cells and layers; one ``gradcheck.Report`` per configuration.
 
     Cells (``levels`` has ``"cell"``) are checked for each cell with and without ``lengths`` (a padding mask); layers
@@ -201,6 +203,7 @@ def run_suite(cells=CELLS, num_layers=(1, 2), bidirectional=(False, True), lengt
         cells: any of ``"rnn_tanh", "rnn_relu", "lstm", "gru"``.
         num_layers, bidirectional, lengths: a value or a tuple of values to try.
         levels: ``"cell"`` and/or ``"layer"``.
+        backends: the layers' backends to check, a value or a tuple of ``"auto"``, ``"numpy"``, ``"numba"``.
         T, B, I, H: sequence length, batch, input and hidden sizes.
         seed, method, num_samples, eps, rtol, atol: passed to ``gradcheck.check_gradients``.
     Returns:
@@ -225,13 +228,15 @@ def run_suite(cells=CELLS, num_layers=(1, 2), bidirectional=(False, True), lengt
                 title = f"cell {cell}" + (" lengths" if with_lengths else "")
                 jobs.append((title, lambda c=cell, w=with_lengths: cell_problem(c, lengths=w, **sizes)))
         if "layer" in levels:
-            for k in _as_tuple(num_layers):
-                for bi in _as_tuple(bidirectional):
-                    for with_lengths in _as_tuple(lengths):
-                        title = (f"layer {cell} num_layers={k}" + (" bidirectional" if bi else "")
-                                 + (" lengths" if with_lengths else ""))
-                        jobs.append((title, lambda c=cell, k=k, bi=bi, w=with_lengths: layer_problem(
-                            c, num_layers=k, bidirectional=bi, lengths=w, **sizes)[:4]))
+            for backend in _as_tuple(backends):
+                for k in _as_tuple(num_layers):
+                    for bi in _as_tuple(bidirectional):
+                        for with_lengths in _as_tuple(lengths):
+                            title = (f"layer {cell} num_layers={k}" + (" bidirectional" if bi else "")
+                                     + (" lengths" if with_lengths else "")
+                                     + (f" backend={backend}" if backend != "auto" else ""))
+                            jobs.append((title, lambda c=cell, k=k, bi=bi, w=with_lengths, be=backend: layer_problem(
+                                c, num_layers=k, bidirectional=bi, lengths=w, backend=be, **sizes)[:4]))
     reports = []
     for title, build in jobs:
         try:

@@ -242,20 +242,34 @@ def _layers_available():
         return False
 
 
-LAYER_CONFIGS = [(cell, k, bi, ln) for cell in ("rnn_tanh", "rnn_relu", "lstm", "gru")
-                 for k, bi, ln in ((1, False, False), (2, True, True))]
+LAYER_CONFIGS = [(cell, k, bi, ln, "auto") for cell in ("rnn_tanh", "rnn_relu", "lstm", "gru")
+                 for k, bi, ln in ((1, False, False), (2, True, True))] + [("rnn_tanh", 2, True, True, "numpy")]
 
 
 @pytest.mark.skipif(not _layers_available(), reason="minirnn layers are not importable yet")
-@pytest.mark.parametrize("cell,num_layers,bidirectional,lengths", LAYER_CONFIGS)
-def test_minirnn_layers_pass(cell, num_layers, bidirectional, lengths):
+@pytest.mark.parametrize("cell,num_layers,bidirectional,lengths,backend", LAYER_CONFIGS)
+def test_minirnn_layers_pass(cell, num_layers, bidirectional, lengths, backend):
     from minirnn.gradchecks import layer_problem
 
     f, params, grads, pre, layer = layer_problem(cell, num_layers=num_layers, bidirectional=bidirectional,
-                                                 lengths=lengths)
+                                                 lengths=lengths, backend=backend, T=4, B=3, I=3, H=4)
     report = gradcheck.check_gradients(f, params, grads, preactivations=pre)
     assert report.passed, str(report)
-    assert {"x", "h0", "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"} <= {r.name for r in report.rows}
+    expected = {"x", "h0", "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"} | (
+        {"c0"} if cell == "lstm" else set()) | ({"weight_hh_l1_reverse"} if bidirectional and num_layers == 2 else set())
+    assert expected <= {r.name for r in report.rows}
+    assert all(row.kinks == 0 for row in report.rows)
+    assert all(np.array_equal(params[k], v) for k, v in layer.params.items())   # the layer's arrays, restored
+
+
+@pytest.mark.skipif(not _layers_available(), reason="minirnn layers are not importable yet")
+def test_a_bug_deep_in_a_stacked_bidirectional_layer_is_located():
+    from minirnn.gradchecks import layer_problem
+
+    f, params, grads, pre, layer = layer_problem("lstm", num_layers=2, bidirectional=True, lengths=True)
+    bad = broken(grads, "weight_hh_l1_reverse", lambda g: g * 1.001)
+    report = gradcheck.check_gradients(f, params, bad, method="sampled", num_samples=10)
+    assert [r.name for r in report.failed_rows()] == ["weight_hh_l1_reverse"]
 
 
 def test_relu_preactivations_reproduce_the_cell_output():
