@@ -26,11 +26,14 @@ def plot_eps_sweep(sweep: dict, path=None, *, title: str = "Central-difference e
     else:
         fig = ax.figure
     eps = sweep["eps"]
+    lowest = 1e-7
     for name, errors in sweep["max_rel_error"].items():
         floor = [max(e, 1e-17) for e in errors]  # an exact zero has no place on a log axis
+        lowest = min([lowest] + floor)
         ax.loglog(eps, floor, marker="o", label=name)
-    ax.axhspan(1e-17, 1e-7, color="tab:green", alpha=0.08, lw=0)
-    ax.axhspan(1e-2, 1e1, color="tab:red", alpha=0.08, lw=0)
+    ax.axhspan(1e-20, 1e-7, color="tab:green", alpha=0.08, lw=0)   # CS231n: good
+    ax.axhspan(1e-2, 1e3, color="tab:red", alpha=0.08, lw=0)       # CS231n: wrong
+    ax.set_ylim(lowest / 10, 10)
     ax.set_xlabel("eps (half step of the central difference)")
     ax.set_ylabel("max relative error |a-n| / (|a|+|n|)")
     ax.set_title(title)
