@@ -1,0 +1,251 @@
+"""Checkpoints: a model's parameters, its optimizer's state, the random generators and the training history in one
+``.npz`` file, written atomically and checked on the way back in.
+
+This file holds only saving and loading; the training loop that calls it is in ``minirnn/train.py``.
+
+Layout of the ``.npz`` (plain arrays, ``allow_pickle=False``)::
+
+    param/<name>        every model parameter (PyTorch names: rnn.weight_ih_l0, fc.bias, ...)
+    optim/<key>         the optimizer's state_dict (hyperparameters, step, exp_avg:<name>, ...)
+    array/<key>         extra arrays the caller wants back (the hidden state carried between BPTT chunks, history)
+    meta                a JSON string: format version, model repr and config, step, RNG states, anything else
+    checksum            sha256 over every other entry's name, dtype, shape and bytes
+
+Writing goes to a temporary file in the same folder, is flushed and fsync'ed, then ``os.replace``'d over the target:
+a crash leaves either the old checkpoint or the new one, never half of one. Loading checks the checksum, the format
+version and the model's architecture BEFORE touching anything: a truncated, corrupted, mismatched or future file
+raises ``ValueError`` and leaves the model and optimizer exactly as they were.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+__all__ = ["FORMAT_VERSION", "save_checkpoint", "load_checkpoint", "read_checkpoint", "rng_state", "set_rng_state"]
+
+#: Bumped whenever the layout changes; files with a larger version are refused.
+FORMAT_VERSION = 1
+
+
+def _checksum(arrays: dict) -> str:
+    """sha256 over the entries in name order: name, dtype, shape and raw bytes of each."""
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(name.encode())
+        h.update(str(a.dtype).encode())
+        h.update(str(a.shape).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def rng_state(rng: np.random.Generator) -> dict:
+    """The full state of a Generator as JSON-able data (the bit generator's own dict; 128-bit ints stay exact).
+
+    Example:
+        >>> g = np.random.default_rng(0); s = rng_state(g); a = g.random()
+        >>> set_rng_state(g, s); g.random() == a
+        True
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    return rng.bit_generator.state
+
+
+def set_rng_state(rng: np.random.Generator, state: dict) -> None:
+    """Put ``rng`` back into ``state`` (from :func:`rng_state`), in place."""
+    if state.get("bit_generator") != type(rng.bit_generator).__name__:
+        raise ValueError(f"the saved RNG state is for a {state.get('bit_generator')!r} bit generator, "
+                         f"got a Generator on {type(rng.bit_generator).__name__!r}")
+    rng.bit_generator.state = state
+
+
+def _module_rngs(model) -> dict:
+    """Every Generator a model owns (the layers' dropout generators), by dotted module path."""
+    found = {}
+
+    def walk(module, prefix):
+        for attr, value in vars(module).items():
+            if isinstance(value, np.random.Generator):
+                found[f"{prefix}{attr}"] = value
+        for name, sub in getattr(module, "_modules", {}).items():
+            walk(sub, f"{prefix}{name}.")
+
+    walk(model, "")
+    return found
+
+
+def save_checkpoint(path, model, optimizer=None, *, rng=None, arrays=None, meta=None) -> str:
+    """Write ``model`` (+ ``optimizer``, ``rng``, extra ``arrays`` and JSON ``meta``) to ``path`` atomically.
+
+    Args:
+        path: the ``.npz`` file to (over)write; its folder must exist.
+        model: a Module (``params``); its dropout generators are saved too.
+        optimizer: an optimizer with ``state_dict()``, or None.
+        rng: the training loop's Generator (batches), or None.
+        arrays: dict name -> ndarray to store as well (e.g. the carried hidden state), or None.
+        meta: a JSON-able dict (step, config, ...), or None.
+
+    Returns:
+        the path written, a str.
+
+    Example:
+        >>> import tempfile, os
+        >>> from minirnn.nn import Linear
+        >>> lin = Linear(3, 2, seed=0)
+        >>> p = save_checkpoint(os.path.join(tempfile.mkdtemp(), "ck.npz"), lin, meta={"step": 7})
+        >>> read_checkpoint(p)["meta"]["step"]
+        7
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"path must be in an existing folder, got {path!r} (no folder {folder!r})")
+    entries = {f"param/{k}": np.asarray(v) for k, v in model.params.items()}
+    info = {"format_version": FORMAT_VERSION, "model": repr(model), "meta": meta or {},
+            "rng": None if rng is None else rng_state(rng),
+            "module_rngs": {k: rng_state(g) for k, g in _module_rngs(model).items()},
+            "optimizer": None}
+    if optimizer is not None:
+        scalars = {}
+        for key, value in optimizer.state_dict().items():
+            if isinstance(value, np.ndarray):
+                entries[f"optim/{key}"] = value
+            else:
+                scalars[key] = value
+        info["optimizer"] = scalars
+    for key, value in (arrays or {}).items():
+        entries[f"array/{key}"] = np.asarray(value)
+    entries["meta"] = np.array(json.dumps(info))
+    entries["checksum"] = np.array(_checksum(entries))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **entries)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:  # pragma: no cover - some filesystems refuse fsync on a folder
+        pass
+    return path
+
+
+def read_checkpoint(path) -> dict:
+    """Read and verify a checkpoint without applying it.
+
+    Returns ``{"params": {...}, "optimizer": {...} or None, "arrays": {...}, "meta": {...}, "rng": state or None,
+    "module_rngs": {...}, "model": repr string, "format_version": int}``.
+
+    Raises ``ValueError`` naming the file for anything that is not an intact checkpoint of a version this code knows:
+    a missing entry, a bad zip, a checksum mismatch, a future format version.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"checkpoint {path!r} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            entries = {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as e:
+        raise ValueError(f"checkpoint {path!r} is not a readable .npz file (truncated or corrupted?): {e}") from None
+    for key in ("meta", "checksum"):
+        if key not in entries:
+            raise ValueError(f"checkpoint {path!r} has no {key!r} entry: not a minirnn checkpoint")
+    stored = str(entries.pop("checksum"))
+    if _checksum(entries) != stored:
+        raise ValueError(f"checkpoint {path!r} is corrupted: its sha256 checksum does not match its contents")
+    try:
+        info = json.loads(str(entries.pop("meta")))
+    except json.JSONDecodeError as e:  # pragma: no cover - the checksum would have caught it
+        raise ValueError(f"checkpoint {path!r} has an unreadable meta entry: {e}") from None
+    version = info.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ValueError(f"checkpoint {path!r} has format version {version!r}; this minirnn reads versions up to "
+                         f"{FORMAT_VERSION} (upgrade minirnn to read it)")
+    out = {"params": {}, "arrays": {}, "optimizer": None, "meta": info.get("meta", {}), "rng": info.get("rng"),
+           "module_rngs": info.get("module_rngs", {}), "model": info.get("model"), "format_version": version}
+    optim = None if info.get("optimizer") is None else dict(info["optimizer"])
+    for key, value in entries.items():
+        kind, _, name = key.partition("/")
+        if kind == "param":
+            out["params"][name] = value
+        elif kind == "array":
+            out["arrays"][name] = value
+        elif kind == "optim" and optim is not None:
+            optim[name] = value
+    out["optimizer"] = optim
+    return out
+
+
+def load_checkpoint(path, model, optimizer=None, *, rng=None) -> dict:
+    """Restore ``model`` (and ``optimizer``, ``rng``, the model's dropout generators) from ``path``, all or nothing.
+
+    The model must have the same architecture as the saved one: same ``repr`` and the same parameter names and shapes.
+    Any problem (see :func:`read_checkpoint`, or a mismatch) raises ``ValueError`` and changes nothing.
+
+    Returns:
+        the checkpoint as :func:`read_checkpoint` gives it (``meta``, ``arrays``, ...), to restore the rest of a run.
+
+    Example:
+        >>> import tempfile, os
+        >>> from minirnn.nn import Linear
+        >>> p = save_checkpoint(os.path.join(tempfile.mkdtemp(), "ck.npz"), Linear(3, 2, seed=0))
+        >>> lin = Linear(3, 2, seed=1); _ = load_checkpoint(p, lin)
+        >>> bool(np.all(lin.weight == Linear(3, 2, seed=0).weight))
+        True
+    """
+    ck = read_checkpoint(path)
+    if ck["model"] != repr(model):
+        raise ValueError(f"checkpoint {os.fspath(path)!r} holds a {ck['model']}, which cannot be loaded into "
+                         f"a {model!r}")
+    params = model.params
+    saved = ck["params"]
+    if set(saved) != set(params):
+        raise ValueError(f"checkpoint {os.fspath(path)!r} has parameters {sorted(saved)}, the model has "
+                         f"{sorted(params)}")
+    for name, p in params.items():
+        if saved[name].shape != p.shape or saved[name].dtype != p.dtype:
+            raise ValueError(f"checkpoint {os.fspath(path)!r}: parameter {name!r} must have shape {p.shape} and "
+                             f"dtype {p.dtype}, got {saved[name].shape} {saved[name].dtype}")
+    if optimizer is not None and ck["optimizer"] is None:
+        raise ValueError(f"checkpoint {os.fspath(path)!r} has no optimizer state, but an optimizer was given")
+    if rng is not None and ck["rng"] is None:
+        raise ValueError(f"checkpoint {os.fspath(path)!r} has no RNG state, but rng was given")
+    if rng is not None and ck["rng"].get("bit_generator") != type(rng.bit_generator).__name__:
+        raise ValueError(f"checkpoint {os.fspath(path)!r} saved a {ck['rng'].get('bit_generator')!r} generator, "
+                         f"rng is a {type(rng.bit_generator).__name__!r} one")
+    module_rngs = _module_rngs(model)
+    if set(module_rngs) != set(ck["module_rngs"]):
+        raise ValueError(f"checkpoint {os.fspath(path)!r} has generators {sorted(ck['module_rngs'])}, the model "
+                         f"has {sorted(module_rngs)}")
+    # Everything checked that can be checked without writing; keep a copy so a late failure can undo.
+    old_params = model.state_dict()
+    old_optim = optimizer.state_dict() if optimizer is not None else None
+    try:
+        model.load_state_dict(saved)
+        if optimizer is not None:
+            optimizer.load_state_dict(ck["optimizer"])
+    except (ValueError, TypeError) as e:
+        model.load_state_dict(old_params)
+        if optimizer is not None:
+            optimizer.load_state_dict(old_optim)
+        raise ValueError(f"checkpoint {os.fspath(path)!r} does not fit: {e}") from None
+    if rng is not None:
+        set_rng_state(rng, ck["rng"])
+    for name, g in module_rngs.items():
+        set_rng_state(g, ck["module_rngs"][name])
+    return ck
