@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..cells._common import as_step_mask
-from ._common import c_array, float_dtype, loop_mask
+from ._common import c_array, float_dtype, loop_mask, stacked_matmul
 from ._jit import jit
 
 
@@ -36,7 +36,7 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask=None):
     T, B, _ = x.shape
     H = W_hh.shape[1]
     m = as_step_mask(mask, x)                                        # (T, B, 1) or None
-    x_proj = x @ W_ih.T + b_ih                                       # (T, B, 4H): all steps in one GEMM
+    x_proj = stacked_matmul(x, W_ih.T) + b_ih                        # (T, B, 4H): all steps in one GEMM
     hs, cs, gates, tanh_c, out = _forward_loop(
         c_array(x_proj, dtype), c_array(np.broadcast_to(h0, (B, H)), dtype),
         c_array(np.broadcast_to(c0, (B, H)), dtype), c_array(W_hh, dtype), c_array(b_hh, dtype),
@@ -67,7 +67,7 @@ def backward(dout, dh_n, dc_n, cache):
     da2 = da.reshape(T * B, 4 * H)                                   # (TB, 4H)
     db = da2.sum(0)
     return {
-        "x": da @ W_ih,                                              # (T, B, I)
+        "x": stacked_matmul(da, W_ih),                               # (T, B, I)
         "h0": dh0,
         "c0": dc0,
         "W_ih": da2.T @ x.reshape(T * B, -1),                        # (4H, I)

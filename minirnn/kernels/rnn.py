@@ -16,7 +16,7 @@ import numpy as np
 
 from ..cells._common import as_step_mask
 from ..cells.rnn import NONLINEARITIES
-from ._common import c_array, float_dtype, loop_mask
+from ._common import c_array, float_dtype, loop_mask, stacked_matmul
 from ._jit import jit
 
 
@@ -38,7 +38,7 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, nonlinearity="tanh"):
     T, B, _ = x.shape
     H = W_hh.shape[0]
     m = as_step_mask(mask, x)                                        # (T, B, 1) or None
-    x_proj = x @ W_ih.T + b_ih                                       # (T, B, H): all steps in one GEMM
+    x_proj = stacked_matmul(x, W_ih.T) + b_ih                        # (T, B, H): all steps in one GEMM
     hs, h_new, out = _forward_loop(c_array(x_proj, dtype), c_array(np.broadcast_to(h0, (B, H)), dtype),
                                    c_array(W_hh, dtype), c_array(b_hh, dtype), *loop_mask(m, dtype),
                                    nonlinearity == "relu")
@@ -66,7 +66,7 @@ def backward(dout, dh_n, cache):
     da2 = da.reshape(T * B, H)                                       # (TB, H)
     db = da2.sum(0)
     return {
-        "x": da @ W_ih,                                              # (T, B, I)
+        "x": stacked_matmul(da, W_ih),                               # (T, B, I)
         "h0": dh0,
         "W_ih": da2.T @ x.reshape(T * B, -1),                        # (H, I)
         "W_hh": da2.T @ hs[:-1].reshape(T * B, H),                   # (H, H)
