@@ -2,6 +2,8 @@
 
     minirnn demo            a tour: gradient checks of every cell (float64, central differences), agreement of the
                             NumPy and Numba backends, and what a layer looks like
+    minirnn train TASK      train on adding, copy, forecast, char or classify (minirnn/train_cli.py)
+    minirnn sample CKPT     generate text from a trained character model
 
 Each subcommand is a function ``cmd_<name>(args) -> exit code`` with its arguments declared in ``build_parser``.
 """
@@ -39,6 +41,9 @@ def cmd_demo(args) -> int:
         print(f"  {cls.__name__:<5} num_layers=2 bidirectional lengths=[20, 15, 9, 1]: "
               f"max |numpy - numba| = {diff:.1e}")
     print()
+    from minirnn import train_cli
+    train_cli.demo_training(seed=args.seed)
+    print()
     print("all gradient checks passed" if not failed else f"{len(failed)} gradient check(s) FAILED")
     return 1 if failed else 0
 
@@ -50,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="gradient checks of every cell and the backends side by side")
     demo.add_argument("--seed", type=int, default=0, help="seed for weights and inputs (default 0)")
     demo.set_defaults(func=cmd_demo)
+    from minirnn import train_cli
+    train_cli.add_parsers(sub)
+    from minirnn import assignment_cli
+    assignment_cli.add_parsers(sub)
     return parser
 
 
