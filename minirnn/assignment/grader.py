@@ -158,6 +158,14 @@ class Case:
     dc_n: np.ndarray
     nonlinearity: str = "tanh"
 
+    def describe(self, sequence: bool) -> str:
+        """``"random 1 (B=4, I=5, H=3, T=6, padded)"``; a one-step part gets no T and no mask."""
+        T, B, I = self.x.shape
+        dims = f"B={B}, I={I}, H={self.h0.shape[1]}" + (f", T={T}" if sequence else "")
+        extra = (", padded" if sequence and self.mask is not None else "") + \
+            (", relu" if self.nonlinearity == "relu" else "")
+        return f"{self.label} ({dims}{extra})"
+
     def copy(self) -> "Case":
         """Fresh arrays, so code that writes into its inputs cannot change what the next call sees."""
         return Case(**{k: v.copy() if isinstance(v, np.ndarray) else v for k, v in self.__dict__.items()})
@@ -171,9 +179,7 @@ def _make_case(cell, rng, label, B, I, H, T, mask=None, nonlinearity="tanh") -> 
         mask = np.arange(T)[:, None] < lengths[None, :]
     elif mask == "random":
         mask = rng.random((T, B)) < 0.7
-    text = f"{label} (B={B}, I={I}, H={H}, T={T}" + (", padded" if mask is not None else "") + \
-        (", relu" if nonlinearity == "relu" else "") + ")"
-    return Case(text, rng.normal(size=(T, B, I)), 0.5 * rng.normal(size=(B, H)), 0.5 * rng.normal(size=(B, H)),
+    return Case(label, rng.normal(size=(T, B, I)), 0.5 * rng.normal(size=(B, H)), 0.5 * rng.normal(size=(B, H)),
                 rng.normal(size=(G * H, I)) * 3 * s, rng.normal(size=(G * H, H)) * 3 * s,
                 rng.normal(size=G * H) * s, rng.normal(size=G * H) * s, mask,
                 rng.normal(size=(T, B, H)), rng.normal(size=(B, H)), rng.normal(size=(B, H)), nonlinearity)
@@ -206,7 +212,7 @@ def _unpack(value, names, fn, total=None):
     return dict(zip(names, value))
 
 
-def _states(cell, c: Case, step: bool):
+def _states(cell, c: Case):
     h, cc = (c.h0, c.c0)
     return (h, cc) if cell == "lstm" else (h,)
 
@@ -235,7 +241,7 @@ def run_part(cell: str, part: str, mod, ref, c: Case) -> dict:
     """Call ``mod``'s ``part`` on the case ``c`` (for a backward part, after ``mod``'s own forward) -> outputs by name."""
     dh, dc = c.dout[0], c.dc_n
     if part == "step_forward":
-        res = mod.step_forward(c.x[0], *_states(cell, c, True), *_weights(c), **_kw(cell, c))
+        res = mod.step_forward(c.x[0], *_states(cell, c), *_weights(c), **_kw(cell, c))
         return _unpack(res, STATE_NAMES[cell], "step_forward", len(STATE_NAMES[cell]) + 1)
     if part == "recurrent_step":
         if cell == "rnn":
@@ -260,17 +266,17 @@ def run_part(cell: str, part: str, mod, ref, c: Case) -> dict:
         return _unpack(mod.recurrent_step_backward(dh, c.h0, c.W_hh, gates, hn), ("dx_proj", "dh_proj", "dh_prev"),
                        "recurrent_step_backward")
     if part == "step_backward":
-        res = mod.step_forward(c.x[0], *_states(cell, c, True), *_weights(c), **_kw(cell, c))
+        res = mod.step_forward(c.x[0], *_states(cell, c), *_weights(c), **_kw(cell, c))
         if not isinstance(res, (tuple, list)) or not res:
             raise Mismatch(f"step_forward must return a tuple ending with the cache, got {type(res).__name__}")
         upstream = (dh, dc) if cell == "lstm" else (dh,)
         return _unpack(mod.step_backward(*upstream, res[-1]), STEP_GRADS[cell], "step_backward")
     if part == "forward":
-        res = mod.forward(c.x, *_states(cell, c, False), *_weights(c), mask=c.mask, **_kw(cell, c))
+        res = mod.forward(c.x, *_states(cell, c), *_weights(c), mask=c.mask, **_kw(cell, c))
         names = ("out", "h_n", "c_n") if cell == "lstm" else ("out", "h_n")
         return _unpack(res, names, "forward", len(names) + 1)
     if part == "backward":
-        res = mod.forward(c.x, *_states(cell, c, False), *_weights(c), mask=c.mask, **_kw(cell, c))
+        res = mod.forward(c.x, *_states(cell, c), *_weights(c), mask=c.mask, **_kw(cell, c))
         if not isinstance(res, (tuple, list)) or not res:
             raise Mismatch(f"forward must return a tuple ending with the cache, got {type(res).__name__}")
         upstream = (c.dout, c.dh_n, c.dc_n) if cell == "lstm" else (c.dout, c.dh_n)
@@ -385,7 +391,7 @@ def grade_part_here(folder: str, cell: str, part: str, seed: int) -> dict:
         for case in make_cases(cell, seed):
             expected = run_part(cell, part, ref, ref, case.copy())
             got = run_part(cell, part, mod, ref, case.copy())
-            err, at = compare(got, expected, case.label)
+            err, at = compare(got, expected, case.describe(sequence=part in ("forward", "backward")))
             if err > worst or not where:
                 worst, where = err, at
         if worst > TOLERANCE:
@@ -397,8 +403,11 @@ def grade_part_here(folder: str, cell: str, part: str, seed: int) -> dict:
             result["gradcheck_rel_error"] = max(r.max_rel_error for r in report.rows)
             if not report.passed:
                 bad = report.failed_rows()[0]
-                message = (f"gradcheck against finite differences of your {OWN_FORWARD[part]} fails for "
-                           f"{bad.name} (relative error {bad.max_rel_error:.1e} at {bad.worst_index})")
+                index = ", ".join(str(i) for i in bad.worst_index or ())
+                result["where"] = f"gradcheck: d{bad.name}[{index}] in {case.describe(part == 'backward')}"
+                message = (f"your gradients match the reference, but not finite differences of your "
+                           f"{OWN_FORWARD[part]} (gradcheck relative error {bad.max_rel_error:.1e}): "
+                           f"is {OWN_FORWARD[part]}'s output wrong?")
         result.update(status="fail" if message else "pass", message=message)
         return result
     except NotImplementedError as e:
