@@ -801,7 +801,7 @@ def plot_gate_bias(res, path=None):
 
 def plot_spectra(res, path=None):
     """Eigenvalues of W_hh with the unit circle; singular values of dh_{T-1}/dh_t against the distance T-1-t."""
-    fig, (ax, ax2) = _new_fig(2, 5.4, 4.8)
+    fig, (ax, ax2) = _new_fig(2, 5.8, 5.6)
     colors = dict(zip(res["names"], (CELL_COLORS["rnn"], "#9467bd", "#ff7f0e")))
     th = np.linspace(0, 2 * np.pi, 400)
     ax.plot(np.cos(th), np.sin(th), color="0.5", lw=1, label="unit circle")
@@ -813,19 +813,20 @@ def plot_spectra(res, path=None):
     ax.set_xlabel("Re(eigenvalue)")
     ax.set_ylabel("Im(eigenvalue)")
     ax.set_title("Eigenvalues of W_hh")
-    ax.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0, -0.45))
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14))
     for name in res["names"]:
         sv = res["sv"][name]                                         # (T, H), row t
         dist = (sv.shape[0] - 1) - np.arange(sv.shape[0])
         ax2.plot(dist, sv[:, 0], color=colors[name], lw=2, label=f"{name}: largest")
         ax2.plot(dist, sv[:, -1], color=colors[name], lw=1, ls="--")
         ax2.plot(dist, res["radius"][name] ** dist, color=colors[name], lw=1, ls=":")
+    fig.suptitle("The spectral radius is not the whole story: a non-normal W_hh with radius 0.9 still amplifies")
     ax2.plot([], [], color="0.4", ls="--", label="smallest singular value")
     ax2.plot([], [], color="0.4", ls=":", label="spectral radius ^ distance")
     ax2.set_yscale("log")
     ax2.set_xlabel("distance T-1-t (steps back)")
     ax2.set_ylabel("singular values of dh_{T-1}/dh_t")
-    ax2.set_title("Jacobian products: the spectral radius is not the whole story")
+    ax2.set_title("Singular values of the Jacobian product")
     ax2.grid(True, alpha=0.3)
     ax2.legend(fontsize=7)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
