@@ -118,7 +118,7 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None):
     T, B, _ = x.shape
     H = h0.shape[-1]
     m = as_step_mask(mask, x)                                        # (T, B, 1) or None
-    x_proj = x @ W_ih.T + b_ih                                       # (T, B, 3H): all steps in one GEMM
+    x_proj = (x.reshape(T * B, -1) @ W_ih.T + b_ih).reshape(T, B, -1)  # (T, B, 3H): all steps, one GEMM
     hs = np.empty((T + 1, B, H), dtype=x.dtype)                      # carried states, hs[0] = h0
     gates = np.empty((T, B, 3 * H), dtype=x.dtype)                   # r, z, n
     hn = np.empty((T, B, H), dtype=x.dtype)
@@ -158,7 +158,7 @@ def backward(dout, dh_n, cache):
         dh_carry = dh_prev
     dxp, dhp = dx_proj.reshape(T * B, 3 * H), dh_proj.reshape(T * B, 3 * H)
     return {
-        "x": dx_proj @ W_ih,                                         # (T, B, I)
+        "x": (dxp @ W_ih).reshape(T, B, -1),                         # (T, B, I): one GEMM
         "h0": dh_carry,
         "W_ih": dxp.T @ x.reshape(T * B, -1),                        # (3H, I)
         "W_hh": dhp.T @ hs[:-1].reshape(T * B, H),                   # (3H, H)

@@ -127,7 +127,7 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask=None):
     T, B, _ = x.shape
     H = h0.shape[-1]
     m = as_step_mask(mask, x)                                        # (T, B, 1) or None
-    x_proj = x @ W_ih.T + b_ih                                       # (T, B, 4H): all steps in one GEMM
+    x_proj = (x.reshape(T * B, -1) @ W_ih.T + b_ih).reshape(T, B, -1)  # (T, B, 4H): all steps, one GEMM
     hs = np.empty((T + 1, B, H), dtype=x.dtype)                      # carried states, hs[0] = h0
     cs = np.empty((T + 1, B, H), dtype=x.dtype)
     gates = np.empty((T, B, 4 * H), dtype=x.dtype)
@@ -179,7 +179,7 @@ def backward(dout, dh_n, dc_n, cache):
     da2 = da.reshape(T * B, 4 * H)                                   # (TB, 4H)
     db = da2.sum(0)
     return {
-        "x": da @ W_ih,                                              # (T, B, I)
+        "x": (da2 @ W_ih).reshape(T, B, -1),                         # (T, B, I): one GEMM
         "h0": dh_carry,
         "c0": dc_carry,
         "W_ih": da2.T @ x.reshape(T * B, -1),                        # (4H, I)

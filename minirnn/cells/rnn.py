@@ -102,7 +102,7 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, nonlinearity="tanh"):
     T, B, _ = x.shape
     H = h0.shape[-1]
     m = as_step_mask(mask, x)                                        # (T, B, 1) or None
-    x_proj = x @ W_ih.T + b_ih                                       # (T, B, H): all steps in one GEMM
+    x_proj = (x.reshape(T * B, -1) @ W_ih.T + b_ih).reshape(T, B, -1)  # (T, B, H): all steps, one GEMM
     hs = np.empty((T + 1, B, H), dtype=x.dtype)                      # carried states, hs[0] = h0
     h_new = np.empty((T, B, H), dtype=x.dtype)                       # phi(a_t) before masking
     hs[0] = h0
@@ -139,7 +139,7 @@ def backward(dout, dh_n, cache):
     da2 = da.reshape(T * B, H)
     db = da2.sum(0)
     return {
-        "x": da @ W_ih,                                              # (T, B, I)
+        "x": (da2 @ W_ih).reshape(T, B, -1),                         # (T, B, I): one GEMM
         "h0": dh_carry,
         "W_ih": da2.T @ x.reshape(T * B, -1),                        # (H, I)
         "W_hh": da2.T @ hs[:-1].reshape(T * B, H),                   # (H, H)
