@@ -2,7 +2,7 @@
 
     minirnn vanishing       why gradients vanish: per-step gradient norms of each cell, sweeps, figures (--all)
     minirnn demo            a tour: gradient checks of every cell (float64, central differences), agreement of the
-                            NumPy and Numba backends, and what a layer looks like
+                            NumPy and Numba backends, a short training run and the vanishing-gradient figure
     minirnn train TASK      train on adding, copy, forecast, char or classify (minirnn/train_cli.py)
     minirnn sample CKPT     generate text from a trained character model
 
@@ -45,6 +45,11 @@ def cmd_demo(args) -> int:
     from minirnn import train_cli
     train_cli.demo_training(seed=args.seed)
     print()
+    from minirnn import vanishing
+    print("Vanishing gradients: how much of the gradient of a loss on step 99 reaches each earlier step")
+    vanishing.run(args.out, experiments=("profiles",), seeds=4, progress=False)
+    print(f"  figure: {args.out}/profiles.png")
+    print()
     print("all gradient checks passed" if not failed else f"{len(failed)} gradient check(s) FAILED")
     return 1 if failed else 0
 
@@ -66,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = sub.add_parser("demo", help="gradient checks of every cell and the backends side by side")
     demo.add_argument("--seed", type=int, default=0, help="seed for weights and inputs (default 0)")
+    demo.add_argument("--out", default="minirnn_demo", help="folder for the demo's figure (default minirnn_demo)")
     demo.set_defaults(func=cmd_demo)
     van = sub.add_parser("vanishing", help="why gradients vanish: per-step gradient norms, sweeps and their figures")
     van.add_argument("--cells", nargs="+", choices=["rnn", "lstm", "gru"], default=["rnn", "lstm", "gru"])
