@@ -124,6 +124,21 @@ def test_all_true_mask_gives_the_same_numbers_as_no_mask(cell, nonlinearity):
         np.testing.assert_array_equal(masked_grads[name], plain_grads[name])
 
 
+@pytest.mark.parametrize("cell, nonlinearity", CELLS, ids=CELL_IDS)
+def test_empty_sequence_returns_the_initial_state_and_passes_its_gradient_through(cell, nonlinearity):
+    x, states, params, _, douts = make_problem(cell, np.float64, (1, 2, 3, 4, [1, 1]), masked=False)
+    x, douts[0] = x[:0], douts[0][:0]                                              # T = 0
+    (out, *finals), cache = run_forward(kernels, cell, nonlinearity, x, states, params, None)
+    assert out.shape == (0, 2, 4)
+    for final, state in zip(finals, states):
+        np.testing.assert_array_equal(final, state)
+    grads = run_backward(kernels, cell, douts, cache)
+    for name, d_final in zip(["h0", "c0"], douts[1:]):
+        np.testing.assert_array_equal(grads[name], d_final)
+    for name, param in zip(["W_ih", "W_hh", "b_ih", "b_hh"], params):
+        np.testing.assert_array_equal(grads[name], np.zeros_like(param))
+
+
 def test_kernels_accept_non_contiguous_inputs_like_the_cells():
     x, states, params, mask, douts = make_problem("lstm", np.float64, SIZES[0], masked=True)
     x_strided = np.asfortranarray(x)                         # e.g. a batch_first array transposed to time-major

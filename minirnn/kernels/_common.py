@@ -38,3 +38,10 @@ def stacked_matmul(a, M):
     """
     T, B, K = a.shape
     return (a.reshape(T * B, K) @ M).reshape(T, B, M.shape[1])
+
+
+def as_state(a, B, H, dtype):
+    """An initial state or its gradient as a C-contiguous (B, H) array; broadcasts like ``hs[0] = h0`` in the cells."""
+    if np.shape(a) != (B, H):
+        a = np.broadcast_to(a, (B, H))
+    return c_array(a, dtype)

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..cells._common import as_step_mask
 from ..cells.rnn import NONLINEARITIES
-from ._common import c_array, float_dtype, loop_mask, stacked_matmul
+from ._common import as_state, c_array, float_dtype, loop_mask, stacked_matmul
 from ._jit import jit
 
 
@@ -39,7 +39,7 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, nonlinearity="tanh"):
     H = W_hh.shape[0]
     m = as_step_mask(mask, x)                                        # (T, B, 1) or None
     x_proj = stacked_matmul(x, W_ih.T) + b_ih                        # (T, B, H): all steps in one GEMM
-    hs, h_new, out = _forward_loop(c_array(x_proj, dtype), c_array(np.broadcast_to(h0, (B, H)), dtype),
+    hs, h_new, out = _forward_loop(c_array(x_proj, dtype), as_state(h0, B, H, dtype),
                                    c_array(W_hh, dtype), c_array(b_hh, dtype), *loop_mask(m, dtype),
                                    nonlinearity == "relu")
     cache = {"x": x, "mask": m, "W_ih": W_ih, "W_hh": W_hh, "hs": hs, "h_new": h_new, "nonlinearity": nonlinearity}
@@ -60,7 +60,7 @@ def backward(dout, dh_n, cache):
     dtype = float_dtype(x)
     T, B, _ = x.shape
     H = hs.shape[-1]
-    da, dh0 = _backward_loop(c_array(dout, dtype), c_array(np.broadcast_to(dh_n, (B, H)), dtype),
+    da, dh0 = _backward_loop(c_array(dout, dtype), as_state(dh_n, B, H, dtype),
                              c_array(W_hh, dtype), c_array(h_new, dtype), *loop_mask(m, dtype),
                              cache["nonlinearity"] == "relu")
     da2 = da.reshape(T * B, H)                                       # (TB, H)
@@ -68,7 +68,7 @@ def backward(dout, dh_n, cache):
     return {
         "x": stacked_matmul(da, W_ih),                               # (T, B, I)
         "h0": dh0,
-        "W_ih": da2.T @ x.reshape(T * B, -1),                        # (H, I)
+        "W_ih": da2.T @ x.reshape(T * B, x.shape[2]),                # (H, I)
         "W_hh": da2.T @ hs[:-1].reshape(T * B, H),                   # (H, H)
         "b_ih": db,
         "b_hh": db.copy(),
