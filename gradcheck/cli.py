@@ -84,6 +84,7 @@ def _choice(text: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``gradcheck`` argument parser (``gradcheck --help`` shows every option)."""
     parser = argparse.ArgumentParser(
         prog="gradcheck",
         description="Finite-difference gradient checks (central differences in float64). Without --target, checks "

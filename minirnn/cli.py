@@ -66,6 +66,7 @@ def cmd_vanishing(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``minirnn`` argument parser with every subcommand (``minirnn --help`` lists them)."""
     parser = argparse.ArgumentParser(prog="minirnn", description="Recurrent networks from scratch: "
                                      "hand-written BPTT, Numba loops, gradient checks.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
