@@ -219,9 +219,6 @@ def filled_cache(tmp_path_factory):
     return folder
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="minirnn/kernels/_jit.py falls back only on OSError; a corrupted cache file raises "
-                          "pickle.UnpicklingError from numba/core/caching.py at the first call")
 @pytest.mark.parametrize("how", ["garbage", "truncated", "data files only"])
 def test_a_corrupted_numba_cache_degrades_to_compiling_without_it(filled_cache, tmp_path, how):
     cache_dir = tmp_path / "cache"

@@ -9,9 +9,12 @@ When no cache folder is writable, Numba fails in one of two places (``numba/core
 * at decoration: it tries ``NUMBA_CACHE_DIR``, then the source's ``__pycache__``, then a user-wide folder, and raises
   ``RuntimeError("cannot cache function ...: no locator available ...")`` when none can be created and written;
 * at the first call: a folder that was writable at decoration but is not any more (removed, made read-only, replaced
-  by a file) raises ``OSError`` when Numba reads its cache index or saves the compiled code.
+  by a file) raises ``OSError`` when Numba reads its cache index or saves the compiled code, and a corrupted cache
+  file (truncated, overwritten) raises whatever unpickling it raises (``UnpicklingError``, ``EOFError``, ...).
 
-In both cases we compile without a disk cache (``cache=False``), warn once per process, and the numbers are the same.
+In every case we compile without a disk cache (``cache=False``), warn once per process, and the numbers are the same.
+At the first call, the fallback compiles the function uncached and calls it again: an error that is not the cache's
+(there should be none, since the layers validate their input first) raises again from there, so it is never hidden.
 ``fastmath`` is never used: it turns ``np.isnan`` into ``False`` and reorders sums.
 """
 from __future__ import annotations
@@ -63,10 +66,14 @@ class LazyJit:
             return dispatcher(*args)
         try:
             return dispatcher(*args)
-        except OSError as error:                                    # the cache folder broke after decoration
+        except Exception as error:          # the cache folder broke after decoration, or its files are corrupted
+            import numba
+
+            uncached = numba.njit(cache=False)(self.py_func)
+            result = uncached(*args)        # a genuine error (not the cache's) raises again here, uncached
+            self._dispatcher = uncached
             self._give_up_caching(error)
-            self._dispatcher = self._make_dispatcher()
-            return self._dispatcher(*args)
+            return result
 
     def __repr__(self):
         return f"jit({self.py_func.__module__}.{self.py_func.__qualname__})"
@@ -78,8 +85,8 @@ def _warn_once(error):
         return
     _warned_about_cache = True
     warnings.warn(
-        "minirnn could not write Numba's compile cache, so its kernels compile without one (a few seconds in every "
-        "new process; the results are the same). Point NUMBA_CACHE_DIR to a writable folder to keep compiled "
-        f"kernels. Numba said: {error}",
+        "minirnn could not use Numba's compile cache (not writable, or its files are damaged), so its kernels compile "
+        "without one (a few seconds in every new process; the results are the same). Point NUMBA_CACHE_DIR to a "
+        f"writable folder, or delete the damaged cache files, to keep compiled kernels. Numba said: {error!r}",
         RuntimeWarning,
     )
