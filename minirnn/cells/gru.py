@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import as_step_mask, sigmoid
+from ._common import as_step_mask, project_inputs, sigmoid, weight_gradients
 
 
 def step_forward(x, h_prev, W_ih, W_hh, b_ih, b_hh):
@@ -118,7 +118,7 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None):
     T, B, _ = x.shape
     H = h0.shape[-1]
     m = as_step_mask(mask, x)                                        # (T, B, 1) or None
-    x_proj = (x.reshape(T * B, -1) @ W_ih.T + b_ih).reshape(T, B, -1)  # (T, B, 3H): all steps, one GEMM
+    x_proj = project_inputs(x, W_ih, b_ih)                          # (T, B, 3H): all steps, one GEMM
     hs = np.empty((T + 1, B, H), dtype=x.dtype)                      # carried states, hs[0] = h0
     gates = np.empty((T, B, 3 * H), dtype=x.dtype)                   # r, z, n
     hn = np.empty((T, B, H), dtype=x.dtype)
@@ -156,12 +156,6 @@ def backward(dout, dh_n, cache):
         if m is not None:                                            # padded rows pass it straight through
             dh_prev += (1 - m[t]) * dh_carry
         dh_carry = dh_prev
-    dxp, dhp = dx_proj.reshape(T * B, 3 * H), dh_proj.reshape(T * B, 3 * H)
-    return {
-        "x": (dxp @ W_ih).reshape(T, B, -1),                         # (T, B, I): one GEMM
-        "h0": dh_carry,
-        "W_ih": dxp.T @ x.reshape(T * B, -1),                        # (3H, I)
-        "W_hh": dhp.T @ hs[:-1].reshape(T * B, H),                   # (3H, H)
-        "b_ih": dxp.sum(0),
-        "b_hh": dhp.sum(0),
-    }
+    grads = weight_gradients(dx_proj, dh_proj, x, hs, W_ih)          # dx and the weight gradients: one GEMM each
+    grads["h0"] = dh_carry
+    return grads

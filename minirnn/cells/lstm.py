@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import as_step_mask, sigmoid
+from ._common import as_step_mask, project_inputs, sigmoid, weight_gradients
 
 
 def step_forward(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
@@ -127,7 +127,7 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask=None):
     T, B, _ = x.shape
     H = h0.shape[-1]
     m = as_step_mask(mask, x)                                        # (T, B, 1) or None
-    x_proj = (x.reshape(T * B, -1) @ W_ih.T + b_ih).reshape(T, B, -1)  # (T, B, 4H): all steps, one GEMM
+    x_proj = project_inputs(x, W_ih, b_ih)                          # (T, B, 4H): all steps, one GEMM
     hs = np.empty((T + 1, B, H), dtype=x.dtype)                      # carried states, hs[0] = h0
     cs = np.empty((T + 1, B, H), dtype=x.dtype)
     gates = np.empty((T, B, 4 * H), dtype=x.dtype)
@@ -176,14 +176,6 @@ def backward(dout, dh_n, dc_n, cache):
             dh_prev += (1 - m[t]) * dh_carry
             dc_prev += (1 - m[t]) * dc_carry
         dh_carry, dc_carry = dh_prev, dc_prev
-    da2 = da.reshape(T * B, 4 * H)                                   # (TB, 4H)
-    db = da2.sum(0)
-    return {
-        "x": (da2 @ W_ih).reshape(T, B, -1),                         # (T, B, I): one GEMM
-        "h0": dh_carry,
-        "c0": dc_carry,
-        "W_ih": da2.T @ x.reshape(T * B, -1),                        # (4H, I)
-        "W_hh": da2.T @ hs[:-1].reshape(T * B, H),                   # (4H, H)
-        "b_ih": db,
-        "b_hh": db.copy(),
-    }
+    grads = weight_gradients(da, da, x, hs, W_ih)                    # dx and the weight gradients: one GEMM each
+    grads["h0"], grads["c0"] = dh_carry, dc_carry
+    return grads

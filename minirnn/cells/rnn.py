@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import as_step_mask
+from ._common import as_step_mask, project_inputs, weight_gradients
 
 NONLINEARITIES = ("tanh", "relu")
 
@@ -102,7 +102,7 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, nonlinearity="tanh"):
     T, B, _ = x.shape
     H = h0.shape[-1]
     m = as_step_mask(mask, x)                                        # (T, B, 1) or None
-    x_proj = (x.reshape(T * B, -1) @ W_ih.T + b_ih).reshape(T, B, -1)  # (T, B, H): all steps, one GEMM
+    x_proj = project_inputs(x, W_ih, b_ih)                          # (T, B, H): all steps, one GEMM
     hs = np.empty((T + 1, B, H), dtype=x.dtype)                      # carried states, hs[0] = h0
     h_new = np.empty((T, B, H), dtype=x.dtype)                       # phi(a_t) before masking
     hs[0] = h0
@@ -136,13 +136,6 @@ def backward(dout, dh_n, cache):
         else:
             da[t] = m[t] * (dout[t] + dh_carry) * slope[t]
             dh_carry = da[t] @ W_hh + (1 - m[t]) * dh_carry
-    da2 = da.reshape(T * B, H)
-    db = da2.sum(0)
-    return {
-        "x": (da2 @ W_ih).reshape(T, B, -1),                         # (T, B, I): one GEMM
-        "h0": dh_carry,
-        "W_ih": da2.T @ x.reshape(T * B, -1),                        # (H, I)
-        "W_hh": da2.T @ hs[:-1].reshape(T * B, H),                   # (H, H)
-        "b_ih": db,
-        "b_hh": db.copy(),
-    }
+    grads = weight_gradients(da, da, x, hs, W_ih)                    # dx and the weight gradients: one GEMM each
+    grads["h0"] = dh_carry
+    return grads

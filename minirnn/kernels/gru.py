@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..cells._common import as_step_mask
-from ._common import as_state, c_array, float_dtype, loop_mask, stacked_matmul
+from ..cells._common import as_step_mask, project_inputs, weight_gradients
+from ._common import as_state, c_array, float_dtype, loop_mask
 from ._jit import jit
 
 
@@ -35,7 +35,7 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None):
     T, B, _ = x.shape
     H = W_hh.shape[1]
     m = as_step_mask(mask, x)                                        # (T, B, 1) or None
-    x_proj = stacked_matmul(x, W_ih.T) + b_ih                        # (T, B, 3H): all steps in one GEMM
+    x_proj = project_inputs(x, W_ih, b_ih)                          # (T, B, 3H): all steps, one GEMM
     hs, gates, hn, out = _forward_loop(c_array(x_proj, dtype), as_state(h0, B, H, dtype),
                                        c_array(W_hh, dtype), c_array(b_hh, dtype), *loop_mask(m, dtype))
     cache = {"x": x, "mask": m, "W_ih": W_ih, "W_hh": W_hh, "hs": hs, "gates": gates, "hn": hn}
@@ -59,15 +59,9 @@ def backward(dout, dh_n, cache):
     dx_proj, dh_proj, dh0 = _backward_loop(
         c_array(dout, dtype), as_state(dh_n, B, H, dtype), c_array(W_hh, dtype),
         c_array(hs, dtype), c_array(gates, dtype), c_array(hn, dtype), *loop_mask(m, dtype))
-    dxp, dhp = dx_proj.reshape(T * B, 3 * H), dh_proj.reshape(T * B, 3 * H)
-    return {
-        "x": stacked_matmul(dx_proj, W_ih),                          # (T, B, I)
-        "h0": dh0,
-        "W_ih": dxp.T @ x.reshape(T * B, x.shape[2]),                # (3H, I)
-        "W_hh": dhp.T @ hs[:-1].reshape(T * B, H),                   # (3H, H)
-        "b_ih": dxp.sum(0),
-        "b_hh": dhp.sum(0),
-    }
+    grads = weight_gradients(dx_proj, dh_proj, x, hs, W_ih)          # dx and the weight gradients: one GEMM each
+    grads["h0"] = dh0
+    return grads
 
 
 @jit

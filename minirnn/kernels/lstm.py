@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..cells._common import as_step_mask
-from ._common import as_state, c_array, float_dtype, loop_mask, stacked_matmul
+from ..cells._common import as_step_mask, project_inputs, weight_gradients
+from ._common import as_state, c_array, float_dtype, loop_mask
 from ._jit import jit
 
 
@@ -36,7 +36,7 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask=None):
     T, B, _ = x.shape
     H = W_hh.shape[1]
     m = as_step_mask(mask, x)                                        # (T, B, 1) or None
-    x_proj = stacked_matmul(x, W_ih.T) + b_ih                        # (T, B, 4H): all steps in one GEMM
+    x_proj = project_inputs(x, W_ih, b_ih)                          # (T, B, 4H): all steps, one GEMM
     hs, cs, gates, tanh_c, out = _forward_loop(
         c_array(x_proj, dtype), as_state(h0, B, H, dtype),
         as_state(c0, B, H, dtype), c_array(W_hh, dtype), c_array(b_hh, dtype),
@@ -64,17 +64,9 @@ def backward(dout, dh_n, dc_n, cache):
         c_array(dout, dtype), as_state(dh_n, B, H, dtype),
         as_state(dc_n, B, H, dtype), c_array(W_hh, dtype), c_array(cs, dtype),
         c_array(gates, dtype), c_array(tanh_c, dtype), *loop_mask(m, dtype))
-    da2 = da.reshape(T * B, 4 * H)                                   # (TB, 4H)
-    db = da2.sum(0)
-    return {
-        "x": stacked_matmul(da, W_ih),                               # (T, B, I)
-        "h0": dh0,
-        "c0": dc0,
-        "W_ih": da2.T @ x.reshape(T * B, x.shape[2]),                # (4H, I)
-        "W_hh": da2.T @ hs[:-1].reshape(T * B, H),                   # (4H, H)
-        "b_ih": db,
-        "b_hh": db.copy(),
-    }
+    grads = weight_gradients(da, da, x, hs, W_ih)                    # dx and the weight gradients: one GEMM each
+    grads["h0"], grads["c0"] = dh0, dc0
+    return grads
 
 
 @jit

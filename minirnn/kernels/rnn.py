@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..cells._common import as_step_mask
+from ..cells._common import as_step_mask, project_inputs, weight_gradients
 from ..cells.rnn import NONLINEARITIES
-from ._common import as_state, c_array, float_dtype, loop_mask, stacked_matmul
+from ._common import as_state, c_array, float_dtype, loop_mask
 from ._jit import jit
 
 
@@ -38,7 +38,7 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, nonlinearity="tanh"):
     T, B, _ = x.shape
     H = W_hh.shape[0]
     m = as_step_mask(mask, x)                                        # (T, B, 1) or None
-    x_proj = stacked_matmul(x, W_ih.T) + b_ih                        # (T, B, H): all steps in one GEMM
+    x_proj = project_inputs(x, W_ih, b_ih)                          # (T, B, H): all steps, one GEMM
     hs, h_new, out = _forward_loop(c_array(x_proj, dtype), as_state(h0, B, H, dtype),
                                    c_array(W_hh, dtype), c_array(b_hh, dtype), *loop_mask(m, dtype),
                                    nonlinearity == "relu")
@@ -63,16 +63,9 @@ def backward(dout, dh_n, cache):
     da, dh0 = _backward_loop(c_array(dout, dtype), as_state(dh_n, B, H, dtype),
                              c_array(W_hh, dtype), c_array(h_new, dtype), *loop_mask(m, dtype),
                              cache["nonlinearity"] == "relu")
-    da2 = da.reshape(T * B, H)                                       # (TB, H)
-    db = da2.sum(0)
-    return {
-        "x": stacked_matmul(da, W_ih),                               # (T, B, I)
-        "h0": dh0,
-        "W_ih": da2.T @ x.reshape(T * B, x.shape[2]),                # (H, I)
-        "W_hh": da2.T @ hs[:-1].reshape(T * B, H),                   # (H, H)
-        "b_ih": db,
-        "b_hh": db.copy(),
-    }
+    grads = weight_gradients(da, da, x, hs, W_ih)                    # dx and the weight gradients: one GEMM each
+    grads["h0"] = dh0
+    return grads
 
 
 @jit
