@@ -5,7 +5,9 @@ with its relative import pointed at a stand-alone ``common.py`` (so the student 
 version the body of every *part* (the functions listed in ``PARTS``) is replaced, with the ``ast`` module locating it,
 by a ``# TODO`` hint and ``raise NotImplementedError``; the module docstring with the equations, the imports, the
 signatures and every docstring with its shapes are kept. Functions that are not parts (``activate`` and
-``activation_slope`` of the RNN, ``sigmoid`` and ``as_step_mask`` in ``common.py``) are given in full.
+``activation_slope`` of the RNN; ``sigmoid``, ``as_step_mask`` and the two matrix products around the time loop,
+``project_inputs`` and ``weight_gradients``, in ``common.py``) are given in full: the student writes the recurrence
+and its backpropagation through time, which is what the assignment is about.
 
 Example:
     >>> text = render_cell("gru", solution=False)
@@ -152,7 +154,7 @@ def render_cell(cell: str, solution: bool = False) -> str:
 
 
 def render_common() -> str:
-    """``common.py``: ``sigmoid`` and ``as_step_mask`` from ``minirnn/cells/_common.py``, given in full."""
+    """``common.py``: ``minirnn/cells/_common.py`` given in full (sigmoid, as_step_mask, project_inputs, weight_gradients)."""
     from minirnn.cells import _common
     return "# minirnn assignment: helpers given in full (from minirnn/cells/_common.py). Nothing to do here.\n" + \
         inspect.getsource(_common)
