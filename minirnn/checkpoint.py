@@ -44,6 +44,12 @@ def _checksum(arrays: dict) -> str:
     return h.hexdigest()
 
 
+def _check_path(path) -> str:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike naming the .npz file, got {type(path).__name__}")
+    return os.fspath(path)
+
+
 def rng_state(rng: np.random.Generator) -> dict:
     """The full state of a Generator as JSON-able data (the bit generator's own dict; 128-bit ints stay exact).
 
@@ -102,7 +108,12 @@ def save_checkpoint(path, model, optimizer=None, *, rng=None, arrays=None, meta=
         >>> read_checkpoint(p)["meta"]["step"]
         7
     """
-    path = os.fspath(path)
+    path = _check_path(path)
+    if not isinstance(getattr(model, "params", None), dict):
+        raise TypeError(f"model must be a minirnn Module (with a params dict), got {type(model).__name__}")
+    if optimizer is not None and not callable(getattr(optimizer, "state_dict", None)):
+        raise TypeError(f"optimizer must be a minirnn optimizer (with state_dict()) or None, "
+                        f"got {type(optimizer).__name__}")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"path must be in an existing folder, got {path!r} (no folder {folder!r})")
@@ -121,7 +132,15 @@ def save_checkpoint(path, model, optimizer=None, *, rng=None, arrays=None, meta=
         info["optimizer"] = scalars
     for key, value in (arrays or {}).items():
         entries[f"array/{key}"] = np.asarray(value)
-    entries["meta"] = np.array(json.dumps(info))
+    for key, value in entries.items():                 # object arrays would be pickled: unreadable without pickle
+        if value.dtype.hasobject:
+            raise TypeError(f"{key.replace('/', ' ')} must be a numeric array (it is saved without pickle), "
+                            f"got dtype object")
+    try:
+        encoded = json.dumps(info)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"meta must be JSON-serialisable (numbers, strings, lists, dicts), got {meta!r}: {e}") from None
+    entries["meta"] = np.array(encoded)
     entries["checksum"] = np.array(_checksum(entries))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
     try:
@@ -154,7 +173,9 @@ def read_checkpoint(path) -> dict:
     Raises ``ValueError`` naming the file for anything that is not an intact checkpoint of a version this code knows:
     a missing entry, a bad zip, a checksum mismatch, a future format version.
     """
-    path = os.fspath(path)
+    path = _check_path(path)
+    if os.path.isdir(path):
+        raise ValueError(f"checkpoint {path!r} is a folder, not a checkpoint file")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"checkpoint {path!r} does not exist")
     try:
@@ -208,6 +229,10 @@ def load_checkpoint(path, model, optimizer=None, *, rng=None) -> dict:
         >>> bool(np.all(lin.weight == Linear(3, 2, seed=0).weight))
         True
     """
+    if not isinstance(getattr(model, "params", None), dict):
+        raise TypeError(f"model must be a minirnn Module (with a params dict), got {type(model).__name__}")
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator or None, got {type(rng).__name__}")
     ck = read_checkpoint(path)
     if ck["model"] != repr(model):
         raise ValueError(f"checkpoint {os.fspath(path)!r} holds a {ck['model']}, which cannot be loaded into "

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .lm import CELLS, _seeds
-from .nn import Linear, Module
+from .nn import Linear, Module, _check_output_grad
 
 __all__ = ["Forecaster"]
 
@@ -44,7 +44,7 @@ class Forecaster(Module):
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"Forecaster: cell must be one of {tuple(CELLS)}, got {cell!r}")
-        for name, value in (("horizon", horizon),) + ((("output_size", output_size),) if output_size else ()):
+        for name, value in (("horizon", horizon),) + ((("output_size", output_size),) if output_size is not None else ()):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"Forecaster: {name} must be a positive integer, got {value!r}")
         self.cell = cell
@@ -61,6 +61,8 @@ class Forecaster(Module):
 
     def __call__(self, x):
         """x (T, B, I) -> y (horizon, B, O)."""
+        if isinstance(x, np.ndarray) and x.ndim != 3:
+            raise ValueError(f"Forecaster: x must have 3 dimensions (T, B, input_size), got shape {x.shape}")
         out, _ = self.rnn(x)                                        # (T, B, H)
         self._cache = out.shape
         y = self.fc(out[-1])                                        # (B, horizon * O)
@@ -77,6 +79,7 @@ class Forecaster(Module):
         if dy.shape != (self.horizon, B, self.output_size):
             raise ValueError(f"dy must have shape (horizon, B, output_size) = {(self.horizon, B, self.output_size)}, "
                              f"got {dy.shape}")
+        dy = _check_output_grad(dy, dy.shape, self.rnn.dtype)
         dlast = self.fc.backward(dy.transpose(1, 0, 2).reshape(B, -1))   # (B, H)
         dout = np.zeros(self._cache, dtype=self.rnn.dtype)              # (T, B, H)
         dout[-1] = dlast

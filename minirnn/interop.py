@@ -232,7 +232,7 @@ _KERAS_KINDS = {"SimpleRNN": "rnn", "LSTM": "lstm", "GRU": "gru"}
 def _keras_describe(keras_layer, where):
     """(kind, config, direction layers) of a Keras SimpleRNN/LSTM/GRU or Bidirectional; refuses what cannot map."""
     name = type(keras_layer).__name__
-    if name == "Bidirectional":
+    if name == "Bidirectional" and type(keras_layer).__module__.startswith("keras"):
         config = keras_layer.get_config()
         if config.get("merge_mode") != "concat":
             raise ValueError(f"{where} is a Bidirectional with merge_mode={config.get('merge_mode')!r}; minirnn "
@@ -251,7 +251,7 @@ def _keras_describe(keras_layer, where):
 
 def _keras_describe_one(keras_layer, where, allow_backwards):
     name = type(keras_layer).__name__
-    if name not in _KERAS_KINDS:
+    if name not in _KERAS_KINDS or not type(keras_layer).__module__.startswith("keras"):
         raise TypeError(f"{where} must be a Keras SimpleRNN, LSTM, GRU or Bidirectional layer, got {name}")
     kind = _KERAS_KINDS[name]
     config = keras_layer.get_config()

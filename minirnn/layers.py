@@ -68,6 +68,8 @@ class _Recurrent(Module):
             raise TypeError(f"{name}: dtype must be np.float32 or np.float64, got {dtype!r}") from None
         if dtype not in (np.float32, np.float64):
             raise TypeError(f"{name}: dtype must be np.float32 or np.float64, got {dtype}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
+            raise TypeError(f"{name}: seed must be None or an integer >= 0, got {seed!r}")
 
         self.input_size, self.hidden_size, self.num_layers = int(input_size), int(hidden_size), int(num_layers)
         self.bias, self.batch_first, self.bidirectional = bool(bias), bool(batch_first), bool(bidirectional)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .layers import GRU, LSTM, RNN
-from .nn import Embedding, Linear, Module
+from .nn import Embedding, Linear, Module, _check_output_grad, _check_size
 from .tasks import Vocab
 
 __all__ = ["CharLM", "CELLS"]
@@ -66,7 +66,7 @@ class CharLM(Module):
                              f"got {vocab!r}")
         if cell not in CELLS:
             raise ValueError(f"CharLM: cell must be one of {tuple(CELLS)}, got {cell!r}")
-        self.cell, self.vocab_size, self.embed_dim = cell, V, int(embed_dim)
+        self.cell, self.vocab_size, self.embed_dim = cell, V, _check_size(embed_dim, "CharLM: embed_dim")
         s_embed, s_rnn, s_fc = _seeds(seed, 3)
         self._modules["embed"] = Embedding(V, self.embed_dim, dtype=dtype, seed=s_embed)
         self._modules["rnn"] = CELLS[cell](self.embed_dim, hidden_size, num_layers, dropout=dropout, dtype=dtype,
@@ -94,6 +94,7 @@ class CharLM(Module):
         """dlogits (T, B, V) -> None; fills (overwrites) every gradient. No gradient flows into the given state."""
         if self._cache is None:
             raise RuntimeError("CharLM.backward called before a forward pass")
+        dlogits = _check_output_grad(dlogits, self._cache[:2] + (self.vocab_size,), self.rnn.dtype, "dlogits")
         dout = self.fc.backward(dlogits)                            # (T, B, H)
         de, _ = self.rnn.backward(np.ascontiguousarray(dout))       # (T, B, E)
         self.embed.backward(de)
@@ -121,7 +122,10 @@ class CharLM(Module):
                 raise ValueError("prime must be a sequence of ids: this model has no character vocabulary")
             ids = self.vocab.encode(prime)
         else:
-            ids = np.asarray(prime, dtype=np.int64).ravel()
+            ids = np.asarray(prime).ravel()
+            if ids.size and (ids.dtype == bool or not np.issubdtype(ids.dtype, np.integer)):
+                raise TypeError(f"prime must be a str or a sequence of integer ids, got dtype {ids.dtype}")
+            ids = ids.astype(np.int64)
         if ids.size == 0:
             raise ValueError("prime must hold at least one symbol, got an empty one")
         rng = np.random.default_rng(seed)

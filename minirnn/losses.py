@@ -12,9 +12,12 @@ __all__ = ["softmax_cross_entropy", "mse"]
 
 
 def _check_float(a, name: str) -> np.ndarray:
+    """A float32/float64 array of finite numbers (a NaN or Inf here would silently make the loss NaN)."""
     a = np.asarray(a)
     if a.dtype not in (np.float32, np.float64):
         raise TypeError(f"{name} must be a float32 or float64 array, got dtype {a.dtype}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} contains NaN or Inf")
     return a
 
 
@@ -61,6 +64,8 @@ def softmax_cross_entropy(logits, targets, mask=None):
     logits = _check_float(logits, "logits")
     if logits.ndim < 2:
         raise ValueError(f"logits must have shape (N, C) or (T, B, C), got {logits.shape}")
+    if logits.size == 0:
+        raise ValueError(f"logits must not be empty, got shape {logits.shape}")
     targets = np.asarray(targets)
     if not np.issubdtype(targets.dtype, np.integer):
         raise TypeError(f"targets must be an integer array of class indices, got dtype {targets.dtype}")

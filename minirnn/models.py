@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .layers import GRU, LSTM, RNN
-from .nn import Linear, Module
+from .nn import Linear, Module, _check_output_grad
 
 _CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 
@@ -104,6 +104,7 @@ class SequenceClassifier(Module):
         if self._cache is None:
             raise RuntimeError("SequenceClassifier.backward called before a forward pass")
         rnn, D, H = self.rnn, self.rnn.num_directions, self.rnn.hidden_size
+        dlogits = _check_output_grad(dlogits, self.fc._cache.shape[:-1] + (self.num_classes,), rnn.dtype, "dlogits")
         dfeatures = self.fc.backward(dlogits)                       # (B, D*H)
         dh_n = np.zeros(self._cache["h_n_shape"], dtype=rnn.dtype)  # (L*D, B, H)
         for d in range(D):

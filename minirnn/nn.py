@@ -107,10 +107,25 @@ class Module:
 
 # -- helpers for the layers below ---------------------------------------------------------------------------------------
 def _check_float_dtype(dtype, name: str = "dtype") -> np.dtype:
-    dtype = np.dtype(dtype)
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name} must be float32 or float64, got {dtype!r}") from None
     if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise TypeError(f"{name} must be float32 or float64, got {dtype}")
     return dtype
+
+
+def _check_output_grad(dy, expected: tuple, dtype, name: str = "dy") -> np.ndarray:
+    """dy (the gradient of the loss w.r.t. an output): a finite float32/float64 array of the output's shape."""
+    dy = np.asarray(dy)
+    if dy.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name} must be a float32 or float64 array like the output ({dtype}), got dtype {dy.dtype}")
+    if dy.shape != expected:
+        raise ValueError(f"{name} must have the output's shape {expected}, got {dy.shape}")
+    if not np.all(np.isfinite(dy)):
+        raise ValueError(f"{name} contains NaN or Inf")
+    return dy
 
 
 def _check_size(value, name: str) -> int:
@@ -181,6 +196,10 @@ class Linear(Module):
                             f"(convert with x.astype(np.{self.dtype}) or build the layer with dtype=np.{x.dtype})")
         if x.ndim < 1 or x.shape[-1] != self.in_features:
             raise ValueError(f"x must have shape (..., in_features) = (..., {self.in_features}), got {x.shape}")
+        if x.size == 0:
+            raise ValueError(f"x must not be empty, got shape {x.shape}")
+        if not np.all(np.isfinite(x)):
+            raise ValueError("x contains NaN or Inf")
         y = x @ self.weight.T                                    # (..., out)
         if self.has_bias:
             y = y + self.bias
@@ -195,10 +214,7 @@ class Linear(Module):
         if self._cache is None:
             raise RuntimeError("Linear.backward called before a forward call")
         x = self._cache
-        dy = np.asarray(dy)
-        expected = x.shape[:-1] + (self.out_features,)
-        if dy.shape != expected:
-            raise ValueError(f"dy must have the output's shape {expected}, got {dy.shape}")
+        dy = _check_output_grad(dy, x.shape[:-1] + (self.out_features,), self.dtype)
         dy2 = dy.reshape(-1, self.out_features)                  # (N, out)
         x2 = x.reshape(-1, self.in_features)                     # (N, in)
         self._own_grads["weight"][...] = dy2.T @ x2              # (out, in)
@@ -264,10 +280,7 @@ class Embedding(Module):
         if self._cache is None:
             raise RuntimeError("Embedding.backward called before a forward call")
         idx = self._cache
-        dy = np.asarray(dy)
-        expected = idx.shape + (self.embedding_dim,)
-        if dy.shape != expected:
-            raise ValueError(f"dy must have the output's shape {expected}, got {dy.shape}")
+        dy = _check_output_grad(dy, idx.shape + (self.embedding_dim,), self.dtype)
         dW = self._own_grads["weight"]
         dW[...] = 0
         np.add.at(dW, idx.reshape(-1), dy.reshape(-1, self.embedding_dim).astype(self.dtype, copy=False))

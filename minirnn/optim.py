@@ -53,9 +53,16 @@ class _Optimizer:
             g[...] = 0
 
     def step(self) -> None:
-        """Apply one update to every parameter from its current gradient."""
+        """Apply one update to every parameter from its current gradient.
+
+        A NaN or Inf in any gradient raises ``ValueError`` naming the parameter, before anything is updated.
+        """
+        pairs = list(self._pairs())
+        for name, _, g in pairs:
+            if not np.all(np.isfinite(g)):
+                raise ValueError(f"grads[{name!r}] contains NaN or Inf; no parameter was updated")
         self.step_count += 1
-        for name, p, g in self._pairs():
+        for name, p, g in pairs:
             self._update(name, p, g)
 
     def _update(self, name, p, g):  # pragma: no cover - every optimizer overrides it
@@ -79,6 +86,8 @@ class _Optimizer:
         Checks the optimizer kind, that every buffer names a parameter of the module with its shape; raises
         ``ValueError`` otherwise and changes nothing.
         """
+        if not isinstance(state, dict):
+            raise TypeError(f"state must be a dict (from state_dict()), got {type(state).__name__}")
         state = dict(state)
         kind = str(np.asarray(state.get("optimizer", "")))
         if kind != type(self).__name__:
@@ -201,7 +210,9 @@ class Adam(_Optimizer):
     def __init__(self, module, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(module)
         self.lr = _check_nonneg(lr, "lr")
-        if len(betas) != 2 or not all(0 <= float(b) < 1 for b in betas):
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2 or not all(
+                isinstance(b, (int, float, np.integer, np.floating)) and not isinstance(b, bool) and 0 <= b < 1
+                for b in betas):
             raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
         self.beta1, self.beta2 = float(betas[0]), float(betas[1])
         self.eps = _check_nonneg(eps, "eps")

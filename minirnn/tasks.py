@@ -164,7 +164,7 @@ def sine_series(n_steps, freqs=(0.02,), amplitudes=None, phases=None, noise=0.0,
     """
     n_steps = _check_int(n_steps, "n_steps", 2)
     freqs = np.atleast_1d(np.asarray(freqs, dtype=np.float64))
-    if freqs.ndim != 1 or freqs.size == 0 or np.any(freqs <= 0) or np.any(freqs > 0.5):
+    if freqs.ndim != 1 or freqs.size == 0 or not np.all((freqs > 0) & (freqs <= 0.5)):
         raise ValueError(f"freqs must be one or more frequencies in (0, 0.5] cycles per step, got {freqs.tolist()}")
     K = freqs.size
     amplitudes = np.ones(K) if amplitudes is None else np.atleast_1d(np.asarray(amplitudes, dtype=np.float64))
@@ -209,6 +209,8 @@ def make_windows(series, window, horizon=1, stride=1):
         s = s[:, None]
     if s.ndim != 2:
         raise ValueError(f"series must have shape (L,) or (L, F), got {np.shape(series)}")
+    if not np.all(np.isfinite(s)):
+        raise ValueError("series contains NaN or Inf")
     window = _check_int(window, "window", 1)
     horizon = _check_int(horizon, "horizon", 1)
     stride = _check_int(stride, "stride", 1)
@@ -381,6 +383,8 @@ def batchify(ids, batch_size):
     ids = np.asarray(ids)
     if ids.ndim != 1:
         raise ValueError(f"ids must be a 1-D array, got shape {ids.shape}")
+    if ids.dtype == np.bool_ or not np.issubdtype(ids.dtype, np.integer):
+        raise TypeError(f"ids must be integer symbol ids, got dtype {ids.dtype}")
     batch_size = _check_int(batch_size, "batch_size", 1)
     L = len(ids) // batch_size
     if L < 2:

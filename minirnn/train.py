@@ -154,10 +154,13 @@ def fit(model, optimizer, train_step, steps, *, rng, evaluate=None, eval_every=0
         raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    if not callable(train_step):
+        raise TypeError(f"train_step must be a function (model, rng, step, carry) -> (loss, metric, carry), "
+                        f"got {type(train_step).__name__}")
     for name, value in (("eval_every", eval_every), ("checkpoint_every", checkpoint_every)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
             raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
-    if clip_norm is not None and not (isinstance(clip_norm, (int, float)) and clip_norm > 0):
+    if clip_norm is not None and not (isinstance(clip_norm, (int, float)) and 0 < clip_norm < math.inf):
         raise ValueError(f"clip_norm must be a number > 0 or None, got {clip_norm!r}")
     if (resume or checkpoint_every) and checkpoint_path is None:
         raise ValueError("checkpoint_path must be given with resume=True or checkpoint_every > 0, got None")
@@ -194,7 +197,18 @@ def fit(model, optimizer, train_step, steps, *, rng, evaluate=None, eval_every=0
     model.train()
     try:
         for step in range(start, steps):
-            loss, metric, new_carry = train_step(model, rng, step, carry)
+            kept = f"; the last good checkpoint {checkpoint_path!r} (step {last_good}) was kept" \
+                if last_good is not None else "; no checkpoint was written"
+            try:
+                result = train_step(model, rng, step, carry)
+            except ValueError as e:                      # a loss or layer refused a NaN/Inf the model produced
+                if "NaN or Inf" not in str(e):
+                    raise
+                raise NonFiniteError(f"training stopped at step {step + 1}: {e}{kept}. "
+                                     f"Try a smaller learning rate or clip_norm.") from e
+            if not (isinstance(result, (tuple, list)) and len(result) == 3):
+                raise TypeError(f"train_step must return (loss, metric, carry), got {result!r:.80}")
+            loss, metric, new_carry = result
             loss = float(loss)
             grads = model.grads
             total = clip_grad_norm(grads, clip_norm) if clip_norm else \
@@ -203,8 +217,6 @@ def fit(model, optimizer, train_step, steps, *, rng, evaluate=None, eval_every=0
                 where = _first_nonfinite(grads)
                 what = f"the gradient of {where!r} is not finite" if where else \
                     (f"the loss is {loss}" if not math.isfinite(loss) else f"the gradient norm is {total}")
-                kept = f"; the last good checkpoint {checkpoint_path!r} (step {last_good}) was kept" \
-                    if last_good is not None else "; no checkpoint was written"
                 raise NonFiniteError(f"training stopped at step {step + 1}: {what} (loss {loss}){kept}. "
                                      f"Try a smaller learning rate or clip_norm.")
             optimizer.step()

@@ -80,6 +80,10 @@ def _settings(args) -> dict:
 
 
 def _check_positive(args):
+    if args.lr is not None and not 0 < args.lr < float("inf"):
+        raise SystemExit(f"--lr must be a positive number, got {args.lr}")
+    if args.clip is not None and not 0 <= args.clip < float("inf"):
+        raise SystemExit(f"--clip must be a number >= 0 (0 for no clipping), got {args.clip}")
     for name in ("steps", "hidden", "T", "batch", "eval_every", "checkpoint_every"):
         value = getattr(args, name)
         if value is not None and value < (0 if name == "steps" else 1):

@@ -227,7 +227,7 @@ def test_classifier_bad_input_names_the_argument():
     with pytest.raises(ValueError, match="lengths must lie in 1..5"):
         model(np.zeros((2, 5, 10)), lengths=[6, 1])
     model(np.zeros((2, 5, 10)))
-    with pytest.raises(ValueError, match="dy must have the output's shape"):
+    with pytest.raises(ValueError, match="dlogits must have the output's shape"):
         model.backward(np.zeros((2, 4)))
     with pytest.raises(ValueError, match="missing"):
         model.load_state_dict({"fc.weight": np.zeros((3, 20))})
