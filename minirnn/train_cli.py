@@ -51,6 +51,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run saved in OUT/checkpoint.npz")
     p.add_argument("--backend", choices=("auto", "numpy", "numba"), default="auto")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--text", default=None, metavar="FILE", help="char only: train on this UTF-8 text file "
+                   "(default: the Python standard library's own source)")
     p.set_defaults(func=cmd_train)
 
     s = sub.add_parser("sample", help="generate text from a trained character model")
@@ -90,6 +92,18 @@ def _check_positive(args):
             raise SystemExit(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
 
 
+def _read_text(path) -> str:
+    """The text of ``--text FILE`` (UTF-8), or a one-sentence exit when it cannot be read or is too short."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise SystemExit(f"--text: cannot read {path!r} as UTF-8 text: {e}") from None
+    if len(text) < 1000:
+        raise SystemExit(f"--text: {path!r} has {len(text)} characters; a character model needs at least 1000")
+    return text
+
+
 def cmd_train(args) -> int:
     """Train ``args.task``; write the checkpoint and the curve; print the held-out metric last."""
     _check_positive(args)
@@ -97,8 +111,11 @@ def cmd_train(args) -> int:
     os.makedirs(args.out, exist_ok=True)
     st = _settings(args)
     steps = DEFAULT_STEPS[args.task] if args.steps is None else args.steps
+    extra = {"text": _read_text(args.text)} if args.text is not None else {}
+    if extra and args.task != "char":
+        raise SystemExit(f"--text is for the char task, got task {args.task!r}")
     exp = experiments.make(args.task, cell=st["cell"], T=st["T"], hidden=st["hidden"], batch=st["batch"],
-                           seed=st["seed"], backend=args.backend)
+                           seed=st["seed"], backend=args.backend, **extra)
     st["T"], st["hidden"] = exp.info["T"], exp.model_config["hidden_size"]
     opt = Adam(exp.model, lr=st["lr"])
     every = max(1, steps // 10)

@@ -153,3 +153,18 @@ def test_cli_sample_prints_text_from_a_char_checkpoint(tmp_path, capsys, monkeyp
         cli.main(["train", "adding", "--steps", "1", "--hidden", "2", "--T", "4", "--out", str(tmp_path / "a"),
                   "--no-progress"])
         cli.main(["sample", str(tmp_path / "a" / "checkpoint.npz")])
+
+
+def test_cli_char_trains_on_a_text_file_the_user_names(tmp_path, capsys):
+    text = "the quick brown fox jumps over the lazy dog. " * 40                 # 1800 characters, 28 symbols
+    (tmp_path / "corpus.txt").write_text(text, encoding="utf-8")
+    out = str(tmp_path / "char")
+    assert cli.main(["train", "char", "--text", str(tmp_path / "corpus.txt"), "--cell", "gru", "--steps", "3",
+                     "--hidden", "8", "--T", "8", "--batch", "4", "--out", out, "--no-progress"]) == 0
+    capsys.readouterr()
+    assert cli.main(["sample", out + "/checkpoint.npz", "--prime", "the", "--length", "30", "--seed", "0"]) == 0
+    assert set(capsys.readouterr().out.rstrip("\n")) <= set(text)          # its vocabulary is the file's
+    with pytest.raises(SystemExit, match="--text is for the char task"):
+        cli.main(["train", "adding", "--text", str(tmp_path / "corpus.txt"), "--out", str(tmp_path / "a")])
+    with pytest.raises(SystemExit, match="cannot read .*missing.txt"):
+        cli.main(["train", "char", "--text", str(tmp_path / "missing.txt"), "--out", out])
