@@ -15,7 +15,10 @@ When no cache folder is writable, Numba fails in one of two places (``numba/core
 In every case we compile without a disk cache (``cache=False``), warn once per process, and the numbers are the same.
 At the first call, the fallback compiles the function uncached and calls it again: an error that is not the cache's
 (there should be none, since the layers validate their input first) raises again from there, so it is never hidden.
-``fastmath`` is never used: it turns ``np.isnan`` into ``False`` and reorders sums.
+``fastmath`` is never used: it turns ``np.isnan`` into ``False`` and reorders sums. ``error_model="numpy"``: a division
+by zero gives inf/nan as in NumPy instead of raising, which removes the zero test Numba puts before every division;
+that branch kept LLVM from vectorising the loops around the division in ``_math.tanh``. Before the first compilation
+``_math.register()`` teaches Numba that vectorisable ``tanh``.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ import functools
 import warnings
 
 _warned_about_cache = False
+OPTIONS = {"error_model": "numpy"}        # see the module docstring; never fastmath
 
 
 def jit(func):
@@ -49,12 +53,15 @@ class LazyJit:
     def _make_dispatcher(self):
         import numba
 
+        from . import _math
+
+        _math.register()
         if self._cached:
             try:
-                return numba.njit(cache=True)(self.py_func)
+                return numba.njit(cache=True, **OPTIONS)(self.py_func)
             except RuntimeError as error:                           # no cache folder can be written
                 self._give_up_caching(error)
-        return numba.njit(cache=False)(self.py_func)
+        return numba.njit(cache=False, **OPTIONS)(self.py_func)
 
     def _give_up_caching(self, error):
         self._cached = False
@@ -69,7 +76,7 @@ class LazyJit:
         except Exception as error:          # the cache folder broke after decoration, or its files are corrupted
             import numba
 
-            uncached = numba.njit(cache=False)(self.py_func)
+            uncached = numba.njit(cache=False, **OPTIONS)(self.py_func)
             result = uncached(*args)        # a genuine error (not the cache's) raises again here, uncached
             self._dispatcher = uncached
             self._give_up_caching(error)

@@ -18,6 +18,7 @@ import numpy as np
 from ..cells._common import as_step_mask, project_inputs, weight_gradients
 from ._common import as_state, c_array, float_dtype, loop_mask
 from ._jit import jit
+from ._math import tanh
 
 
 def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None):
@@ -83,25 +84,23 @@ def _forward_loop(x_proj, h0, W_hh, b_hh, mask, has_mask):
     h_rec = np.empty((B, 3 * H), x_proj.dtype)                       # h_{t-1} W_hh^T
     for t in range(T):
         np.dot(hs[t], W_hh_T, h_rec)
-        for b in range(B):
-            for j in range(H):
-                h_prev = hs[t, b, j]
-                hr = h_rec[b, j] + b_hh[j]                           # h_proj = h_prev W_hh^T + b_hh, split
-                hz = h_rec[b, H + j] + b_hh[H + j]
-                hn_j = h_rec[b, 2 * H + j] + b_hh[2 * H + j]
-                r = half * (one + np.tanh(half * (x_proj[t, b, j] + hr)))          # sigmoid
-                z = half * (one + np.tanh(half * (x_proj[t, b, H + j] + hz)))
-                n = np.tanh(x_proj[t, b, 2 * H + j] + r * hn_j)
-                h = (one - z) * n + z * h_prev
-                gates[t, b, j], gates[t, b, H + j], gates[t, b, 2 * H + j] = r, z, n
-                hn[t, b, j] = hn_j
-                if has_mask:                                         # padded rows keep their state
-                    m = mask[t, b, 0]
-                    hs[t + 1, b, j] = m * h + (one - m) * h_prev
-                    out[t, b, j] = m * h
-                else:
-                    hs[t + 1, b, j] = h
-                    out[t, b, j] = h
+        for b in range(B):                                           # 1-D loops over units: LLVM vectorises them
+            h_proj, x_tb, gate, hn_tb = h_rec[b], x_proj[t, b], gates[t, b], hn[t, b]
+            h_prev, h_new, out_tb = hs[t, b], hs[t + 1, b], out[t, b]
+            for k in range(2 * H):                                   # r, z = sigmoid(x_proj + h_prev W_hh^T + b_hh)
+                gate[k] = half * (one + tanh(half * (x_tb[k] + h_proj[k] + b_hh[k])))
+            for j in range(H):                                       # hn = h_prev W_hn^T + b_hn
+                hn_tb[j] = h_proj[2 * H + j] + b_hh[2 * H + j]
+            for j in range(H):                                       # n = tanh(xn + r * hn)
+                gate[2 * H + j] = tanh(x_tb[2 * H + j] + gate[j] * hn_tb[j])
+            for j in range(H):                                       # h = (1 - z) * n + z * h_prev
+                h_new[j] = (one - gate[H + j]) * gate[2 * H + j] + gate[H + j] * h_prev[j]
+                out_tb[j] = h_new[j]
+            if has_mask:                                             # padded rows keep their state
+                m = mask[t, b, 0]
+                for j in range(H):
+                    h_new[j] = m * h_new[j] + (one - m) * h_prev[j]
+                    out_tb[j] = m * out_tb[j]
     return hs, gates, hn, out
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from ..cells._common import as_step_mask, project_inputs, weight_gradients
 from ._common import as_state, c_array, float_dtype, loop_mask
 from ._jit import jit
+from ._math import tanh
 
 
 def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask=None):
@@ -90,30 +91,31 @@ def _forward_loop(x_proj, h0, c0, W_hh, b_hh, mask, has_mask):
     h_rec = np.empty((B, 4 * H), x_proj.dtype)                       # h_{t-1} W_hh^T
     for t in range(T):
         np.dot(hs[t], W_hh_T, h_rec)
-        for b in range(B):
+        for b in range(B):                                           # 1-D loops over units: LLVM vectorises them
+            a, x_tb, gate = h_rec[b], x_proj[t, b], gates[t, b]      # (4H,) views
+            for k in range(4 * H):                                   # a = x W_ih^T + b_ih + h_prev W_hh^T + b_hh
+                a[k] = x_tb[k] + a[k] + b_hh[k]
+            for k in range(2 * H):                                   # i, f = sigmoid
+                gate[k] = half * (one + tanh(half * a[k]))
+            for k in range(2 * H, 3 * H):                            # g = tanh
+                gate[k] = tanh(a[k])
+            for k in range(3 * H, 4 * H):                            # o = sigmoid
+                gate[k] = half * (one + tanh(half * a[k]))
+            c_prev, h_prev, c_new, h_new = cs[t, b], hs[t, b], cs[t + 1, b], hs[t + 1, b]
+            tc, out_tb = tanh_c[t, b], out[t, b]
             for j in range(H):
-                a_i = x_proj[t, b, j] + h_rec[b, j] + b_hh[j]
-                a_f = x_proj[t, b, H + j] + h_rec[b, H + j] + b_hh[H + j]
-                a_g = x_proj[t, b, 2 * H + j] + h_rec[b, 2 * H + j] + b_hh[2 * H + j]
-                a_o = x_proj[t, b, 3 * H + j] + h_rec[b, 3 * H + j] + b_hh[3 * H + j]
-                i = half * (one + np.tanh(half * a_i))               # sigmoid
-                f = half * (one + np.tanh(half * a_f))
-                g = np.tanh(a_g)
-                o = half * (one + np.tanh(half * a_o))
-                c = f * cs[t, b, j] + i * g
-                tc = np.tanh(c)
-                h = o * tc
-                gates[t, b, j], gates[t, b, H + j], gates[t, b, 2 * H + j], gates[t, b, 3 * H + j] = i, f, g, o
-                tanh_c[t, b, j] = tc
-                if has_mask:                                         # padded rows keep their state
-                    m = mask[t, b, 0]
-                    hs[t + 1, b, j] = m * h + (one - m) * hs[t, b, j]
-                    cs[t + 1, b, j] = m * c + (one - m) * cs[t, b, j]
-                    out[t, b, j] = m * h
-                else:
-                    hs[t + 1, b, j] = h
-                    cs[t + 1, b, j] = c
-                    out[t, b, j] = h
+                c_new[j] = gate[H + j] * c_prev[j] + gate[j] * gate[2 * H + j]     # c = f * c_prev + i * g
+            for j in range(H):
+                tc[j] = tanh(c_new[j])
+            for j in range(H):
+                h_new[j] = gate[3 * H + j] * tc[j]                    # h = o * tanh(c)
+                out_tb[j] = h_new[j]
+            if has_mask:                                             # padded rows keep their state
+                m = mask[t, b, 0]
+                for j in range(H):
+                    h_new[j] = m * h_new[j] + (one - m) * h_prev[j]
+                    c_new[j] = m * c_new[j] + (one - m) * c_prev[j]
+                    out_tb[j] = m * out_tb[j]
     return hs, cs, gates, tanh_c, out
 
 

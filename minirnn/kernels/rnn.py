@@ -18,6 +18,7 @@ from ..cells._common import as_step_mask, project_inputs, weight_gradients
 from ..cells.rnn import NONLINEARITIES
 from ._common import as_state, c_array, float_dtype, loop_mask
 from ._jit import jit
+from ._math import tanh
 
 
 def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, nonlinearity="tanh"):
@@ -85,18 +86,26 @@ def _forward_loop(x_proj, h0, W_hh, b_hh, mask, has_mask, relu):
     h_rec = np.empty((B, H), x_proj.dtype)                           # h_{t-1} W_hh^T
     for t in range(T):
         np.dot(hs[t], W_hh_T, h_rec)
-        for b in range(B):
-            for j in range(H):
-                a = x_proj[t, b, j] + h_rec[b, j] + b_hh[j]
-                h = np.maximum(a, zero) if relu else np.tanh(a)
-                h_new[t, b, j] = h
-                if has_mask:                                         # padded rows keep their state
-                    m = mask[t, b, 0]
-                    hs[t + 1, b, j] = m * h + (one - m) * hs[t, b, j]
-                    out[t, b, j] = m * h
-                else:
-                    hs[t + 1, b, j] = h
-                    out[t, b, j] = h
+        for b in range(B):                                           # 1-D loops over units: LLVM vectorises them
+            a, x_tb, h_tb = h_rec[b], x_proj[t, b], h_new[t, b]
+            h_prev, h_next, out_tb = hs[t, b], hs[t + 1, b], out[t, b]
+            for j in range(H):                                       # a = x_proj + h_prev W_hh^T + b_hh
+                a[j] = x_tb[j] + a[j] + b_hh[j]
+            if relu:
+                for j in range(H):
+                    h_tb[j] = np.maximum(a[j], zero)
+            else:
+                for j in range(H):
+                    h_tb[j] = tanh(a[j])
+            if has_mask:                                             # padded rows keep their state
+                m = mask[t, b, 0]
+                for j in range(H):
+                    h_next[j] = m * h_tb[j] + (one - m) * h_prev[j]
+                    out_tb[j] = m * h_tb[j]
+            else:
+                for j in range(H):
+                    h_next[j] = h_tb[j]
+                    out_tb[j] = h_tb[j]
     return hs, h_new, out
 
 
