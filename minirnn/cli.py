@@ -5,6 +5,7 @@
                             NumPy and Numba backends, a short training run and the vanishing-gradient figure
     minirnn train TASK      train on adding, copy, forecast, char or classify (minirnn/train_cli.py)
     minirnn sample CKPT     generate text from a trained character model
+    minirnn bench           speed against PyTorch CPU (minirnn/bench.py, also benchmarks/speed.py)
 
 Each subcommand is a function ``cmd_<name>(args) -> exit code`` with its arguments declared in ``build_parser``.
 """
@@ -65,6 +66,12 @@ def cmd_vanishing(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    """Time minirnn's backends against torch (minirnn/bench.py; ``minirnn bench --help`` lists its options)."""
+    from minirnn import bench
+    return bench.main(args.bench_args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``minirnn`` argument parser with every subcommand (``minirnn --help`` lists them)."""
     parser = argparse.ArgumentParser(prog="minirnn", description="Recurrent networks from scratch: "
@@ -94,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     van.add_argument("--steps", type=int, default=300, help="training steps per run (default 300)")
     van.add_argument("--no-progress", action="store_true", help="no progress bars")
     van.set_defaults(func=cmd_vanishing)
+    bench = sub.add_parser("bench", add_help=False, help="speed against PyTorch CPU: table, JSON, chart "
+                           "(options: minirnn bench --help)")
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
+    bench.set_defaults(func=cmd_bench)
     from minirnn import train_cli
     train_cli.add_parsers(sub)
     from minirnn import assignment_cli
@@ -103,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Entry point of the ``minirnn`` console script; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:                       # every option after it belongs to minirnn/bench.py
+        return cmd_bench(argparse.Namespace(bench_args=argv[1:]))
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
