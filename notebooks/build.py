@@ -1,4 +1,4 @@
-"""Build the notebooks from their sources in ``notebooks/src/`` and run them, so each committed .ipynb carries its outputs.
+"""Build the notebooks from their sources in ``notebooks/src/`` and run them: each .ipynb is committed with outputs.
 
     python notebooks/build.py                 # convert every source, run it top to bottom at full size, save it
     python notebooks/build.py 03 05           # only the notebooks whose names start with these
@@ -140,7 +140,8 @@ def main(argv=None) -> int:
         if seconds is not None:
             picture = PICTURES / f"{name}.png"
             picture.write_bytes(readme_picture(nb))
-            line += f", full run {seconds:.1f} s, {picture.relative_to(HERE.parent)} ({picture.stat().st_size / 1e3:.0f} kB)"
+            size = picture.stat().st_size / 1e3
+            line += f", full run {seconds:.1f} s, {picture.relative_to(HERE.parent)} ({size:.0f} kB)"
         print(line)
     return 0
 
