@@ -38,6 +38,7 @@ THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NU
 
 
 def parse_args(argv=None):
+    """The benchmark's command line (``minirnn bench --help``): sizes, cells, dtypes, repeats, threads, output folder."""
     p = argparse.ArgumentParser(prog="minirnn bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", nargs="+", default=["small", "medium", "large"], choices=list(SIZES))
     p.add_argument("--cells", nargs="+", default=list(CELLS), choices=CELLS)
@@ -297,6 +298,7 @@ def plot(rows, path):
 
 
 def main(argv=None):
+    """Run the speed benchmark; print the table, write JSON and the chart into ``--out``; returns the exit code."""
     args = parse_args(argv)
     if "numpy" in sys.modules:
         if os.environ.get("OPENBLAS_NUM_THREADS") != str(args.threads):       # BLAS pools are fixed at import
