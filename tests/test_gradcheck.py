@@ -233,20 +233,10 @@ def test_every_minirnn_cell_passes_with_and_without_padding():
     assert all(row.kinks == 0 for r in relu for row in r.rows)        # the default sizes keep clear of kinks
 
 
-def _layers_available():
-    try:
-        from minirnn.gradchecks import layer_problem
-        layer_problem("rnn_tanh", T=2, B=1, I=1, H=2)
-        return True
-    except Exception:
-        return False
-
-
 LAYER_CONFIGS = [(cell, k, bi, ln, "auto") for cell in ("rnn_tanh", "rnn_relu", "lstm", "gru")
                  for k, bi, ln in ((1, False, False), (2, True, True))] + [("rnn_tanh", 2, True, True, "numpy")]
 
 
-@pytest.mark.skipif(not _layers_available(), reason="minirnn layers are not importable yet")
 @pytest.mark.parametrize("cell,num_layers,bidirectional,lengths,backend", LAYER_CONFIGS)
 def test_minirnn_layers_pass(cell, num_layers, bidirectional, lengths, backend):
     from minirnn.gradchecks import layer_problem
@@ -262,7 +252,6 @@ def test_minirnn_layers_pass(cell, num_layers, bidirectional, lengths, backend):
     assert all(np.array_equal(params[k], v) for k, v in layer.params.items())   # the layer's arrays, restored
 
 
-@pytest.mark.skipif(not _layers_available(), reason="minirnn layers are not importable yet")
 def test_a_bug_deep_in_a_stacked_bidirectional_layer_is_located():
     from minirnn.gradchecks import layer_problem
 

@@ -57,8 +57,7 @@ def test_every_source_has_a_notebook_and_the_list_is_complete():
 def test_notebook_runs_top_to_bottom_in_a_fresh_kernel_at_small_size(name, tmp_path):
     needed = ["nbclient", "ipykernel"] + (["torch", "keras"] if name.startswith("07") else [])
     missing = [module for module in needed if importlib.util.find_spec(module) is None]
-    if missing:
-        pytest.skip(f"{name} needs {missing} (the test extra)")
+    assert not missing, f"{name} needs {missing}: install the test extra, pip install '.[test]'"
     nb = build.notebook(name)
     env = dict(os.environ, MPLBACKEND="module://matplotlib_inline.backend_inline")
     env.setdefault("KERAS_BACKEND", "torch")
