@@ -27,14 +27,13 @@ BACKENDS = ("auto", "numpy", "numba")
 _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
-def _select_backend(backend, cell, batch, hidden):
+def _select_backend(backend, cell):
     """The module (``cells.<cell>`` or ``kernels.<cell>``) that runs the time loop.
 
     ``"auto"`` is the Numba loop at every size. Small problems: it has no per-step Python overhead (6-12x faster than
     the NumPy loop at B=4, H=16). Medium and large ones: since its ``tanh`` vectorises (``kernels/_math.py``) its fused
     gate math beats NumPy's one-pass-per-operation ufuncs, and the GEMMs are the same BLAS calls (benchmarks/speed.py:
-    0.6-0.85x the NumPy loop's time at B=32, H=128 and B=64, H=512). ``batch`` and ``hidden`` stay in the signature
-    for a size rule, should a machine ever need one again.
+    0.6-0.85x the NumPy loop's time at B=32, H=128 and B=64, H=512).
     """
     if backend == "auto":
         backend = "numba"
@@ -186,7 +185,7 @@ class _Recurrent(Module):
         """Shared forward. ``states`` is a tuple of (L*D, B, H) arrays: (h0,) or (h0, c0)."""
         T, B, _ = x.shape
         mask = self._check_lengths(lengths, T, B)
-        impl = _select_backend(self.backend, self._cell, B, self.hidden_size)
+        impl = _select_backend(self.backend, self._cell)
         reverse_index = None
         if self.bidirectional:                                       # t -> L_b - 1 - t inside each sequence
             t = np.arange(T)[:, None]
