@@ -9,9 +9,10 @@
 The math of each cell is in ``minirnn.cells`` (readable NumPy), its fast loop in ``minirnn.kernels`` (Numba).
 """
 from . import interop, models
+from .errors import NonFiniteInputError
 from .layers import GRU, LSTM, RNN
 from .models import SequenceClassifier
 from .nn import Module
 
 __version__ = "0.1.0"
-__all__ = ["RNN", "LSTM", "GRU", "SequenceClassifier", "Module", "interop", "models", "__version__"]
+__all__ = ["RNN", "LSTM", "GRU", "SequenceClassifier", "Module", "NonFiniteInputError", "interop", "models", "__version__"]

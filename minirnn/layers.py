@@ -21,6 +21,7 @@ import numbers
 import numpy as np
 
 from . import cells
+from .errors import NonFiniteInputError
 from .nn import Module
 
 BACKENDS = ("auto", "numpy", "numba")
@@ -125,7 +126,7 @@ class _Recurrent(Module):
         if value.shape != shape:
             raise ValueError(f"{name}: {arg} must have shape {what} = {shape}, got {value.shape}")
         if not np.all(np.isfinite(value)):
-            raise ValueError(f"{name}: {arg} contains NaN or Inf")
+            raise NonFiniteInputError(f"{name}: {arg} contains NaN or Inf")
         return value
 
     def _check_input(self, x):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import NonFiniteInputError
+
 __all__ = ["softmax_cross_entropy", "mse"]
 
 
@@ -17,7 +19,7 @@ def _check_float(a, name: str) -> np.ndarray:
     if a.dtype not in (np.float32, np.float64):
         raise TypeError(f"{name} must be a float32 or float64 array, got dtype {a.dtype}")
     if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} contains NaN or Inf")
+        raise NonFiniteInputError(f"{name} contains NaN or Inf")
     return a
 
 

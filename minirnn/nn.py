@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import NonFiniteInputError
+
 
 class Module:
     """Base class: ``params``, ``grads``, ``state_dict``, ``train``/``eval``, ``zero_grad``.
@@ -83,7 +85,7 @@ class Module:
             if not (np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)):
                 raise TypeError(f"state_dict[{name!r}] must be a real numeric array, got dtype {value.dtype}")
             if not np.all(np.isfinite(value)):
-                raise ValueError(f"state_dict[{name!r}] contains NaN or Inf")
+                raise NonFiniteInputError(f"state_dict[{name!r}] contains NaN or Inf")
             converted[name] = value
         for name, target in params.items():  # all checked: now write
             target[...] = converted[name]
@@ -124,7 +126,7 @@ def _check_output_grad(dy, expected: tuple, dtype, name: str = "dy") -> np.ndarr
     if dy.shape != expected:
         raise ValueError(f"{name} must have the output's shape {expected}, got {dy.shape}")
     if not np.all(np.isfinite(dy)):
-        raise ValueError(f"{name} contains NaN or Inf")
+        raise NonFiniteInputError(f"{name} contains NaN or Inf")
     return dy
 
 
@@ -199,7 +201,7 @@ class Linear(Module):
         if x.size == 0:
             raise ValueError(f"x must not be empty, got shape {x.shape}")
         if not np.all(np.isfinite(x)):
-            raise ValueError("x contains NaN or Inf")
+            raise NonFiniteInputError("x contains NaN or Inf")
         y = x @ self.weight.T                                    # (..., out)
         if self.has_bias:
             y = y + self.bias

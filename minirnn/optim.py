@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import NonFiniteInputError
+
 __all__ = ["SGD", "Adagrad", "Adam", "clip_grad_norm", "clip_grad_value"]
 
 
@@ -60,7 +62,7 @@ class _Optimizer:
         pairs = list(self._pairs())
         for name, _, g in pairs:
             if not np.all(np.isfinite(g)):
-                raise ValueError(f"grads[{name!r}] contains NaN or Inf; no parameter was updated")
+                raise NonFiniteInputError(f"grads[{name!r}] contains NaN or Inf; no parameter was updated")
         self.step_count += 1
         for name, p, g in pairs:
             self._update(name, p, g)

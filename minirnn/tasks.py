@@ -17,6 +17,8 @@ from importlib import resources
 
 import numpy as np
 
+from .errors import NonFiniteInputError
+
 __all__ = [
     "ADDING_BASELINE_MSE", "adding_problem",
     "copy_memory", "copy_memory_baseline",
@@ -210,7 +212,7 @@ def make_windows(series, window, horizon=1, stride=1):
     if s.ndim != 2:
         raise ValueError(f"series must have shape (L,) or (L, F), got {np.shape(series)}")
     if not np.all(np.isfinite(s)):
-        raise ValueError("series contains NaN or Inf")
+        raise NonFiniteInputError("series contains NaN or Inf")
     window = _check_int(window, "window", 1)
     horizon = _check_int(horizon, "horizon", 1)
     stride = _check_int(stride, "stride", 1)

@@ -26,6 +26,7 @@ import sys
 import numpy as np
 
 from .checkpoint import load_checkpoint, save_checkpoint
+from .errors import NonFiniteInputError
 from .optim import clip_grad_norm
 
 __all__ = ["fit", "NonFiniteError", "new_history", "plot_history", "stream_chunk", "num_chunks"]
@@ -201,9 +202,7 @@ def fit(model, optimizer, train_step, steps, *, rng, evaluate=None, eval_every=0
                 if last_good is not None else "; no checkpoint was written"
             try:
                 result = train_step(model, rng, step, carry)
-            except ValueError as e:                      # a loss or layer refused a NaN/Inf the model produced
-                if "NaN or Inf" not in str(e):
-                    raise
+            except NonFiniteInputError as e:             # a loss or layer refused a NaN/Inf the model produced
                 raise NonFiniteError(f"training stopped at step {step + 1}: {e}{kept}. "
                                      f"Try a smaller learning rate or clip_norm.") from e
             if not (isinstance(result, (tuple, list)) and len(result) == 3):
