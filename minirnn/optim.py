@@ -13,7 +13,7 @@ import numpy as np
 
 from .errors import NonFiniteInputError
 
-__all__ = ["SGD", "Adagrad", "Adam", "clip_grad_norm", "clip_grad_value"]
+__all__ = ["SGD", "Adagrad", "Adam", "grad_norm", "clip_grad_norm", "clip_grad_value"]
 
 
 def _check_nonneg(value, name: str) -> float:
@@ -255,6 +255,19 @@ def _grad_arrays(grads_or_module) -> list[np.ndarray]:
     return grads
 
 
+def grad_norm(grads_or_module) -> float:
+    """The global L2 norm of all gradients, ``sqrt(sum over every gradient array g of sum(g^2))``, summed in float64.
+
+    Args:
+        grads_or_module: a Module (its ``grads``), a dict name -> array, or a list of arrays.
+
+    Example:
+        >>> grad_norm({"w": np.array([3.0, 4.0]), "b": np.zeros(2)})
+        5.0
+    """
+    return float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in _grad_arrays(grads_or_module))))
+
+
 def clip_grad_norm(grads_or_module, max_norm, eps: float = 1e-6) -> float:
     """Scale all gradients together so that their global L2 norm is at most ``max_norm`` (in place).
 
@@ -279,7 +292,7 @@ def clip_grad_norm(grads_or_module, max_norm, eps: float = 1e-6) -> float:
     if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float, np.integer, np.floating)) or not max_norm > 0:
         raise ValueError(f"max_norm must be a number > 0, got {max_norm!r}")
     grads = _grad_arrays(grads_or_module)
-    total = float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads)))
+    total = grad_norm(grads)
     coef = min(1.0, float(max_norm) / (total + eps))
     if coef < 1.0:
         for g in grads:

@@ -27,7 +27,7 @@ import numpy as np
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import NonFiniteInputError
-from .optim import clip_grad_norm
+from .optim import clip_grad_norm, grad_norm
 
 __all__ = ["fit", "NonFiniteError", "new_history", "plot_history", "stream_chunk", "num_chunks"]
 
@@ -210,8 +210,7 @@ def fit(model, optimizer, train_step, steps, *, rng, evaluate=None, eval_every=0
             loss, metric, new_carry = result
             loss = float(loss)
             grads = model.grads
-            total = clip_grad_norm(grads, clip_norm) if clip_norm else \
-                float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads.values())))
+            total = clip_grad_norm(grads, clip_norm) if clip_norm else grad_norm(grads)
             if not (math.isfinite(loss) and math.isfinite(total)):
                 where = _first_nonfinite(grads)
                 what = f"the gradient of {where!r} is not finite" if where else \
