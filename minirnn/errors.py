@@ -14,7 +14,22 @@ Example:
     ...     print(e)
     GRU: x contains NaN or Inf
 """
+import numpy as np
 
 
 class NonFiniteInputError(ValueError):
     """An input array contains NaN or Inf (a ``ValueError``, so ``except ValueError`` still catches it)."""
+
+
+def require_finite(value, label: str) -> None:
+    """Raise ``NonFiniteInputError("<label> contains NaN or Inf")`` unless every entry of the array ``value`` is finite.
+
+    Example:
+        >>> require_finite(np.ones(3), "x")
+        >>> require_finite(np.array([1.0, np.inf]), "series")
+        Traceback (most recent call last):
+        ...
+        minirnn.errors.NonFiniteInputError: series contains NaN or Inf
+    """
+    if not np.all(np.isfinite(value)):
+        raise NonFiniteInputError(f"{label} contains NaN or Inf")

@@ -21,7 +21,7 @@ import numbers
 import numpy as np
 
 from . import cells
-from .errors import NonFiniteInputError
+from .errors import require_finite
 from .nn import Module
 
 BACKENDS = ("auto", "numpy", "numba")
@@ -125,8 +125,7 @@ class _Recurrent(Module):
                             f"convert with {arg}.astype(np.{self.dtype})")
         if value.shape != shape:
             raise ValueError(f"{name}: {arg} must have shape {what} = {shape}, got {value.shape}")
-        if not np.all(np.isfinite(value)):
-            raise NonFiniteInputError(f"{name}: {arg} contains NaN or Inf")
+        require_finite(value, f"{name}: {arg}")
         return value
 
     def _check_input(self, x):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import NonFiniteInputError
+from .errors import require_finite
 
 __all__ = ["softmax_cross_entropy", "mse"]
 
@@ -18,8 +18,7 @@ def _check_float(a, name: str) -> np.ndarray:
     a = np.asarray(a)
     if a.dtype not in (np.float32, np.float64):
         raise TypeError(f"{name} must be a float32 or float64 array, got dtype {a.dtype}")
-    if not np.all(np.isfinite(a)):
-        raise NonFiniteInputError(f"{name} contains NaN or Inf")
+    require_finite(a, name)
     return a
 
 

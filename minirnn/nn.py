@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import NonFiniteInputError
+from .errors import require_finite
 
 
 class Module:
@@ -84,8 +84,7 @@ class Module:
                 raise ValueError(f"state_dict[{name!r}] must have shape {target.shape}, got {value.shape}")
             if not (np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)):
                 raise TypeError(f"state_dict[{name!r}] must be a real numeric array, got dtype {value.dtype}")
-            if not np.all(np.isfinite(value)):
-                raise NonFiniteInputError(f"state_dict[{name!r}] contains NaN or Inf")
+            require_finite(value, f"state_dict[{name!r}]")
             converted[name] = value
         for name, target in params.items():  # all checked: now write
             target[...] = converted[name]
@@ -125,8 +124,7 @@ def _check_output_grad(dy, expected: tuple, dtype, name: str = "dy") -> np.ndarr
         raise TypeError(f"{name} must be a float32 or float64 array like the output ({dtype}), got dtype {dy.dtype}")
     if dy.shape != expected:
         raise ValueError(f"{name} must have the output's shape {expected}, got {dy.shape}")
-    if not np.all(np.isfinite(dy)):
-        raise NonFiniteInputError(f"{name} contains NaN or Inf")
+    require_finite(dy, name)
     return dy
 
 
@@ -200,8 +198,7 @@ class Linear(Module):
             raise ValueError(f"x must have shape (..., in_features) = (..., {self.in_features}), got {x.shape}")
         if x.size == 0:
             raise ValueError(f"x must not be empty, got shape {x.shape}")
-        if not np.all(np.isfinite(x)):
-            raise NonFiniteInputError("x contains NaN or Inf")
+        require_finite(x, "x")
         y = x @ self.weight.T                                    # (..., out)
         if self.has_bias:
             y = y + self.bias

@@ -17,7 +17,7 @@ from importlib import resources
 
 import numpy as np
 
-from .errors import NonFiniteInputError
+from .errors import require_finite
 
 __all__ = [
     "ADDING_BASELINE_MSE", "adding_problem",
@@ -211,8 +211,7 @@ def make_windows(series, window, horizon=1, stride=1):
         s = s[:, None]
     if s.ndim != 2:
         raise ValueError(f"series must have shape (L,) or (L, F), got {np.shape(series)}")
-    if not np.all(np.isfinite(s)):
-        raise NonFiniteInputError("series contains NaN or Inf")
+    require_finite(s, "series")
     window = _check_int(window, "window", 1)
     horizon = _check_int(horizon, "horizon", 1)
     stride = _check_int(stride, "stride", 1)
