@@ -1,0 +1,8 @@
+"""Settings every test needs, in one place, so that a plain `pytest` works as the README says.
+
+Keras 3 runs on the PyTorch backend here (no TensorFlow); figures draw with Agg (no screen).
+"""
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+os.environ.setdefault("MPLBACKEND", "Agg")
