@@ -18,7 +18,8 @@ At the first call, the fallback compiles the function uncached and calls it agai
 ``fastmath`` is never used: it turns ``np.isnan`` into ``False`` and reorders sums. ``error_model="numpy"``: a division
 by zero gives inf/nan as in NumPy instead of raising, which removes the zero test Numba puts before every division;
 that branch kept LLVM from vectorising the loops around the division in ``_math.tanh``. Before the first compilation
-``_math.register()`` teaches Numba that vectorisable ``tanh``.
+``_math.register()`` teaches Numba that vectorisable ``tanh`` and ``_blas.register()`` the matrix products on NumPy's
+BLAS.
 """
 from __future__ import annotations
 
@@ -53,9 +54,10 @@ class LazyJit:
     def _make_dispatcher(self):
         import numba
 
-        from . import _math
+        from . import _blas, _math
 
         _math.register()
+        _blas.register()
         if self._cached:
             try:
                 return numba.njit(cache=True, **OPTIONS)(self.py_func)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..cells._common import as_step_mask, project_inputs, weight_gradients
 from ._common import as_state, c_array, float_dtype, loop_mask
+from ._blas import gemm_nn, gemm_nt
 from ._jit import jit
 from ._math import tanh
 
@@ -79,11 +80,12 @@ def _forward_loop(x_proj, h0, W_hh, b_hh, mask, has_mask):
     gates = np.empty((T, B, 3 * H), x_proj.dtype)
     hn = np.empty((T, B, H), x_proj.dtype)                           # h_prev W_hn^T + b_hn
     out = np.empty((T, B, H), x_proj.dtype)
-    hs[0] = h0
-    W_hh_T = np.ascontiguousarray(W_hh.T)                            # (H, 3H)
+    for b in range(B):                                               # hs[0] = h0, as a loop: Numba takes
+        for j in range(H):                                           # seconds to compile an
+            hs[0, b, j] = h0[b, j]                                   # array-into-slice assignment
     h_rec = np.empty((B, 3 * H), x_proj.dtype)                       # h_{t-1} W_hh^T
     for t in range(T):
-        np.dot(hs[t], W_hh_T, h_rec)
+        gemm_nt(hs[t], W_hh, h_rec)                                  # h_{t-1} W_hh^T
         for b in range(B):                                           # 1-D loops over units: LLVM vectorises them
             h_proj, x_tb, gate, hn_tb = h_rec[b], x_proj[t, b], gates[t, b], hn[t, b]
             h_prev, h_new, out_tb = hs[t, b], hs[t + 1, b], out[t, b]
@@ -135,7 +137,7 @@ def _backward_loop(dout, dh_n, W_hh, hs, gates, hn, mask, has_mask):
                 dx_proj[t, b, j], dx_proj[t, b, H + j], dx_proj[t, b, 2 * H + j] = dar, daz, dan
                 dh_proj[t, b, j], dh_proj[t, b, H + j], dh_proj[t, b, 2 * H + j] = dar, daz, dan * r
                 dh_direct[b, j] = dh * z
-        np.dot(dh_proj[t], W_hh, dh_prev)                            # (B, H)
+        gemm_nn(dh_proj[t], W_hh, dh_prev)                            # (B, H)
         for b in range(B):
             m = mask[t, b, 0] if has_mask else one
             for j in range(H):

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..cells._common import as_step_mask, project_inputs, weight_gradients
 from ._common import as_state, c_array, float_dtype, loop_mask
+from ._blas import gemm_nn, gemm_nt
 from ._jit import jit
 from ._math import tanh
 
@@ -85,22 +86,20 @@ def _forward_loop(x_proj, h0, c0, W_hh, b_hh, mask, has_mask):
     gates = np.empty((T, B, 4 * H), x_proj.dtype)                    # after their nonlinearities
     tanh_c = np.empty((T, B, H), x_proj.dtype)
     out = np.empty((T, B, H), x_proj.dtype)
-    hs[0] = h0
-    cs[0] = c0
-    W_hh_T = np.ascontiguousarray(W_hh.T)                            # (H, 4H)
+    for b in range(B):                                               # hs[0] = h0, cs[0] = c0, as loops:
+        for j in range(H):                                           # Numba takes seconds to compile
+            hs[0, b, j] = h0[b, j]                                   # an array-into-slice assignment
+            cs[0, b, j] = c0[b, j]
     h_rec = np.empty((B, 4 * H), x_proj.dtype)                       # h_{t-1} W_hh^T
+    scale = np.full(4 * H, half)                                     # one tanh for all four gates (see below)
+    scale[2 * H:3 * H] = one
     for t in range(T):
-        np.dot(hs[t], W_hh_T, h_rec)
+        gemm_nt(hs[t], W_hh, h_rec)                                  # h_{t-1} W_hh^T
         for b in range(B):                                           # 1-D loops over units: LLVM vectorises them
             a, x_tb, gate = h_rec[b], x_proj[t, b], gates[t, b]      # (4H,) views
             for k in range(4 * H):                                   # a = x W_ih^T + b_ih + h_prev W_hh^T + b_hh
-                a[k] = x_tb[k] + a[k] + b_hh[k]
-            for k in range(2 * H):                                   # i, f = sigmoid
-                gate[k] = half * (one + tanh(half * a[k]))
-            for k in range(2 * H, 3 * H):                            # g = tanh
-                gate[k] = tanh(a[k])
-            for k in range(3 * H, 4 * H):                            # o = sigmoid
-                gate[k] = half * (one + tanh(half * a[k]))
+                s = scale[k]                                         # i, f, o: sigmoid(a) = 0.5 + 0.5 tanh(0.5 a)
+                gate[k] = s * tanh(s * (x_tb[k] + a[k] + b_hh[k])) + (one - s)      # g: tanh(a)  (s = 1)
             c_prev, h_prev, c_new, h_new = cs[t, b], hs[t, b], cs[t + 1, b], hs[t + 1, b]
             tc, out_tb = tanh_c[t, b], out[t, b]
             for j in range(H):
@@ -153,7 +152,7 @@ def _backward_loop(dout, dh_n, dc_n, W_hh, cs, gates, tanh_c, mask, has_mask):
                 da[t, b, H + j] = df * f * (one - f)
                 da[t, b, 2 * H + j] = dg * (one - g * g)
                 da[t, b, 3 * H + j] = do * o * (one - o)
-        np.dot(da[t], W_hh, dh_prev)                                 # (B, H)
+        gemm_nn(da[t], W_hh, dh_prev)                                 # (B, H)
         if has_mask:                                                 # padded rows pass it straight through
             for b in range(B):
                 m = mask[t, b, 0]

@@ -17,6 +17,7 @@ import numpy as np
 from ..cells._common import as_step_mask, project_inputs, weight_gradients
 from ..cells.rnn import NONLINEARITIES
 from ._common import as_state, c_array, float_dtype, loop_mask
+from ._blas import gemm_nn, gemm_nt
 from ._jit import jit
 from ._math import tanh
 
@@ -81,11 +82,12 @@ def _forward_loop(x_proj, h0, W_hh, b_hh, mask, has_mask, relu):
     hs = np.empty((T + 1, B, H), x_proj.dtype)                       # carried states, hs[0] = h0
     h_new = np.empty((T, B, H), x_proj.dtype)                        # phi(a_t) before masking
     out = np.empty((T, B, H), x_proj.dtype)
-    hs[0] = h0
-    W_hh_T = np.ascontiguousarray(W_hh.T)                            # (H, H)
+    for b in range(B):                                               # hs[0] = h0, as a loop: Numba takes
+        for j in range(H):                                           # seconds to compile an
+            hs[0, b, j] = h0[b, j]                                   # array-into-slice assignment
     h_rec = np.empty((B, H), x_proj.dtype)                           # h_{t-1} W_hh^T
     for t in range(T):
-        np.dot(hs[t], W_hh_T, h_rec)
+        gemm_nt(hs[t], W_hh, h_rec)                                  # h_{t-1} W_hh^T
         for b in range(B):                                           # 1-D loops over units: LLVM vectorises them
             a, x_tb, h_tb = h_rec[b], x_proj[t, b], h_new[t, b]
             h_prev, h_next, out_tb = hs[t, b], hs[t + 1, b], out[t, b]
@@ -133,7 +135,7 @@ def _backward_loop(dout, dh_n, W_hh, h_new, mask, has_mask, relu):
                     da[t, b, j] = mask[t, b, 0] * (dout[t, b, j] + dh_carry[b, j]) * slope
                 else:
                     da[t, b, j] = (dout[t, b, j] + dh_carry[b, j]) * slope
-        np.dot(da[t], W_hh, dh_prev)                                 # (B, H)
+        gemm_nn(da[t], W_hh, dh_prev)                                 # (B, H)
         if has_mask:                                                 # padded rows pass it straight through
             for b in range(B):
                 m = mask[t, b, 0]

@@ -1,0 +1,158 @@
+"""Matrix products inside the compiled loops, on NumPy's own BLAS: ``gemm_nn(a, b, out)`` and ``gemm_nt(a, b, out)``.
+
+    gemm_nn(a, b, out):   out = a @ b       a (M, K), b (K, N), out (M, N)
+    gemm_nt(a, b, out):   out = a @ b.T     a (M, K), b (N, K), out (M, N)
+
+All three arrays are 2-D, C-contiguous and of one float dtype (checked when Numba compiles the call).
+
+Why not ``np.dot``: inside ``@njit`` Numba's ``np.dot`` calls SciPy's BLAS (``scipy.linalg.cython_blas``), which
+is another OpenBLAS than NumPy's. Measured here (one thread, float32, the (32, 128) x (128, 512) product of one LSTM
+step at B=32, H=128): SciPy's OpenBLAS 0.3.30 took 100-117 us per product where NumPy's 0.3.31 took 59-78 us, and the
+forward loop of a char-LM step spent 7.5 ms in those products against 4.2 ms for the same products from NumPy.
+Loading SciPy's BLAS also costs about 0.3 s of every process that runs a kernel, and a second BLAS thread pool.
+
+How: NumPy's wheels from PyPI ship OpenBLAS built as ``scipy-openblas64``, whose CBLAS entry points are named
+``scipy_cblas_sgemm64_`` and ``scipy_cblas_dgemm64_`` (64-bit integer arguments). :func:`register` finds that library
+and gives the two functions fixed names in LLVM's symbol table (``llvmlite.binding.add_symbol``); the loops call them
+by those names (``numba.types.ExternalFunction``). Because a compiled loop refers to the name, not to an address,
+Numba's disk cache stays valid: each process binds the name again before any kernel is loaded.
+
+Where NumPy was built against another BLAS (conda, macOS Accelerate), the same two names are bound to small compiled
+functions (``numba.cfunc``) that call ``np.dot``, that is SciPy's BLAS: same results, the old speed. So SciPy is only
+needed there, and is not a dependency: when it is installed, ``import numba`` imports SciPy's BLAS too (about 0.3 s).
+"""
+from __future__ import annotations
+
+import ctypes
+import glob
+import os
+
+import numpy as np
+
+ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112       # the CBLAS enum values
+SYMBOLS = {32: "minirnn_sgemm", 64: "minirnn_dgemm"}
+_NUMPY_NAMES = {32: "scipy_cblas_sgemm64_", 64: "scipy_cblas_dgemm64_"}
+_bound = None                                    # "numpy" or "scipy" once register() has run
+_keep_alive = []                                 # the fallback cfuncs must outlive every call into them
+
+
+def gemm_nn(a, b, out):
+    """out = a @ b for 2-D C-contiguous arrays; outside Numba this is ``np.matmul``."""
+    np.matmul(a, b, out=out)
+
+
+def gemm_nt(a, b, out):
+    """out = a @ b.T for 2-D C-contiguous arrays; outside Numba this is ``np.matmul``."""
+    np.matmul(a, b.T, out=out)
+
+
+def find_numpy_cblas():
+    """``{32: address, 64: address}`` of NumPy's own ``cblas_sgemm``/``cblas_dgemm`` (ILP64), or None if not found."""
+    root = os.path.dirname(np.__file__)
+    folders = [os.path.join(root, os.pardir, "numpy.libs"), os.path.join(root, ".dylibs")]
+    for folder in folders:
+        for path in sorted(glob.glob(os.path.join(folder, "*openblas*"))):
+            try:
+                lib = ctypes.CDLL(path)
+                return {bits: ctypes.cast(getattr(lib, name), ctypes.c_void_p).value
+                        for bits, name in _NUMPY_NAMES.items()}
+            except (OSError, AttributeError):
+                continue
+    return None
+
+
+def bound_to():
+    """Which BLAS the loops call: ``"numpy"``, ``"scipy"`` (the fallback), or None before :func:`register`."""
+    return _bound
+
+
+def _signature(float_type):
+    from numba import types
+
+    i32, i64, ptr = types.int32, types.int64, types.voidptr
+    return types.void(i32, i32, i32, i64, i64, i64, float_type, ptr, i64, ptr, i64, float_type, ptr, i64)
+
+
+def _fallback_cfunc(float_type):
+    """A compiled function with the CBLAS gemm signature that computes C = A op(B) with Numba's np.dot (SciPy BLAS).
+
+    Only what the loops ask for: row-major, A not transposed, alpha = 1, beta = 0.
+    """
+    from numba import carray, cfunc
+
+    dtype = np.dtype(str(float_type))
+
+    def gemm(order, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc):
+        a = carray(A, (M, K), dtype)
+        c = carray(C, (M, N), dtype)
+        if trans_b == TRANS:
+            np.dot(a, carray(B, (N, K), dtype).T, c)
+        else:
+            np.dot(a, carray(B, (K, N), dtype), c)
+
+    try:
+        return cfunc(_signature(float_type), cache=True)(gemm)
+    except RuntimeError:                            # no writable cache folder: compile it in every process
+        return cfunc(_signature(float_type), cache=False)(gemm)
+
+
+def register(numpy_cblas=None):
+    """Bind the two symbol names to a BLAS and teach Numba ``gemm_nn``/``gemm_nt`` (once per process).
+
+    ``numpy_cblas`` is :func:`find_numpy_cblas`'s answer (looked up when None); the tests pass ``{}`` to force
+    the SciPy fallback.
+    """
+    global _bound
+    if _bound is not None:
+        return
+    import llvmlite.binding as llvm
+    from numba import types
+    from numba.core.errors import TypingError
+    from numba.extending import overload
+
+    addresses = find_numpy_cblas() if numpy_cblas is None else numpy_cblas
+    floats = {32: types.float32, 64: types.float64}
+    if addresses:
+        _bound = "numpy"
+    else:
+        try:
+            import scipy.linalg.cython_blas  # noqa: F401  (what Numba's np.dot calls)
+        except ImportError:
+            raise ImportError("minirnn's compiled loops need a BLAS: NumPy's own OpenBLAS (in NumPy's wheels from "
+                              "PyPI) was not found and SciPy is not installed. pip install scipy, or build the "
+                              "layers with backend='numpy'.") from None
+        _bound = "scipy"
+        fallbacks = {bits: _fallback_cfunc(ft) for bits, ft in floats.items()}
+        _keep_alive.extend(fallbacks.values())
+        addresses = {bits: f.address for bits, f in fallbacks.items()}
+    for bits, name in SYMBOLS.items():
+        llvm.add_symbol(name, addresses[bits])
+    externals = {bits: types.ExternalFunction(SYMBOLS[bits], _signature(ft)) for bits, ft in floats.items()}
+
+    def check(a, b, out):
+        for name, arr in (("a", a), ("b", b), ("out", out)):
+            if not (isinstance(arr, types.Array) and arr.ndim == 2 and arr.layout == "C"):
+                raise TypingError(f"gemm: {name} must be a 2-D C-contiguous array, got {arr}")
+        if not (isinstance(a.dtype, types.Float) and a.dtype == b.dtype == out.dtype):
+            raise TypingError(f"gemm: a, b and out must share one float dtype, got {a.dtype}, {b.dtype}, {out.dtype}")
+        return externals[a.dtype.bitwidth], a.dtype
+
+    def implementation(transposed):
+        """The compiled body of gemm_nt (transposed) or gemm_nn: one CBLAS call on the arrays' buffers."""
+        name, trans_b = ("gemm_nt", TRANS) if transposed else ("gemm_nn", NO_TRANS)
+
+        def typer(a, b, out):
+            call, F = check(a, b, out)
+
+            def impl(a, b, out):                   # out (M, N) = a (M, K) @ b (K, N), or @ b.T for b (N, K)
+                M, K = a.shape
+                N = b.shape[0] if transposed else b.shape[1]
+                if b.size != N * K or out.shape[0] != M or out.shape[1] != N:
+                    raise ValueError(name + ": shapes do not match")
+                ldb = K if transposed else N
+                call(ROW_MAJOR, NO_TRANS, trans_b, M, N, K, F(1), a.ctypes, K, b.ctypes, ldb, F(0), out.ctypes, N)
+            return impl
+        return typer
+
+    overload(gemm_nn)(implementation(transposed=False))
+    overload(gemm_nt)(implementation(transposed=True))
