@@ -4,7 +4,8 @@ What it measures, each in one run so that the ratios compare like with like on a
 
 * layers: forward + backward of RNN, LSTM and GRU (1 layer, dout = ones) for float32 and float64 at three sizes,
   for minirnn's ``numba``, ``numpy`` and ``auto`` backends and ``torch.nn`` (same weights, same thread count);
-  contenders interleaved run by run, medians after warm-up; ratios are minirnn time / torch time;
+  contenders interleaved block by block (timeit-style blocks of back-to-back calls, so caches are warm as in a
+  training loop), medians after warm-up; ratios are minirnn time / torch time;
 * the GEMM floor: 6 T B G H (I + H) flops per forward + backward, over this machine's large-GEMM rate;
 * start-up: ``import minirnn``, a cold compile of one cell's loops for one dtype, and the same from Numba's cache;
 * memory: peak extra memory of an LSTM forward + backward at the large size against what BPTT must store;
@@ -100,19 +101,31 @@ def make_contenders(cell, dtype, T, B, I, H, backends, torch):
     return contenders
 
 
-def time_interleaved(contenders, reps, warmup):
-    """Median milliseconds per contender; each round runs every contender once, in turn."""
+def time_interleaved(contenders, reps, warmup, block_s=0.02):
+    """Median milliseconds per call, per contender.
+
+    Each round runs every contender in turn; a contender's turn is a block of ``number`` back-to-back calls, timed
+    together, as ``python -m timeit`` does. ``number`` is set in the warm-up so that a block lasts about ``block_s``
+    (1 for calls longer than that). Why blocks: right after another contender ran, the first call finds its data and
+    code evicted from the caches; measured here at the small size, an RNN call that takes 0.25 ms warm took 0.7-1.6 ms
+    just after a torch call. A training loop calls the same layer again and again with warm caches, so that is what
+    we time, for every contender alike.
+    """
     import numpy as np
 
-    for run in contenders.values():
+    numbers = {}
+    for name, run in contenders.items():
         for _ in range(warmup):
             run()
+        numbers[name] = max(1, int(block_s / max(_timed(run), 1e-9)))
     times = {name: [] for name in contenders}
     for _ in range(reps):
         for name, run in contenders.items():
+            number = numbers[name]
             start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
+            for _ in range(number):
+                run()
+            times[name].append((time.perf_counter() - start) / number)
     return {name: float(np.median(t)) * 1e3 for name, t in times.items()}
 
 
