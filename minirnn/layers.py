@@ -9,6 +9,9 @@ this file only wires cells together: layer after layer, forward and reverse, pad
     dx, dh0         = rnn.backward(dout, dh_n=None)          # None means zeros
     dx, (dh0, dc0)  = lstm.backward(dout, (dh_n, dc_n) or None)
 
+One backward per forward, as in torch without ``retain_graph``: the compiled backward writes the gate gradients over
+the saved gate values (so the peak memory stays near what the forward stores), and a second call raises.
+
 Shapes: ``x`` (T, B, I), or (B, T, I) with ``batch_first=True``, or (T, I) unbatched; ``out`` (T, B, D*H) with D = 2 when
 bidirectional (forward features first, then reverse); ``h0``/``h_n`` (num_layers*D, B, H), row ``layer*D + direction``.
 ``lengths`` (B integers in 1..T) follows ``pack_padded_sequence``: sequence b ends at step lengths[b]-1, its outputs
@@ -255,6 +258,7 @@ class _Recurrent(Module):
             if c["dropout"][layer] is not None:
                 d_layer_in = d_layer_in * c["dropout"][layer]
             d_layer_out = d_layer_in
+        c["spent"] = True                                            # one backward per forward, on every backend
         return d_layer_out, dinitial
 
     def _wrap_output(self, out, unbatched):
@@ -266,6 +270,10 @@ class _Recurrent(Module):
         """Validate dout against the last forward's output and return it time-major (T, B, D*H)."""
         if self._cache is None:
             raise RuntimeError(f"{type(self).__name__}.backward called before a forward pass")
+        if self._cache.get("spent"):
+            raise RuntimeError(f"{type(self).__name__}.backward was already called for the last forward pass; run the "
+                               "forward pass again (as torch needs without retain_graph=True): the backward pass writes "
+                               "the gradients over the saved gate values, which saves memory")
         T, B = self._cache["shape"]
         DH = self.num_directions * self.hidden_size
         if unbatched:

@@ -241,3 +241,23 @@ def test_kernels_compile_without_cache_and_warn_once_when_the_cache_folder_is_re
     assert "NUMBA_CACHE_DIR" in report["warnings"][0]
     assert report["cached"] == [False, False, False]
     assert report["error"] < 1e-12
+
+
+@pytest.mark.parametrize("cell, nonlinearity", CELLS, ids=CELL_IDS)
+def test_a_compiled_backward_uses_up_its_cache_and_a_second_one_is_refused(cell, nonlinearity):
+    """The compiled backward writes its gate gradients over the cache's gate buffer (memory: no second (T, B, GH)
+    array), so the cache serves one backward pass, on either backend, like torch's graph without retain_graph."""
+    x, states, params, mask, douts = make_problem(cell, np.float64, SIZES[0], masked=True)
+    _, cache = run_forward(kernels, cell, nonlinearity, x, states, params, mask)
+    _, expected_cache = run_forward(cells, cell, nonlinearity, x, states, params, mask)
+    grads = run_backward(kernels, cell, douts, cache)
+    expected = run_backward(cells, cell, douts, expected_cache)
+    for key in expected:
+        assert_agree(grads[key], expected[key], np.float64, key)
+    for backend in (kernels, cells):
+        with pytest.raises(ValueError, match="already used by a backward pass"):
+            run_backward(backend, cell, douts, cache)
+    # the cells' backward leaves its cache as it was: a second pass gives the same gradients
+    again = run_backward(cells, cell, douts, expected_cache)
+    for key in expected:
+        np.testing.assert_array_equal(again[key], expected[key])

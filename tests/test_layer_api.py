@@ -163,3 +163,22 @@ def test_load_state_dict_refuses_wrong_shapes_and_changes_nothing():
         np.testing.assert_array_equal(value, before[name])
     with pytest.raises(ValueError, match="missing"):
         layer.load_state_dict({"weight_ih_l0": before["weight_ih_l0"]})
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("cls", [minirnn.RNN, minirnn.LSTM, minirnn.GRU])
+def test_one_backward_per_forward_on_every_backend(cls, backend):
+    """As torch without retain_graph: the compiled backward writes its gradients over the saved gates, so a second
+    backward of the same forward is refused (on both backends alike); a new forward gives the same gradients again."""
+    layer = cls(4, 6, num_layers=2, bidirectional=True, seed=0, backend=backend)
+    x = np.random.default_rng(0).normal(size=(5, 2, 4))
+    dout = np.random.default_rng(1).normal(size=(5, 2, 12))
+    layer(x)
+    dx = layer.backward(dout)[0]
+    first = {k: g.copy() for k, g in layer.grads.items()}
+    with pytest.raises(RuntimeError, match="backward was already called for the last forward pass"):
+        layer.backward(dout)
+    layer(x)
+    np.testing.assert_array_equal(layer.backward(dout)[0], dx)
+    for key, g in layer.grads.items():
+        np.testing.assert_array_equal(g, first[key])

@@ -16,6 +16,19 @@ def as_step_mask(mask, x):
     return np.asarray(mask, dtype=bool).astype(x.dtype)[:, :, None]
 
 
+def require_unspent(cache):
+    """Refuse a cache whose buffers a compiled backward pass has already reused (see :func:`mark_spent`)."""
+    if cache.get("spent"):
+        raise ValueError("cache was already used by a backward pass of the compiled (Numba) loops, which write the "
+                         "gate gradients over the cache's gate values to save memory; run forward again to get a "
+                         "fresh cache for another backward pass")
+
+
+def mark_spent(cache):
+    """Mark a cache as used up by a compiled backward pass, which wrote its gradients over the gate buffer."""
+    cache["spent"] = True
+
+
 def project_inputs(x, W_ih, b_ih):
     """``x W_ih^T + b_ih`` for every step at once: x (T, B, I) -> (T, B, G*H), as ONE 2-D GEMM on the T*B rows.
 
@@ -40,10 +53,11 @@ def weight_gradients(dx_proj, dh_proj, x, hs, W_ih):
     T, B, I = x.shape
     H, GH = hs.shape[-1], dx_proj.shape[-1]
     dxp, dhp = dx_proj.reshape(T * B, GH), dh_proj.reshape(T * B, GH)       # (TB, GH)
+    db_ih = dxp.sum(0)
     return {
         "x": (dxp @ W_ih).reshape(T, B, I),                                  # (T, B, I)
         "W_ih": dxp.T @ x.reshape(T * B, I),                                 # (GH, I)
         "W_hh": dhp.T @ hs[:-1].reshape(T * B, H),                           # (GH, H)
-        "b_ih": dxp.sum(0),
-        "b_hh": dhp.sum(0),
+        "b_ih": db_ih,
+        "b_hh": db_ih.copy() if dh_proj is dx_proj else dhp.sum(0),          # RNN, LSTM: the same sum
     }

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import as_step_mask, project_inputs, sigmoid, weight_gradients
+from ._common import as_step_mask, project_inputs, require_unspent, sigmoid, weight_gradients
 
 
 def step_forward(x, h_prev, W_ih, W_hh, b_ih, b_hh):
@@ -144,6 +144,7 @@ def backward(dout, dh_n, cache):
     Returns:
         dict ``x (T, B, I), h0 (B, H), W_ih (3H, I), W_hh (3H, H), b_ih (3H,), b_hh (3H,)``.
     """
+    require_unspent(cache)                                           # not one a compiled backward used up
     x, m, W_ih, W_hh, hs, gates, hn = (cache[k] for k in ("x", "mask", "W_ih", "W_hh", "hs", "gates", "hn"))
     T, B, _ = x.shape
     H = hs.shape[-1]

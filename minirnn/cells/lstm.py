@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import as_step_mask, project_inputs, sigmoid, weight_gradients
+from ._common import as_step_mask, project_inputs, require_unspent, sigmoid, weight_gradients
 
 
 def step_forward(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
@@ -159,6 +159,7 @@ def backward(dout, dh_n, dc_n, cache):
 
     The loop only carries dh and dc back through time; the weight gradients are single matrix products after it.
     """
+    require_unspent(cache)                                           # not one a compiled backward used up
     x, m, W_ih, W_hh = cache["x"], cache["mask"], cache["W_ih"], cache["W_hh"]
     hs, cs, gates, tanh_c = cache["hs"], cache["cs"], cache["gates"], cache["tanh_c"]
     T, B, _ = x.shape

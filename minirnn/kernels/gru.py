@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..cells._common import as_step_mask, project_inputs, weight_gradients
+from ..cells._common import as_step_mask, mark_spent, project_inputs, require_unspent, weight_gradients
 from ._common import as_state, c_array, float_dtype, loop_mask
 from ._blas import gemm_nn, gemm_nt
 from ._jit import jit
@@ -49,11 +49,13 @@ def backward(dout, dh_n, cache):
 
     Args:
         dout: (T, B, H) gradient with respect to ``out``;  dh_n: (B, H) with respect to the final state.
-        cache: from :func:`forward` or from ``minirnn.cells.gru.forward``.
+        cache: from :func:`forward` or from ``minirnn.cells.gru.forward``. Used up: the loop writes the input-side
+            gate gradients over ``cache["gates"]``, so a second backward needs a new forward.
 
     Returns:
         dict ``x (T, B, I), h0 (B, H), W_ih (3H, I), W_hh (3H, H), b_ih (3H,), b_hh (3H,)``.
     """
+    require_unspent(cache)
     x, m, W_ih, W_hh, hs, gates, hn = (cache[k] for k in ("x", "mask", "W_ih", "W_hh", "hs", "gates", "hn"))
     dtype = float_dtype(x)
     T, B, _ = x.shape
@@ -61,6 +63,7 @@ def backward(dout, dh_n, cache):
     dx_proj, dh_proj, dh0 = _backward_loop(
         c_array(dout, dtype), as_state(dh_n, B, H, dtype), c_array(W_hh, dtype),
         c_array(hs, dtype), c_array(gates, dtype), c_array(hn, dtype), *loop_mask(m, dtype))
+    mark_spent(cache)
     grads = weight_gradients(dx_proj, dh_proj, x, hs, W_ih)          # dx and the weight gradients: one GEMM each
     grads["h0"] = dh0
     return grads
@@ -112,11 +115,11 @@ def _backward_loop(dout, dh_n, W_hh, hs, gates, hn, mask, has_mask):
 
     dout (T, B, H);  dh_n (B, H);  W_hh (3H, H);  hs (T+1, B, H), gates (T, B, 3H), hn (T, B, H) from the forward;
     mask, has_mask as in :func:`_forward_loop`.  dx_proj and dh_proj are the gradients of x W_ih^T + b_ih and of
-    h_prev W_hh^T + b_hh.
+    h_prev W_hh^T + b_hh; dx_proj is written over ``gates``, each unit's gradients right after its gates are read.
     """
     T, B, H = hn.shape
     one = hn.dtype.type(1)
-    dx_proj = np.empty((T, B, 3 * H), hn.dtype)
+    dx_proj = gates                                                  # (T, B, 3H), in place
     dh_proj = np.empty((T, B, 3 * H), hn.dtype)
     dh_carry = dh_n.copy()                                           # gradient at the carried state h_t
     dh_direct = np.empty((B, H), hn.dtype)                           # the shortcut dh * z

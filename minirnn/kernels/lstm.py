@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..cells._common import as_step_mask, project_inputs, weight_gradients
+from ..cells._common import as_step_mask, mark_spent, project_inputs, require_unspent, weight_gradients
 from ._common import as_state, c_array, float_dtype, loop_mask
 from ._blas import gemm_nn, gemm_nt
 from ._jit import jit
@@ -52,11 +52,13 @@ def backward(dout, dh_n, dc_n, cache):
 
     Args:
         dout: (T, B, H) gradient with respect to ``out``;  dh_n, dc_n: (B, H) with respect to the final states.
-        cache: from :func:`forward` or from ``minirnn.cells.lstm.forward``.
+        cache: from :func:`forward` or from ``minirnn.cells.lstm.forward``. Used up: the loop writes the gate
+            gradients over ``cache["gates"]`` (no second (T, B, 4H) array), so a second backward needs a new forward.
 
     Returns:
         dict ``x (T, B, I), h0 (B, H), c0 (B, H), W_ih (4H, I), W_hh (4H, H), b_ih (4H,), b_hh (4H,)``.
     """
+    require_unspent(cache)
     x, m, W_ih, W_hh = cache["x"], cache["mask"], cache["W_ih"], cache["W_hh"]
     hs, cs, gates, tanh_c = cache["hs"], cache["cs"], cache["gates"], cache["tanh_c"]
     dtype = float_dtype(x)
@@ -66,6 +68,7 @@ def backward(dout, dh_n, dc_n, cache):
         c_array(dout, dtype), as_state(dh_n, B, H, dtype),
         as_state(dc_n, B, H, dtype), c_array(W_hh, dtype), c_array(cs, dtype),
         c_array(gates, dtype), c_array(tanh_c, dtype), *loop_mask(m, dtype))
+    mark_spent(cache)
     grads = weight_gradients(da, da, x, hs, W_ih)                    # dx and the weight gradients: one GEMM each
     grads["h0"], grads["c0"] = dh0, dc0
     return grads
@@ -123,11 +126,12 @@ def _backward_loop(dout, dh_n, dc_n, W_hh, cs, gates, tanh_c, mask, has_mask):
     """The time loop of BPTT: carries dh, dc back and returns ``da (T, B, 4H), dh0 (B, H), dc0 (B, H)``.
 
     dout (T, B, H);  dh_n, dc_n (B, H);  W_hh (4H, H);  cs (T+1, B, H), gates (T, B, 4H), tanh_c (T, B, H) from the
-    forward;  mask, has_mask as in :func:`_forward_loop`.  ``da`` is the gradient of the pre-activations.
+    forward;  mask, has_mask as in :func:`_forward_loop`.  ``da`` is the gradient of the pre-activations, written
+    over ``gates``: each unit's four gate values are read just before its four gradients replace them.
     """
     T, B, H = tanh_c.shape
     one = tanh_c.dtype.type(1)
-    da = np.empty((T, B, 4 * H), tanh_c.dtype)
+    da = gates                                                       # (T, B, 4H), in place
     dh_carry = dh_n.copy()                                           # gradients at the carried states h_t, c_t
     dc_carry = dc_n.copy()
     dh_prev = np.empty((B, H), tanh_c.dtype)

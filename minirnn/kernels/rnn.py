@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..cells._common import as_step_mask, project_inputs, weight_gradients
+from ..cells._common import as_step_mask, mark_spent, project_inputs, require_unspent, weight_gradients
 from ..cells.rnn import NONLINEARITIES
 from ._common import as_state, c_array, float_dtype, loop_mask
 from ._blas import gemm_nn, gemm_nt
@@ -53,11 +53,13 @@ def backward(dout, dh_n, cache):
 
     Args:
         dout: (T, B, H) gradient with respect to ``out``;  dh_n: (B, H) with respect to the final state.
-        cache: from :func:`forward` or from ``minirnn.cells.rnn.forward``.
+        cache: from :func:`forward` or from ``minirnn.cells.rnn.forward``. Used up: the loop writes the
+            pre-activation gradients over ``cache["h_new"]``, so a second backward needs a new forward.
 
     Returns:
         dict ``x (T, B, I), h0 (B, H), W_ih (H, I), W_hh (H, H), b_ih (H,), b_hh (H,)``.
     """
+    require_unspent(cache)
     x, m, W_ih, W_hh, hs, h_new = (cache[k] for k in ("x", "mask", "W_ih", "W_hh", "hs", "h_new"))
     dtype = float_dtype(x)
     T, B, _ = x.shape
@@ -65,6 +67,7 @@ def backward(dout, dh_n, cache):
     da, dh0 = _backward_loop(c_array(dout, dtype), as_state(dh_n, B, H, dtype),
                              c_array(W_hh, dtype), c_array(h_new, dtype), *loop_mask(m, dtype),
                              cache["nonlinearity"] == "relu")
+    mark_spent(cache)
     grads = weight_gradients(da, da, x, hs, W_ih)                    # dx and the weight gradients: one GEMM each
     grads["h0"] = dh0
     return grads
@@ -116,11 +119,11 @@ def _backward_loop(dout, dh_n, W_hh, h_new, mask, has_mask, relu):
     """The time loop of BPTT: carries dh back and returns ``da (T, B, H)`` (pre-activation gradients) and ``dh0 (B, H)``.
 
     dout (T, B, H);  dh_n (B, H);  W_hh (H, H);  h_new (T, B, H) = phi(a_t) from the forward;  mask, has_mask, relu as
-    in :func:`_forward_loop`.
+    in :func:`_forward_loop`.  ``da`` is written over ``h_new``, each entry right after it is read.
     """
     T, B, H = h_new.shape
     one, zero = h_new.dtype.type(1), h_new.dtype.type(0)
-    da = np.empty((T, B, H), h_new.dtype)
+    da = h_new                                                       # (T, B, H), in place
     dh_carry = dh_n.copy()                                           # gradient at the carried state h_t
     dh_prev = np.empty((B, H), h_new.dtype)
     for t in range(T - 1, -1, -1):
