@@ -75,12 +75,13 @@ def _forward_loop(x_proj, h0, W_hh, b_hh, mask, has_mask):
 
     x_proj (T, B, 3H) = x W_ih^T + b_ih;  h0 (B, H);  W_hh (3H, H);  b_hh (3H,);  mask (T, B, 1) 0/1, read only if
     has_mask.  Returns ``hs (T+1, B, H), gates (T, B, 3H) = [r, z, n], hn (T, B, H), out (T, B, H)``.
+    ``gates`` is ``x_proj`` itself (the caller's own temporary): each input term is replaced by its gate value.
     """
     T, B, H3 = x_proj.shape
     H = H3 // 3
     one, half = x_proj.dtype.type(1), x_proj.dtype.type(0.5)
     hs = np.empty((T + 1, B, H), x_proj.dtype)                       # carried states, hs[0] = h0
-    gates = np.empty((T, B, 3 * H), x_proj.dtype)
+    gates = x_proj                                                   # in place (see the docstring)
     hn = np.empty((T, B, H), x_proj.dtype)                           # h_prev W_hn^T + b_hn
     out = np.empty((T, B, H), x_proj.dtype)
     for b in range(B):                                               # hs[0] = h0, as a loop: Numba takes
@@ -90,14 +91,14 @@ def _forward_loop(x_proj, h0, W_hh, b_hh, mask, has_mask):
     for t in range(T):
         gemm_nt(hs[t], W_hh, h_rec)                                  # h_{t-1} W_hh^T
         for b in range(B):                                           # 1-D loops over units: LLVM vectorises them
-            h_proj, x_tb, gate, hn_tb = h_rec[b], x_proj[t, b], gates[t, b], hn[t, b]
+            h_proj, gate, hn_tb = h_rec[b], gates[t, b], hn[t, b]    # gate holds x W_ih^T + b_ih
             h_prev, h_new, out_tb = hs[t, b], hs[t + 1, b], out[t, b]
             for k in range(2 * H):                                   # r, z = sigmoid(x_proj + h_prev W_hh^T + b_hh)
-                gate[k] = half * (one + tanh(half * (x_tb[k] + h_proj[k] + b_hh[k])))
+                gate[k] = half * (one + tanh(half * (gate[k] + h_proj[k] + b_hh[k])))
             for j in range(H):                                       # hn = h_prev W_hn^T + b_hn
                 hn_tb[j] = h_proj[2 * H + j] + b_hh[2 * H + j]
             for j in range(H):                                       # n = tanh(xn + r * hn)
-                gate[2 * H + j] = tanh(x_tb[2 * H + j] + gate[j] * hn_tb[j])
+                gate[2 * H + j] = tanh(gate[2 * H + j] + gate[j] * hn_tb[j])
             for j in range(H):                                       # h = (1 - z) * n + z * h_prev
                 h_new[j] = (one - gate[H + j]) * gate[2 * H + j] + gate[H + j] * h_prev[j]
                 out_tb[j] = h_new[j]

@@ -80,13 +80,15 @@ def _forward_loop(x_proj, h0, c0, W_hh, b_hh, mask, has_mask):
 
     x_proj (T, B, 4H) = x W_ih^T + b_ih;  h0, c0 (B, H);  W_hh (4H, H);  b_hh (4H,);  mask (T, B, 1) 0/1, read only
     if has_mask.  Returns ``hs, cs (T+1, B, H), gates (T, B, 4H) = [i, f, g, o], tanh_c (T, B, H), out (T, B, H)``.
+    ``gates`` is ``x_proj`` itself (the caller's own temporary): each pre-activation input is replaced by its gate
+    value, so the forward never holds both (T, B, 4H) arrays.
     """
     T, B, H4 = x_proj.shape
     H = H4 // 4
     one, half = x_proj.dtype.type(1), x_proj.dtype.type(0.5)
     hs = np.empty((T + 1, B, H), x_proj.dtype)                       # carried states, hs[0] = h0
     cs = np.empty((T + 1, B, H), x_proj.dtype)
-    gates = np.empty((T, B, 4 * H), x_proj.dtype)                    # after their nonlinearities
+    gates = x_proj                                                   # in place, after their nonlinearities
     tanh_c = np.empty((T, B, H), x_proj.dtype)
     out = np.empty((T, B, H), x_proj.dtype)
     for b in range(B):                                               # hs[0] = h0, cs[0] = c0, as loops:
@@ -99,10 +101,10 @@ def _forward_loop(x_proj, h0, c0, W_hh, b_hh, mask, has_mask):
     for t in range(T):
         gemm_nt(hs[t], W_hh, h_rec)                                  # h_{t-1} W_hh^T
         for b in range(B):                                           # 1-D loops over units: LLVM vectorises them
-            a, x_tb, gate = h_rec[b], x_proj[t, b], gates[t, b]      # (4H,) views
+            a, gate = h_rec[b], gates[t, b]                          # (4H,) views; gate holds x W_ih^T + b_ih
             for k in range(4 * H):                                   # a = x W_ih^T + b_ih + h_prev W_hh^T + b_hh
                 s = scale[k]                                         # i, f, o: sigmoid(a) = 0.5 + 0.5 tanh(0.5 a)
-                gate[k] = s * tanh(s * (x_tb[k] + a[k] + b_hh[k])) + (one - s)      # g: tanh(a)  (s = 1)
+                gate[k] = s * tanh(s * (gate[k] + a[k] + b_hh[k])) + (one - s)      # g: tanh(a)  (s = 1)
             c_prev, h_prev, c_new, h_new = cs[t, b], hs[t, b], cs[t + 1, b], hs[t + 1, b]
             tc, out_tb = tanh_c[t, b], out[t, b]
             for j in range(H):

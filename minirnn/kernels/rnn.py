@@ -79,11 +79,12 @@ def _forward_loop(x_proj, h0, W_hh, b_hh, mask, has_mask, relu):
 
     x_proj (T, B, H) = x W_ih^T + b_ih;  h0 (B, H);  W_hh (H, H);  b_hh (H,);  mask (T, B, 1) 0/1, read only if
     has_mask;  relu: phi is max(a, 0) instead of tanh.  Returns ``hs (T+1, B, H), h_new (T, B, H), out (T, B, H)``.
+    ``h_new`` is ``x_proj`` itself (the caller's own temporary): each input term is replaced by phi(a).
     """
     T, B, H = x_proj.shape
     one, zero = x_proj.dtype.type(1), x_proj.dtype.type(0)
     hs = np.empty((T + 1, B, H), x_proj.dtype)                       # carried states, hs[0] = h0
-    h_new = np.empty((T, B, H), x_proj.dtype)                        # phi(a_t) before masking
+    h_new = x_proj                                                   # phi(a_t) before masking, in place
     out = np.empty((T, B, H), x_proj.dtype)
     for b in range(B):                                               # hs[0] = h0, as a loop: Numba takes
         for j in range(H):                                           # seconds to compile an
@@ -92,10 +93,10 @@ def _forward_loop(x_proj, h0, W_hh, b_hh, mask, has_mask, relu):
     for t in range(T):
         gemm_nt(hs[t], W_hh, h_rec)                                  # h_{t-1} W_hh^T
         for b in range(B):                                           # 1-D loops over units: LLVM vectorises them
-            a, x_tb, h_tb = h_rec[b], x_proj[t, b], h_new[t, b]
+            a, h_tb = h_rec[b], h_new[t, b]                          # h_tb holds x W_ih^T + b_ih
             h_prev, h_next, out_tb = hs[t, b], hs[t + 1, b], out[t, b]
             for j in range(H):                                       # a = x_proj + h_prev W_hh^T + b_hh
-                a[j] = x_tb[j] + a[j] + b_hh[j]
+                a[j] = h_tb[j] + a[j] + b_hh[j]
             if relu:
                 for j in range(H):
                     h_tb[j] = np.maximum(a[j], zero)
