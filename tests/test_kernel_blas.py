@@ -95,3 +95,20 @@ def test_the_scipy_fallback_gives_the_cells_numbers(tmp_path):
     assert report["bound"] == "scipy"
     for name, error in report["errors"].items():
         assert error < (1e-12 if "float64" in name else 1e-5), (name, error)
+
+
+def test_each_product_and_dtype_compiles_under_its_own_name():
+    """Numba names compiled code by qualified name, argument types and a counter that restarts in every process, and
+    links a kernel loaded from the disk cache to already-loaded code of the same name. If gemm_nn's and gemm_nt's
+    bodies shared a name (closures are all called ``impl``), a cached loop could run the other product: silently
+    wrong when W_hh is square. So each variant must be compiled under a name of its own."""
+    import re
+
+    lstm._forward_loop.dispatcher
+    for dtype in (np.float32, np.float64):
+        products(np.ones((2, 3), dtype), np.ones((3, 4), dtype), np.ones((4, 3), dtype))
+    ir = "\n".join(products.inspect_llvm().values())              # every compiled signature
+    defined = set(re.findall(r"define [^@]*@\"?([^\"(]+)", ir))
+    for variant in ("gemm_nn_float32", "gemm_nt_float32", "gemm_nn_float64", "gemm_nt_float64"):
+        assert any(variant in name for name in defined), (variant, sorted(defined))
+    assert not any("impl" in name and "_blas" in name for name in defined), sorted(defined)

@@ -151,6 +151,11 @@ def register(numpy_cblas=None):
                     raise ValueError(name + ": shapes do not match")
                 ldb = K if transposed else N
                 call(ROW_MAJOR, NO_TRANS, trans_b, M, N, K, F(1), a.ctypes, K, b.ctypes, ldb, F(0), out.ctypes, N)
+            # Numba names compiled code by qualified name + argument types (+ a counter that restarts in every
+            # process), and a kernel loaded from the disk cache links to code of the same name compiled elsewhere.
+            # The four variants of this closure must therefore carry four names, or gemm_nt's code can be linked
+            # where gemm_nn's was meant (seen: a cached forward loop calling gemm_nn).
+            impl.__name__ = impl.__qualname__ = f"{name}_{a.dtype}"
             return impl
         return typer
 
