@@ -178,18 +178,37 @@ print(json.dumps({"seconds": time.perf_counter() - t}))
 """
 
 
+TRIVIAL_NJIT = """
+import sys
+sys.modules["scipy"] = None
+import json, os, time
+t = time.perf_counter()
+import numba
+sys.path.insert(0, os.environ["TRIVIAL_DIR"])
+from trivial_njit import add_one
+add_one(1.0)
+print(json.dumps({"seconds": time.perf_counter() - t}))
+"""
+
+
 def measure_startup(dtype="float32", loads=3):
     """import time, a cold compile of the LSTM loops (empty cache folder) and the same from that cache, in seconds.
 
     The cache load is the median of ``loads`` fresh processes, with SciPy importable (as in the test environment)
-    and hidden (as after ``pip install minirnn``).
+    and hidden (as after ``pip install minirnn``). The floor beside it: ``import numba`` plus one trivial cached
+    ``@njit`` function (``x + 1``), the least any program that calls compiled code pays here.
     """
     result = _python(STARTUP_IMPORT)
     with tempfile.TemporaryDirectory() as cache:
         code = STARTUP_COMPILE.replace("DTYPE", dtype)
         result["cold_compile_s"] = _python(code, {"NUMBA_CACHE_DIR": cache})["seconds"]
-        for key, args in (("cached_s", ()), ("cached_no_scipy_s", ("--no-scipy",))):
-            runs = [_python(code, {"NUMBA_CACHE_DIR": cache}, args=args)["seconds"] for _ in range(loads)]
+        with open(os.path.join(cache, "trivial_njit.py"), "w") as f:
+            f.write("import numba\n\n@numba.njit(cache=True)\ndef add_one(x):\n    return x + 1\n")
+        env = {"NUMBA_CACHE_DIR": cache, "TRIVIAL_DIR": cache}
+        _python(TRIVIAL_NJIT, env)                                          # compile it once
+        for key, script, args in (("cached_s", code, ()), ("cached_no_scipy_s", code, ("--no-scipy",)),
+                                  ("numba_floor_s", TRIVIAL_NJIT, ())):
+            runs = [_python(script, env, args=args)["seconds"] for _ in range(loads)]
             result[key] = sorted(runs)[len(runs) // 2]
     result["dtype"] = dtype
     return result
@@ -349,7 +368,8 @@ def main(argv=None):
         print(f"start-up: import minirnn {s['import_s']:.2f} s (Numba imported: {s['numba_imported']}); "
               f"LSTM forward+backward float32, cold compile {s['cold_compile_s']:.1f} s, from the cache "
               f"{s['cached_no_scipy_s']:.2f} s ({s['cached_s']:.2f} s with SciPy installed)   "
-              f"(targets 0.5 s, 10 s, 0.5 s)")
+              f"(targets 0.5 s, 10 s, 0.5 s)\n          floor of any Numba program here: import numba + one trivial "
+              f"cached @njit call = {s['numba_floor_s']:.2f} s")
     rates = {dt: gemm_rate(np.dtype(dt)) for dt in args.dtypes}
     report["gemm_gflops"] = rates
     print("large-GEMM rate (1024^3, numpy, %d thread(s)): %s" % (
