@@ -32,10 +32,14 @@ def mark_spent(cache):
 def project_inputs(x, W_ih, b_ih):
     """``x W_ih^T + b_ih`` for every step at once: x (T, B, I) -> (T, B, G*H), as ONE 2-D GEMM on the T*B rows.
 
-    (NumPy's matmul on a 3-D array calls BLAS once per time step: 4-6x slower at T=100, same numbers.)
+    (NumPy's matmul on a 3-D array calls BLAS once per time step: 4-6x slower at T=100, same numbers. The bias is
+    added in place: ``x @ W.T + b`` would fill a second (T*B, G*H) array, 1.5 ms of a 2.5 ms projection at T*B = 2048,
+    G*H = 512.)
     """
     T, B, I = x.shape
-    return (x.reshape(T * B, I) @ W_ih.T + b_ih).reshape(T, B, W_ih.shape[0])
+    x_proj = x.reshape(T * B, I) @ W_ih.T                                    # (TB, GH)
+    x_proj += b_ih
+    return x_proj.reshape(T, B, W_ih.shape[0])
 
 
 def weight_gradients(dx_proj, dh_proj, x, hs, W_ih):
@@ -49,15 +53,20 @@ def weight_gradients(dx_proj, dh_proj, x, hs, W_ih):
         db_ih = sum_{t,b} dx_proj        db_hh = sum_{t,b} dh_proj
 
     Returns a dict with keys ``x, W_ih, W_hh, b_ih, b_hh``.
+
+    When dx_proj and dh_proj are one array (RNN, LSTM), dW_ih and dW_hh come from one product with the inputs side by
+    side, ``dx_proj^T [x | h_prev]``: one (GH, I+H) GEMM instead of a skinny (GH, I) one and a (GH, H) one, 4.9 ms
+    against 6.0 ms at T*B = 2048, GH = 512, I = 32, H = 128 (float32), and one bias sum instead of two.
     """
     T, B, I = x.shape
     H, GH = hs.shape[-1], dx_proj.shape[-1]
     dxp, dhp = dx_proj.reshape(T * B, GH), dh_proj.reshape(T * B, GH)       # (TB, GH)
-    db_ih = dxp.sum(0)
-    return {
-        "x": (dxp @ W_ih).reshape(T, B, I),                                  # (T, B, I)
-        "W_ih": dxp.T @ x.reshape(T * B, I),                                 # (GH, I)
-        "W_hh": dhp.T @ hs[:-1].reshape(T * B, H),                           # (GH, H)
-        "b_ih": db_ih,
-        "b_hh": db_ih.copy() if dh_proj is dx_proj else dhp.sum(0),          # RNN, LSTM: the same sum
-    }
+    x2, h2 = x.reshape(T * B, I), hs[:-1].reshape(T * B, H)                  # (TB, I), (TB, H): h_{t-1}
+    grads = {"x": (dxp @ W_ih).reshape(T, B, I), "b_ih": dxp.sum(0)}         # dx (T, B, I)
+    if dh_proj is dx_proj:
+        dW = dxp.T @ np.concatenate([x2, h2], axis=1)                        # (GH, I + H)
+        grads["W_ih"], grads["W_hh"] = np.ascontiguousarray(dW[:, :I]), np.ascontiguousarray(dW[:, I:])
+        grads["b_hh"] = grads["b_ih"].copy()
+    else:
+        grads["W_ih"], grads["W_hh"], grads["b_hh"] = dxp.T @ x2, dhp.T @ h2, dhp.sum(0)      # (GH, I), (GH, H)
+    return grads
