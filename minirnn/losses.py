@@ -83,12 +83,14 @@ def softmax_cross_entropy(logits, targets, mask=None):
     count = m.sum()
 
     z = logits - logits.max(axis=-1, keepdims=True)                      # S + (C,), max entry 0
-    log_sum = np.log(np.exp(z).sum(axis=-1, keepdims=True))              # S + (1,)
-    log_p = z - log_sum                                                  # S + (C,)
-    log_p_target = np.take_along_axis(log_p, targets[..., None], axis=-1)[..., 0]   # S
+    e = np.exp(z)                                                        # S + (C,)
+    sum_e = e.sum(axis=-1, keepdims=True)                                # S + (1,), in [1, C]
+    z_target = np.take_along_axis(z, targets[..., None], axis=-1)[..., 0]   # S
+    log_p_target = z_target - np.log(sum_e[..., 0])                      # log softmax at the target
     loss = -(m * log_p_target).sum() / count
 
-    dlogits = np.exp(log_p)                                              # softmax
+    dlogits = e
+    dlogits /= sum_e                                                     # softmax, in e's memory
     np.put_along_axis(dlogits, targets[..., None],
                       np.take_along_axis(dlogits, targets[..., None], axis=-1) - 1, axis=-1)
     dlogits *= (m / count)[..., None]

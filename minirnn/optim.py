@@ -235,8 +235,12 @@ class Adam(_Optimizer):
         v += (1 - self.beta2) * g * g
         t = self.step_count
         step_size = self.lr / (1 - self.beta1 ** t)
-        denom = np.sqrt(v) / np.sqrt(1 - self.beta2 ** t) + self.eps
-        p -= step_size * (m / denom)
+        update = np.sqrt(v)                                   # one temporary, reused in place:
+        update /= np.sqrt(1 - self.beta2 ** t)
+        update += self.eps                                     # denom = sqrt(v) / sqrt(1 - beta2^t) + eps
+        np.divide(m, update, out=update)
+        update *= step_size
+        p -= update                                            # p -= step_size * (m / denom)
 
 
 # -- clipping ---------------------------------------------------------------------------------------------------------
