@@ -11,9 +11,9 @@ What it measures, each in one run so that the ratios compare like with like on a
 * memory: peak extra memory of an LSTM forward + backward at the large size against what BPTT must store;
 * training: tokens per second of a character LSTM language model (H=128, seq 64, B=32, float32), minirnn and torch.
 
-Threads: BLAS thread pools (NumPy's and SciPy's OpenBLAS, which Numba's ``np.dot`` uses) are set through the
-environment before NumPy is imported (``--threads``, default 1), and torch gets ``torch.set_num_threads`` with the same
-number. Without torch (it is only in the ``test`` extra) the minirnn backends are timed and the ratios left empty.
+Threads: BLAS thread pools (NumPy's OpenBLAS, which the compiled loops call too, and SciPy's if it is loaded) are set
+through the environment before NumPy is imported (``--threads``, default 1), and torch gets ``torch.set_num_threads``
+with the same number. Without torch (it is only in the ``test`` extra) the minirnn backends are timed and the ratios left empty.
 """
 from __future__ import annotations
 
