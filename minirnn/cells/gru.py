@@ -144,7 +144,7 @@ def backward(dout, dh_n, cache):
     Returns:
         dict ``x (T, B, I), h0 (B, H), W_ih (3H, I), W_hh (3H, H), b_ih (3H,), b_hh (3H,)``.
     """
-    require_unspent(cache)                                           # not one a compiled backward used up
+    require_unspent(cache)                                           # refuse one kernels.*.backward used up
     x, m, W_ih, W_hh, hs, gates, hn = (cache[k] for k in ("x", "mask", "W_ih", "W_hh", "hs", "gates", "hn"))
     T, B, _ = x.shape
     H = hs.shape[-1]

@@ -159,7 +159,7 @@ def backward(dout, dh_n, dc_n, cache):
 
     The loop only carries dh and dc back through time; the weight gradients are single matrix products after it.
     """
-    require_unspent(cache)                                           # not one a compiled backward used up
+    require_unspent(cache)                                           # refuse one kernels.*.backward used up
     x, m, W_ih, W_hh = cache["x"], cache["mask"], cache["W_ih"], cache["W_hh"]
     hs, cs, gates, tanh_c = cache["hs"], cache["cs"], cache["gates"], cache["tanh_c"]
     T, B, _ = x.shape

@@ -123,7 +123,7 @@ def backward(dout, dh_n, cache):
     Returns:
         dict ``x (T, B, I), h0 (B, H), W_ih (H, I), W_hh (H, H), b_ih (H,), b_hh (H,)``.
     """
-    require_unspent(cache)                                           # not one a compiled backward used up
+    require_unspent(cache)                                           # refuse one kernels.*.backward used up
     x, m, W_ih, W_hh, hs, h_new = (cache[k] for k in ("x", "mask", "W_ih", "W_hh", "hs", "h_new"))
     T, B, _ = x.shape
     H = hs.shape[-1]
