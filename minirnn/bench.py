@@ -310,7 +310,7 @@ def train_throughput(torch, steps, H=128, T=64, B=32, V=65, E=32, warmup=3):
 
 # -- report ------------------------------------------------------------------------------------------------------------
 def plot(rows, path):
-    """Bar chart: time relative to torch per size x cell x dtype, one bar per backend (log scale)."""
+    """Bar chart: time relative to torch per size x cell x dtype, one bar per backend, the target dashed (log scale)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -327,6 +327,10 @@ def plot(rows, path):
         ratios = [r["ms"][backend] / r["torch_ms"] for r in rows]
         ax.bar(np.arange(len(rows)) + (k - (len(backends) - 1) / 2) * width, ratios, width, label=f"minirnn {backend}")
     ax.axhline(1.0, color="k", lw=1, label="torch (= 1)")
+    targets = [(k, r["target"]) for k, r in enumerate(rows) if r.get("target")]
+    if targets:                                                   # the issue's ratio target over each group of bars
+        ax.hlines([t for _, t in targets], [k - 0.45 for k, _ in targets], [k + 0.45 for k, _ in targets],
+                  colors="crimson", linestyles="--", lw=1.2, label="target")
     ax.set_yscale("log")
     ax.set_xticks(np.arange(len(rows)), labels, fontsize=7)
     ax.set_ylabel("time / torch time (lower is faster)")
