@@ -126,31 +126,27 @@ def _backward_loop(dout, dh_n, W_hh, hs, gates, hn, mask, has_mask):
     dh_direct = np.empty((B, H), hn.dtype)                           # the shortcut dh * z
     dh_prev = np.empty((B, H), hn.dtype)
     for t in range(T - 1, -1, -1):
-        for b in range(B):                                           # 1-D loops over units, as in the forward
-            m = mask[t, b, 0] if has_mask else one                   # only real steps pass gradient into the cell
-            gate, dhp = gates[t, b], dh_proj[t, b]                   # (3H,): gate in, dx_proj out
-            g_r, g_z, g_n = gate[:H], gate[H:2 * H], gate[2 * H:]
-            dhp_r, dhp_z, dhp_n = dhp[:H], dhp[H:2 * H], dhp[2 * H:]
-            d_out, dh_next, h_prev, hn_tb, direct = dout[t, b], dh_carry[b], hs[t, b], hn[t, b], dh_direct[b]
+        for b in range(B):
             for j in range(H):
-                dh = m * (d_out[j] + dh_next[j])
-                r, z, n = g_r[j], g_z[j], g_n[j]
+                if has_mask:                                         # only real steps pass gradient into the cell
+                    dh = mask[t, b, 0] * (dout[t, b, j] + dh_carry[b, j])
+                else:
+                    dh = dout[t, b, j] + dh_carry[b, j]
+                r, z, n = gates[t, b, j], gates[t, b, H + j], gates[t, b, 2 * H + j]
                 dn = dh * (one - z)
-                dz = dh * (h_prev[j] - n)
+                dz = dh * (hs[t, b, j] - n)
                 dan = dn * (one - n * n)
-                dar = dan * hn_tb[j] * r * (one - r)
+                dar = dan * hn[t, b, j] * r * (one - r)
                 daz = dz * z * (one - z)
-                g_r[j], g_z[j], g_n[j] = dar, daz, dan               # dx_proj, written over the gates just read
-                dhp_r[j], dhp_z[j], dhp_n[j] = dar, daz, dan * r
-                direct[j] = dh * z
+                dx_proj[t, b, j], dx_proj[t, b, H + j], dx_proj[t, b, 2 * H + j] = dar, daz, dan
+                dh_proj[t, b, j], dh_proj[t, b, H + j], dh_proj[t, b, 2 * H + j] = dar, daz, dan * r
+                dh_direct[b, j] = dh * z
         gemm_nn(dh_proj[t], W_hh, dh_prev)                            # (B, H)
         for b in range(B):
-            back, direct, dh_next = dh_prev[b], dh_direct[b], dh_carry[b]
+            m = mask[t, b, 0] if has_mask else one
             for j in range(H):
-                back[j] = direct[j] + back[j]
-            if has_mask:                                             # padded rows pass it straight through
-                m = mask[t, b, 0]
-                for j in range(H):
-                    back[j] = back[j] + (one - m) * dh_next[j]
+                dh_prev[b, j] = dh_direct[b, j] + dh_prev[b, j]
+                if has_mask:                                         # padded rows pass it straight through
+                    dh_prev[b, j] = dh_prev[b, j] + (one - m) * dh_carry[b, j]
         dh_carry, dh_prev = dh_prev, dh_carry
     return dx_proj, dh_proj, dh_carry

@@ -139,24 +139,25 @@ def _backward_loop(dout, dh_n, dc_n, W_hh, cs, gates, tanh_c, mask, has_mask):
     dh_prev = np.empty((B, H), tanh_c.dtype)
     dc_prev = np.empty((B, H), tanh_c.dtype)
     for t in range(T - 1, -1, -1):
-        for b in range(B):                                           # 1-D loops over units, as in the forward
-            m = mask[t, b, 0] if has_mask else one                   # only real steps pass gradient into the cell
-            gate = gates[t, b]                                       # (4H,): the gates in, their gradients out
-            g_i, g_f, g_g, g_o = gate[:H], gate[H:2 * H], gate[2 * H:3 * H], gate[3 * H:]
-            d_out, tc, c_prev = dout[t, b], tanh_c[t, b], cs[t, b]
-            dh_next, dc_next, dc_back = dh_carry[b], dc_carry[b], dc_prev[b]
+        for b in range(B):
             for j in range(H):
-                dh = m * (d_out[j] + dh_next[j])
-                dc = m * dc_next[j]
-                i, f, g, o = g_i[j], g_f[j], g_g[j], g_o[j]
-                do = dh * tc[j]
-                dc = dc + dh * o * (one - tc[j] * tc[j])
-                di, df, dg = dc * g, dc * c_prev[j], dc * i
-                dc_back[j] = dc * f
-                g_i[j] = di * i * (one - i)                          # da, written over the gate just read
-                g_f[j] = df * f * (one - f)
-                g_g[j] = dg * (one - g * g)
-                g_o[j] = do * o * (one - o)
+                if has_mask:                                         # only real steps pass gradient into the cell
+                    m = mask[t, b, 0]
+                    dh = m * (dout[t, b, j] + dh_carry[b, j])
+                    dc = m * dc_carry[b, j]
+                else:
+                    dh = dout[t, b, j] + dh_carry[b, j]
+                    dc = dc_carry[b, j]
+                i, f, g, o = gates[t, b, j], gates[t, b, H + j], gates[t, b, 2 * H + j], gates[t, b, 3 * H + j]
+                tc = tanh_c[t, b, j]
+                do = dh * tc
+                dc = dc + dh * o * (one - tc * tc)
+                di, df, dg = dc * g, dc * cs[t, b, j], dc * i
+                dc_prev[b, j] = dc * f
+                da[t, b, j] = di * i * (one - i)
+                da[t, b, H + j] = df * f * (one - f)
+                da[t, b, 2 * H + j] = dg * (one - g * g)
+                da[t, b, 3 * H + j] = do * o * (one - o)
         gemm_nn(da[t], W_hh, dh_prev)                                 # (B, H)
         if has_mask:                                                 # padded rows pass it straight through
             for b in range(B):

@@ -128,15 +128,17 @@ def _backward_loop(dout, dh_n, W_hh, h_new, mask, has_mask, relu):
     dh_carry = dh_n.copy()                                           # gradient at the carried state h_t
     dh_prev = np.empty((B, H), h_new.dtype)
     for t in range(T - 1, -1, -1):
-        for b in range(B):                                           # 1-D loops over units, as in the forward
-            m = mask[t, b, 0] if has_mask else one                   # only real steps pass gradient into the cell
-            h, d_out, dh_next = h_new[t, b], dout[t, b], dh_carry[b]  # h: phi(a) in, da out
+        for b in range(B):
             for j in range(H):
+                h = h_new[t, b, j]
                 if relu:
-                    slope = one if h[j] > zero else zero
+                    slope = one if h > zero else zero
                 else:
-                    slope = one - h[j] * h[j]
-                h[j] = m * (d_out[j] + dh_next[j]) * slope
+                    slope = one - h * h
+                if has_mask:                                         # only real steps pass gradient into the cell
+                    da[t, b, j] = mask[t, b, 0] * (dout[t, b, j] + dh_carry[b, j]) * slope
+                else:
+                    da[t, b, j] = (dout[t, b, j] + dh_carry[b, j]) * slope
         gemm_nn(da[t], W_hh, dh_prev)                                 # (B, H)
         if has_mask:                                                 # padded rows pass it straight through
             for b in range(B):
