@@ -8,11 +8,11 @@
 
 The math of each cell is in ``minirnn.cells`` (readable NumPy), its fast loop in ``minirnn.kernels`` (Numba).
 """
-from . import interop, models
-from .errors import NonFiniteInputError
-from .layers import GRU, LSTM, RNN
+from . import _moved, interop, models
 from .models import SequenceClassifier
-from .nn import Module
+from .nn import GRU, LSTM, RNN, Module, NonFiniteInputError
+
+_moved.install()
 
 __version__ = "0.1.0"
 __all__ = ["RNN", "LSTM", "GRU", "SequenceClassifier", "Module", "NonFiniteInputError", "interop", "models", "__version__"]

@@ -1,0 +1,12 @@
+"""Models built from minirnn's layers: ``SequenceClassifier`` (and the tutorial's six models), ``CharLM``,
+``Forecaster``.
+
+    model = SequenceClassifier("lstm", 10, 20, 3, num_layers=2, seed=0)
+    logits = model(x, lengths=lengths)          # x (B, T, 10) -> logits (B, 3)
+    dx = model.backward(dlogits)                # fills model.grads: rnn.weight_ih_l0, ..., fc.weight, fc.bias
+"""
+from .char_lm import CharLM
+from .classifier import FRAMEWORKS, TUTORIAL_MODELS, SequenceClassifier, tutorial_model
+from .forecaster import Forecaster
+
+__all__ = ["SequenceClassifier", "tutorial_model", "TUTORIAL_MODELS", "FRAMEWORKS", "CharLM", "Forecaster"]
