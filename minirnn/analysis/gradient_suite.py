@@ -1,7 +1,7 @@
 """The gradient checks of minirnn's own cells and layers, run by the ``gradcheck`` command and ``minirnn demo``.
 
 This file uses ``gradcheck`` from the outside (the arrow points one way: gradcheck never imports minirnn; its command
-loads ``minirnn.gradchecks:run_suite`` by name). Every check builds a loss with fixed random upstream gradients,
+loads ``minirnn.analysis.gradient_suite:run_suite`` by name). Every check builds a loss with fixed random upstream gradients,
 
     L = sum(out * G) + sum(h_n * G_h) [+ sum(c_n * G_c)]        never a plain sum, which hides errors that cancel,
 
@@ -11,10 +11,26 @@ ReLU RNNs report kinks: entries whose perturbation flips the sign of a pre-activ
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
-CELLS = ("rnn_tanh", "rnn_relu", "lstm", "gru")
-_GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
+from ..cells import registry
+
+
+def _variants():
+    """Every cell with every combination of its options: ``{"rnn_tanh": (RNN cell, {"nonlinearity": "tanh"}), ...}``."""
+    out = {}
+    for cell in registry.CELLS.values():
+        keys = list(cell.options)
+        for values in itertools.product(*(cell.options[k] for k in keys)):
+            out["_".join([cell.name, *values])] = (cell, dict(zip(keys, values)))
+    return out
+
+
+#: The checked variants by name (a cell and its options); ReLU RNNs are the ones with kinks.
+VARIANTS = _variants()
+CELLS = tuple(VARIANTS)
 
 
 def make_lengths(T: int, B: int) -> np.ndarray:
@@ -58,6 +74,17 @@ def _relu_preactivations(x, h0, weights, num_layers, num_directions, mask):
 
 
 # -- the cells (functional) ------------------------------------------------------------------------------------------------
+def _variant(cell):
+    if cell not in VARIANTS:
+        raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+    return VARIANTS[cell]
+
+
+def _loss(outputs, upstream):
+    """``L = sum(out * G) + sum(h_n * G_h) [+ sum(c_n * G_c)]`` for matching tuples of arrays."""
+    return float(sum(np.sum(a * g) for a, g in zip(outputs, upstream)))
+
+
 def cell_problem(cell: str, *, lengths: bool = False, T: int = 5, B: int = 3, I: int = 4, H: int = 6, seed: int = 0):
     """The loss, parameters, analytic gradients and (for ReLU) pre-activations of one minirnn cell's whole sequence.
 
@@ -71,42 +98,30 @@ def cell_problem(cell: str, *, lengths: bool = False, T: int = 5, B: int = 3, I:
         >>> gradcheck.check_gradients(f, params, grads).passed
         True
     """
-    from minirnn.cells import gru, lstm, rnn
-
-    if cell not in CELLS:
-        raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+    spec, options = _variant(cell)
     rng = np.random.default_rng(seed)
-    G = _GATES[cell] * H
     s = 1 / np.sqrt(H)
-    params = {"x": rng.normal(size=(T, B, I)), "h0": rng.normal(scale=0.5, size=(B, H))}
-    if cell == "lstm":
-        params["c0"] = rng.normal(scale=0.5, size=(B, H))
-    for name, shape in (("W_ih", (G, I)), ("W_hh", (G, H)), ("b_ih", (G,)), ("b_hh", (G,))):
-        params[name] = rng.uniform(-s, s, size=shape) * (2.0 if name.startswith("W") else 1.0)
+    params = {"x": rng.normal(size=(T, B, I))}
+    params.update({f"{state}0": rng.normal(scale=0.5, size=(B, H)) for state in spec.states})
+    for (base, arg), shape in zip(spec.parameters, spec.parameter_shapes(I, H).values()):
+        params[arg] = rng.uniform(-s, s, size=shape) * (2.0 if base.startswith("weight") else 1.0)
     mask = _mask(make_lengths(T, B), T) if lengths else None
-    dout, dh_n, dc_n = rng.normal(size=(T, B, H)), rng.normal(size=(B, H)), rng.normal(size=(B, H))
-    weights = [params[k] for k in ("W_ih", "W_hh", "b_ih", "b_hh")]
+    upstream = (rng.normal(size=(T, B, H)), *(rng.normal(size=(B, H)) for _ in spec.states))
+    weights = tuple(params[arg] for _, arg in spec.parameters)
 
-    if cell == "lstm":
-        def run():
-            out, h_n, c_n, cache = lstm.forward(params["x"], params["h0"], params["c0"], *weights, mask=mask)
-            return float(np.sum(out * dout) + np.sum(h_n * dh_n) + np.sum(c_n * dc_n)), cache
-        backward = lambda cache: lstm.backward(dout, dh_n, dc_n, cache)   # noqa: E731
-    else:
-        module = gru if cell == "gru" else rnn
-        extra = {} if cell == "gru" else {"nonlinearity": cell.split("_")[1]}
+    def run(p):
+        states = tuple(p[f"{state}0"] for state in spec.states)
+        out, final, cache = spec.forward(p["x"], states, weights, mask, backend="numpy", **options)
+        return _loss((out, *final), upstream), cache
 
-        def run():
-            out, h_n, cache = module.forward(params["x"], params["h0"], *weights, mask=mask, **extra)
-            return float(np.sum(out * dout) + np.sum(h_n * dh_n)), cache
-        backward = lambda cache: module.backward(dout, dh_n, cache)       # noqa: E731
-
-    grads = {k: np.array(v, dtype=np.float64) for k, v in backward(run()[1]).items()}
+    dx, d0, dweights = spec.backward(upstream[0], upstream[1:], run(params)[1])
+    grads = {"x": dx, **{f"{state}0": g for state, g in zip(spec.states, d0)}, **dweights}
+    grads = {k: np.array(v, dtype=np.float64) for k, v in grads.items()}
     preactivations = None
-    if cell == "rnn_relu":
+    if options.get("nonlinearity") == "relu":
         def preactivations(p):
-            return _relu_preactivations(p["x"], p["h0"][None], {(0, 0): tuple(weights)}, 1, 1, mask)
-    return (lambda p: run()[0]), params, grads, preactivations
+            return _relu_preactivations(p["x"], p["h0"][None], {(0, 0): weights}, 1, 1, mask)
+    return (lambda p: run(p)[0]), params, grads, preactivations
 
 
 # -- the layers (modules with PyTorch's interface) -----------------------------------------------------------------------
@@ -125,52 +140,32 @@ def layer_problem(cell: str, *, num_layers: int = 1, bidirectional: bool = False
         >>> gradcheck.check_gradients(f, params, grads).passed
         True
     """
-    import minirnn
+    from ..nn.recurrent import LAYERS
 
-    if cell not in CELLS:
-        raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+    spec, options = _variant(cell)
     D = 2 if bidirectional else 1
-    common = dict(num_layers=num_layers, bidirectional=bidirectional, dtype=np.float64, seed=seed, backend=backend)
-    if cell == "lstm":
-        layer = minirnn.LSTM(I, H, **common)
-    elif cell == "gru":
-        layer = minirnn.GRU(I, H, **common)
-    else:
-        layer = minirnn.RNN(I, H, nonlinearity=cell.split("_")[1], **common)
+    layer = LAYERS[spec.name](I, H, num_layers=num_layers, bidirectional=bidirectional, dtype=np.float64, seed=seed,
+                              backend=backend, **options)
     rng = np.random.default_rng(seed + 1)
-    inputs = {"x": rng.normal(size=(T, B, I)), "h0": rng.normal(scale=0.5, size=(num_layers * D, B, H))}
-    if cell == "lstm":
-        inputs["c0"] = rng.normal(scale=0.5, size=(num_layers * D, B, H))
+    inputs = {"x": rng.normal(size=(T, B, I))}
+    inputs.update({f"{state}0": rng.normal(scale=0.5, size=(num_layers * D, B, H)) for state in spec.states})
     lens = make_lengths(T, B) if lengths else None
     dout = rng.normal(size=(T, B, D * H))
-    dh_n, dc_n = rng.normal(size=(num_layers * D, B, H)), rng.normal(size=(num_layers * D, B, H))
-    layer_params = layer.params
-    overlap = set(layer_params) & set(inputs)
-    if overlap:  # pragma: no cover (PyTorch names never clash with x/h0/c0)
-        raise ValueError(f"layer parameter names {sorted(overlap)} clash with the inputs' names")
-    params = {**inputs, **layer_params}
+    dfinal = tuple(rng.normal(size=(num_layers * D, B, H)) for _ in spec.states)
+    params = {**inputs, **layer.params}
 
-    def run():
-        if cell == "lstm":
-            out, (h_n, c_n) = layer(params["x"], (params["h0"], params["c0"]), lengths=lens)
-            return float(np.sum(out * dout) + np.sum(h_n * dh_n) + np.sum(c_n * dc_n))
-        out, h_n = layer(params["x"], params["h0"], lengths=lens)
-        return float(np.sum(out * dout) + np.sum(h_n * dh_n))
+    def run(p):
+        out, final = layer(p["x"], layer.pack_states([p[f"{state}0"] for state in spec.states]), lengths=lens)
+        return _loss((out, *layer.unpack_states(final)), (dout, *dfinal))
 
-    run()
-    if hasattr(layer, "zero_grad"):
-        layer.zero_grad()
-    if cell == "lstm":
-        dx, (dh0, dc0) = layer.backward(dout, (dh_n, dc_n))
-        grads = {"x": dx, "h0": dh0, "c0": dc0}
-    else:
-        dx, dh0 = layer.backward(dout, dh_n)
-        grads = {"x": dx, "h0": dh0}
-    grads.update(layer.grads)
+    run(params)
+    layer.zero_grad()
+    dx, d0 = layer.backward(dout, layer.pack_states(dfinal))
+    grads = {"x": dx, **{f"{state}0": g for state, g in zip(spec.states, layer.unpack_states(d0))}, **layer.grads}
     grads = {k: np.array(v, dtype=np.float64) for k, v in grads.items()}
 
     preactivations = None
-    if cell == "rnn_relu":
+    if options.get("nonlinearity") == "relu":
         def preactivations(p):
             weights = {}
             for k in range(num_layers):
@@ -180,7 +175,7 @@ def layer_problem(cell: str, *, num_layers: int = 1, bidirectional: bool = False
                     weights[(k, d)] = (p["weight_ih" + sfx], p["weight_hh" + sfx],
                                        p.get("bias_ih" + sfx, zeros), p.get("bias_hh" + sfx, zeros))
             return _relu_preactivations(p["x"], p["h0"], weights, num_layers, D, _mask(lens, T))
-    return (lambda p: run()), params, grads, preactivations, layer
+    return run, params, grads, preactivations, layer
 
 
 # -- the suite ----------------------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Small pieces shared by the three cells: the logistic sigmoid and the padding mask."""
+"""Small pieces shared by the cells: the logistic sigmoid, the padding mask, and the two matrix products around the
+time loop (all inputs projected at once before it, every weight gradient at once after it)."""
 from __future__ import annotations
 
 import numpy as np
@@ -14,19 +15,6 @@ def as_step_mask(mask, x):
     if mask is None:
         return None
     return np.asarray(mask, dtype=bool).astype(x.dtype)[:, :, None]
-
-
-def require_unspent(cache):
-    """Refuse a cache whose buffers a compiled backward pass has already reused (see :func:`mark_spent`)."""
-    if cache.get("spent"):
-        raise ValueError("cache was already used by a backward pass of the compiled (Numba) loops, which write the "
-                         "gate gradients over the cache's gate values to save memory; run forward again to get a "
-                         "fresh cache for another backward pass")
-
-
-def mark_spent(cache):
-    """Mark a cache as used up by a compiled backward pass, which wrote its gradients over the gate buffer."""
-    cache["spent"] = True
 
 
 def project_inputs(x, W_ih, b_ih):

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import as_step_mask, project_inputs, require_unspent, sigmoid, weight_gradients
+from ._common import as_step_mask, project_inputs, sigmoid, weight_gradients
 
 
 def step_forward(x, h_prev, W_ih, W_hh, b_ih, b_hh):
@@ -144,19 +144,29 @@ def backward(dout, dh_n, cache):
     Returns:
         dict ``x (T, B, I), h0 (B, H), W_ih (3H, I), W_hh (3H, H), b_ih (3H,), b_hh (3H,)``.
     """
-    require_unspent(cache)                                           # refuse one kernels.*.backward used up
-    x, m, W_ih, W_hh, hs, gates, hn = (cache[k] for k in ("x", "mask", "W_ih", "W_hh", "hs", "gates", "hn"))
+    x, m, W_ih, hs = cache["x"], cache["mask"], cache["W_ih"], cache["hs"]
     T, B, _ = x.shape
-    H = hs.shape[-1]
-    dx_proj = np.empty((T, B, 3 * H), dtype=x.dtype)
-    dh_proj = np.empty((T, B, 3 * H), dtype=x.dtype)
-    dh_carry = dh_n.copy()
+    dx_proj = np.empty((T, B, 3 * hs.shape[-1]), dtype=x.dtype)      # gradients of the two projections, all steps
+    dh_proj = np.empty_like(dx_proj)
+    dh_carry = dh_n.copy()                                           # gradient at the carried state h_t
     for t in reversed(range(T)):
         dh = dout[t] + dh_carry if m is None else m[t] * (dout[t] + dh_carry)
-        dx_proj[t], dh_proj[t], dh_prev = recurrent_step_backward(dh, hs[t], W_hh, gates[t], hn[t])
+        dx_proj[t], dh_proj[t], (dh_prev,), _ = backward_step(t, (dh,), cache)
         if m is not None:                                            # padded rows pass it straight through
             dh_prev += (1 - m[t]) * dh_carry
         dh_carry = dh_prev
     grads = weight_gradients(dx_proj, dh_proj, x, hs, W_ih)          # dx and the weight gradients: one GEMM each
     grads["h0"] = dh_carry
     return grads
+
+
+def backward_step(t, dstates, cache):
+    """Step t of :func:`backward` (no padding): from ``(dh,)``, the gradient reaching h_t, to step t's part.
+
+    Returns ``dx_proj, dh_proj`` (B, 3H), the gradients of ``x_t W_ih^T + b_ih`` and ``h_{t-1} W_hh^T + b_hh``
+    (they differ in the n block), ``(dh_prev,)`` reaching h_{t-1}, and ``(dh,)``, the gradient at step t's state.
+    """
+    (dh,) = dstates
+    dx_proj, dh_proj, dh_prev = recurrent_step_backward(dh, cache["hs"][t], cache["W_hh"], cache["gates"][t],
+                                                        cache["hn"][t])
+    return dx_proj, dh_proj, (dh_prev,), (dh,)

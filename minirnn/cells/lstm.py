@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import as_step_mask, project_inputs, require_unspent, sigmoid, weight_gradients
+from ._common import as_step_mask, project_inputs, sigmoid, weight_gradients
 
 
 def step_forward(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
@@ -159,20 +159,16 @@ def backward(dout, dh_n, dc_n, cache):
 
     The loop only carries dh and dc back through time; the weight gradients are single matrix products after it.
     """
-    require_unspent(cache)                                           # refuse one kernels.*.backward used up
-    x, m, W_ih, W_hh = cache["x"], cache["mask"], cache["W_ih"], cache["W_hh"]
-    hs, cs, gates, tanh_c = cache["hs"], cache["cs"], cache["gates"], cache["tanh_c"]
+    x, m, W_ih, hs = cache["x"], cache["mask"], cache["W_ih"], cache["hs"]
     T, B, _ = x.shape
-    H = hs.shape[-1]
-    da = np.empty((T, B, 4 * H), dtype=x.dtype)                      # pre-activation gradients, all steps
+    da = np.empty((T, B, 4 * hs.shape[-1]), dtype=x.dtype)           # pre-activation gradients, all steps
     dh_carry, dc_carry = dh_n.copy(), dc_n.copy()                    # gradient at the carried state h_t, c_t
     for t in reversed(range(T)):
         if m is None:
             dh, dc = dout[t] + dh_carry, dc_carry
         else:                                                        # only real steps pass gradient into the cell
             dh, dc = m[t] * (dout[t] + dh_carry), m[t] * dc_carry
-        da[t], dc_prev = gate_gradients(dh, dc, cs[t], gates[t], tanh_c[t])
-        dh_prev = da[t] @ W_hh
+        da[t], _, (dh_prev, dc_prev), _ = backward_step(t, (dh, dc), cache)
         if m is not None:                                            # padded rows pass it straight through
             dh_prev += (1 - m[t]) * dh_carry
             dc_prev += (1 - m[t]) * dc_carry
@@ -180,3 +176,18 @@ def backward(dout, dh_n, dc_n, cache):
     grads = weight_gradients(da, da, x, hs, W_ih)                    # dx and the weight gradients: one GEMM each
     grads["h0"], grads["c0"] = dh_carry, dc_carry
     return grads
+
+
+def backward_step(t, dstates, cache):
+    """Step t of :func:`backward` (no padding): from ``(dh, dc)``, the gradients reaching h_t and c_t from later.
+
+    Returns ``da_x, da_h`` (B, 4H), the gradients of ``x_t W_ih^T + b_ih`` and ``h_{t-1} W_hh^T + b_hh`` (one array
+    here), ``(dh_prev, dc_prev)`` reaching the previous states, and ``(dh, dc_total)``, the gradients at step t's own
+    states, where ``dc_total = dc + dh * o * (1 - tanh(c)^2)`` also counts the path through h_t (the sum
+    :func:`gate_gradients` forms first).
+    """
+    dh, dc = dstates
+    gates, tanh_c = cache["gates"][t], cache["tanh_c"][t]
+    da, dc_prev = gate_gradients(dh, dc, cache["cs"][t], gates, tanh_c)
+    o = gates[:, 3 * dh.shape[-1]:]
+    return da, da, (da @ cache["W_hh"], dc_prev), (dh, dc + dh * o * (1 - tanh_c * tanh_c))

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import as_step_mask, project_inputs, require_unspent, weight_gradients
+from ._common import as_step_mask, project_inputs, weight_gradients
 
 NONLINEARITIES = ("tanh", "relu")
 
@@ -123,20 +123,29 @@ def backward(dout, dh_n, cache):
     Returns:
         dict ``x (T, B, I), h0 (B, H), W_ih (H, I), W_hh (H, H), b_ih (H,), b_hh (H,)``.
     """
-    require_unspent(cache)                                           # refuse one kernels.*.backward used up
-    x, m, W_ih, W_hh, hs, h_new = (cache[k] for k in ("x", "mask", "W_ih", "W_hh", "hs", "h_new"))
+    x, m, W_ih, hs = cache["x"], cache["mask"], cache["W_ih"], cache["hs"]
     T, B, _ = x.shape
-    H = hs.shape[-1]
-    slope = activation_slope(h_new, cache["nonlinearity"])           # (T, B, H)
-    da = np.empty((T, B, H), dtype=x.dtype)
-    dh_carry = dh_n.copy()
+    da = np.empty((T, B, hs.shape[-1]), dtype=x.dtype)               # pre-activation gradients, all steps
+    dh_carry = dh_n.copy()                                           # gradient at the carried state h_t
     for t in reversed(range(T)):
-        if m is None:
-            da[t] = (dout[t] + dh_carry) * slope[t]
-            dh_carry = da[t] @ W_hh
-        else:
-            da[t] = m[t] * (dout[t] + dh_carry) * slope[t]
-            dh_carry = da[t] @ W_hh + (1 - m[t]) * dh_carry
+        dh = dout[t] + dh_carry if m is None else m[t] * (dout[t] + dh_carry)
+        da[t], _, (dh_prev,), _ = backward_step(t, (dh,), cache)
+        if m is not None:                                            # padded rows pass it straight through
+            dh_prev += (1 - m[t]) * dh_carry
+        dh_carry = dh_prev
     grads = weight_gradients(da, da, x, hs, W_ih)                    # dx and the weight gradients: one GEMM each
     grads["h0"] = dh_carry
     return grads
+
+
+def backward_step(t, dstates, cache):
+    """Step t of :func:`backward` (no padding): from ``(dh,)``, the gradient reaching h_t, to step t's part.
+
+    Returns ``da_x, da_h`` (B, H), the gradients of ``x_t W_ih^T + b_ih`` and ``h_{t-1} W_hh^T + b_hh`` (one array
+    here), ``(dh_prev,)`` reaching h_{t-1}, and ``(dh,)``, the gradient at step t's own state::
+
+        da = dh * phi'(a_t)        dh_prev = da W_hh
+    """
+    (dh,) = dstates
+    da = dh * activation_slope(cache["h_new"][t], cache["nonlinearity"])        # (B, H)
+    return da, da, (da @ cache["W_hh"],), (dh,)

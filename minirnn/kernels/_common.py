@@ -35,3 +35,16 @@ def as_state(a, B, H, dtype):
     if np.shape(a) != (B, H):
         a = np.broadcast_to(a, (B, H))
     return c_array(a, dtype)
+
+
+def require_unspent(cache):
+    """Refuse a cache whose buffers a compiled backward pass has already reused (see :func:`mark_spent`)."""
+    if cache.get("spent"):
+        raise ValueError("cache was already used by a backward pass of the compiled (Numba) loops, which write the "
+                         "gate gradients over the cache's gate values to save memory; run forward again to get a "
+                         "fresh cache for another backward pass")
+
+
+def mark_spent(cache):
+    """Mark a cache as used up by a compiled backward pass, which wrote its gradients over the gate buffer."""
+    cache["spent"] = True

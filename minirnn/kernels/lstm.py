@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..cells._common import as_step_mask, mark_spent, project_inputs, require_unspent, weight_gradients
-from ._common import as_state, c_array, float_dtype, loop_mask
+from ..cells._common import as_step_mask, project_inputs, weight_gradients
+from ._common import as_state, c_array, float_dtype, loop_mask, mark_spent, require_unspent
 from ._blas import gemm_nn, gemm_nt
 from ._jit import jit
 from ._math import tanh

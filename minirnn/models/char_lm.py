@@ -11,13 +11,13 @@ import numpy as np
 from ..data.text import Vocab
 from ..nn.linear import Embedding, Linear
 from ..nn.module import Module
-from ..nn.recurrent import GRU, LSTM, RNN
+from ..nn.recurrent import LAYERS
 from ..nn.validation import check_output_grad, check_size
 
 __all__ = ["CharLM", "CELLS"]
 
-#: The recurrent layer for each ``cell`` name.
-CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+#: The recurrent layer for each ``cell`` name (the layers' own table).
+CELLS = LAYERS
 
 
 def _seeds(seed, n):

@@ -13,10 +13,8 @@ import numpy as np
 
 from ..nn.linear import Linear
 from ..nn.module import Module
-from ..nn.recurrent import GRU, LSTM, RNN
+from ..nn.recurrent import LAYERS, layer_class
 from ..nn.validation import check_output_grad
-
-_CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 
 
 class SequenceClassifier(Module):
@@ -58,18 +56,18 @@ class SequenceClassifier(Module):
                  batch_first=True, dropout=0.0, *, nonlinearity="tanh", bias=True, fc_bias=True, dtype=np.float64,
                  seed=None, backend="auto"):
         super().__init__()
-        if not isinstance(cell, str) or cell.lower() not in _CELLS:
-            raise ValueError(f"SequenceClassifier: cell must be one of {tuple(_CELLS)}, got {cell!r}")
+        if not isinstance(cell, str) or cell.lower() not in LAYERS:
+            raise ValueError(f"SequenceClassifier: cell must be one of {tuple(LAYERS)}, got {cell!r}")
         self.cell = cell.lower()
-        if self.cell != "rnn" and nonlinearity != "tanh":
+        layer = layer_class(self.cell)
+        if "nonlinearity" not in layer.cell.options and nonlinearity != "tanh":
             raise ValueError(f"SequenceClassifier: nonlinearity applies to cell='rnn' only, got "
                              f"nonlinearity={nonlinearity!r} with cell={self.cell!r}")
         rnn_seed, fc_seed = (int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(2))
         kwargs = dict(num_layers=num_layers, bias=bias, batch_first=batch_first, dropout=dropout,
                       bidirectional=bidirectional, dtype=dtype, seed=rnn_seed, backend=backend)
-        if self.cell == "rnn":
-            kwargs["nonlinearity"] = nonlinearity
-        rnn = _CELLS[self.cell](input_size, hidden_size, **kwargs)
+        kwargs.update({key: nonlinearity for key in layer.cell.options if key == "nonlinearity"})
+        rnn = layer(input_size, hidden_size, **kwargs)
         fc = Linear(rnn.num_directions * rnn.hidden_size, num_classes, bias=fc_bias, dtype=rnn.dtype,
                     seed=fc_seed)
         self._modules["rnn"], self._modules["fc"] = rnn, fc
@@ -90,10 +88,8 @@ class SequenceClassifier(Module):
     def __call__(self, x, lengths=None):
         """x (B, T, I) if batch_first else (T, B, I), or (T, I) unbatched; lengths (B,) in 1..T or None -> (B, C)."""
         rnn = self.rnn
-        if isinstance(rnn, LSTM):
-            _, (h_n, _) = rnn(x, None, lengths=lengths)
-        else:
-            _, h_n = rnn(x, None, lengths=lengths)
+        _, state = rnn(x, None, lengths=lengths)
+        h_n = rnn.unpack_states(state)[0]                           # (L*D, B, H): the h of (h_n, c_n) for an LSTM
         D = rnn.num_directions
         features = np.concatenate(list(h_n[-D:]), axis=-1)         # (B, D*H), or (D*H,) unbatched
         self._cache = {"h_n_shape": h_n.shape, "x_shape": np.shape(x)}
@@ -112,10 +108,8 @@ class SequenceClassifier(Module):
         for d in range(D):
             dh_n[dh_n.shape[0] - D + d] = dfeatures[..., d * H:(d + 1) * H]
         dout = np.zeros(self._cache["x_shape"][:-1] + (D * H,), dtype=rnn.dtype)   # out is unused: zero gradient
-        if isinstance(rnn, LSTM):
-            dx, _ = rnn.backward(dout, (dh_n, np.zeros_like(dh_n)))
-        else:
-            dx, _ = rnn.backward(dout, dh_n)
+        others = [np.zeros_like(dh_n) for _ in rnn.cell.states[1:]]   # c_n (LSTM) is not used: zero gradient
+        dx, _ = rnn.backward(dout, rnn.pack_states([dh_n, *others]))
         return dx
 
     def __repr__(self):
@@ -125,8 +119,7 @@ class SequenceClassifier(Module):
         for key, default in defaults.items():
             if getattr(rnn, key) != default:
                 parts.append(f"{key}={getattr(rnn, key)}")
-        if self.cell == "rnn" and rnn.nonlinearity != "tanh":
-            parts.append(f"nonlinearity={rnn.nonlinearity!r}")
+        parts += [f"{key}={value!r}" for key, value in rnn.options.items() if value != rnn.cell.default_options()[key]]
         if not self.fc_bias:
             parts.append("fc_bias=False")
         if rnn.dtype != np.float64:

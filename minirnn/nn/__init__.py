@@ -9,7 +9,8 @@
 from . import losses, optim
 from .linear import Embedding, Linear
 from .module import Module
-from .recurrent import GRU, LSTM, RNN
+from .recurrent import GRU, LSTM, RNN, use_backend
 from .validation import NonFiniteInputError
 
-__all__ = ["Module", "RNN", "LSTM", "GRU", "Linear", "Embedding", "NonFiniteInputError", "losses", "optim"]
+__all__ = ["Module", "RNN", "LSTM", "GRU", "Linear", "Embedding", "NonFiniteInputError", "losses", "optim",
+           "use_backend"]

@@ -19,41 +19,54 @@ after that are zero, the reverse direction starts at its last real step, and pad
 """
 from __future__ import annotations
 
+import contextlib
 import numbers
 
 import numpy as np
 
-from .. import cells
+from ..cells import registry
 from .module import Module
-from .validation import require_finite
+from .validation import refuse_masked, require_finite
 
 BACKENDS = ("auto", "numpy", "numba")
-_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+_AUTO = ["numba"]                   # what backend="auto" runs; use_backend() changes it for a block of code
 
 
-def _select_backend(backend, cell):
-    """The module (``cells.<cell>`` or ``kernels.<cell>``) that runs the time loop.
+@contextlib.contextmanager
+def use_backend(backend):
+    """Run every layer built with ``backend="auto"`` (the default) on ``backend`` inside a ``with`` block.
 
-    ``"auto"`` is the Numba loop at every size. Small problems: it has no per-step Python overhead (6-12x faster than
-    the NumPy loop at B=4, H=16). Medium and large ones: since its ``tanh`` vectorises (``kernels/_math.py``) its fused
-    gate math beats NumPy's one-pass-per-operation ufuncs, and the GEMMs are the same BLAS calls (benchmarks/speed.py:
-    0.6-0.85x the NumPy loop's time at B=32, H=128 and B=64, H=512).
+    ``use_backend("numpy")`` runs the readable loops of ``minirnn/cells/`` - the code a student reads - so a
+    breakpoint or a print placed there is reached from any layer or model; ``"numba"`` is the compiled loop of
+    ``minirnn/kernels/``, which ``"auto"`` means otherwise (faster at every size: docs/performance.md).
+
+    Example:
+        >>> import minirnn
+        >>> with minirnn.use_backend("numpy"):
+        ...     out, (h_n, c_n) = minirnn.LSTM(3, 4, seed=0)(np.zeros((5, 2, 3)))
+        >>> out.shape
+        (5, 2, 4)
     """
-    if backend == "auto":
-        backend = "numba"
-    if backend == "numpy":
-        return getattr(cells, cell)
-    from .. import kernels  # compiled lazily, on first use
-    return getattr(kernels, cell)
+    if backend not in ("numpy", "numba"):
+        raise ValueError(f"use_backend: backend must be 'numpy' or 'numba', got {backend!r}")
+    previous, _AUTO[0] = _AUTO[0], backend
+    try:
+        yield
+    finally:
+        _AUTO[0] = previous
 
 
 class _Recurrent(Module):
-    """What RNN, LSTM and GRU share: parameters, validation, stacking, directions, padding, dropout."""
+    """What RNN, LSTM and GRU share: parameters, validation, stacking, directions, padding, dropout.
 
-    _cell = "rnn"
+    Everything that differs between them is in ``cell`` (a :class:`minirnn.cells.registry.Cell`): the gate count, the
+    states, the parameters and the functions that run one layer and direction over a sequence.
+    """
+
+    cell = registry.RNN
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, *, dtype=np.float64, seed=None, backend="auto", nonlinearity="tanh"):
+                 bidirectional=False, *, dtype=np.float64, seed=None, backend="auto", **options):
         super().__init__()
         name = type(self).__name__
         for arg, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
@@ -66,8 +79,10 @@ class _Recurrent(Module):
                 raise TypeError(f"{name}: {arg} must be True or False, got {value!r}")
         if backend not in BACKENDS:
             raise ValueError(f"{name}: backend must be one of {BACKENDS}, got {backend!r}")
-        if nonlinearity not in cells.rnn.NONLINEARITIES:
-            raise ValueError(f"{name}: nonlinearity must be one of {cells.rnn.NONLINEARITIES}, got {nonlinearity!r}")
+        for key, value in options.items():
+            allowed = self.cell.options[key]
+            if value not in allowed:
+                raise ValueError(f"{name}: {key} must be one of {allowed}, got {value!r}")
         try:
             dtype = np.dtype(dtype)
         except TypeError:
@@ -79,7 +94,8 @@ class _Recurrent(Module):
 
         self.input_size, self.hidden_size, self.num_layers = int(input_size), int(hidden_size), int(num_layers)
         self.bias, self.batch_first, self.bidirectional = bool(bias), bool(batch_first), bool(bidirectional)
-        self.dropout, self.nonlinearity, self.dtype, self.backend = float(dropout), nonlinearity, dtype, backend
+        self.dropout, self.dtype, self.backend = float(dropout), dtype, backend
+        self.options = {**self.cell.default_options(), **options}     # the cell's own settings (RNN: nonlinearity)
         self.num_directions = 2 if bidirectional else 1
         init_seed, dropout_seed = np.random.SeedSequence(seed).spawn(2)
         self._dropout_rng = np.random.default_rng(dropout_seed)
@@ -87,35 +103,36 @@ class _Recurrent(Module):
         self._cache = None
 
     # -- parameters ------------------------------------------------------------------------------------------------
-    def _names(self, layer, direction):
-        """PyTorch's parameter names for one layer and direction: weight_ih_l1_reverse, ..."""
-        suffix = f"l{layer}" + ("_reverse" if direction == 1 else "")
-        names = [f"weight_ih_{suffix}", f"weight_hh_{suffix}"]
-        return names + ([f"bias_ih_{suffix}", f"bias_hh_{suffix}"] if self.bias else [])
+    def _shapes(self, layer, direction):
+        """PyTorch name -> shape of every parameter of one layer and direction (``weight_ih_l1_reverse``: (G*H, 2H))."""
+        suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
+        layer_input = self.input_size if layer == 0 else self.hidden_size * self.num_directions
+        shapes = self.cell.parameter_shapes(layer_input, self.hidden_size)
+        return {base + suffix: shape for base, shape in shapes.items() if self.bias or not base.startswith("bias")}
 
     def reset_parameters(self, rng=None):
         """Draw every parameter from U(-1/sqrt(H), 1/sqrt(H)) as PyTorch does (in PyTorch's parameter order)."""
         rng = np.random.default_rng(rng)
-        H, G, D = self.hidden_size, _GATES[self._cell], self.num_directions
-        bound = 1 / np.sqrt(H)
+        bound = 1 / np.sqrt(self.hidden_size)
         self._own_params.clear()
         for layer in range(self.num_layers):
-            layer_input = self.input_size if layer == 0 else H * D
-            for direction in range(D):
-                shapes = [(G * H, layer_input), (G * H, H), (G * H,), (G * H,)]
-                for name, shape in zip(self._names(layer, direction), shapes):
+            for direction in range(self.num_directions):
+                for name, shape in self._shapes(layer, direction).items():
                     self._own_params[name] = rng.uniform(-bound, bound, size=shape).astype(self.dtype)
         self._own_grads.clear()
         self._own_grads.update({name: np.zeros_like(p) for name, p in self._own_params.items()})
 
     def _weights(self, layer, direction):
-        """(W_ih, W_hh, b_ih, b_hh) for one layer and direction; zero biases when ``bias=False``."""
-        names = self._names(layer, direction)
-        W_ih, W_hh = self._own_params[names[0]], self._own_params[names[1]]
-        if self.bias:
-            return W_ih, W_hh, self._own_params[names[2]], self._own_params[names[3]]
-        zeros = np.zeros(W_hh.shape[0], dtype=self.dtype)
-        return W_ih, W_hh, zeros, zeros
+        """The cell's weights of one layer and direction, in the order its forward takes them; zero biases when
+        ``bias=False``."""
+        suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
+        weights = []
+        for base, _ in self.cell.parameters:
+            value = self._own_params.get(base + suffix)
+            if value is None:                                            # bias=False: a zero bias of the right size
+                value = np.zeros(self._own_params["weight_hh" + suffix].shape[0], dtype=self.dtype)
+            weights.append(value)
+        return tuple(weights)
 
     # -- validation ------------------------------------------------------------------------------------------------
     def _check_array(self, arg, value, shape, what):
@@ -123,6 +140,7 @@ class _Recurrent(Module):
         name = type(self).__name__
         if not isinstance(value, np.ndarray):
             raise TypeError(f"{name}: {arg} must be a numpy.ndarray of {self.dtype}, got {type(value).__name__}")
+        refuse_masked(value, f"{name}: {arg}")
         if value.dtype != self.dtype:
             raise TypeError(f"{name}: {arg} must have dtype {self.dtype} (the layer's dtype), got {value.dtype}; "
                             f"convert with {arg}.astype(np.{self.dtype})")
@@ -136,6 +154,7 @@ class _Recurrent(Module):
         name = type(self).__name__
         if not isinstance(x, np.ndarray):
             raise TypeError(f"{name}: x must be a numpy.ndarray of {self.dtype}, got {type(x).__name__}")
+        refuse_masked(x, f"{name}: x")
         if x.ndim not in (2, 3):
             layout = "(batch, seq_len, input_size)" if self.batch_first else "(seq_len, batch, input_size)"
             raise ValueError(f"{name}: x must have 3 dimensions {layout} or 2 (seq_len, input_size), "
@@ -185,10 +204,10 @@ class _Recurrent(Module):
 
     # -- forward ---------------------------------------------------------------------------------------------------
     def _forward(self, x, states, lengths):
-        """Shared forward. ``states`` is a tuple of (L*D, B, H) arrays: (h0,) or (h0, c0)."""
+        """Shared forward. ``states`` is a tuple of (L*D, B, H) arrays in the order of ``cell.states``."""
         T, B, _ = x.shape
         mask = self._check_lengths(lengths, T, B)
-        impl = _select_backend(self.backend, self._cell)
+        backend = _AUTO[0] if self.backend == "auto" else self.backend
         reverse_index = None
         if self.bidirectional:                                       # t -> L_b - 1 - t inside each sequence
             t = np.arange(T)[:, None]
@@ -196,7 +215,7 @@ class _Recurrent(Module):
             reverse_index = np.where(t < L, L - 1 - t, t)            # (T, B); its own inverse
         finals = [[] for _ in states]                                # per state kind, rows layer*D + direction
         caches, dropout_masks = [], []
-        layer_input = np.ascontiguousarray(x)
+        layer_input = x.copy()                                       # the cache must not see the caller change x
         for layer in range(self.num_layers):
             if layer > 0 and self.training and self.dropout > 0:     # inverted dropout between layers
                 keep = self._dropout_rng.random(layer_input.shape) >= self.dropout
@@ -209,32 +228,21 @@ class _Recurrent(Module):
             for direction in range(self.num_directions):
                 row = layer * self.num_directions + direction
                 seq = layer_input if direction == 0 else _reorder(layer_input, reverse_index)
-                init = [np.ascontiguousarray(s[row]) for s in states]
-                out, final, cache = self._run_cell(impl, seq, init, self._weights(layer, direction), mask)
+                init = tuple(np.ascontiguousarray(s[row]) for s in states)
+                out, final, cache = self.cell.forward(seq, init, self._weights(layer, direction), mask,
+                                                      backend=backend, **self.options)
                 outputs.append(out if direction == 0 else _reorder(out, reverse_index))
                 for kind, value in zip(finals, final):
                     kind.append(value)
                 caches.append(cache)
             layer_input = outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=2)  # (T, B, D*H)
-        self._cache = {"caches": caches, "impl": impl, "reverse_index": reverse_index, "dropout": dropout_masks,
-                       "shape": (T, B), "num_states": len(states)}
+        self._cache = {"caches": caches, "reverse_index": reverse_index, "dropout": dropout_masks, "shape": (T, B)}
         return layer_input, tuple(np.stack(kind) for kind in finals)
-
-    def _run_cell(self, impl, x, init, weights, mask):
-        """One cell over one sequence: returns (out, final states tuple, cache)."""
-        if self._cell == "lstm":
-            out, h, c, cache = impl.forward(x, init[0], init[1], *weights, mask=mask)
-            return out, (h, c), cache
-        if self._cell == "gru":
-            out, h, cache = impl.forward(x, init[0], *weights, mask=mask)
-        else:
-            out, h, cache = impl.forward(x, init[0], *weights, mask=mask, nonlinearity=self.nonlinearity)
-        return out, (h,), cache
 
     def _backward(self, dout, dstates):
         """Shared backward. dout (T, B, D*H) time-major; dstates tuple of (L*D, B, H). Fills grads, returns dx, dstates0."""
         c = self._cache
-        impl, reverse_index, H, D = c["impl"], c["reverse_index"], self.hidden_size, self.num_directions
+        reverse_index, H, D = c["reverse_index"], self.hidden_size, self.num_directions
         dinitial = [np.zeros_like(s) for s in dstates]
         d_layer_out = dout
         for layer in reversed(range(self.num_layers)):
@@ -244,22 +252,37 @@ class _Recurrent(Module):
                 d_out = np.ascontiguousarray(d_layer_out[:, :, direction * H:(direction + 1) * H])
                 if direction == 1:
                     d_out = _reorder(d_out, reverse_index)
-                finals = [np.ascontiguousarray(s[row]) for s in dstates]
-                if self._cell == "lstm":
-                    g = impl.backward(d_out, finals[0], finals[1], c["caches"][row])
-                    dinitial[1][row] = g["c0"]
-                else:
-                    g = impl.backward(d_out, finals[0], c["caches"][row])
-                dinitial[0][row] = g["h0"]
-                dx = g["x"] if direction == 0 else _reorder(g["x"], reverse_index)
+                finals = tuple(np.ascontiguousarray(s[row]) for s in dstates)
+                dx, d0, dweights = self.cell.backward(d_out, finals, c["caches"][row])
+                for kind, value in zip(dinitial, d0):
+                    kind[row] = value
+                dx = dx if direction == 0 else _reorder(dx, reverse_index)
                 d_layer_in = dx if d_layer_in is None else d_layer_in + dx
-                for name, key in zip(self._names(layer, direction), ("W_ih", "W_hh", "b_ih", "b_hh")):
-                    self._own_grads[name][...] = g[key]
+                suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
+                for base, arg in self.cell.parameters:
+                    if base + suffix in self._own_grads:
+                        self._own_grads[base + suffix][...] = dweights[arg]
             if c["dropout"][layer] is not None:
                 d_layer_in = d_layer_in * c["dropout"][layer]
             d_layer_out = d_layer_in
         c["spent"] = True                                            # one backward per forward, on every backend
         return d_layer_out, dinitial
+
+    def gates(self, layer=0, direction=0) -> dict:
+        """The gate values of the last forward pass for one layer and direction, by name, each (T, B, H) time-major
+        (after the nonlinearities; PyTorch's gate names: LSTM ``i, f, g, o``, GRU ``r, z, n``).
+
+        Example:
+            >>> lstm = LSTM(3, 4, seed=0)
+            >>> _ = lstm(np.zeros((5, 2, 3)))
+            >>> sorted(lstm.gates()), lstm.gates()["f"].shape
+            (['f', 'g', 'i', 'o'], (5, 2, 4))
+        """
+        if self._cache is None or self._cache.get("spent"):
+            raise RuntimeError(f"{type(self).__name__}.gates: run a forward pass first (a backward pass overwrites "
+                               "the saved gates with their gradients)")
+        cache = self._cache["caches"][layer * self.num_directions + direction]
+        return {name: value.copy() for name, value in self.cell.gate_values(cache.inner).items()}
 
     def _wrap_output(self, out, unbatched):
         if unbatched:
@@ -287,14 +310,62 @@ class _Recurrent(Module):
             return dout[:, None, :]
         return np.ascontiguousarray(dout.transpose(1, 0, 2) if self.batch_first else dout)
 
+    # -- the states: one array (RNN, GRU) or a tuple (LSTM) at the API, always a tuple inside ----------------------
+    def unpack_states(self, value, arg="hx"):
+        """A state as the API takes it (one array, or a tuple for the LSTM) -> always a tuple in ``cell.states``
+        order; None -> a tuple of Nones.
+
+        Example:
+            >>> LSTM(2, 3).unpack_states(("h", "c")), GRU(2, 3).unpack_states("h")
+            (('h', 'c'), ('h',))
+        """
+        n = len(self.cell.states)
+        if value is None:
+            return (None,) * n
+        if n == 1:
+            return (value,)
+        if not isinstance(value, (tuple, list)) or len(value) != n:
+            raise TypeError(f"{type(self).__name__}: {arg} must be a pair ({', '.join(self.cell.states)}) of arrays "
+                            f"or None, got {type(value).__name__}")
+        return tuple(value)
+
+    def pack_states(self, states):
+        """The inverse of :meth:`unpack_states`: a tuple in ``cell.states`` order -> the API's form.
+
+        Example:
+            >>> LSTM(2, 3).pack_states(("h", "c")), GRU(2, 3).pack_states(("h",))
+            (('h', 'c'), 'h')
+        """
+        return states[0] if len(self.cell.states) == 1 else tuple(states)
+
+    def _call(self, x, hx, lengths, arg):
+        """The forward of every layer: validate, run, and return ``out`` and the final states as the caller gave them."""
+        x, unbatched = self._check_input(x)
+        B = x.shape[1]
+        given = self.unpack_states(hx, arg)
+        states = tuple(self._check_state(f"{s}0", v, B, unbatched) for s, v in zip(self.cell.states, given))
+        out, finals = self._forward(x, states, lengths)
+        self._cache["unbatched"] = unbatched
+        return self._wrap_output(out, unbatched), self.pack_states([f[:, 0] if unbatched else f for f in finals])
+
+    def _call_backward(self, dout, dhx, arg):
+        """The backward of every layer: validate, run BPTT, fill ``grads``; returns dx and the initial states' grads."""
+        unbatched = self._cache is not None and self._cache["unbatched"]
+        d = self._unwrap_dout(dout, unbatched)
+        B = self._cache["shape"][1]
+        given = self.unpack_states(dhx, arg)
+        dstates = tuple(self._check_state(f"d{s}_n", v, B, unbatched) for s, v in zip(self.cell.states, given))
+        dx, d0 = self._backward(d, dstates)
+        return self._wrap_output(dx, unbatched), self.pack_states([v[:, 0] if unbatched else v for v in d0])
+
     def __repr__(self):
         parts = [str(self.input_size), str(self.hidden_size)]
         defaults = {"num_layers": 1, "bias": True, "batch_first": False, "dropout": 0.0, "bidirectional": False}
         for key, default in defaults.items():
             if getattr(self, key) != default:
                 parts.append(f"{key}={getattr(self, key)}")
-        if self._cell == "rnn" and self.nonlinearity != "tanh":
-            parts.append(f"nonlinearity={self.nonlinearity!r}")
+        defaults = self.cell.default_options()
+        parts += [f"{key}={value!r}" for key, value in self.options.items() if value != defaults[key]]
         if self.dtype != np.float64:
             parts.append(f"dtype=np.{self.dtype}")
         return f"{type(self).__name__}({', '.join(parts)})"
@@ -305,7 +376,21 @@ def _reorder(a, index):
     return np.ascontiguousarray(np.take_along_axis(a, index[:, :, None], axis=0))
 
 
-class RNN(_Recurrent):
+class _SingleState(_Recurrent):
+    """A layer whose only state is h (RNN, GRU): ``out, h_n = layer(x, h0)``, ``dx, dh0 = layer.backward(dout, dh_n)``."""
+
+    def __call__(self, x, h0=None, lengths=None):
+        """x (T, B, I) | (B, T, I) if batch_first | (T, I); h0 (L*D, B, H) or None -> out (T, B, D*H), h_n (L*D, B, H)."""
+        return self._call(x, h0, lengths, "h0")
+
+    forward = __call__
+
+    def backward(self, dout, dh_n=None):
+        """dout like ``out``, dh_n like ``h_n`` (None: zeros) -> dx like ``x``, dh0 like ``h0``; fills ``self.grads``."""
+        return self._call_backward(dout, dh_n, "dh_n")
+
+
+class RNN(_SingleState):
     """Elman RNN, as ``torch.nn.RNN``:  h_t = phi(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh),  phi = tanh or relu.
 
     Args:
@@ -327,33 +412,20 @@ class RNN(_Recurrent):
         ((5, 3, 10), (20, 20))
     """
 
-    _cell = "rnn"
+    cell = registry.RNN
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, *, dtype=np.float64, seed=None, backend="auto"):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          dtype=dtype, seed=seed, backend=backend, nonlinearity=nonlinearity)
 
-    def __call__(self, x, h0=None, lengths=None):
-        """x (T, B, I) | (B, T, I) if batch_first | (T, I); h0 (L*D, B, H) or None -> out (T, B, D*H), h_n (L*D, B, H)."""
-        x, unbatched = self._check_input(x)
-        h0 = self._check_state("h0", h0, x.shape[1], unbatched)
-        out, (h_n,) = self._forward(x, (h0,), lengths)
-        self._cache["unbatched"] = unbatched
-        return self._wrap_output(out, unbatched), (h_n[:, 0] if unbatched else h_n)
-
-    forward = __call__
-
-    def backward(self, dout, dh_n=None):
-        """dout like ``out``, dh_n like ``h_n`` (None: zeros) -> dx like ``x``, dh0 like ``h0``; fills ``self.grads``."""
-        unbatched = self._cache is not None and self._cache["unbatched"]
-        d = self._unwrap_dout(dout, unbatched)
-        dh_n = self._check_state("dh_n", dh_n, self._cache["shape"][1], unbatched)
-        dx, (dh0,) = self._backward(d, (dh_n,))
-        return self._wrap_output(dx, unbatched), (dh0[:, 0] if unbatched else dh0)
+    @property
+    def nonlinearity(self) -> str:
+        """``"tanh"`` or ``"relu"``."""
+        return self.options["nonlinearity"]
 
 
-class GRU(RNN):
+class GRU(_SingleState):
     """Gated recurrent unit, as ``torch.nn.GRU`` (gates r, z, n; the reset gate multiplies h W_hn^T + b_hn)::
 
         r = sigmoid(x W_ir^T + b_ir + h W_hr^T + b_hr)      z = sigmoid(x W_iz^T + b_iz + h W_hz^T + b_hz)
@@ -368,12 +440,12 @@ class GRU(RNN):
         ((3, 5, 20), (1, 3, 20))
     """
 
-    _cell = "gru"
+    cell = registry.GRU
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                  bidirectional=False, *, dtype=np.float64, seed=None, backend="auto"):
-        _Recurrent.__init__(self, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                            dtype=dtype, seed=seed, backend=backend)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         dtype=dtype, seed=seed, backend=backend)
 
 
 class LSTM(_Recurrent):
@@ -392,7 +464,7 @@ class LSTM(_Recurrent):
         ((5, 3, 10), (1, 3, 20))
     """
 
-    _cell = "lstm"
+    cell = registry.LSTM
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                  bidirectional=False, *, dtype=np.float64, seed=None, backend="auto"):
@@ -401,34 +473,29 @@ class LSTM(_Recurrent):
 
     def __call__(self, x, hx=None, lengths=None):
         """x as in :class:`RNN`; hx = (h0, c0) each (L*D, B, H), or None -> out, (h_n, c_n)."""
-        x, unbatched = self._check_input(x)
-        B = x.shape[1]
-        h0, c0 = self._split_pair("hx", hx)
-        states = (self._check_state("h0", h0, B, unbatched), self._check_state("c0", c0, B, unbatched))
-        out, (h_n, c_n) = self._forward(x, states, lengths)
-        self._cache["unbatched"] = unbatched
-        if unbatched:
-            h_n, c_n = h_n[:, 0], c_n[:, 0]
-        return self._wrap_output(out, unbatched), (h_n, c_n)
+        return self._call(x, hx, lengths, "hx")
 
     forward = __call__
 
     def backward(self, dout, dhx=None):
         """dout like ``out``; dhx = (dh_n, dc_n) or None (zeros) -> dx, (dh0, dc0); fills ``self.grads``."""
-        unbatched = self._cache is not None and self._cache["unbatched"]
-        d = self._unwrap_dout(dout, unbatched)
-        B = self._cache["shape"][1]
-        dh_n, dc_n = self._split_pair("dhx", dhx)
-        dstates = (self._check_state("dh_n", dh_n, B, unbatched), self._check_state("dc_n", dc_n, B, unbatched))
-        dx, (dh0, dc0) = self._backward(d, dstates)
-        if unbatched:
-            dh0, dc0 = dh0[:, 0], dc0[:, 0]
-        return self._wrap_output(dx, unbatched), (dh0, dc0)
+        return self._call_backward(dout, dhx, "dhx")
 
-    def _split_pair(self, arg, pair):
-        if pair is None:
-            return None, None
-        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-            raise TypeError(f"{type(self).__name__}: {arg} must be a pair (h, c) of arrays or None, "
-                            f"got {type(pair).__name__}")
-        return pair
+
+#: The layer class of each cell, by the cell's registry name.
+LAYERS = {cls.cell.name: cls for cls in (RNN, LSTM, GRU)}
+
+
+def layer_class(cell, where="cell"):
+    """The layer class for a cell name (``"lstm"`` -> :class:`LSTM`, any case) or a layer class itself.
+
+    Example:
+        >>> layer_class("GRU")
+        <class 'minirnn.nn.recurrent.GRU'>
+    """
+    if isinstance(cell, type) and cell in LAYERS.values():
+        return cell
+    if isinstance(cell, str) and cell.lower() in LAYERS:
+        return LAYERS[cell.lower()]
+    names = ", ".join(repr(name) for name in LAYERS)
+    raise ValueError(f"{where} must be one of {names} (or minirnn.RNN/LSTM/GRU), got {cell!r}")

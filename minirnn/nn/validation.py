@@ -62,3 +62,17 @@ def check_size(value, name: str) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def refuse_masked(value, label: str) -> None:
+    """Raise a TypeError for a ``numpy.ma.MaskedArray``: its mask would be ignored (masked entries used as numbers).
+
+    Example:
+        >>> refuse_masked(np.ma.masked_invalid(np.array([1.0, np.nan])), "x")
+        Traceback (most recent call last):
+        ...
+        TypeError: x must be a plain numpy.ndarray, got a masked array (its mask would be ignored); fill it with x.filled(0.0) and pass lengths= or a mask for the padding
+    """
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(f"{label} must be a plain numpy.ndarray, got a masked array (its mask would be ignored); "
+                        f"fill it with x.filled(0.0) and pass lengths= or a mask for the padding")

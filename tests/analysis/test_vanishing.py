@@ -17,7 +17,7 @@ from minirnn.analysis import vanishing as v  # noqa: E402
 def _torch_step_norms(layer, x, dh_last):
     """||dL/dh_t||, ||dL/dc_t|| (LSTM) and ||dL/dx_t|| from torch autograd, retain_grad on every h_t and c_t."""
     p = {k: torch.tensor(a) for k, a in layer.params.items()}
-    kind = layer._cell
+    kind = layer.cell.name
     cls = {"rnn": torch.nn.RNNCell, "lstm": torch.nn.LSTMCell, "gru": torch.nn.GRUCell}[kind]
     cell = cls(layer.input_size, layer.hidden_size).double()
     with torch.no_grad():

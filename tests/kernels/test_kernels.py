@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from minirnn import cells, kernels
+from minirnn.cells import registry
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}                  # rows of W_ih per hidden unit
 CELLS = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", None), ("gru", None)]
@@ -246,7 +247,8 @@ def test_kernels_compile_without_cache_and_warn_once_when_the_cache_folder_is_re
 @pytest.mark.parametrize("cell, nonlinearity", CELLS, ids=CELL_IDS)
 def test_a_compiled_backward_uses_up_its_cache_and_a_second_one_is_refused(cell, nonlinearity):
     """The compiled backward writes its gate gradients over the cache's gate buffer (memory: no second (T, B, GH)
-    array), so the cache serves one backward pass, on either backend, like torch's graph without retain_graph."""
+    array), so the cache serves one backward pass, like torch's graph without retain_graph. The rule is the kernels'
+    and the registry's (which every layer calls through, on either backend); the readable cells stay free of it."""
     x, states, params, mask, douts = make_problem(cell, np.float64, SIZES[0], masked=True)
     _, cache = run_forward(kernels, cell, nonlinearity, x, states, params, mask)
     _, expected_cache = run_forward(cells, cell, nonlinearity, x, states, params, mask)
@@ -254,9 +256,15 @@ def test_a_compiled_backward_uses_up_its_cache_and_a_second_one_is_refused(cell,
     expected = run_backward(cells, cell, douts, expected_cache)
     for key in expected:
         assert_agree(grads[key], expected[key], np.float64, key)
-    for backend in (kernels, cells):
+    with pytest.raises(ValueError, match="already used by a backward pass"):
+        run_backward(kernels, cell, douts, cache)
+    spec = registry.get(cell)
+    for backend in ("numpy", "numba"):
+        out, final, seq_cache = spec.forward(x, tuple(states), tuple(params), mask, backend=backend,
+                                             **({"nonlinearity": nonlinearity} if nonlinearity else {}))
+        spec.backward(np.ones_like(out), tuple(np.zeros_like(s) for s in final), seq_cache)
         with pytest.raises(ValueError, match="already used by a backward pass"):
-            run_backward(backend, cell, douts, cache)
+            spec.backward(np.ones_like(out), tuple(np.zeros_like(s) for s in final), seq_cache)
     # the cells' backward leaves its cache as it was: a second pass gives the same gradients
     again = run_backward(cells, cell, douts, expected_cache)
     for key in expected:

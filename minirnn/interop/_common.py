@@ -1,0 +1,44 @@
+"""What the PyTorch and Keras importers share: arrays out of tensors, the layer class of a cell, and gate blocks moved
+from one framework's order to another's."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..nn.recurrent import LAYERS, layer_class
+
+
+def to_numpy(value, where):
+    """A torch tensor or array-like -> a NumPy float array (a copy)."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    value = np.array(value)
+    if value.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{where} must be a float32 or float64 array, got dtype {value.dtype}")
+    return value
+
+
+def cell_of(layer, where="layer"):
+    """The registry cell of a minirnn recurrent layer; TypeError for anything else."""
+    if type(layer) not in LAYERS.values():
+        raise TypeError(f"{where} must be a minirnn RNN, LSTM or GRU layer, got {type(layer).__name__}")
+    return layer.cell
+
+
+def parse_cell(cell):
+    """A cell given as a name ('lstm', any case), a minirnn layer class or a registry cell -> its registry cell; None
+    stays None."""
+    if cell is None or any(cell is cls.cell for cls in LAYERS.values()):
+        return cell
+    return layer_class(cell).cell
+
+
+def reorder_blocks(a, source, target, H, axis=0):
+    """Rows of ``a`` in gate blocks of H, from the order ``source`` to ``target`` (two orders of the same gate names).
+
+    Example:
+        >>> reorder_blocks(np.arange(6), ("z", "r", "n"), ("r", "z", "n"), 2)
+        array([2, 3, 0, 1, 4, 5])
+    """
+    a = np.moveaxis(a, axis, 0)
+    blocks = {name: a[k * H:(k + 1) * H] for k, name in enumerate(source)}
+    return np.moveaxis(np.concatenate([blocks[name] for name in target], axis=0), 0, axis)
