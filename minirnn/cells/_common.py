@@ -20,9 +20,8 @@ def as_step_mask(mask, x):
 def project_inputs(x, W_ih, b_ih):
     """``x W_ih^T + b_ih`` for every step at once: x (T, B, I) -> (T, B, G*H), as ONE 2-D GEMM on the T*B rows.
 
-    (NumPy's matmul on a 3-D array calls BLAS once per time step: 4-6x slower at T=100, same numbers. The bias is
-    added in place: ``x @ W.T + b`` would fill a second (T*B, G*H) array, 1.5 ms of a 2.5 ms projection at T*B = 2048,
-    G*H = 512.)
+    (NumPy's matmul on a 3-D array would call BLAS once per time step; the bias is added in place, so no second
+    (T*B, G*H) array is filled: docs/performance.md.)
     """
     T, B, I = x.shape
     x_proj = x.reshape(T * B, I) @ W_ih.T                                    # (TB, GH)
@@ -43,8 +42,8 @@ def weight_gradients(dx_proj, dh_proj, x, hs, W_ih):
     Returns a dict with keys ``x, W_ih, W_hh, b_ih, b_hh``.
 
     When dx_proj and dh_proj are one array (RNN, LSTM), dW_ih and dW_hh come from one product with the inputs side by
-    side, ``dx_proj^T [x | h_prev]``: one (GH, I+H) GEMM instead of a skinny (GH, I) one and a (GH, H) one, 4.9 ms
-    against 6.0 ms at T*B = 2048, GH = 512, I = 32, H = 128 (float32), and one bias sum instead of two.
+    side, ``dx_proj^T [x | h_prev]``: one (GH, I+H) GEMM instead of a skinny (GH, I) one and a (GH, H) one, and one
+    bias sum instead of two (docs/performance.md).
     """
     T, B, I = x.shape
     H, GH = hs.shape[-1], dx_proj.shape[-1]

@@ -5,11 +5,8 @@
 
 All three arrays are 2-D, C-contiguous and of one float dtype (checked when Numba compiles the call).
 
-Why not ``np.dot``: inside ``@njit`` Numba's ``np.dot`` calls SciPy's BLAS (``scipy.linalg.cython_blas``), which
-is another OpenBLAS than NumPy's. Measured here (one thread, float32, the (32, 128) x (128, 512) product of one LSTM
-step at B=32, H=128): SciPy's OpenBLAS 0.3.30 took 100-117 us per product where NumPy's 0.3.31 took 59-78 us, and the
-forward loop of a char-LM step spent 7.5 ms in those products against 4.2 ms for the same products from NumPy.
-Loading SciPy's BLAS also costs about 0.3 s of every process that runs a kernel, and a second BLAS thread pool.
+Why not ``np.dot``: inside ``@njit`` Numba's ``np.dot`` calls SciPy's BLAS (``scipy.linalg.cython_blas``), another
+OpenBLAS than NumPy's, slower here and 0.3 s to load in every process (the measurements: docs/performance.md).
 
 How: NumPy's wheels from PyPI ship OpenBLAS built as ``scipy-openblas64``, whose CBLAS entry points are named
 ``scipy_cblas_sgemm64_`` and ``scipy_cblas_dgemm64_`` (64-bit integer arguments). :func:`register` finds that library

@@ -48,3 +48,52 @@ def require_unspent(cache):
 def mark_spent(cache):
     """Mark a cache as used up by a compiled backward pass, which wrote its gradients over the gate buffer."""
     cache["spent"] = True
+
+
+def check_forward_args(G, x, states, weights, mask=None):
+    """Refuse, before any compiled loop runs, arguments whose shapes would make it read past an array's end.
+
+    G is the cell's gate count; ``states`` maps names to initial states, ``weights`` is (W_ih, W_hh, b_ih, b_hh). The
+    compiled loops index by the sizes of x and W_hh alone, so a short bias or state would be read out of bounds.
+
+    Example:
+        >>> check_forward_args(1, np.zeros((2, 3, 4)), {"h0": np.zeros((3, 5))},
+        ...                    (np.zeros((5, 4)), np.zeros((5, 5)), np.zeros(5), np.zeros(2)))
+        Traceback (most recent call last):
+        ...
+        ValueError: b_hh must have shape (G*H,) = (5,) (G = 1 gate blocks of H = 5), got (2,)
+    """
+    if np.ndim(x) != 3 or 0 in np.shape(x):
+        raise ValueError(f"x must be a non-empty (T, B, I) array, got shape {np.shape(x)}")
+    T, B, I = np.shape(x)
+    W_hh = weights[1]
+    if np.ndim(W_hh) != 2 or np.shape(W_hh)[0] != G * np.shape(W_hh)[1]:
+        raise ValueError(f"W_hh must have shape (G*H, H) with G = {G}, got {np.shape(W_hh)}")
+    H = np.shape(W_hh)[1]
+    expected = {"W_ih": (G * H, I), "W_hh": (G * H, H), "b_ih": (G * H,), "b_hh": (G * H,)}
+    for (name, shape), value in zip(expected.items(), weights):
+        if np.shape(value) != shape:
+            what = {"W_ih": "(G*H, I)", "W_hh": "(G*H, H)"}.get(name, "(G*H,)")
+            raise ValueError(f"{name} must have shape {what} = {shape} (G = {G} gate blocks of H = {H}), "
+                             f"got {np.shape(value)}")
+    for name, value in states.items():
+        _check_broadcastable(name, value, (B, H))
+    if mask is not None and np.shape(mask) != (T, B):
+        raise ValueError(f"mask must have shape (T, B) = {(T, B)}, got {np.shape(mask)}")
+
+
+def check_backward_args(dout, dstates, cache):
+    """Refuse output gradients whose shapes do not match the forward pass of ``cache`` (see check_forward_args)."""
+    hs = cache["hs"]
+    T, B, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
+    if np.shape(dout) != (T, B, H):
+        raise ValueError(f"dout must have the output's shape (T, B, H) = {(T, B, H)}, got {np.shape(dout)}")
+    for name, value in dstates.items():
+        _check_broadcastable(name, value, (B, H))
+
+
+def _check_broadcastable(name, value, shape):
+    try:
+        np.broadcast_shapes(np.shape(value), shape)
+    except ValueError:
+        raise ValueError(f"{name} must have shape (B, H) = {shape}, got {np.shape(value)}") from None

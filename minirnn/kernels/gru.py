@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..cells._common import as_step_mask, project_inputs, weight_gradients
-from ._common import as_state, c_array, float_dtype, loop_mask, mark_spent, require_unspent
+from ._common import (as_state, c_array, check_backward_args, check_forward_args, float_dtype, loop_mask,
+                      mark_spent, require_unspent)
 from ._blas import gemm_nn, gemm_nt
 from ._jit import jit
 from ._math import tanh
@@ -33,6 +34,7 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None):
     Returns:
         ``out (T, B, H), h_n (B, H), cache``.
     """
+    check_forward_args(3, x, {"h0": h0}, (W_ih, W_hh, b_ih, b_hh), mask)
     dtype = float_dtype(x)
     T, B, _ = x.shape
     H = W_hh.shape[1]
@@ -56,6 +58,7 @@ def backward(dout, dh_n, cache):
         dict ``x (T, B, I), h0 (B, H), W_ih (3H, I), W_hh (3H, H), b_ih (3H,), b_hh (3H,)``.
     """
     require_unspent(cache)
+    check_backward_args(dout, {"dh_n": dh_n}, cache)
     x, m, W_ih, W_hh, hs, gates, hn = (cache[k] for k in ("x", "mask", "W_ih", "W_hh", "hs", "gates", "hn"))
     dtype = float_dtype(x)
     T, B, _ = x.shape

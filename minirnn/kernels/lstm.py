@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..cells._common import as_step_mask, project_inputs, weight_gradients
-from ._common import as_state, c_array, float_dtype, loop_mask, mark_spent, require_unspent
+from ._common import (as_state, c_array, check_backward_args, check_forward_args, float_dtype, loop_mask,
+                      mark_spent, require_unspent)
 from ._blas import gemm_nn, gemm_nt
 from ._jit import jit
 from ._math import tanh
@@ -34,6 +35,7 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask=None):
     Returns:
         ``out (T, B, H), h_n (B, H), c_n (B, H), cache``.
     """
+    check_forward_args(4, x, {"h0": h0, "c0": c0}, (W_ih, W_hh, b_ih, b_hh), mask)
     dtype = float_dtype(x)
     T, B, _ = x.shape
     H = W_hh.shape[1]
@@ -59,6 +61,7 @@ def backward(dout, dh_n, dc_n, cache):
         dict ``x (T, B, I), h0 (B, H), c0 (B, H), W_ih (4H, I), W_hh (4H, H), b_ih (4H,), b_hh (4H,)``.
     """
     require_unspent(cache)
+    check_backward_args(dout, {"dh_n": dh_n, "dc_n": dc_n}, cache)
     x, m, W_ih, W_hh = cache["x"], cache["mask"], cache["W_ih"], cache["W_hh"]
     hs, cs, gates, tanh_c = cache["hs"], cache["cs"], cache["gates"], cache["tanh_c"]
     dtype = float_dtype(x)

@@ -16,7 +16,8 @@ import numpy as np
 
 from ..cells._common import as_step_mask, project_inputs, weight_gradients
 from ..cells.rnn import NONLINEARITIES
-from ._common import as_state, c_array, float_dtype, loop_mask, mark_spent, require_unspent
+from ._common import (as_state, c_array, check_backward_args, check_forward_args, float_dtype, loop_mask,
+                      mark_spent, require_unspent)
 from ._blas import gemm_nn, gemm_nt
 from ._jit import jit
 from ._math import tanh
@@ -36,6 +37,7 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, nonlinearity="tanh"):
     """
     if nonlinearity not in NONLINEARITIES:
         raise ValueError(f"nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}")
+    check_forward_args(1, x, {"h0": h0}, (W_ih, W_hh, b_ih, b_hh), mask)
     dtype = float_dtype(x)
     T, B, _ = x.shape
     H = W_hh.shape[0]
@@ -60,6 +62,7 @@ def backward(dout, dh_n, cache):
         dict ``x (T, B, I), h0 (B, H), W_ih (H, I), W_hh (H, H), b_ih (H,), b_hh (H,)``.
     """
     require_unspent(cache)
+    check_backward_args(dout, {"dh_n": dh_n}, cache)
     x, m, W_ih, W_hh, hs, h_new = (cache[k] for k in ("x", "mask", "W_ih", "W_hh", "hs", "h_new"))
     dtype = float_dtype(x)
     T, B, _ = x.shape
