@@ -63,8 +63,8 @@ def check_forward_args(G, x, states, weights, mask=None):
         ...
         ValueError: b_hh must have shape (G*H,) = (5,) (G = 1 gate blocks of H = 5), got (2,)
     """
-    if np.ndim(x) != 3 or 0 in np.shape(x):
-        raise ValueError(f"x must be a non-empty (T, B, I) array, got shape {np.shape(x)}")
+    if np.ndim(x) != 3:
+        raise ValueError(f"x must be a (T, B, I) array, got shape {np.shape(x)}")
     T, B, I = np.shape(x)
     W_hh = weights[1]
     if np.ndim(W_hh) != 2 or np.shape(W_hh)[0] != G * np.shape(W_hh)[1]:
