@@ -93,6 +93,22 @@ def _fallback_cfunc(float_type):
         return cfunc(_signature(float_type), cache=False)(gemm)
 
 
+def _addresses(numpy_cblas, floats):
+    """``("numpy" | "scipy", {32: address, 64: address})``: NumPy's own gemm entry points, else compiled fallbacks."""
+    addresses = find_numpy_cblas() if numpy_cblas is None else numpy_cblas
+    if addresses:
+        return "numpy", addresses
+    try:
+        import scipy.linalg.cython_blas  # noqa: F401  (what Numba's np.dot calls)
+    except ImportError:
+        raise ImportError("minirnn's compiled loops need a BLAS: NumPy's own OpenBLAS (in NumPy's wheels from "
+                          "PyPI) was not found and SciPy is not installed. pip install scipy, or build the "
+                          "layers with backend='numpy'.") from None
+    fallbacks = {bits: _fallback_cfunc(ft) for bits, ft in floats.items()}
+    _keep_alive.extend(fallbacks.values())
+    return "scipy", {bits: f.address for bits, f in fallbacks.items()}
+
+
 def register(numpy_cblas=None):
     """Bind the two symbol names to a BLAS and teach Numba ``gemm_nn``/``gemm_nt`` (once per process).
 
@@ -107,21 +123,8 @@ def register(numpy_cblas=None):
     from numba.core.errors import TypingError
     from numba.extending import overload
 
-    addresses = find_numpy_cblas() if numpy_cblas is None else numpy_cblas
     floats = {32: types.float32, 64: types.float64}
-    if addresses:
-        _bound = "numpy"
-    else:
-        try:
-            import scipy.linalg.cython_blas  # noqa: F401  (what Numba's np.dot calls)
-        except ImportError:
-            raise ImportError("minirnn's compiled loops need a BLAS: NumPy's own OpenBLAS (in NumPy's wheels from "
-                              "PyPI) was not found and SciPy is not installed. pip install scipy, or build the "
-                              "layers with backend='numpy'.") from None
-        _bound = "scipy"
-        fallbacks = {bits: _fallback_cfunc(ft) for bits, ft in floats.items()}
-        _keep_alive.extend(fallbacks.values())
-        addresses = {bits: f.address for bits, f in fallbacks.items()}
+    _bound, addresses = _addresses(numpy_cblas, floats)
     for bits, name in SYMBOLS.items():
         llvm.add_symbol(name, addresses[bits])
     externals = {bits: types.ExternalFunction(SYMBOLS[bits], _signature(ft)) for bits, ft in floats.items()}
