@@ -21,81 +21,9 @@ import inspect
 import textwrap
 from pathlib import Path
 
-CELLS = ("rnn", "lstm", "gru")
-
-# (part, points, hint) per cell, in the order of the file. The hints are prose only: no line of the solution.
-PARTS = {
-    "rnn": [
-        ("step_forward", 1, "Project the input with W_ih and b_ih, then let recurrent_step finish the step. The cache "
-                            "is yours to choose: keep whatever step_backward will need."),
-        ("step_backward", 2, "Read 'Backward, one step' in the module docstring. activation_slope gives phi'(a) from "
-                             "h alone. Each weight gradient has the shape of its weight; the two bias gradients are "
-                             "equal."),
-        ("recurrent_step", 2, "Add the recurrent term (h_prev times W_hh transposed, plus b_hh) to the projected input "
-                              "and apply the nonlinearity with activate()."),
-        ("forward", 2, "Project all T inputs with one matrix product before the loop; loop over t with recurrent_step. "
-                       "With a mask, a padded row keeps its previous state and outputs zeros (as_step_mask turns the "
-                       "(T, B) mask into 0/1 of shape (T, B, 1)). Return the cache that backward needs."),
-        ("backward", 3, "Walk t from T-1 down to 0 carrying dh; at each step add dout[t], multiply by phi'. A padded row "
-                        "passes its dh straight back, untouched. Collect the pre-activation gradients of all steps "
-                        "and compute dx and the weight and bias gradients after the loop with matrix products."),
-    ],
-    "lstm": [
-        ("step_forward", 1, "Project the input with W_ih and b_ih, then let recurrent_step finish the step. The cache "
-                            "is yours to choose: keep whatever step_backward will need."),
-        ("step_backward", 1, "recurrent_step_backward gives the pre-activation gradient da; from it, the input and the "
-                             "weight and bias gradients are matrix products and sums over the batch."),
-        ("recurrent_step", 3, "Compute the (B, 4H) pre-activations, split them in four blocks of H columns in the order "
-                              "i, f, g, o, apply sigmoid or tanh, then update c and h as in the docstring. Return the "
-                              "cache exactly as documented: recurrent_step_backward is graded with it."),
-        ("recurrent_step_backward", 1, "gate_gradients does the elementwise work; the gradient reaching h_prev goes "
-                                       "back through W_hh."),
-        ("gate_gradients", 4, "Follow 'Backward, one step' in the module docstring line by line: the gradient reaching "
-                              "c has two sources (dc and the path through h). Each gate's pre-activation gradient is "
-                              "its gradient times the derivative of its nonlinearity; concatenate them in the order i, "
-                              "f, g, o."),
-        ("forward", 2, "Project all T inputs with one matrix product before the loop; loop over t with recurrent_step, "
-                       "keeping the states, gates and tanh(c) of every step for backward. With a mask, a padded row "
-                       "keeps h and c and outputs zeros (as_step_mask makes the mask (T, B, 1) of 0/1)."),
-        ("backward", 3, "Walk t from T-1 down to 0 carrying dh and dc; add dout[t] to dh; use gate_gradients for the "
-                        "step. A padded row passes dh and dc straight back. Compute dx and the weight and bias "
-                        "gradients after the loop from the pre-activation gradients of all steps."),
-    ],
-    "gru": [
-        ("step_forward", 1, "Project the input with W_ih and b_ih, then let recurrent_step finish the step. The cache "
-                            "is yours to choose: keep whatever step_backward will need."),
-        ("step_backward", 1, "recurrent_step_backward gives the gradients of the two projections; note that W_ih and "
-                             "W_hh (and b_ih and b_hh) get different ones, because r multiplies only the hidden "
-                             "projection of n."),
-        ("recurrent_step", 3, "Project h_prev with W_hh and b_hh and split both projections in blocks r, z, n of H "
-                              "columns. The reset gate multiplies the hidden block of n (bias included) before tanh. "
-                              "Return h, the gates [r, z, n] concatenated and the hidden block of n, as documented."),
-        ("recurrent_step_backward", 1, "gate_gradients does the elementwise work; add the path through W_hh to the "
-                                       "direct shortcut."),
-        ("gate_gradients", 4, "Follow 'Backward, one step' in the module docstring: dh reaches n through (1 - z) and z "
-                              "through (h_prev - n); r's gradient comes from the hidden block of n. The two returned "
-                              "(B, 3H) arrays differ only in the n block, which the hidden side sees multiplied by r."),
-        ("forward", 2, "Project all T inputs with one matrix product before the loop; loop over t with recurrent_step, "
-                       "keeping states, gates and the hidden block of n for backward. With a mask, a padded row keeps "
-                       "its state and outputs zeros (as_step_mask makes the mask (T, B, 1) of 0/1)."),
-        ("backward", 3, "Walk t from T-1 down to 0 carrying dh; add dout[t]; use recurrent_step_backward for the step. "
-                        "A padded row passes dh straight back. Compute dx and the weight and bias gradients after the "
-                        "loop; W_ih and W_hh get different pre-activation gradients."),
-    ],
-}
+from .parts import CELLS, PARTS, check_cell as _check_cell, part_names  # noqa: F401 - the old names
 
 COMMON_FILE = "common.py"
-
-
-def part_names(cell: str) -> list[str]:
-    """The graded functions of ``cell`` in file order, e.g. ``part_names("rnn")[0] == "step_forward"``."""
-    _check_cell(cell)
-    return [name for name, _, _ in PARTS[cell]]
-
-
-def _check_cell(cell: str) -> None:
-    if cell not in CELLS:
-        raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
 
 
 def reference_module(cell: str):

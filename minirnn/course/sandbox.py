@@ -1,0 +1,313 @@
+"""The isolated process that runs student code, seen from the grader: start it, talk to it, and make it disappear.
+
+A :class:`Sandbox` is a fresh temporary folder and a process tree:
+
+    grader ──fork──> keeper (trusted: a new session, Linux child subreaper)
+                       └──fork+exec──> python -I -S sandbox_child.py WORKDIR   (student code, its own session)
+
+* the folder holds ``site/`` (a link to NumPy only), ``kit/`` (the kit's ``common.py`` and ``sandbox_child.py``),
+  ``student/`` (a copy of the student's files, last on ``sys.path``) and ``scratch/`` (the working directory);
+  ``minirnn``, ``gradcheck`` and the grader are on no path the child has;
+* when the grader runs as root, the child runs as an unprivileged user (``nobody`` unless ``MINIRNN_SANDBOX_USER``
+  says otherwise) that can read the folder but write only ``scratch/``; results are never written by the child;
+* the two talk through pipes in the wire format of ``sandbox_child`` (plain data, never a pickle), with a deadline;
+* the keeper outlives every descendant of the child: orphans are re-parented to it (subreaper), and when the child
+  ends or the grader says stop, it kills the child's group and every process re-parented to it, until it has no
+  child left; only then does it exit. :meth:`Sandbox.close` waits for that before anything is reported.
+
+Example:
+    >>> import tempfile, os
+    >>> folder = tempfile.mkdtemp(); open(os.path.join(folder, "rnn.py"), "w").write("x = 1\\n")
+    6
+    >>> with Sandbox(folder) as box:
+    ...     box.start()
+    >>> box.alive()
+    False
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import pwd
+import select
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import sandbox_child
+from .sandbox_child import read_message, write_message
+
+STARTUP_TIMEOUT = 60.0                 # seconds for the child to import NumPy on a busy machine
+PR_SET_CHILD_SUBREAPER = 36
+MAX_CALLS = 20000                      # answers of the reference helpers per part
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None   # loaded before any fork
+
+
+class SandboxTimeout(Exception):
+    """The child did not answer within the deadline."""
+
+
+class SandboxCrashed(Exception):
+    """The child died, or sent something that is not a message."""
+
+
+def _kit_common() -> str:
+    from ..cells import _common
+    return "# minirnn assignment: helpers given in full. Nothing to do here.\n" + Path(_common.__file__).read_text()
+
+
+def sandbox_user():
+    """(uid, gid) the child runs as: None when the grader is not root; else ``MINIRNN_SANDBOX_USER`` or nobody."""
+    if os.geteuid() != 0:
+        return None
+    name = os.environ.get("MINIRNN_SANDBOX_USER", "nobody")
+    if name in ("", "root"):
+        return None                                                  # explicitly asked: same user (tests only)
+    entry = pwd.getpwnam(name)
+    return entry.pw_uid, entry.pw_gid
+
+
+def _reachable(path: str) -> bool:
+    """Whether anyone (the 'other' permission bits) can reach and run ``path``."""
+    real = Path(os.path.realpath(path))
+    if not real.is_file() or not real.stat().st_mode & 0o001:
+        return False
+    return all(parent.stat().st_mode & 0o001 for parent in real.parents)
+
+
+def child_python(user) -> str:
+    """The interpreter for the child: ``MINIRNN_SANDBOX_PYTHON``, this one, or a system one of the same version."""
+    chosen = os.environ.get("MINIRNN_SANDBOX_PYTHON")
+    if chosen:
+        return chosen
+    if user is None or _reachable(sys.executable):
+        return sys.executable
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    for candidate in (f"/usr/bin/{version}", f"/usr/local/bin/{version}"):
+        if _reachable(candidate):
+            return candidate
+    raise RuntimeError(f"the sandbox user cannot run {sys.executable} and there is no /usr/bin/{version}; set "
+                       f"MINIRNN_SANDBOX_PYTHON to an interpreter every user can run")
+
+
+def _children_of(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (from /proc; empty where there is no /proc)."""
+    kids = []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(entry))
+    return kids
+
+
+def _keeper(workdir: str, python: str, user, to_child: tuple, from_child: tuple) -> None:
+    """The trusted process between the grader and the child (runs in the fork; never returns)."""
+    status = 250
+    try:
+        signal.signal(signal.SIGTERM, _stop)
+        os.setsid()
+        if _LIBC is not None:
+            _LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        child = os.fork()
+        if child == 0:
+            try:
+                os.setsid()
+                os.dup2(to_child[0], 0)
+                os.dup2(from_child[1], 1)
+                os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+                if user is not None:
+                    os.setgroups([])
+                    os.setgid(user[1])
+                    os.setuid(user[0])
+                os.chdir(os.path.join(workdir, "scratch"))
+                env = {"PATH": "/usr/bin:/bin", "HOME": os.path.join(workdir, "scratch"),
+                       "TMPDIR": os.path.join(workdir, "scratch"), "OPENBLAS_NUM_THREADS": "1",
+                       "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+                os.execve(python, [python, "-I", "-S", os.path.join(workdir, "kit", "sandbox_child.py"), workdir],
+                          env)
+            finally:
+                os._exit(127)
+        for fd in (*to_child, *from_child):
+            os.close(fd)
+        try:
+            status = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
+        except _Stop:
+            status = 0
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        _kill_all(child)
+        status = status if status >= 0 else 128 - status
+    finally:
+        os._exit(min(max(status, 0), 255))
+
+
+class _Stop(Exception):
+    """The grader asked the keeper to end the tree."""
+
+
+def _stop(*_):
+    raise _Stop
+
+
+def _kill_all(child: int) -> None:
+    """Kill the child's group and every process re-parented to us, until none is left."""
+    try:
+        os.killpg(child, signal.SIGKILL)
+    except OSError:
+        pass
+    while True:
+        kids = _children_of(os.getpid())
+        for pid in kids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            pid, _ = os.waitpid(-1, 0 if kids else os.WNOHANG)
+        except ChildProcessError:
+            if not _children_of(os.getpid()):
+                return
+            continue
+        if pid == 0 and not kids:
+            time.sleep(0.01)
+
+
+class Sandbox:
+    """One sandbox for the files of ``folder`` (or the dict ``files``: name -> text); use it as a context manager."""
+
+    def __init__(self, folder=None, files: dict | None = None):
+        self.user = sandbox_user()
+        self.python = child_python(self.user)
+        self.workdir = tempfile.mkdtemp(prefix="minirnn-sandbox-")
+        root = Path(self.workdir)
+        for sub in ("site", "kit", "student", "scratch"):
+            (root / sub).mkdir()
+        numpy_dir = Path(np.__file__).parent
+        (root / "site" / "numpy").symlink_to(numpy_dir)
+        if (numpy_dir.parent / "numpy.libs").is_dir():
+            (root / "site" / "numpy.libs").symlink_to(numpy_dir.parent / "numpy.libs")
+        (root / "kit" / "common.py").write_text(_kit_common())
+        (root / "kit" / "sandbox_child.py").write_text(Path(sandbox_child.__file__).read_text())
+        files = dict(files or {})
+        if folder is not None:
+            files.update({p.name: p.read_text(errors="replace") for p in sorted(Path(folder).glob("*.py"))
+                          if p.is_file() and p.name != "common.py"})
+        for name, text in files.items():
+            (root / "student" / Path(name).name).write_text(text)
+        for path in (root, *root.iterdir(), *(root / "kit").iterdir(), *(root / "student").iterdir()):
+            if not path.is_symlink():
+                path.chmod(0o755 if path.is_dir() else 0o644)
+        if self.user is not None:
+            os.chown(root / "scratch", *self.user)
+        self.keeper = None
+
+    # -- lifetime ---------------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the keeper and the child, and wait for the child's first message."""
+        to_child, from_child = os.pipe(), os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            _keeper(self.workdir, self.python, self.user, to_child, from_child)
+        self.keeper = pid
+        os.close(to_child[0])
+        os.close(from_child[1])
+        self.writer = os.fdopen(to_child[1], "wb", buffering=0)
+        self.reader = os.fdopen(from_child[0], "rb", buffering=0)
+        if self.receive(STARTUP_TIMEOUT).get("kind") != "ready":
+            raise SandboxCrashed("the grading process did not start")
+
+    def run(self, task: dict, timeout: float, answer) -> dict:
+        """Send one task; answer the child's helper calls with ``answer(message) -> reply``; return its result."""
+        self.send(task)
+        deadline, calls = time.monotonic() + timeout, 0
+        while True:
+            message = self.receive(deadline - time.monotonic())
+            if message.get("kind") == "result":
+                return message
+            if message.get("kind") != "call" or calls >= MAX_CALLS:
+                raise SandboxCrashed("the grading process sent a message that is neither a result nor a call")
+            calls += 1
+            self.send(answer(message))
+
+    def alive(self) -> bool:
+        """Whether the keeper (and so possibly some process of the sandbox) still runs."""
+        return self.keeper is not None
+
+    def stop(self) -> int | None:
+        """End the tree: the keeper kills every descendant and exits; returns its exit status (the child's)."""
+        if self.keeper is None:
+            return None
+        for stream in (self.writer, self.reader):
+            stream.close()
+        status = None
+        try:
+            os.kill(self.keeper, signal.SIGTERM)
+        except OSError:
+            pass
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            pid, code = os.waitpid(self.keeper, os.WNOHANG)
+            if pid:
+                status = os.waitstatus_to_exitcode(code)
+                break
+            time.sleep(0.005)
+        if status is None:                                           # the keeper hung: end its session by force
+            os.killpg(self.keeper, signal.SIGKILL)
+            status = os.waitstatus_to_exitcode(os.waitpid(self.keeper, 0)[1])
+        self.keeper = None
+        return status
+
+    def close(self) -> None:
+        """Stop the tree and remove the folder."""
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- talking ----------------------------------------------------------------------------------------------------
+    def send(self, message: dict) -> None:
+        try:
+            write_message(self.writer, message)
+        except (BrokenPipeError, OSError) as e:
+            raise SandboxCrashed(f"the grading process is gone ({e.__class__.__name__})") from None
+
+    def receive(self, timeout: float) -> dict:
+        """The child's next message within ``timeout`` seconds (SandboxTimeout, or SandboxCrashed for anything else)."""
+        ready, _, _ = select.select([self.reader], [], [], max(timeout, 0))
+        if not ready:
+            raise SandboxTimeout(f"no answer within {timeout:g} s")
+        try:
+            return _with_deadline(self.reader, time.monotonic() + max(timeout, 1.0))
+        except EOFError:
+            raise SandboxCrashed("the grading process died") from None
+        except sandbox_child.WireError as e:
+            raise SandboxCrashed(f"the grading process sent something that is not a result ({e})") from None
+
+
+class _DeadlineReader:
+    """A binary stream whose reads fail once the deadline has passed (a child cannot stall the grader mid-message)."""
+
+    def __init__(self, stream, deadline: float):
+        self.stream, self.deadline = stream, deadline
+
+    def read(self, n: int) -> bytes:
+        left = self.deadline - time.monotonic()
+        if left <= 0 or not select.select([self.stream], [], [], left)[0]:
+            raise SandboxTimeout("the grading process stopped in the middle of a message")
+        return self.stream.read(n)
+
+
+def _with_deadline(stream, deadline: float) -> dict:
+    return read_message(_DeadlineReader(stream, deadline))
