@@ -108,3 +108,15 @@ def reference_outputs(cell_name: str, task: dict, cases: list) -> list[dict]:
         got = run_case(reference, task, case)
         out.append({name: got[name] for name in task["graded"]})
     return out
+
+
+def directions(task: dict, cases: list, seed: int = 0) -> dict:
+    """The random unit directions of the gradient check, one per input of the part's own forward."""
+    check = task["gradcheck"]
+    case = cases[check["case"]]
+    rng = np.random.default_rng([seed, zlib.crc32(task["part"]["name"].encode()), 7])
+    out = {}
+    for name in check["wrt"]:
+        v = rng.normal(size=np.shape(case[name]))
+        out[name] = v / np.linalg.norm(v)
+    return out

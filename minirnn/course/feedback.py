@@ -112,26 +112,24 @@ def explain(cell_name: str, where: str) -> str:
     return ""
 
 
-def gradient_verdict(analytic: dict, numeric: dict, grads: dict, loss: float, eps: float = 1e-6):
-    """The student's backward against central differences of the student's forward.
+def gradient_verdict(analytic: dict, numeric: dict, check: dict, loss: float, eps: float = 1e-6):
+    """The student's backward against central differences of the student's forward, along random directions.
 
-    ``grads`` maps each input to the name of its gradient among the outputs (``{"x": "dx", ...}``). Returns
-    ``(worst relative error, name of the first failing gradient or "", its worst index)``.
+    ``check["grads"]`` maps each input to the name of its gradient among the outputs (``{"x": "dx", ...}``),
+    ``check["directions"]`` each input to the direction v; ``numeric[input]`` is the slope of the loss along v.
+    Passes when ``|<a, v> - n| <= atol + rtol max(|<a, v>|, |n|)`` (gradcheck's rule, its default atol).
+    Returns ``(worst relative error, name of the first failing gradient or "")``.
     """
     from gradcheck import default_atol
     atol = default_atol(loss, eps)
-    worst, failing, index = 0.0, "", ()
-    for wrt, name in grads.items():
-        a = np.asarray(analytic[name], dtype=np.float64)
-        n = np.asarray(numeric[wrt], dtype=np.float64)
-        if a.shape != n.shape:
-            return float("inf"), name, ()
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rel = np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), 1e-8)
-            scaled = np.abs(a - n) / (atol + GRADCHECK_RTOL * np.maximum(np.abs(a), np.abs(n)))
-        rel = np.where(np.isfinite(a), rel, np.inf)
-        worst = max(worst, float(rel.max()) if rel.size else 0.0)
-        if not failing and scaled.size and not float(np.nanmax(np.where(np.isfinite(a), scaled, np.inf))) <= 1:
+    worst, failing = 0.0, ""
+    for wrt, name in check["grads"].items():
+        a, v = np.asarray(analytic[name], dtype=np.float64), check["directions"][wrt]
+        if a.shape != v.shape:
+            return float("inf"), name
+        slope, n = float(np.sum(a * v)), float(numeric[wrt])
+        error = abs(slope - n) / max(abs(slope) + abs(n), 1e-8) if np.isfinite(slope) else float("inf")
+        worst = max(worst, error)
+        if not failing and not abs(slope - n) <= atol + GRADCHECK_RTOL * max(abs(slope), abs(n)):
             failing = name
-            index = np.unravel_index(int(np.argmax(np.where(np.isfinite(a), scaled, np.inf))), scaled.shape)
-    return worst, failing, tuple(int(i) for i in index)
+    return worst, failing

@@ -80,11 +80,11 @@ def _mark(cell: str, part: str, task: dict, cases: list, reply: dict) -> dict:
         numeric = reply.get("numeric")
         if not isinstance(numeric, dict) or not isinstance(reply.get("loss"), (int, float)):
             return {"status": "error", "message": "the grading process sent no finite differences"}
-        error, failing, index = gradient_verdict(outputs[check["case"]], numeric, check["grads"], reply["loss"])
+        error, failing = gradient_verdict(outputs[check["case"]], numeric, check, reply["loss"])
         fields["gradcheck_rel_error"] = error
         if failing:
             forward = OWN_FORWARD[part]
-            fields.update(status="fail", where=f"gradcheck: {failing}[{', '.join(map(str, index))}] in "
+            fields.update(status="fail", where=f"gradcheck: {failing} along a random direction in "
                                                f"{labels[check['case']]}",
                           message=f"your gradients match the reference, but not finite differences of your "
                                   f"{forward} (gradcheck relative error {error:.1e}): is {forward}'s output wrong?")
@@ -100,6 +100,8 @@ def grade_cell(sub: Submission, cell: str, seed: int = 0, timeout: float = DEFAU
             task = task_spec(cell, part)
             cases = casebook.make_cases(cell, part, seed)
             keep = casebook.needed(task)
+            if task["gradcheck"]:
+                task["gradcheck"]["directions"] = casebook.directions(task, cases, seed)
             message = {**task, "cases": [{k: v for k, v in c.items() if k in keep} for c in cases]}
             start = time.perf_counter()
             try:

@@ -154,12 +154,19 @@ def hint(cell: str, part: str, hints: str = "forward") -> str:
     return FORWARD_ONLY_HINTS[cell].get(part, text) if hints == "forward" else text
 
 
+def helpers(cell: str, part: str) -> tuple:
+    """The helpers the reference answers while ``part`` is graded: its own, and its own forward's."""
+    own = USES[cell].get(part, ())
+    forward = USES[cell].get(OWN_FORWARD.get(part, ""), ())
+    return own + tuple(h for h in forward if h not in own)
+
+
 def grading_order(cell: str) -> list[str]:
     """The parts with every helper before the parts that call it (so no answer of the reference is ever reused)."""
-    order, uses = [], USES[cell]
+    order = []
 
     def visit(part):
-        for helper in uses.get(part, ()):
+        for helper in helpers(cell, part):
             visit(helper)
         if part not in order:
             order.append(part)
@@ -206,7 +213,7 @@ def task_spec(cell_name: str, part: str) -> dict:
     """Everything the sandbox needs to run one part, except the cases: the call, its own forward, the gradcheck."""
     every = calls(cell_name)
     spec = {"module": registry.get(cell_name).module, "part": every[part],
-            "graded": graded_names(every[part]["returns"]), "oracles": list(USES[cell_name].get(part, ())), "after": None, "gradcheck": None}
+            "graded": graded_names(every[part]["returns"]), "oracles": list(helpers(cell_name, part)), "after": None, "gradcheck": None}
     if part in OWN_FORWARD:
         forward = every[OWN_FORWARD[part]]
         spec["after"] = forward

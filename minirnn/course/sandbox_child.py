@@ -229,22 +229,16 @@ def _loss(module, forward: dict, case: dict, pairs) -> float:
     return sum(float(np.sum(np.asarray(out[o], dtype=np.float64) * case[u])) for o, u in pairs)
 
 
-def numerical_gradients(module, forward: dict, case: dict, pairs, wrt, eps: float = 1e-6):
-    """Central differences of ``L = sum_k <forward output_k, upstream_k>`` for each input in ``wrt`` -> (L, grads)."""
+def directional_derivatives(module, forward: dict, case: dict, pairs, directions: dict, eps: float = 1e-6):
+    """Central differences of ``L = sum_k <forward output_k, upstream_k>`` along ``directions[name]`` (one random
+    direction per input, two forward passes each) -> ``(L, {name: (L(p + eps v) - L(p - eps v)) / 2 eps})``."""
     case = {k: np.array(v, dtype=np.float64) if isinstance(v, np.ndarray) and v.dtype.kind == "f" else v
             for k, v in case.items()}
-    grads = {}
-    for name in wrt:
-        base, g = case[name], np.zeros_like(case[name])
-        for index in np.ndindex(base.shape):
-            values = []
-            for step in (eps, -eps):
-                moved = base.copy()
-                moved[index] += step
-                values.append(_loss(module, forward, {**case, name: moved}, pairs))
-            g[index] = (values[0] - values[1]) / (2 * eps)
-        grads[name] = g
-    return _loss(module, forward, case, pairs), grads
+    slopes = {}
+    for name, v in directions.items():
+        values = [_loss(module, forward, {**case, name: case[name] + step * v}, pairs) for step in (eps, -eps)]
+        slopes[name] = (values[0] - values[1]) / (2 * eps)
+    return _loss(module, forward, case, pairs), slopes
 
 
 def run_task(module, task: dict) -> dict:
@@ -254,8 +248,8 @@ def run_task(module, task: dict) -> dict:
     check = task.get("gradcheck")
     if check:
         case = task["cases"][check["case"]]
-        result["loss"], result["numeric"] = numerical_gradients(module, task["after"], case, check["pairs"],
-                                                                 check["wrt"])
+        result["loss"], result["numeric"] = directional_derivatives(module, task["after"], case, check["pairs"],
+                                                                     check["directions"])
     return result
 
 
