@@ -98,6 +98,15 @@ FORWARD_ONLY_HINTS = {
             "gate_gradients": _DERIVE + " h_prev is reached directly as well as through the projection."},
 }
 
+# Docstrings that say a step of the derivation, as the student files give them when only the forward is hinted.
+FORWARD_ONLY_DOCS = {
+    "gru": {"gate_gradients": "From dh (B, H) to the gradients of ``x_proj`` and ``h_proj`` (B, 3H each) and the part "
+                              "of dh_prev (B, H) that does not go through W_hh."},
+}
+BACKWARD_NOTE = ("Backward: derive it from the forward equations above; each function's docstring says what it "
+                 "returns, with shapes. (The easier version of this assignment, ``--hints backward``, gives the "
+                 "backward equations.)")
+
 # How the helpers inside the time loop are called (the one thing about a cell the registry does not say).
 HELPERS = {
     "rnn": {"recurrent_step": {"args": ["x_proj", "h_prev", "W_hh", "b_hh", "nonlinearity"], "returns": "h"}},

@@ -21,6 +21,7 @@ import inspect
 import textwrap
 from pathlib import Path
 
+from .parts import BACKWARD_NOTE, FORWARD_ONLY_DOCS, HINT_LEVELS, WITHHELD, hint
 from .parts import CELLS, PARTS, check_cell as _check_cell, part_names  # noqa: F401 - the old names
 
 COMMON_FILE = "common.py"
@@ -50,30 +51,56 @@ def _stub(cell: str, name: str, hint: str, indent: str) -> list[str]:
     return out
 
 
-def render_cell(cell: str, solution: bool = False) -> str:
+def _docstring_lines(node, lines, replacement: list[str]) -> tuple:
+    """(first, last, new lines) that put ``replacement`` (unindented text lines) in place of ``node``'s docstring."""
+    doc = node.body[0]
+    indent = lines[doc.lineno - 1][: len(lines[doc.lineno - 1]) - len(lines[doc.lineno - 1].lstrip())]
+    body = [indent + '"""' + replacement[0]] + [indent + line if line else "" for line in replacement[1:]]
+    return doc.lineno, doc.end_lineno, body[:-1] + [body[-1] + '"""'] if len(body) > 1 else [body[0] + '"""']
+
+
+def _student_edits(cell: str, tree, lines, hints: str) -> list:
+    """The replacements that make the student's version: stubs, withheld helpers, and (hints "forward") docstrings."""
+    edits = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name in part_names(cell):
+            body = node.body[1:] if ast.get_docstring(node) is not None else node.body
+            first = body[0].lineno
+            indent = lines[first - 1][: len(lines[first - 1]) - len(lines[first - 1].lstrip())]
+            edits.append((first, node.end_lineno, _stub(cell, node.name, hint(cell, node.name, hints), indent)))
+            doc = FORWARD_ONLY_DOCS.get(cell, {}).get(node.name)
+            if doc and hints == "forward":
+                edits.append(_docstring_lines(node, lines, textwrap.wrap(doc, 100)))
+        elif isinstance(node, ast.FunctionDef) and node.name in WITHHELD:
+            edits.append((node.lineno, node.end_lineno, []))
+    module_doc = ast.get_docstring(tree, clean=False)
+    if hints == "forward" and module_doc and "Backward, one step" in module_doc:
+        kept = module_doc.split("Backward, one step")[0].rstrip().splitlines()
+        edits.append((tree.body[0].lineno, tree.body[0].end_lineno,
+                      ['"""' + kept[0], *kept[1:], "", *textwrap.wrap(BACKWARD_NOTE, 115), '"""']))
+    return edits
+
+
+def render_cell(cell: str, solution: bool = False, hints: str = "forward") -> str:
     """The text of the student's (``solution=False``) or the instructor's ``<cell>.py``.
 
     Both are the source of ``minirnn/cells/<cell>.py`` with ``from ._common import`` changed to ``from common import``;
-    the student's version has each part's body (everything after its docstring) replaced by a TODO stub.
+    the student's version has each part's body (everything after its docstring) replaced by a TODO stub and no
+    ``backward_step``. With ``hints="forward"`` (the default) its docstrings keep the forward equations, the shapes
+    and what each backward returns, not the backward equations; ``hints="backward"`` keeps those too.
     """
     _check_cell(cell)
+    if hints not in HINT_LEVELS:
+        raise ValueError(f"hints must be one of {HINT_LEVELS}, got {hints!r}")
     source = inspect.getsource(reference_module(cell))
     lines = source.splitlines()
     tree = ast.parse(source)
-    hints = {name: hint for name, _, hint in PARTS[cell]}
-    replacements = []                                                # (first line, last line, new lines), 1-based
+    replacements = [] if solution else _student_edits(cell, tree, lines, hints)   # (first, last, new), 1-based
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and node.level == 1:
             names = ", ".join(alias.name for alias in node.names)
             replacements.append((node.lineno, node.end_lineno, [f"from common import {names}"]))
-        elif isinstance(node, ast.FunctionDef) and node.name in hints and not solution:
-            body = node.body
-            if ast.get_docstring(node) is not None:
-                body = body[1:]
-            first = body[0].lineno
-            indent = lines[first - 1][: len(lines[first - 1]) - len(lines[first - 1].lstrip())]
-            replacements.append((first, node.end_lineno, _stub(cell, node.name, hints[node.name], indent)))
-    missing = set(hints) - {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    missing = set(part_names(cell)) - {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
     if missing:
         raise RuntimeError(f"minirnn/cells/{cell}.py has no function(s) {sorted(missing)} named in PARTS")
     for first, last, new in sorted(replacements, reverse=True):
@@ -84,8 +111,9 @@ def render_cell(cell: str, solution: bool = False) -> str:
 def render_common() -> str:
     """``common.py``: ``minirnn/cells/_common.py`` given in full (sigmoid, as_step_mask, project_inputs, weight_gradients)."""
     from minirnn.cells import _common
+    from .notebook import SELF_CHECK_CODE
     return "# minirnn assignment: helpers given in full (from minirnn/cells/_common.py). Nothing to do here.\n" + \
-        inspect.getsource(_common)
+        inspect.getsource(_common) + SELF_CHECK_CODE
 
 
 def render_readme(cells, solution: bool) -> str:
@@ -114,14 +142,21 @@ def render_readme(cells, solution: bool) -> str:
     ])
 
 
-def write_assignment(out, cells=CELLS, with_solution: bool = False, overwrite: bool = False) -> list[Path]:
-    """Write ``<cell>.py`` for each cell, ``common.py`` and ``README.md`` into the folder ``out``; returns the paths.
+FORMATS = ("py", "notebook")
+
+
+def write_assignment(out, cells=CELLS, with_solution: bool = False, overwrite: bool = False, hints: str = "forward",
+                     format: str = "py") -> list[Path]:
+    """Write ``<cell>.py`` (or ``<cell>.ipynb``) for each cell, ``common.py`` and ``README.md`` into ``out``.
 
     Args:
         out: the folder (created if missing).
         cells: any of ``"rnn"``, ``"lstm"``, ``"gru"``.
         with_solution: write the instructor's version (reference bodies) instead of TODO stubs.
         overwrite: replace files that exist; otherwise an existing file is an error and nothing is written.
+        hints: ``"forward"`` (forward equations, shapes, what each backward returns) or ``"backward"`` (also the
+            backward equations: the easier version).
+        format: ``"py"`` or ``"notebook"`` (one Jupyter notebook per cell, nbgrader-style solution markers).
 
     Example:
         >>> import tempfile
@@ -129,15 +164,23 @@ def write_assignment(out, cells=CELLS, with_solution: bool = False, overwrite: b
         >>> sorted(p.name for p in paths)
         ['README.md', 'common.py', 'rnn.py']
     """
+    from .notebook import render_notebook
     cells = tuple(cells)
     for cell in cells:
         _check_cell(cell)
     if not cells:
         raise ValueError("cells must name at least one of ('rnn', 'lstm', 'gru'), got an empty list")
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
+    if hints not in HINT_LEVELS:
+        raise ValueError(f"hints must be one of {HINT_LEVELS}, got {hints!r}")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"out must be a folder, got the file {out}")
-    files = {f"{cell}.py": render_cell(cell, solution=with_solution) for cell in cells}
+    if format == "py":
+        files = {f"{cell}.py": render_cell(cell, solution=with_solution, hints=hints) for cell in cells}
+    else:
+        files = {f"{cell}.ipynb": render_notebook(cell, solution=with_solution, hints=hints) for cell in cells}
     files[COMMON_FILE] = render_common()
     files["README.md"] = render_readme(cells, with_solution)
     existing = [name for name in files if (out / name).exists()]

@@ -57,6 +57,8 @@ def notebook_code(text: str, label: str = "notebook") -> str:
         if isinstance(cell, dict) and cell.get("cell_type") == "code":
             source = cell.get("source", "")
             source = "".join(source) if isinstance(source, list) else str(source)
+            if source.startswith("# Self-check (public)"):
+                continue                                             # the public check is not part of the answer
             lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
             chunks.append("\n".join(lines))
     return "\n\n".join(chunks) + "\n"

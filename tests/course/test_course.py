@@ -55,6 +55,13 @@ def skeleton(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def easy(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("student-easy")
+    write_assignment(folder, hints="backward")
+    return folder
+
+
+@pytest.fixture(scope="module")
 def solution(tmp_path_factory):
     folder = tmp_path_factory.mktemp("solution")
     write_assignment(folder, with_solution=True)
@@ -74,12 +81,13 @@ def _copy_solution(solution, tmp_path, cell, old=None, new=None):
 
 # -- skeletons ----------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("cell", assignment.CELLS)
-def test_skeleton_keeps_docstrings_and_signatures_but_no_line_of_the_solution(skeleton, solution, cell):
-    text = (skeleton / f"{cell}.py").read_text()
+def test_skeleton_keeps_docstrings_and_signatures_but_no_line_of_the_solution(easy, solution, cell):
+    text = (easy / f"{cell}.py").read_text()
     ref = reference_module(cell)
     tree = ast.parse(text)
     assert ast.get_docstring(tree) == inspect.getdoc(ref)
     functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    assert "backward_step" not in functions                          # its body is a backward step: withheld
     for part in assignment.part_names(cell):
         node = functions[part]
         assert ast.get_docstring(node) == inspect.getdoc(getattr(ref, part))
@@ -99,6 +107,25 @@ def test_skeleton_keeps_docstrings_and_signatures_but_no_line_of_the_solution(sk
             assert line not in whole or line in given, f"solution line of {cell}.{part} in a comment/hint: {line}"
     solution_code = _norm(_code_without_docstrings((solution / f"{cell}.py").read_text()))
     assert all(line in solution_code for part in assignment.part_names(cell) for line in _body_lines(cell, part))
+
+
+@pytest.mark.parametrize("cell", assignment.CELLS)
+def test_default_hints_give_the_forward_equations_but_no_backward_equation(skeleton, easy, cell):
+    text, easier = (skeleton / f"{cell}.py").read_text(), (easy / f"{cell}.py").read_text()
+    ref_doc = inspect.getdoc(reference_module(cell))
+    forward, backward = ref_doc.split("Backward, one step")
+    equations = [line.strip() for line in backward.splitlines() if "=" in line]
+    assert len(equations) >= 3
+    for line in equations:                                           # e.g. "dn = dh * (1 - z),   dz = dh * ..."
+        assert line not in text and line in easier
+    for line in forward.splitlines():
+        assert line.strip() in text                                  # shapes and forward equations stay
+    assert "--hints backward" in text and "backward_step" not in _code_without_docstrings(text)
+    code = _norm(_code_without_docstrings(text))
+    for line in _body_lines(cell, "backward_step"):
+        assert line not in code
+    for name in ("(h_prev - n)", "dh * z", "(1 - z)", "dc * f"):
+        assert name not in text.split('"""', 2)[2] or name in _norm(forward)
 
 
 def test_common_and_readme_are_written_and_common_is_given_in_full(skeleton):
