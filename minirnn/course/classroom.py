@@ -53,9 +53,13 @@ def _progress(done: int, total: int, stream) -> None:
 
 
 def grade_all(folder, out, seed: int = 0, timeout: float = DEFAULT_TIMEOUT, workers: int = 2,
-              progress=sys.stderr) -> list[dict]:
-    """Grade every submission in ``folder``, write the CSV gradebook ``out``; returns the rows (by student)."""
+              progress: bool = True) -> list[dict]:
+    """Grade every submission in ``folder``, write the CSV gradebook ``out``; returns the rows (by student).
+
+    ``workers`` processes grade students side by side; ``progress`` draws a bar on stderr.
+    """
     paths = entries(folder)
+    progress = sys.stderr if progress else None
     rows = []
     with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
         futures = [pool.submit(_grade_one, str(p), seed, timeout) for p in paths]

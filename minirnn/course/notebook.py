@@ -47,7 +47,8 @@ def self_check(namespace, states=("h",), gates=1, seed=0, eps=1e-6):
     params = [x, *s0, *w]
     res = forward(*params)
     shapes = [np.shape(r) for r in res[:-1]]
-    assert shapes == [(T, B, H)] * (1 + len(states)), f"forward's outputs have shapes {shapes}"
+    expected = [(T, B, H)] + [(B, H)] * len(states)
+    assert shapes == expected, f"forward's outputs have shapes {shapes}, expected {expected}"
     grads = backward(*ups, res[-1])
     names = ["x", *(s + "0" for s in states), "W_ih", "W_hh", "b_ih", "b_hh"]
     for k, name in enumerate(names):

@@ -8,6 +8,8 @@ A :class:`Sandbox` is a fresh temporary folder and a process tree:
 * the folder holds ``site/`` (a link to NumPy only), ``kit/`` (the kit's ``common.py`` and ``sandbox_child.py``),
   ``student/`` (a copy of the student's files, last on ``sys.path``) and ``scratch/`` (the working directory);
   ``minirnn``, ``gradcheck`` and the grader are on no path the child has;
+* as root on Linux, the child gets its own mount namespace in which the grader's packages (minirnn, gradcheck)
+  are covered by an empty tmpfs, so they cannot be read from disk either (``hidden_folders``);
 * when the grader runs as root, the child runs as an unprivileged user (``nobody`` unless ``MINIRNN_SANDBOX_USER``
   says otherwise) that can read the folder but write only ``scratch/``; results are never written by the child;
 * the two talk through pipes in the wire format of ``sandbox_child`` (plain data, never a pickle), with a deadline;
@@ -109,7 +111,7 @@ def _children_of(pid: int) -> list[int]:
     return kids
 
 
-def _keeper(workdir: str, python: str, user, to_child: tuple, from_child: tuple) -> None:
+def _keeper(workdir: str, python: str, user, to_child: tuple, from_child: tuple, hide: list) -> None:
     """The trusted process between the grader and the child (runs in the fork; never returns)."""
     status = 250
     try:
@@ -124,6 +126,7 @@ def _keeper(workdir: str, python: str, user, to_child: tuple, from_child: tuple)
                 os.dup2(to_child[0], 0)
                 os.dup2(from_child[1], 1)
                 os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+                _hide(hide)                                          # best effort: Linux and root only
                 if user is not None:
                     os.setgroups([])
                     os.setgid(user[1])
@@ -147,6 +150,28 @@ def _keeper(workdir: str, python: str, user, to_child: tuple, from_child: tuple)
         status = status if status >= 0 else 128 - status
     finally:
         os._exit(min(max(status, 0), 255))
+
+
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE, CLONE_NEWNS = 1, 2, 4, 1 << 14, 1 << 18, 0x00020000
+
+
+def hidden_folders() -> list[str]:
+    """The folders the child must not read: the grader's own packages (minirnn, gradcheck) and
+    ``MINIRNN_SANDBOX_HIDE`` (folders separated by ``:``)."""
+    import gradcheck
+    import minirnn
+    folders = [str(Path(minirnn.__file__).parent), str(Path(gradcheck.__file__).parent)]
+    return folders + [f for f in os.environ.get("MINIRNN_SANDBOX_HIDE", "").split(":") if f]
+
+
+def _hide(folders) -> bool:
+    """In a new mount namespace, cover each folder with an empty read-only tmpfs (Linux, as root; else False)."""
+    if _LIBC is None or os.geteuid() != 0 or _LIBC.unshare(CLONE_NEWNS) != 0:
+        return False
+    if _LIBC.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        return False
+    return all(_LIBC.mount(b"tmpfs", f.encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, b"size=4k") == 0
+               for f in folders if os.path.isdir(f))
 
 
 class _Stop(Exception):
@@ -208,6 +233,7 @@ class Sandbox:
         if self.user is not None:
             os.chown(root / "scratch", *self.user)
         self.keeper = None
+        self.hide = hidden_folders()
 
     # -- lifetime ---------------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -215,7 +241,7 @@ class Sandbox:
         to_child, from_child = os.pipe(), os.pipe()
         pid = os.fork()
         if pid == 0:
-            _keeper(self.workdir, self.python, self.user, to_child, from_child)
+            _keeper(self.workdir, self.python, self.user, to_child, from_child, self.hide)
         self.keeper = pid
         os.close(to_child[0])
         os.close(from_child[1])

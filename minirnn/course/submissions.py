@@ -28,6 +28,7 @@ MAX_FILES = 200
 MAX_BYTES = 20 * 2 ** 20               # uncompressed bytes of one submission
 MAX_NOTEBOOK = 20 * 2 ** 20
 SOURCE_SUFFIXES = (".py", ".ipynb")
+DYNAMIC = ("exec", "eval", "compile", "__import__")
 
 
 @dataclass
@@ -184,6 +185,10 @@ def flags(sub: Submission) -> list[str]:
             out.append(f"{name} imports minirnn")
         elif _mentions_minirnn(tree):
             out.append(f"{name} names minirnn in its code")
+        dynamic = sorted({n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                          and n.func.id in DYNAMIC} | {m for m in imports if m in ("importlib", "ctypes", "gc")})
+        if dynamic:
+            out.append(f"{name} uses {', '.join(dynamic)} (code or objects reached at run time: worth a look)")
     for cell in sub.cells():
         text = sub.files[f"{registry.get(cell).module}.py"]
         try:
