@@ -5,8 +5,8 @@ the suffix, is the student's). Students are graded in worker processes (each wit
 bar goes to stderr. The CSV has one row per student: the points of every part, the total, the maximum and the flags.
 
 Example:
-    >>> summary_lines([{"rnn.forward": ("fail", "out[1, 0] in fixed 1")}] * 2, 2)
-    ['2 of 2 fail rnn.forward at out']
+    >>> summary_lines([{"rnn.forward": ("fail", "out[1, 0] in fixed 1")}] * 2 + [{"rnn.forward": ("todo", "")}], 3)
+    ['2 of 3 fail rnn.forward at out (also 1 todo)']
 """
 from __future__ import annotations
 
@@ -88,15 +88,26 @@ def write_gradebook(rows: list[dict], out) -> None:
 
 
 def summary_lines(failures: list[dict], total: int) -> list[str]:
-    """``"12 of 40 fail lstm.gate_gradients at dc_prev"``, most common first; ``failures`` holds, per student,
-    ``{part: (status, where)}`` of the parts that did not pass."""
-    counts = Counter()
+    """Per part, the most common failure first: ``"12 of 40 fail lstm.gate_gradients at dc_prev"``, then how many
+    did not get that far (``"(also 3 todo, 1 error)"``). ``failures`` holds, per student, ``{part: (status, where)}``
+    of the parts that did not pass."""
+    by_part = {}
     for student in failures:
         for part, (status, where) in student.items():
-            at = output_of(where) if status == "fail" and where else status
-            counts[(part, at)] += 1
-    return [f"{n} of {total} fail {part} at {at}" if at not in ("todo", "error", "timeout", "crashed") else
-            f"{n} of {total} fail {part} ({at})" for (part, at), n in counts.most_common()]
+            key = f"at {output_of(where)}" if status == "fail" and where else status
+            by_part.setdefault(part, Counter())[key] += 1
+    lines = []
+    for part, counts in sorted(by_part.items(), key=lambda item: -max(item[1].values())):
+        at = [(key, n) for key, n in counts.most_common() if key.startswith("at ")]
+        other = [(key, n) for key, n in counts.most_common() if not key.startswith("at ")]
+        if at:
+            rest = at[1:] + other
+            lines.append(f"{at[0][1]} of {total} fail {part} {at[0][0]}" +
+                         (f" (also {', '.join(f'{n} {key}' for key, n in rest)})" if rest else ""))
+        else:
+            lines.append(f"{sum(counts.values())} of {total} fail {part} "
+                         f"({', '.join(f'{n} {key}' for key, n in other)})")
+    return lines
 
 
 def summary(rows: list[dict], top: int = 10) -> str:

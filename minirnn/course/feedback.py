@@ -85,6 +85,10 @@ def gate_slice(cell, gate: str, H: int) -> str:
     return f"{k * H}..{(k + 1) * H - 1}"
 
 
+def _squeeze(line: str) -> str:
+    return re.sub(r" {2,}", " ", line.split("  (")[0]).strip()
+
+
 def explain(cell_name: str, where: str) -> str:
     """What the output at ``where`` is: its line of the forward equations, or the quantity it is the gradient of."""
     cell = registry.get(cell_name)
@@ -93,17 +97,22 @@ def explain(cell_name: str, where: str) -> str:
         return ""
     lines = _forward_lines(cell)
     if name.startswith("d") and name[1:]:
-        quantity = name[1:].removesuffix("_prev")
+        quantity = name[1:]
         target = {"a": "the pre-activations a", "x_proj": "x W_ih^T + b_ih", "h_proj": "h_prev W_hh^T + b_hh",
-                  "h_direct": "h_prev along the direct path"}.get(quantity, name[1:])
+                  "h_direct": "h_prev along the path that skips W_hh"}.get(quantity, quantity)
         text = f"{name} is the gradient of the loss with respect to {target}"
-        own = [line for line in lines if re.match(rf"^{re.escape(quantity)}\s*=", line)]
-        text += f" (forward: `{own[0]}`)" if own else ""
+        token = rf"(?<![\w]){re.escape(quantity)}(?![\w])"
+        uses = [line for line in lines if re.search(token, line.split("=", 1)[1])]
+        defs = [line for line in lines if re.search(token, line.split("=", 1)[0])]
+        if uses:
+            text += f"; it flows back through `{_squeeze(uses[0])}`"
+        elif defs:
+            text += f", the left side of `{_squeeze(defs[0])}`"
         return text + _block(cell, name, where)
     for line in lines:
         left = line.split("=")[0]
         if re.search(rf"\b{re.escape(name)}\b", left):
-            return f"{name} is the line `{re.sub(r' {2,}', ' ', line)}` of the forward equations" + \
+            return f"{name} is the line `{_squeeze(line)}` of the forward equations" + \
                 _block(cell, name, where)
     if name == "gates":
         return f"gates holds {', '.join(cell.gates)} side by side" + _block(cell, name, where)
