@@ -6,7 +6,8 @@
     minirnn assignment grade-all submissions/ --out gradebook.csv
     minirnn assignment gradescope --out autograder.zip
 
-Exit codes: 0 success (grade: all parts pass), 1 some part does not pass, 2 bad arguments (a sentence on stderr).
+Exit codes: 0 success (grade: all parts pass), 1 some part does not pass, 2 bad arguments (a sentence on
+    stderr).
 """
 from __future__ import annotations
 
@@ -50,7 +51,8 @@ def cmd_new(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    """Grade a folder (or a notebook / .py file), print the table, write JSON if asked; exit 0 when all pass."""
+    """Grade a folder (or a notebook / .py file), print the table, write JSON if asked; exit 0 when all
+    pass."""
     if args.json and _writable(args.json, "grade", "--json"):
         return _fail("grade", _writable(args.json, "grade", "--json"))
     try:
@@ -65,7 +67,8 @@ def cmd_grade(args) -> int:
 
 
 def cmd_grade_all(args) -> int:
-    """Grade every submission in a folder in parallel, write the CSV gradebook and print the common failures."""
+    """Grade every submission in a folder in parallel, write the CSV gradebook and print the common
+    failures."""
     if _writable(args.out, "grade-all", "--out"):
         return _fail("grade-all", _writable(args.out, "grade-all", "--out"))
     if args.workers < 1:
@@ -99,30 +102,52 @@ def add_parser(sub) -> None:
     p = sub.add_parser("assignment", help="course kit: student skeletons of the cells and a grader",
                        description="Generate the classic RNN/LSTM/GRU forward-and-backward assignment from "
                                    "minirnn's own cells, and grade students' work against them in a sandbox.")
-    asub = p.add_subparsers(dest="assignment_command", metavar="{new,grade,grade-all,gradescope}", required=True)
+    asub = p.add_subparsers(
+        dest="assignment_command", metavar="{new,grade,grade-all,gradescope}", required=True
+    )
     cell_choices = (*assignment.CELLS, "all")
 
     new = asub.add_parser("new", help="write student files with TODO stubs (or the solution)")
     new.add_argument("cell", choices=cell_choices, help="which cell(s) the assignment covers")
     new.add_argument("--out", required=True, help="folder to write into (created if missing)")
-    new.add_argument("--with-solution", action="store_true",
-                     help="write the instructor's version with the reference bodies filled in")
-    new.add_argument("--hints", choices=assignment.HINT_LEVELS, default="forward",
-                     help="forward: forward equations and shapes only (default); backward: the backward equations "
-                          "too (an easier version)")
-    new.add_argument("--format", choices=assignment.FORMATS, default="py",
-                     help="py files (default) or one Jupyter notebook per cell")
+    new.add_argument(
+        "--with-solution",
+        action="store_true",
+        help="write the instructor's version with the reference bodies filled in",
+    )
+    new.add_argument(
+        "--hints",
+        choices=assignment.HINT_LEVELS,
+        default="forward",
+        help="forward: forward equations and shapes only (default); backward: the backward equations "
+        "too (an easier version)",
+    )
+    new.add_argument(
+        "--format",
+        choices=assignment.FORMATS,
+        default="py",
+        help="py files (default) or one Jupyter notebook per cell",
+    )
     new.add_argument("--force", action="store_true", help="overwrite files that already exist in --out")
     new.set_defaults(func=cmd_new)
 
     grade = asub.add_parser("grade", help="grade a student's folder part by part")
     grade.add_argument("folder", help="the student's folder (rnn.py / lstm.ipynb ...), a zip, or one file")
-    grade.add_argument("--cell", action="append", choices=assignment.CELLS, default=None,
-                       help="grade only this cell (repeatable; default: every cell file in the folder)")
+    grade.add_argument(
+        "--cell",
+        action="append",
+        choices=assignment.CELLS,
+        default=None,
+        help="grade only this cell (repeatable; default: every cell file in the folder)",
+    )
     grade.add_argument("--json", default=None, metavar="FILE", help="also write the result as JSON to FILE")
     grade.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
-    grade.add_argument("--timeout", type=float, default=assignment.grader.DEFAULT_TIMEOUT,
-                       help="seconds allowed per part (default %(default)g)")
+    grade.add_argument(
+        "--timeout",
+        type=float,
+        default=assignment.grader.DEFAULT_TIMEOUT,
+        help="seconds allowed per part (default %(default)g)",
+    )
     grade.set_defaults(func=cmd_grade)
 
     every = asub.add_parser("grade-all", help="grade a whole class: a folder of folders, zips or notebooks")
@@ -130,18 +155,25 @@ def add_parser(sub) -> None:
     every.add_argument("--out", required=True, metavar="CSV", help="the gradebook to write")
     every.add_argument("--workers", type=int, default=2, help="parallel worker processes (default 2)")
     every.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
-    every.add_argument("--timeout", type=float, default=assignment.grader.DEFAULT_TIMEOUT,
-                       help="seconds allowed per part (default %(default)g)")
+    every.add_argument(
+        "--timeout",
+        type=float,
+        default=assignment.grader.DEFAULT_TIMEOUT,
+        help="seconds allowed per part (default %(default)g)",
+    )
     every.set_defaults(func=cmd_grade_all)
 
     scope = asub.add_parser("gradescope", help="build the Gradescope autograder zip")
-    scope.add_argument("cell", nargs="?", default="all", choices=cell_choices, help="the cells graded (default all)")
+    scope.add_argument(
+        "cell", nargs="?", default="all", choices=cell_choices, help="the cells graded (default all)"
+    )
     scope.add_argument("--out", required=True, help="the zip to write (autograder.zip)")
     scope.set_defaults(func=cmd_gradescope)
 
 
 def main(argv=None) -> int:
-    """``python -m minirnn.cli.assignment {new,grade,grade-all,gradescope} ...``: as ``minirnn assignment ...``."""
+    """``python -m minirnn.cli.assignment {new,grade,grade-all,gradescope} ...``: as ``minirnn assignment
+    ...``."""
     parser = argparse.ArgumentParser(prog="minirnn")
     add_parser(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
     args = parser.parse_args(["assignment", *(sys.argv[1:] if argv is None else argv)])

@@ -1,13 +1,17 @@
-"""The inputs a part is graded on, and the reference's outputs on them (computed in the grader, never in the sandbox).
+"""The inputs a part is graded on, and the reference's outputs on them (computed in the grader, never in the
+sandbox).
 
-Each part gets its own five cases: two fixed ones (the same in every run, whatever ``seed`` says) and three random
-ones from ``seed``; the RNN's last case uses its second nonlinearity (ReLU). The streams are drawn per part (the
-seed is combined with the part's name), so the inputs one part is graded on never appear while another is graded.
+Each part gets its own five cases: two fixed ones (the same in every run, whatever ``seed`` says) and three
+    random
+ones from ``seed``; the RNN's last case uses its second nonlinearity (ReLU). The streams are drawn per part
+(the seed is combined with the part's name), so the inputs one part is graded on never appear while another
+is graded.
 
-A case is a dict of named quantities (see ``parts.py``): the sequence ``x (T, B, I)``, its first step ``x_t``, each
-state's initial value (``h0`` and ``h_prev``, ...), the weights, the mask, the upstream gradients (``dout``, ``dh_n``,
-``dh``, ...), the options, ``x_proj = x_t W_ih^T + b_ih``, and what the reference ``recurrent_step`` makes of them
-(``gates``, ``tanh_c``, ``hn``, ``step_cache``) for the helpers that take those as inputs.
+A case is a dict of named quantities (see ``parts.py``): the sequence ``x (T, B, I)``, its first step
+``x_t``, each state's initial value (``h0`` and ``h_prev``, ...), the weights, the mask, the upstream
+gradients (``dout``, ``dh_n``, ``dh``, ...), the options, ``x_proj = x_t W_ih^T + b_ih``, and what the
+reference ``recurrent_step`` makes of them (``gates``, ``tanh_c``, ``hn``, ``step_cache``) for the helpers
+that take those as inputs.
 
 Example:
     >>> cases = make_cases("lstm", "gate_gradients", seed=0)
@@ -25,8 +29,13 @@ from .parts import calls
 from .sandbox_child import call
 
 FIXED_SEED = 20240                     # the "fixed" inputs: the same in every run, whatever --seed says
-SHAPES = [("fixed 1", 2, 3, 4, 5, None), ("fixed 2", 3, 3, 4, 5, "prefix"), ("random 1", 4, 5, 3, 6, "random"),
-          ("random 2", 1, 2, 5, 3, None), ("random 3", 3, 4, 2, 7, "random")]     # label, B, I, H, T, mask
+SHAPES = [
+    ("fixed 1", 2, 3, 4, 5, None),
+    ("fixed 2", 3, 3, 4, 5, "prefix"),
+    ("random 1", 4, 5, 3, 6, "random"),
+    ("random 2", 1, 2, 5, 3, None),
+    ("random 3", 3, 4, 2, 7, "random"),
+]  # label, B, I, H, T, mask
 
 
 def _mask(kind, rng, T, B):
@@ -40,19 +49,24 @@ def _mask(kind, rng, T, B):
 
 def _make_case(cell, rng, label, B, I, H, T, mask, options) -> dict:
     G = cell.num_gates
-    s = 0.6 / np.sqrt(H)                                             # keeps gates away from saturation
+    s = 0.6 / np.sqrt(H)  # keeps gates away from saturation
     case = {"label": label, "x": rng.normal(size=(T, B, I))}
     for state in cell.states:
         case[f"{state}0"] = 0.5 * rng.normal(size=(B, H))
-    case.update(W_ih=rng.normal(size=(G * H, I)) * 3 * s, W_hh=rng.normal(size=(G * H, H)) * 3 * s,
-                b_ih=rng.normal(size=G * H) * s, b_hh=rng.normal(size=G * H) * s, mask=_mask(mask, rng, T, B),
-                dout=rng.normal(size=(T, B, H)))
+    case.update(
+        W_ih=rng.normal(size=(G * H, I)) * 3 * s,
+        W_hh=rng.normal(size=(G * H, H)) * 3 * s,
+        b_ih=rng.normal(size=G * H) * s,
+        b_hh=rng.normal(size=G * H) * s,
+        mask=_mask(mask, rng, T, B),
+        dout=rng.normal(size=(T, B, H)),
+    )
     for state in cell.states:
         case[f"d{state}_n"] = rng.normal(size=(B, H))
-        case[f"d{state}"] = rng.normal(size=(B, H))                 # the upstream gradients of one step
+        case[f"d{state}"] = rng.normal(size=(B, H))  # the upstream gradients of one step
         case[f"{state}_prev"] = case[f"{state}0"]
     case["x_t"] = case["x"][0]
-    case["x_proj"] = case["x_t"] @ case["W_ih"].T + case["b_ih"]     # (B, G*H)
+    case["x_proj"] = case["x_t"] @ case["W_ih"].T + case["b_ih"]  # (B, G*H)
     case.update(options)
     return case
 
@@ -67,7 +81,7 @@ def make_cases(cell_name: str, part: str, seed: int = 0) -> list[dict]:
     cases = []
     for k, (label, B, I, H, T, mask) in enumerate(SHAPES):
         opts = dict(options)
-        if k == len(SHAPES) - 1:                                     # the last case: each option's second value
+        if k == len(SHAPES) - 1:  # the last case: each option's second value
             opts.update({name: values[1] for name, values in cell.options.items() if len(values) > 1})
         case = _make_case(cell, fixed if label.startswith("fixed") else rng, label, B, I, H, T, mask, opts)
         case["variant"] = "".join(f", {value}" for name, value in opts.items() if value != options[name])
@@ -89,7 +103,8 @@ def describe(case: dict, sequence: bool) -> str:
 
 
 def needed(task: dict) -> set:
-    """The names of a case the sandbox needs for ``task`` (nothing else is sent: no reference output of the part)."""
+    """The names of a case the sandbox needs for ``task`` (nothing else is sent: no reference output of the
+    part)."""
     names = set()
     for spec in (task["part"], task["after"]):
         if spec:
@@ -102,6 +117,7 @@ def needed(task: dict) -> set:
 def reference_outputs(cell_name: str, task: dict, cases: list) -> list[dict]:
     """The reference's graded outputs on each case, from ``minirnn/cells/<module>.py``."""
     from .sandbox_child import run_case
+
     reference = registry.get(cell_name).implementation("numpy")
     out = []
     for case in cases:

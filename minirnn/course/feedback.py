@@ -1,9 +1,9 @@
 """Turning the sandbox's outputs into marks and into sentences a student learns from.
 
-:func:`compare` finds the worst entry of a part's outputs against the reference (which output, which entry, which
-input case); :func:`explain` says which line of the forward equations (or which quantity) that output is, and which
-gate's block the entry lies in; :func:`gradient_verdict` compares the student's backward with central differences of
-the student's own forward (both reported by the sandbox; the comparison is made here).
+:func:`compare` finds the worst entry of a part's outputs against the reference (which output, which entry,
+which input case); :func:`explain` says which line of the forward equations (or which quantity) that output
+is, and which gate's block the entry lies in; :func:`gradient_verdict` compares the student's backward with
+central differences of the student's own forward (both reported by the sandbox; the comparison is made here).
 
 Example:
     >>> import numpy as np
@@ -27,7 +27,8 @@ GRADCHECK_RTOL = 1e-5                  # |a - n| <= atol + rtol max(|a|, |n|), a
 
 
 def compare(student: list, reference: list, labels: list):
-    """Worst relative error ``|s - r| / max(|s| + |r|, 1e-6 max|r|)`` over all cases and outputs -> ``(error, where)``.
+    """Worst relative error ``|s - r| / max(|s| + |r|, 1e-6 max|r|)`` over all cases and outputs -> ``(error,
+    where)``.
 
     ``student`` and ``reference`` hold one dict of outputs per case; a value of the wrong kind or shape raises
     Mismatch (the part fails with that sentence).
@@ -39,7 +40,9 @@ def compare(student: list, reference: list, labels: list):
             try:
                 s = np.asarray(got[name], dtype=np.float64)
             except (TypeError, ValueError, KeyError) as e:
-                raise Mismatch(f"{name} is not an array of numbers ({type(got.get(name)).__name__}): {e}") from None
+                raise Mismatch(
+                    f"{name} is not an array of numbers ({type(got.get(name)).__name__}): {e}"
+                ) from None
             if s.shape != r.shape:
                 raise Mismatch(f"{name} has shape {s.shape}, expected {r.shape}, in {label}")
             if r.size == 0:
@@ -70,8 +73,11 @@ def _forward_lines(cell) -> list[str]:
 def _block(cell, name: str, where: str) -> str:
     """``", in the f block (columns 4..7)"`` for an entry of a (B, G*H) array of gate blocks; else ""."""
     match = re.search(r"\[(\d+), (\d+)\]", where)
-    if not match or not re.search(r"H=(\d+)", where) or name not in ("gates", "da", "dx_proj", "dh_proj",
-                                                                     "db_ih", "db_hh", "dW_ih", "dW_hh"):
+    if (
+        not match
+        or not re.search(r"H=(\d+)", where)
+        or name not in ("gates", "da", "dx_proj", "dh_proj", "db_ih", "db_hh", "dW_ih", "dW_hh")
+    ):
         return ""
     H = int(re.search(r"H=(\d+)", where).group(1))
     column = int(match.group(2)) if not name.startswith(("dW", "db")) else int(match.group(1))
@@ -90,7 +96,8 @@ def _squeeze(line: str) -> str:
 
 
 def explain(cell_name: str, where: str) -> str:
-    """What the output at ``where`` is: its line of the forward equations, or the quantity it is the gradient of."""
+    """What the output at ``where`` is: its line of the forward equations, or the quantity it is the gradient
+    of."""
     cell = registry.get(cell_name)
     name = output_of(where)
     if not name:
@@ -98,8 +105,12 @@ def explain(cell_name: str, where: str) -> str:
     lines = _forward_lines(cell)
     if name.startswith("d") and name[1:]:
         quantity = name[1:]
-        target = {"a": "the pre-activations a", "x_proj": "x W_ih^T + b_ih", "h_proj": "h_prev W_hh^T + b_hh",
-                  "h_direct": "h_prev along the path that skips W_hh"}.get(quantity, quantity)
+        target = {
+            "a": "the pre-activations a",
+            "x_proj": "x W_ih^T + b_ih",
+            "h_proj": "h_prev W_hh^T + b_hh",
+            "h_direct": "h_prev along the path that skips W_hh",
+        }.get(quantity, quantity)
         text = f"{name} is the gradient of the loss with respect to {target}"
         token = rf"(?<![\w]){re.escape(quantity)}(?![\w])"
         uses = [line for line in lines if re.search(token, line.split("=", 1)[1])]
@@ -112,12 +123,15 @@ def explain(cell_name: str, where: str) -> str:
     for line in lines:
         left = line.split("=")[0]
         if re.search(rf"\b{re.escape(name)}\b", left):
-            return f"{name} is the line `{_squeeze(line)}` of the forward equations" + \
-                _block(cell, name, where)
+            return f"{name} is the line `{_squeeze(line)}` of the forward equations" + _block(
+                cell, name, where
+            )
     if name == "gates":
         return f"gates holds {', '.join(cell.gates)} side by side" + _block(cell, name, where)
     if name in ("out", "h_n", "c_n"):
-        return f"{name}: the forward pass over the sequence (the last line of the step, with the padding rules)"
+        return (
+            f"{name}: the forward pass over the sequence (the last line of the step, with the padding rules)"
+        )
     return ""
 
 
@@ -125,11 +139,12 @@ def gradient_verdict(analytic: dict, numeric: dict, check: dict, loss: float, ep
     """The student's backward against central differences of the student's forward, along random directions.
 
     ``check["grads"]`` maps each input to the name of its gradient among the outputs (``{"x": "dx", ...}``),
-    ``check["directions"]`` each input to the direction v; ``numeric[input]`` is the slope of the loss along v.
-    Passes when ``|<a, v> - n| <= atol + rtol max(|<a, v>|, |n|)`` (gradcheck's rule, its default atol).
+    ``check["directions"]`` each input to the direction v; ``numeric[input]`` is the slope of the loss along
+    v. Passes when ``|<a, v> - n| <= atol + rtol max(|<a, v>|, |n|)`` (gradcheck's rule, its default atol).
     Returns ``(worst relative error, name of the first failing gradient or "")``.
     """
     from gradcheck import default_atol
+
     atol = default_atol(loss, eps)
     worst, failing = 0.0, ""
     for wrt, name in check["grads"].items():

@@ -1,11 +1,11 @@
 """The Gradescope autograder bundle, and the command it runs inside Gradescope.
 
-``build_bundle("autograder.zip")`` writes the zip Gradescope asks for: ``setup.sh`` (installs NumPy and the kit),
-``run_autograder`` (grades ``/autograder/submission`` and writes ``/autograder/results/results.json``) and the kit
-itself (the ``minirnn`` and ``gradcheck`` packages). The paths come from ``AUTOGRADER_ROOT`` (default
-``/autograder``), so a test can run the bundle in a temporary folder laid out the same way. results.json follows
-Gradescope's schema: ``score``, ``output`` and ``tests`` (``name``, ``score``, ``max_score``, ``output``,
-``visibility``); the notes for the instructor are a hidden test.
+``build_bundle("autograder.zip")`` writes the zip Gradescope asks for: ``setup.sh`` (installs NumPy and the
+kit), ``run_autograder`` (grades ``/autograder/submission`` and writes ``/autograder/results/results.json``)
+and the kit itself (the ``minirnn`` and ``gradcheck`` packages). The paths come from ``AUTOGRADER_ROOT``
+(default ``/autograder``), so a test can run the bundle in a temporary folder laid out the same way.
+results.json follows Gradescope's schema: ``score``, ``output`` and ``tests`` (``name``, ``score``,
+``max_score``, ``output``, ``visibility``); the notes for the instructor are a hidden test.
 
 Example:
     >>> import tempfile, zipfile, os
@@ -69,7 +69,8 @@ def run(submission, results, cells) -> dict:
 
 
 def main(argv=None) -> int:
-    """``python -m minirnn.course.gradescope --submission DIR --results FILE``: what ``run_autograder`` calls."""
+    """``python -m minirnn.course.gradescope --submission DIR --results FILE``: what ``run_autograder``
+    calls."""
     parser = argparse.ArgumentParser(prog="minirnn.course.gradescope")
     parser.add_argument("--submission", default="/autograder/submission")
     parser.add_argument("--results", default="/autograder/results/results.json")

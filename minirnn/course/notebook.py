@@ -1,17 +1,19 @@
 """The notebook form of an assignment: one Jupyter notebook per cell, written as JSON (nothing is executed).
 
-A notebook holds the explanation (the module docstring) in Markdown, the imports, one code cell per function (the
-parts between ``### BEGIN SOLUTION`` / ``### END SOLUTION`` in the instructor's version, as nbgrader marks them; TODO
-stubs in the student's), and a last self-check cell: the public check, which runs the student's own ``forward`` and
-``backward`` and compares the gradients with central differences of that forward (no reference involved). ``grade``
-reads back only the code cells (``submissions.notebook_code``).
+A notebook holds the explanation (the module docstring) in Markdown, the imports, one code cell per function
+(the parts between ``### BEGIN SOLUTION`` / ``### END SOLUTION`` in the instructor's version, as nbgrader
+marks them; TODO stubs in the student's), and a last self-check cell: the public check, which runs the
+student's own ``forward`` and ``backward`` and compares the gradients with central differences of that
+forward (no reference involved). ``grade`` reads back only the code cells (``submissions.notebook_code``).
 
 Example:
     >>> import json
     >>> nb = json.loads(render_notebook("rnn", solution=True))
-    >>> nb["metadata"]["minirnn"]["cell"], sum("### BEGIN SOLUTION" in "".join(c["source"]) for c in nb["cells"])
+    >>> sources = ["".join(c["source"]) for c in nb["cells"]]
+    >>> nb["metadata"]["minirnn"]["cell"], sum("### BEGIN SOLUTION" in s for s in sources)
     ('rnn', 5)
 """
+
 from __future__ import annotations
 
 import ast
@@ -22,10 +24,13 @@ from .parts import part_names
 from .skeleton import render_cell
 
 SELF_CHECK_MARK = "# Self-check (public)"
-SELF_CHECK = SELF_CHECK_MARK + ''': your backward against finite differences of your own forward. Not the grade.
+SELF_CHECK = (
+    SELF_CHECK_MARK
+    + """: your backward against finite differences of your own forward. Not the grade.
 from common import self_check
 self_check(globals(), states={states!r}, gates={gates})
-'''
+"""
+)
 
 # Appended to the student's common.py: the public check the notebook's last cell runs (NumPy only).
 SELF_CHECK_CODE = '''
@@ -74,8 +79,13 @@ def _mark_solution(source: str, node: ast.FunctionDef) -> str:
     body = node.body[1:] if ast.get_docstring(node) is not None else node.body
     first, last = body[0].lineno - node.lineno, node.end_lineno - node.lineno
     indent = " " * body[0].col_offset
-    return "\n".join(lines[:first] + [indent + "### BEGIN SOLUTION"] + lines[first:last + 1] +
-                     [indent + "### END SOLUTION"] + lines[last + 1:])
+    return "\n".join(
+        lines[:first]
+        + [indent + "### BEGIN SOLUTION"]
+        + lines[first : last + 1]
+        + [indent + "### END SOLUTION"]
+        + lines[last + 1 :]
+    )
 
 
 def render_notebook(cell: str, solution: bool = False, hints: str = "forward") -> str:
@@ -83,22 +93,32 @@ def render_notebook(cell: str, solution: bool = False, hints: str = "forward") -
     text = render_cell(cell, solution=solution, hints=hints)
     tree = ast.parse(text)
     lines = text.splitlines()
-    cells = [_cell("markdown", f"# {cell}.ipynb\n\n```\n{ast.get_docstring(tree)}\n```\n\nWrite every function "
-                               f"whose cell says TODO; run the self-check at the end.")]
+    cells = [
+        _cell(
+            "markdown",
+            f"# {cell}.ipynb\n\n```\n{ast.get_docstring(tree)}\n```\n\nWrite every function "
+            f"whose cell says TODO; run the self-check at the end.",
+        )
+    ]
     imports = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
     cells.append(_cell("code", "\n".join(ast.get_source_segment(text, n) for n in imports)))
     for node in tree.body:
         if isinstance(node, ast.Assign):
             cells.append(_cell("code", ast.get_source_segment(text, node)))
         if isinstance(node, ast.FunctionDef):
-            source = "\n".join(lines[node.lineno - 1:node.end_lineno])
+            source = "\n".join(lines[node.lineno - 1 : node.end_lineno])
             if solution and node.name in part_names(cell):
                 source = _mark_solution(source, node)
             cells.append(_cell("code", source))
     spec = registry.get(cell)
     cells.append(_cell("code", SELF_CHECK.format(states=spec.states, gates=spec.num_gates)))
-    nb = {"cells": cells, "metadata": {"minirnn": {"cell": cell, "solution": solution, "hints": hints},
-                                       "kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                      "language": "python"}},
-          "nbformat": 4, "nbformat_minor": 5}
+    nb = {
+        "cells": cells,
+        "metadata": {
+            "minirnn": {"cell": cell, "solution": solution, "hints": hints},
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     return json.dumps(nb, indent=1) + "\n"

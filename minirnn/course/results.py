@@ -1,4 +1,5 @@
-"""The marks: one :class:`PartResult` per part, a :class:`GradeResult` per submission (table, JSON, Gradescope).
+"""The marks: one :class:`PartResult` per part, a :class:`GradeResult` per submission (table, JSON,
+Gradescope).
 
 Example:
     >>> r = GradeResult("hw", 0, [PartResult("rnn", "forward", 2, points=2, status="pass")])
@@ -17,7 +18,8 @@ from .feedback import TOLERANCE
 
 @dataclass
 class PartResult:
-    """The grade of one part: ``status`` is pass, fail, todo (NotImplementedError), error, timeout or crashed."""
+    """The grade of one part: ``status`` is pass, fail, todo (NotImplementedError), error, timeout or
+    crashed."""
 
     cell: str
     part: str
@@ -25,7 +27,7 @@ class PartResult:
     points: int = 0
     status: str = "fail"
     max_rel_error: float | None = None  # worst relative error against the reference (None: never compared)
-    where: str = ""                     # the output, entry and input case of that error, or the line that raised
+    where: str = ""  # the output, entry and input case of that error, or the line that raised
     message: str = ""
     gradcheck_rel_error: float | None = None
     seconds: float = 0.0
@@ -50,7 +52,8 @@ class GradeResult:
     folder: str
     seed: int
     parts: list[PartResult] = field(default_factory=list)
-    flags: list[str] = field(default_factory=list)   # notes for the instructor (imports minirnn, reference code)
+    # notes for the instructor (imports minirnn, reference code)
+    flags: list[str] = field(default_factory=list)
 
     @property
     def score(self) -> int:
@@ -85,7 +88,8 @@ class GradeResult:
         return json.dumps(self.to_dict(), **kwargs)
 
     def gradescope(self) -> dict:
-        """Gradescope's results.json: ``score``, and ``tests`` with name, score, max_score, output, visibility."""
+        """Gradescope's results.json: ``score``, and ``tests`` with name, score, max_score, output,
+        visibility."""
         tests = [{"name": p.name, "score": p.points, "max_score": p.max_points, "status":
                   "passed" if p.status == "pass" else "failed", "visibility": "visible",
                   "output": (p.status if not p.message else f"{p.status}: {p.message}") +
@@ -98,17 +102,28 @@ class GradeResult:
 
     def table(self) -> str:
         header = ("part", "points", "status", "worst rel err", "where")
-        rows = [(p.name, f"{p.points}/{p.max_points}", p.status,
-                 "-" if p.max_rel_error is None else f"{p.max_rel_error:.1e}", p.where or "-") for p in self.parts]
+        rows = [
+            (
+                p.name,
+                f"{p.points}/{p.max_points}",
+                p.status,
+                "-" if p.max_rel_error is None else f"{p.max_rel_error:.1e}",
+                p.where or "-",
+            )
+            for p in self.parts
+        ]
         widths = [max(len(h), *(len(r[k]) for r in rows)) for k, h in enumerate(header)]
 
         def fmt(cells):
-            return "  ".join(c.rjust(w) if k in (1, 3) else c.ljust(w)
-                             for k, (c, w) in enumerate(zip(cells, widths))).rstrip()
+            return "  ".join(
+                c.rjust(w) if k in (1, 3) else c.ljust(w) for k, (c, w) in enumerate(zip(cells, widths))
+            ).rstrip()
 
         lines = [fmt(header), fmt(["-" * w for w in widths]), *(fmt(r) for r in rows)]
-        lines.append(f"score: {self.score}/{self.max_score}  ({sum(p.status == 'pass' for p in self.parts)} of "
-                     f"{len(self.parts)} parts pass; tolerance {TOLERANCE:.0e} relative)")
+        lines.append(
+            f"score: {self.score}/{self.max_score}  ({sum(p.status == 'pass' for p in self.parts)} of "
+            f"{len(self.parts)} parts pass; tolerance {TOLERANCE:.0e} relative)"
+        )
         notes = [f"  {p.name}: {p.message}" for p in self.parts if p.status != "pass" and p.message]
         if notes:
             lines += ["", "not passing:", *notes]

@@ -1,21 +1,25 @@
-"""The isolated process that runs student code, seen from the grader: start it, talk to it, and make it disappear.
+"""The isolated process that runs student code, seen from the grader: start it, talk to it, and make it
+disappear.
 
 A :class:`Sandbox` is a fresh temporary folder and a process tree:
 
     grader ──fork──> keeper (trusted: a new session, Linux child subreaper)
                        └──fork+exec──> python -I -S sandbox_child.py WORKDIR   (student code, its own session)
 
-* the folder holds ``site/`` (a link to NumPy only), ``kit/`` (the kit's ``common.py`` and ``sandbox_child.py``),
-  ``student/`` (a copy of the student's files, last on ``sys.path``) and ``scratch/`` (the working directory);
-  ``minirnn``, ``gradcheck`` and the grader are on no path the child has;
+* the folder holds ``site/`` (a link to NumPy only), ``kit/`` (the kit's ``common.py`` and
+  ``sandbox_child.py``), ``student/`` (a copy of the student's files, last on ``sys.path``) and ``scratch/``
+  (the working directory); ``minirnn``, ``gradcheck`` and the grader are on no path the child has;
 * as root on Linux, the child gets its own mount namespace in which the grader's packages (minirnn, gradcheck)
   are covered by an empty tmpfs, so they cannot be read from disk either (``hidden_folders``);
-* when the grader runs as root, the child runs as an unprivileged user (``nobody`` unless ``MINIRNN_SANDBOX_USER``
-  says otherwise) that can read the folder but write only ``scratch/``; results are never written by the child;
-* the two talk through pipes in the wire format of ``sandbox_child`` (plain data, never a pickle), with a deadline;
-* the keeper outlives every descendant of the child: orphans are re-parented to it (subreaper), and when the child
-  ends or the grader says stop, it kills the child's group and every process re-parented to it, until it has no
-  child left; only then does it exit. :meth:`Sandbox.close` waits for that before anything is reported.
+* when the grader runs as root, the child runs as an unprivileged user (``nobody`` unless
+  ``MINIRNN_SANDBOX_USER`` says otherwise) that can read the folder but write only ``scratch/``; results are
+  never written by the child;
+* the two talk through pipes in the wire format of ``sandbox_child`` (plain data, never a pickle), with a
+  deadline;
+* the keeper outlives every descendant of the child: orphans are re-parented to it (subreaper), and when the
+  child ends or the grader says stop, it kills the child's group and every process re-parented to it, until
+  it has no child left; only then does it exit. :meth:`Sandbox.close` waits for that before anything is
+  reported.
 
 Example:
     >>> import tempfile, os
@@ -47,7 +51,8 @@ from .sandbox_child import read_message, write_message
 STARTUP_TIMEOUT = 60.0                 # seconds for the child to import NumPy on a busy machine
 PR_SET_CHILD_SUBREAPER = 36
 MAX_CALLS = 20000                      # answers of the reference helpers per part
-_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None   # loaded before any fork
+# loaded before any fork
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
 
 class SandboxTimeout(Exception):
@@ -64,12 +69,13 @@ def _kit_common() -> str:
 
 
 def sandbox_user():
-    """(uid, gid) the child runs as: None when the grader is not root; else ``MINIRNN_SANDBOX_USER`` or nobody."""
+    """(uid, gid) the child runs as: None when the grader is not root; else ``MINIRNN_SANDBOX_USER`` or
+    nobody."""
     if os.geteuid() != 0:
         return None
     name = os.environ.get("MINIRNN_SANDBOX_USER", "nobody")
     if name in ("", "root"):
-        return None                                                  # explicitly asked: same user (tests only)
+        return None  # explicitly asked: same user (tests only)
     entry = pwd.getpwnam(name)
     return entry.pw_uid, entry.pw_gid
 
@@ -83,7 +89,8 @@ def _reachable(path: str) -> bool:
 
 
 def child_python(user) -> str:
-    """The interpreter for the child: ``MINIRNN_SANDBOX_PYTHON``, this one, or a system one of the same version."""
+    """The interpreter for the child: ``MINIRNN_SANDBOX_PYTHON``, this one, or a system one of the same
+    version."""
     chosen = os.environ.get("MINIRNN_SANDBOX_PYTHON")
     if chosen:
         return chosen
@@ -93,8 +100,10 @@ def child_python(user) -> str:
     for candidate in (f"/usr/bin/{version}", f"/usr/local/bin/{version}"):
         if _reachable(candidate):
             return candidate
-    raise RuntimeError(f"the sandbox user cannot run {sys.executable} and there is no /usr/bin/{version}; set "
-                       f"MINIRNN_SANDBOX_PYTHON to an interpreter every user can run")
+    raise RuntimeError(
+        f"the sandbox user cannot run {sys.executable} and there is no /usr/bin/{version}; set "
+        f"MINIRNN_SANDBOX_PYTHON to an interpreter every user can run"
+    )
 
 
 def _children_of(pid: int) -> list[int]:
@@ -126,17 +135,25 @@ def _keeper(workdir: str, python: str, user, to_child: tuple, from_child: tuple,
                 os.dup2(to_child[0], 0)
                 os.dup2(from_child[1], 1)
                 os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
-                _hide(hide)                                          # best effort: Linux and root only
+                _hide(hide)  # best effort: Linux and root only
                 if user is not None:
                     os.setgroups([])
                     os.setgid(user[1])
                     os.setuid(user[0])
                 os.chdir(os.path.join(workdir, "scratch"))
-                env = {"PATH": "/usr/bin:/bin", "HOME": os.path.join(workdir, "scratch"),
-                       "TMPDIR": os.path.join(workdir, "scratch"), "OPENBLAS_NUM_THREADS": "1",
-                       "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-                os.execve(python, [python, "-I", "-S", os.path.join(workdir, "kit", "sandbox_child.py"), workdir],
-                          env)
+                env = {
+                    "PATH": "/usr/bin:/bin",
+                    "HOME": os.path.join(workdir, "scratch"),
+                    "TMPDIR": os.path.join(workdir, "scratch"),
+                    "OPENBLAS_NUM_THREADS": "1",
+                    "OMP_NUM_THREADS": "1",
+                    "MKL_NUM_THREADS": "1",
+                }
+                os.execve(
+                    python,
+                    [python, "-I", "-S", os.path.join(workdir, "kit", "sandbox_child.py"), workdir],
+                    env,
+                )
             finally:
                 os._exit(127)
         for fd in (*to_child, *from_child):
@@ -160,18 +177,23 @@ def hidden_folders() -> list[str]:
     ``MINIRNN_SANDBOX_HIDE`` (folders separated by ``:``)."""
     import gradcheck
     import minirnn
+
     folders = [str(Path(minirnn.__file__).parent), str(Path(gradcheck.__file__).parent)]
     return folders + [f for f in os.environ.get("MINIRNN_SANDBOX_HIDE", "").split(":") if f]
 
 
 def _hide(folders) -> bool:
-    """In a new mount namespace, cover each folder with an empty read-only tmpfs (Linux, as root; else False)."""
+    """In a new mount namespace, cover each folder with an empty read-only tmpfs (Linux, as root; else
+    False)."""
     if _LIBC is None or os.geteuid() != 0 or _LIBC.unshare(CLONE_NEWNS) != 0:
         return False
     if _LIBC.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
         return False
-    return all(_LIBC.mount(b"tmpfs", f.encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, b"size=4k") == 0
-               for f in folders if os.path.isdir(f))
+    return all(
+        _LIBC.mount(b"tmpfs", f.encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, b"size=4k") == 0
+        for f in folders
+        if os.path.isdir(f)
+    )
 
 
 class _Stop(Exception):
@@ -206,7 +228,8 @@ def _kill_all(child: int) -> None:
 
 
 class Sandbox:
-    """One sandbox for the files of ``folder`` (or the dict ``files``: name -> text); use it as a context manager."""
+    """One sandbox for the files of ``folder`` (or the dict ``files``: name -> text); use it as a context
+    manager."""
 
     def __init__(self, folder=None, files: dict | None = None):
         self.user = sandbox_user()
@@ -223,8 +246,13 @@ class Sandbox:
         (root / "kit" / "sandbox_child.py").write_text(Path(sandbox_child.__file__).read_text())
         files = dict(files or {})
         if folder is not None:
-            files.update({p.name: p.read_text(errors="replace") for p in sorted(Path(folder).glob("*.py"))
-                          if p.is_file() and p.name != "common.py"})
+            files.update(
+                {
+                    p.name: p.read_text(errors="replace")
+                    for p in sorted(Path(folder).glob("*.py"))
+                    if p.is_file() and p.name != "common.py"
+                }
+            )
         for name, text in files.items():
             (root / "student" / Path(name).name).write_text(text)
         for path in (root, *root.iterdir(), *(root / "kit").iterdir(), *(root / "student").iterdir()):
@@ -235,7 +263,7 @@ class Sandbox:
         self.keeper = None
         self.hide = hidden_folders()
 
-    # -- lifetime ---------------------------------------------------------------------------------------------------
+    # -- lifetime --------------------------------------------------------------------------------------------
     def start(self) -> None:
         """Start the keeper and the child, and wait for the child's first message."""
         to_child, from_child = os.pipe(), os.pipe()
@@ -251,7 +279,8 @@ class Sandbox:
             raise SandboxCrashed("the grading process did not start")
 
     def run(self, task: dict, timeout: float, answer) -> dict:
-        """Send one task; answer the child's helper calls with ``answer(message) -> reply``; return its result."""
+        """Send one task; answer the child's helper calls with ``answer(message) -> reply``; return its
+        result."""
         self.send(task)
         deadline, calls = time.monotonic() + timeout, 0
         while True:
@@ -268,7 +297,8 @@ class Sandbox:
         return self.keeper is not None
 
     def stop(self) -> int | None:
-        """End the tree: the keeper kills every descendant and exits; returns its exit status (the child's)."""
+        """End the tree: the keeper kills every descendant and exits; returns its exit status (the
+        child's)."""
         if self.keeper is None:
             return None
         for stream in (self.writer, self.reader):
@@ -285,7 +315,7 @@ class Sandbox:
                 status = os.waitstatus_to_exitcode(code)
                 break
             time.sleep(0.005)
-        if status is None:                                           # the keeper hung: end its session by force
+        if status is None:  # the keeper hung: end its session by force
             os.killpg(self.keeper, signal.SIGKILL)
             status = os.waitstatus_to_exitcode(os.waitpid(self.keeper, 0)[1])
         self.keeper = None
@@ -302,7 +332,7 @@ class Sandbox:
     def __exit__(self, *exc):
         self.close()
 
-    # -- talking ----------------------------------------------------------------------------------------------------
+    # -- talking ---------------------------------------------------------------------------------------------
     def send(self, message: dict) -> None:
         try:
             write_message(self.writer, message)
@@ -310,7 +340,8 @@ class Sandbox:
             raise SandboxCrashed(f"the grading process is gone ({e.__class__.__name__})") from None
 
     def receive(self, timeout: float) -> dict:
-        """The child's next message within ``timeout`` seconds (SandboxTimeout, or SandboxCrashed for anything else)."""
+        """The child's next message within ``timeout`` seconds (SandboxTimeout, or SandboxCrashed for
+        anything else)."""
         ready, _, _ = select.select([self.reader], [], [], max(timeout, 0))
         if not ready:
             raise SandboxTimeout(f"no answer within {timeout:g} s")
@@ -323,7 +354,8 @@ class Sandbox:
 
 
 class _DeadlineReader:
-    """A binary stream whose reads fail once the deadline has passed (a child cannot stall the grader mid-message)."""
+    """A binary stream whose reads fail once the deadline has passed (a child cannot stall the grader
+    mid-message)."""
 
     def __init__(self, stream, deadline: float):
         self.stream, self.deadline = stream, deadline

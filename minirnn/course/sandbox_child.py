@@ -1,19 +1,21 @@
 """The program that runs a student's code: the wire format, the part runner and the finite differences.
 
 This file imports only NumPy and the standard library. The grader copies it into the sandbox and runs it there
-(``python -I -S sandbox_child.py WORKDIR``) with a ``sys.path`` it builds itself: the standard library, NumPy, the
-kit's ``common.py``, and the student's folder *last*. ``minirnn``, ``gradcheck`` and the grader cannot be imported.
-The grader also imports this file, to run the reference through the very same calls and to read the wire format.
+(``python -I -S sandbox_child.py WORKDIR``) with a ``sys.path`` it builds itself: the standard library,
+NumPy, the kit's ``common.py``, and the student's folder *last*. ``minirnn``, ``gradcheck`` and the grader
+cannot be imported. The grader also imports this file, to run the reference through the very same calls and
+to read the wire format.
 
-Wire format (both directions): ``b"MRNN"``, a 4-byte header length, a JSON header, then each array as an 8-byte
-length and ``np.save`` bytes. In the header, an array is ``{"$a": k}``, a tuple ``{"$t": [...]}``, a dict
-``{"$d": [[key, value], ...]}``, anything else the student returns ``{"$o": "TypeName"}``. Reading never unpickles
-(``np.load(allow_pickle=False)``), accepts only numeric dtypes and refuses sizes above the limits before reading.
+Wire format (both directions): ``b"MRNN"``, a 4-byte header length, a JSON header, then each array as an
+8-byte length and ``np.save`` bytes. In the header, an array is ``{"$a": k}``, a tuple ``{"$t": [...]}``, a
+dict ``{"$d": [[key, value], ...]}``, anything else the student returns ``{"$o": "TypeName"}``. Reading never
+unpickles (``np.load(allow_pickle=False)``), accepts only numeric dtypes and refuses sizes above the limits
+before reading.
 
 A part is described by plain data (``minirnn/course/parts.py`` writes it):
 ``{"name", "args": [names], "kwargs": {argument: name}, "returns": spec}``, where ``spec`` is a name, ``""``
-(ignored), a list (a tuple of that many values), ``{"as": name, "of": spec}`` (bind the whole value, then unpack)
-or ``{"keys": {key: name}}`` (a dict). The names are looked up in the case, a dict of arrays.
+(ignored), a list (a tuple of that many values), ``{"as": name, "of": spec}`` (bind the whole value, then
+unpack) or ``{"keys": {key: name}}`` (a dict). The names are looked up in the case, a dict of arrays.
 
 Example:
     >>> import io
@@ -58,7 +60,7 @@ class Mismatch(Exception):
     """The student's function returned something of the wrong kind (count, type or keys): the part fails."""
 
 
-# -- the wire format ----------------------------------------------------------------------------------------------------
+# -- the wire format -----------------------------------------------------------------------------------------
 def _encode(value, arrays, depth=0):
     if depth > MAX_DEPTH:
         return {"$o": "too deeply nested"}
@@ -122,7 +124,8 @@ def _decode(value, arrays, depth=0):
 
 
 class Opaque:
-    """Something the student returned that is not plain data (a function, a class instance): kept as its type name."""
+    """Something the student returned that is not plain data (a function, a class instance): kept as its type
+    name."""
 
     def __init__(self, type_name: str):
         self.type_name = type_name
@@ -164,13 +167,14 @@ def read_message(stream) -> dict:
     return message
 
 
-# -- calling a part -----------------------------------------------------------------------------------------------------
+# -- calling a part ------------------------------------------------------------------------------------------
 def _count(value) -> str:
     return f"{len(value)} values" if isinstance(value, (tuple, list)) else type(value).__name__
 
 
 def extract(value, spec, fn: str) -> dict:
-    """The named pieces of ``value`` as ``spec`` describes them (see the module docstring); Mismatch if it does not fit.
+    """The named pieces of ``value`` as ``spec`` describes them (see the module docstring); Mismatch if it
+    does not fit.
 
     Example:
         >>> extract((1, (2, 3)), ["h", {"as": "cache", "of": ["", "gates"]}], "f")
@@ -230,32 +234,37 @@ def _loss(module, forward: dict, case: dict, pairs) -> float:
 
 
 def directional_derivatives(module, forward: dict, case: dict, pairs, directions: dict, eps: float = 1e-6):
-    """Central differences of ``L = sum_k <forward output_k, upstream_k>`` along ``directions[name]`` (one random
-    direction per input, two forward passes each) -> ``(L, {name: (L(p + eps v) - L(p - eps v)) / 2 eps})``."""
+    """Central differences of ``L = sum_k <forward output_k, upstream_k>`` along ``directions[name]`` (one
+    random direction per input, two forward passes each) -> ``(L, {name: (L(p + eps v) - L(p - eps v)) / 2
+    eps})``."""
     case = {k: np.array(v, dtype=np.float64) if isinstance(v, np.ndarray) and v.dtype.kind == "f" else v
             for k, v in case.items()}
     slopes = {}
     for name, v in directions.items():
-        values = [_loss(module, forward, {**case, name: case[name] + step * v}, pairs) for step in (eps, -eps)]
+        values = [_loss(module, forward, {**case, name: case[name] + step * v}, pairs)
+                  for step in (eps, -eps)]
         slopes[name] = (values[0] - values[1]) / (2 * eps)
     return _loss(module, forward, case, pairs), slopes
 
 
 def run_task(module, task: dict) -> dict:
-    """Every case of one part -> ``{"outputs": [...], "numeric": ..., "loss": ...}`` (or raises the student's error)."""
+    """Every case of one part -> ``{"outputs": [...], "numeric": ..., "loss": ...}`` (or raises the student's
+    error)."""
     outputs = [run_case(module, task, case) for case in task["cases"]]
     result = {"outputs": [{k: v for k, v in out.items() if k in task["graded"]} for out in outputs]}
     check = task.get("gradcheck")
     if check:
         case = task["cases"][check["case"]]
-        result["loss"], result["numeric"] = directional_derivatives(module, task["after"], case, check["pairs"],
-                                                                     check["directions"])
+        result["loss"], result["numeric"] = directional_derivatives(
+            module, task["after"], case, check["pairs"], check["directions"]
+        )
     return result
 
 
-# -- the child process --------------------------------------------------------------------------------------------------
+# -- the child process ---------------------------------------------------------------------------------------
 def student_line(exc: BaseException, folder: str) -> str:
-    """``"lstm.py:57 in gate_gradients"``: the innermost frame of the traceback that lies in the student's folder."""
+    """``"lstm.py:57 in gate_gradients"``: the innermost frame of the traceback that lies in the student's
+    folder."""
     where = ""
     for frame in traceback.extract_tb(exc.__traceback__):
         if os.path.realpath(frame.filename).startswith(folder + os.sep):
@@ -280,13 +289,16 @@ class Channel:
 
 
 def oracle(channel: Channel, name: str):
-    """A stand-in for the helper ``name``: the grader answers with the reference function's result on these inputs."""
+    """A stand-in for the helper ``name``: the grader answers with the reference function's result on these
+    inputs."""
+
     def helper(*args, **kwargs):
         channel.send({"kind": "call", "function": name, "args": args, "kwargs": kwargs})
         reply = channel.receive()
         if reply.get("kind") != "return":
             raise RuntimeError(reply.get("message", "the grader refused the call"))
         return reply["value"]
+
     helper.__name__ = name
     return helper
 
@@ -310,19 +322,30 @@ def serve(channel: Channel, folder: str) -> None:
             return
         try:
             module = load_student(folder, task["module"])
-        except BaseException as e:                                   # noqa: BLE001 - student code: report anything
-            channel.send({"kind": "result", "error": {"type": "ImportError", "where": student_line(e, folder),
-                                                      "message": f"could not import {task['module']}.py: "
-                                                                 f"{type(e).__name__}: {e}"}})
+        except BaseException as e:  # noqa: BLE001 - student code: report anything
+            channel.send(
+                {
+                    "kind": "result",
+                    "error": {
+                        "type": "ImportError",
+                        "where": student_line(e, folder),
+                        "message": f"could not import {task['module']}.py: {type(e).__name__}: {e}",
+                    },
+                }
+            )
             continue
         for name in task["oracles"]:
             setattr(module, name, oracle(channel, name))
         try:
             channel.send({"kind": "result", **run_task(module, task)})
-        except BaseException as e:                                   # noqa: BLE001 - student code: report anything
+        except BaseException as e:  # noqa: BLE001 - student code: report anything
             kind = "Mismatch" if isinstance(e, Mismatch) else type(e).__name__
-            channel.send({"kind": "result", "error": {"type": kind, "message": str(e)[:2000],
-                                                      "where": student_line(e, folder)}})
+            channel.send(
+                {
+                    "kind": "result",
+                    "error": {"type": kind, "message": str(e)[:2000], "where": student_line(e, folder)},
+                }
+            )
 
 
 def main(workdir: str) -> None:

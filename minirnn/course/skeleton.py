@@ -1,13 +1,15 @@
 """Student skeletons and instructor solutions, generated from the source of ``minirnn/cells``.
 
-The solution has one source: ``minirnn/cells/{rnn,lstm,gru}.py``. Both versions of a cell file are that module's text
-with its relative import pointed at a stand-alone ``common.py`` (so the student installs only NumPy). In the student
-version the body of every *part* (the functions listed in ``PARTS``) is replaced, with the ``ast`` module locating it,
-by a ``# TODO`` hint and ``raise NotImplementedError``; the module docstring with the equations, the imports, the
-signatures and every docstring with its shapes are kept. Functions that are not parts (``activate`` and
-``activation_slope`` of the RNN; ``sigmoid``, ``as_step_mask`` and the two matrix products around the time loop,
-``project_inputs`` and ``weight_gradients``, in ``common.py``) are given in full: the student writes the recurrence
-and its backpropagation through time, which is what the assignment is about.
+The solution has one source: ``minirnn/cells/{rnn,lstm,gru}.py``. Both versions of a cell file are that
+    module's text
+with its relative import pointed at a stand-alone ``common.py`` (so the student installs only NumPy). In the
+student version the body of every *part* (the functions listed in ``PARTS``) is replaced, with the ``ast``
+module locating it, by a ``# TODO`` hint and ``raise NotImplementedError``; the module docstring with the
+equations, the imports, the signatures and every docstring with its shapes are kept. Functions that are not
+parts (``activate`` and ``activation_slope`` of the RNN; ``sigmoid``, ``as_step_mask`` and the two matrix
+products around the time loop, ``project_inputs`` and ``weight_gradients``, in ``common.py``) are given in
+full: the student writes the recurrence and its backpropagation through time, which is what the assignment is
+    about.
 
 Example:
     >>> text = render_cell("gru", solution=False)
@@ -36,12 +38,18 @@ def reference_module(cell: str):
 
 def _header(cell: str, solution: bool) -> str:
     if solution:
-        return (f"# minirnn assignment, INSTRUCTOR'S SOLUTION: {cell}.py, generated from minirnn/cells/{cell}.py.\n"
-                f"# Do not hand this file out.\n")
+        return (
+            f"# minirnn assignment, INSTRUCTOR'S SOLUTION: {cell}.py, generated from "
+            f"minirnn/cells/{cell}.py.\n"
+            f"# Do not hand this file out.\n"
+        )
     parts = ", ".join(f"{name} ({points} pt)" for name, points, _ in PARTS[cell])
-    return ("# minirnn assignment: implement every function whose body says TODO. Needs only NumPy.\n"
-            + "\n".join("# " + line for line in textwrap.wrap(f"Graded parts: {parts}.", 115)) + "\n"
-            "# Keep the names, the arguments and the return values that the docstrings describe.\n")
+    return (
+        "# minirnn assignment: implement every function whose body says TODO. Needs only NumPy.\n"
+        + "\n".join("# " + line for line in textwrap.wrap(f"Graded parts: {parts}.", 115))
+        + "\n"
+        "# Keep the names, the arguments and the return values that the docstrings describe.\n"
+    )
 
 
 def _stub(cell: str, name: str, hint: str, indent: str) -> list[str]:
@@ -52,7 +60,8 @@ def _stub(cell: str, name: str, hint: str, indent: str) -> list[str]:
 
 
 def _docstring_lines(node, lines, replacement: list[str]) -> tuple:
-    """(first, last, new lines) that put ``replacement`` (unindented text lines) in place of ``node``'s docstring."""
+    """(first, last, new lines) that put ``replacement`` (unindented text lines) in place of ``node``'s
+    docstring."""
     doc = node.body[0]
     indent = lines[doc.lineno - 1][: len(lines[doc.lineno - 1]) - len(lines[doc.lineno - 1].lstrip())]
     body = [indent + '"""' + replacement[0]] + [indent + line if line else "" for line in replacement[1:]]
@@ -60,14 +69,17 @@ def _docstring_lines(node, lines, replacement: list[str]) -> tuple:
 
 
 def _student_edits(cell: str, tree, lines, hints: str) -> list:
-    """The replacements that make the student's version: stubs, withheld helpers, and (hints "forward") docstrings."""
+    """The replacements that make the student's version: stubs, withheld helpers, and (hints "forward")
+    docstrings."""
     edits = []
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name in part_names(cell):
             body = node.body[1:] if ast.get_docstring(node) is not None else node.body
             first = body[0].lineno
             indent = lines[first - 1][: len(lines[first - 1]) - len(lines[first - 1].lstrip())]
-            edits.append((first, node.end_lineno, _stub(cell, node.name, hint(cell, node.name, hints), indent)))
+            edits.append(
+                (first, node.end_lineno, _stub(cell, node.name, hint(cell, node.name, hints), indent))
+            )
             doc = FORWARD_ONLY_DOCS.get(cell, {}).get(node.name)
             if doc and hints == "forward":
                 edits.append(_docstring_lines(node, lines, textwrap.wrap(doc, 100)))
@@ -76,18 +88,24 @@ def _student_edits(cell: str, tree, lines, hints: str) -> list:
     module_doc = ast.get_docstring(tree, clean=False)
     if hints == "forward" and module_doc and "Backward, one step" in module_doc:
         kept = module_doc.split("Backward, one step")[0].rstrip().splitlines()
-        edits.append((tree.body[0].lineno, tree.body[0].end_lineno,
-                      ['"""' + kept[0], *kept[1:], "", *textwrap.wrap(BACKWARD_NOTE, 115), '"""']))
+        edits.append(
+            (
+                tree.body[0].lineno,
+                tree.body[0].end_lineno,
+                ['"""' + kept[0], *kept[1:], "", *textwrap.wrap(BACKWARD_NOTE, 115), '"""'],
+            )
+        )
     return edits
 
 
 def render_cell(cell: str, solution: bool = False, hints: str = "forward") -> str:
     """The text of the student's (``solution=False``) or the instructor's ``<cell>.py``.
 
-    Both are the source of ``minirnn/cells/<cell>.py`` with ``from ._common import`` changed to ``from common import``;
-    the student's version has each part's body (everything after its docstring) replaced by a TODO stub and no
-    ``backward_step``. With ``hints="forward"`` (the default) its docstrings keep the forward equations, the shapes
-    and what each backward returns, not the backward equations; ``hints="backward"`` keeps those too.
+    Both are the source of ``minirnn/cells/<cell>.py`` with ``from ._common import`` changed to ``from common
+    import``; the student's version has each part's body (everything after its docstring) replaced by a TODO
+    stub and no ``backward_step``. With ``hints="forward"`` (the default) its docstrings keep the forward
+    equations, the shapes and what each backward returns, not the backward equations; ``hints="backward"``
+    keeps those too.
     """
     _check_cell(cell)
     if hints not in HINT_LEVELS:
@@ -95,7 +113,7 @@ def render_cell(cell: str, solution: bool = False, hints: str = "forward") -> st
     source = inspect.getsource(reference_module(cell))
     lines = source.splitlines()
     tree = ast.parse(source)
-    replacements = [] if solution else _student_edits(cell, tree, lines, hints)   # (first, last, new), 1-based
+    replacements = [] if solution else _student_edits(cell, tree, lines, hints)  # (first, last, new), 1-based
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and node.level == 1:
             names = ", ".join(alias.name for alias in node.names)
@@ -104,16 +122,36 @@ def render_cell(cell: str, solution: bool = False, hints: str = "forward") -> st
     if missing:
         raise RuntimeError(f"minirnn/cells/{cell}.py has no function(s) {sorted(missing)} named in PARTS")
     for first, last, new in sorted(replacements, reverse=True):
-        lines[first - 1:last] = new
+        lines[first - 1 : last] = new
     return _header(cell, solution) + "\n".join(lines) + "\n"
 
 
 def render_common() -> str:
-    """``common.py``: ``minirnn/cells/_common.py`` given in full (sigmoid, as_step_mask, project_inputs, weight_gradients)."""
+    """``common.py``: ``minirnn/cells/_common.py`` given in full (sigmoid, as_step_mask, project_inputs,
+    weight_gradients)."""
     from minirnn.cells import _common
     from .notebook import SELF_CHECK_CODE
-    return "# minirnn assignment: helpers given in full (from minirnn/cells/_common.py). Nothing to do here.\n" + \
-        inspect.getsource(_common) + SELF_CHECK_CODE
+
+    return (
+        "# minirnn assignment: helpers given in full (from minirnn/cells/_common.py). Nothing to do here.\n"
+        + inspect.getsource(_common)
+        + SELF_CHECK_CODE
+    )
+
+
+README_INTRO = ("Write the forward and backward passes of {cells} in NumPy. Every function whose body says "
+                "`TODO` is a graded part; read the module docstring (the equations) and each function's "
+                "docstring (the shapes) first. `common.py` is given. You need only NumPy.")
+README_GRADING = (
+    "Each part is compared with the reference implementation on fixed and random inputs (float64, "
+    "relative error at most 1e-8), backward passes are also checked with finite differences of "
+    "your own forward, and the helpers a part calls are answered by the reference while it is "
+    "graded, so a bug costs only the part it is in. Except: `step_backward` runs on the cache of "
+    "your `step_forward`, and `backward` on the cache of your `forward`, so a forward bug can also "
+    "cost its backward. Your code runs in a separate process with NumPy, the standard library and "
+    "`common.py` (your own `common.py` is replaced by the kit's). Grading: `minirnn assignment "
+    "grade <this folder>`."
+)
 
 
 def render_readme(cells, solution: bool) -> str:
@@ -121,32 +159,35 @@ def render_readme(cells, solution: bool) -> str:
     rows = [f"| `{cell}.py` | `{name}` | {points} |" for cell in cells for name, points, _ in PARTS[cell]]
     total = sum(points for cell in cells for _, points, _ in PARTS[cell])
     title = "Solution (instructors only)" if solution else "Assignment"
-    return "\n".join([
-        f"# Recurrent networks by hand: {title}",
-        "",
-        "Write the forward and backward passes of " + ", ".join(c.upper() for c in cells) + " in NumPy. Every "
-        "function whose body says `TODO` is a graded part; read the module docstring (the equations) and each "
-        "function's docstring (the shapes) first. `common.py` is given. You need only NumPy.",
-        "",
-        "| file | part | points |",
-        "|---|---|---|",
-        *rows,
-        f"| | total | {total} |",
-        "",
-        "Each part is compared with the reference implementation on fixed and random inputs (float64, relative "
-        "error at most 1e-8), backward passes are also checked with finite differences of your own forward, and "
-        "the functions a part calls are swapped for the reference while it is graded, so a bug costs only the part "
-        "it is in. Except: `step_backward` runs on the cache of your `step_forward`, and `backward` on the cache of "
-        "your `forward`, so a forward bug can also cost its backward. Grading: `minirnn assignment grade <this folder>`.",
-        "",
-    ])
+    intro = README_INTRO.format(cells=", ".join(c.upper() for c in cells))
+    return "\n".join(
+        [
+            f"# Recurrent networks by hand: {title}",
+            "",
+            intro,
+            "",
+            "| file | part | points |",
+            "|---|---|---|",
+            *rows,
+            f"| | total | {total} |",
+            "",
+            README_GRADING,
+            "",
+        ]
+    )
 
 
 FORMATS = ("py", "notebook")
 
 
-def write_assignment(out, cells=CELLS, with_solution: bool = False, overwrite: bool = False, hints: str = "forward",
-                     format: str = "py") -> list[Path]:
+def write_assignment(
+    out,
+    cells=CELLS,
+    with_solution: bool = False,
+    overwrite: bool = False,
+    hints: str = "forward",
+    format: str = "py",
+) -> list[Path]:
     """Write ``<cell>.py`` (or ``<cell>.ipynb``) for each cell, ``common.py`` and ``README.md`` into ``out``.
 
     Args:
@@ -154,8 +195,8 @@ def write_assignment(out, cells=CELLS, with_solution: bool = False, overwrite: b
         cells: any of ``"rnn"``, ``"lstm"``, ``"gru"``.
         with_solution: write the instructor's version (reference bodies) instead of TODO stubs.
         overwrite: replace files that exist; otherwise an existing file is an error and nothing is written.
-        hints: ``"forward"`` (forward equations, shapes, what each backward returns) or ``"backward"`` (also the
-            backward equations: the easier version).
+        hints: ``"forward"`` (forward equations, shapes, what each backward returns) or ``"backward"`` (also
+            the backward equations: the easier version).
         format: ``"py"`` or ``"notebook"`` (one Jupyter notebook per cell, nbgrader-style solution markers).
 
     Example:
@@ -165,6 +206,7 @@ def write_assignment(out, cells=CELLS, with_solution: bool = False, overwrite: b
         ['README.md', 'common.py', 'rnn.py']
     """
     from .notebook import render_notebook
+
     cells = tuple(cells)
     for cell in cells:
         _check_cell(cell)
@@ -180,13 +222,17 @@ def write_assignment(out, cells=CELLS, with_solution: bool = False, overwrite: b
     if format == "py":
         files = {f"{cell}.py": render_cell(cell, solution=with_solution, hints=hints) for cell in cells}
     else:
-        files = {f"{cell}.ipynb": render_notebook(cell, solution=with_solution, hints=hints) for cell in cells}
+        files = {
+            f"{cell}.ipynb": render_notebook(cell, solution=with_solution, hints=hints) for cell in cells
+        }
     files[COMMON_FILE] = render_common()
     files["README.md"] = render_readme(cells, with_solution)
     existing = [name for name in files if (out / name).exists()]
     if existing and not overwrite:
-        raise FileExistsError(f"out folder {out} already has {', '.join(existing)}; choose another folder or "
-                              f"pass overwrite=True (--force) to replace them")
+        raise FileExistsError(
+            f"out folder {out} already has {', '.join(existing)}; choose another folder or "
+            f"pass overwrite=True (--force) to replace them"
+        )
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, text in files.items():

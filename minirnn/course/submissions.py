@@ -1,10 +1,12 @@
-"""Reading a submission (a folder, a zip, notebooks or ``.py`` files) into plain text, and flagging what looks wrong.
+"""Reading a submission (a folder, a zip, notebooks or ``.py`` files) into plain text, and flagging what
+looks wrong.
 
 Nothing here runs student code. A notebook is read as JSON and only its code cells are kept; a zip is checked
 entry by entry (no absolute paths, no ``..``, no links, at most :data:`MAX_FILES` files and :data:`MAX_BYTES`
-bytes uncompressed, judged from the directory before anything is inflated), and only ``.py``/``.ipynb`` files are
-read from it. Flags are for the instructor: a file that imports ``minirnn`` or names it in its code, and a part whose
-code is the reference's (same normalised syntax tree: docstrings dropped, local names renumbered).
+bytes uncompressed, judged from the directory before anything is inflated), and only ``.py``/``.ipynb`` files
+are read from it. Flags are for the instructor: a file that imports ``minirnn`` or names it in its code, and
+a part whose code is the reference's (same normalised syntax tree: docstrings dropped, local names
+renumbered).
 
 Example:
     >>> sub = Submission("demo", {"rnn.py": "from minirnn.cells.rnn import *\\n"})
@@ -45,7 +47,8 @@ class Submission:
 
 
 def notebook_code(text: str, label: str = "notebook") -> str:
-    """The code cells of a notebook's JSON, joined; IPython magics and shell lines (``%``, ``!``) are dropped."""
+    """The code cells of a notebook's JSON, joined; IPython magics and shell lines (``%``, ``!``) are
+    dropped."""
     if len(text) > MAX_NOTEBOOK:
         raise ValueError(f"{label} is larger than {MAX_NOTEBOOK} bytes")
     try:
@@ -59,7 +62,7 @@ def notebook_code(text: str, label: str = "notebook") -> str:
             source = cell.get("source", "")
             source = "".join(source) if isinstance(source, list) else str(source)
             if source.startswith("# Self-check (public)"):
-                continue                                             # the public check is not part of the answer
+                continue  # the public check is not part of the answer
             lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
             chunks.append("\n".join(lines))
     return "\n\n".join(chunks) + "\n"
@@ -90,7 +93,8 @@ def _add(files: dict, name: str, text: str, notes: list) -> None:
 
 
 def read_zip(path) -> dict:
-    """``{file name: text}`` of the ``.py``/``.ipynb`` files in a zip, refusing crafted archives before inflating."""
+    """``{file name: text}`` of the ``.py``/``.ipynb`` files in a zip, refusing crafted archives before
+    inflating."""
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as e:
@@ -120,7 +124,8 @@ def read_zip(path) -> dict:
 
 
 def load(path, name: str | None = None) -> Submission:
-    """A folder, a zip, a notebook or a ``.py`` file -> :class:`Submission` (FileNotFoundError / ValueError)."""
+    """A folder, a zip, a notebook or a ``.py`` file -> :class:`Submission` (FileNotFoundError /
+    ValueError)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"submission must be a folder, zip, notebook or .py file, got {str(path)!r} "
@@ -140,7 +145,7 @@ def load(path, name: str | None = None) -> Submission:
     return sub
 
 
-# -- flags for the instructor -------------------------------------------------------------------------------------------
+# -- flags for the instructor --------------------------------------------------------------------------------
 class _Renumber(ast.NodeTransformer):
     def __init__(self):
         self.names = {}
@@ -165,10 +170,16 @@ def normalised(node: ast.FunctionDef) -> str:
 
 
 def _mentions_minirnn(tree) -> bool:
+    kinds = (ast.Module, ast.FunctionDef, ast.ClassDef)
     docstrings = {id(n.body[0].value) for n in ast.walk(tree)
-                  if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef)) and ast.get_docstring(n) is not None}
-    return any(isinstance(n, ast.Constant) and isinstance(n.value, str) and "minirnn" in n.value
-               and id(n) not in docstrings for n in ast.walk(tree))
+                  if isinstance(n, kinds) and ast.get_docstring(n)}
+    return any(
+        isinstance(n, ast.Constant)
+        and isinstance(n.value, str)
+        and "minirnn" in n.value
+        and id(n) not in docstrings
+        for n in ast.walk(tree)
+    )
 
 
 def flags(sub: Submission) -> list[str]:
@@ -179,16 +190,25 @@ def flags(sub: Submission) -> list[str]:
             tree = ast.parse(text)
         except (SyntaxError, ValueError):
             continue
-        imports = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names] + \
-            [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 0]
+        imports = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names] + [
+            n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 0
+        ]
         if any(m == "minirnn" or m.startswith("minirnn.") for m in imports):
             out.append(f"{name} imports minirnn")
         elif _mentions_minirnn(tree):
             out.append(f"{name} names minirnn in its code")
-        dynamic = sorted({n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
-                          and n.func.id in DYNAMIC} | {m for m in imports if m in ("importlib", "ctypes", "gc")})
+        dynamic = sorted(
+            {
+                n.func.id
+                for n in ast.walk(tree)
+                if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in DYNAMIC
+            }
+            | {m for m in imports if m in ("importlib", "ctypes", "gc")}
+        )
         if dynamic:
-            out.append(f"{name} uses {', '.join(dynamic)} (code or objects reached at run time: worth a look)")
+            out.append(
+                f"{name} uses {', '.join(dynamic)} (code or objects reached at run time: worth a look)"
+            )
     for cell in sub.cells():
         text = sub.files[f"{registry.get(cell).module}.py"]
         try:
@@ -196,10 +216,16 @@ def flags(sub: Submission) -> list[str]:
         except (SyntaxError, ValueError):
             continue
         reference = registry.get(cell).implementation("numpy")
-        same = [part for part in part_names(cell) if part in functions and
-                normalised(functions[part]) == normalised(ast.parse(inspect.getsource(getattr(reference, part)))
-                                                          .body[0])]
+        same = [
+            part
+            for part in part_names(cell)
+            if part in functions
+            and normalised(functions[part])
+            == normalised(ast.parse(inspect.getsource(getattr(reference, part))).body[0])
+        ]
         if same:
-            out.append(f"{cell}: {', '.join(same)} {'is' if len(same) == 1 else 'are'} the reference's code "
-                       f"(same normalised syntax tree)")
+            out.append(
+                f"{cell}: {', '.join(same)} {'is' if len(same) == 1 else 'are'} the reference's code "
+                f"(same normalised syntax tree)"
+            )
     return out

@@ -32,7 +32,7 @@ def rnn_kit(tmp_path_factory):
     return out
 
 
-# -- notebooks ----------------------------------------------------------------------------------------------------------
+# -- notebooks -----------------------------------------------------------------------------------------------
 def test_notebooks_score_zero_untouched_and_full_marks_as_the_instructors_version(rnn_kit):
     student, solution = rnn_kit["nb-student"] / "rnn.ipynb", rnn_kit["nb-solution"] / "rnn.ipynb"
     nb = json.loads(solution.read_text())
@@ -47,7 +47,8 @@ def test_notebooks_score_zero_untouched_and_full_marks_as_the_instructors_versio
 
 
 def test_the_notebooks_self_check_runs_the_public_check_in_a_kernel_free_way(rnn_kit, tmp_path):
-    """The last cell, run on the instructor's code cells, prints an ok per gradient (run here in a subprocess)."""
+    """The last cell, run on the instructor's code cells, prints an ok per gradient (run here in a
+    subprocess)."""
     code = notebook_code((rnn_kit["nb-solution"] / "rnn.ipynb").read_text())
     last = json.loads((rnn_kit["nb-solution"] / "rnn.ipynb").read_text())["cells"][-1]
     (tmp_path / "common.py").write_text((rnn_kit["nb-solution"] / "common.py").read_text())
@@ -67,7 +68,7 @@ def test_notebook_code_drops_magics_and_the_self_check_and_refuses_non_notebooks
         notebook_code("print('hi')", "hw.ipynb")
 
 
-# -- zips ---------------------------------------------------------------------------------------------------------------
+# -- zips ----------------------------------------------------------------------------------------------------
 def _zip(path, entries: dict) -> Path:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         for name, text in entries.items():
@@ -83,55 +84,76 @@ def test_zips_with_paths_outside_the_folder_are_refused(tmp_path, name):
 
 def test_zips_too_large_when_inflated_are_refused_before_inflating(tmp_path):
     path = _zip(tmp_path / "bomb.zip", {"rnn.py": "#" * (MAX_BYTES + 1)})
-    assert path.stat().st_size < MAX_BYTES // 100                    # a small file that would inflate beyond it
+    assert path.stat().st_size < MAX_BYTES // 100  # a small file that would inflate beyond it
     with pytest.raises(ValueError, match="would inflate to"):
         read_zip(path)
 
 
-# -- Gradescope ---------------------------------------------------------------------------------------------------------
-def test_the_gradescope_bundle_writes_a_valid_results_json_in_a_gradescope_like_layout(rnn_kit, tmp_path, capsys):
+# -- Gradescope ----------------------------------------------------------------------------------------------
+def test_the_gradescope_bundle_writes_a_valid_results_json_in_a_gradescope_like_layout(
+    rnn_kit, tmp_path, capsys
+):
     bundle = tmp_path / "autograder.zip"
     assert assignment_cli.main(["gradescope", "rnn", "--out", str(bundle)]) == 0
     assert "autograder" in capsys.readouterr().out
     root = tmp_path / "autograder"
     with zipfile.ZipFile(bundle) as z:
         names = z.namelist()
-        assert {"setup.sh", "run_autograder", "minirnn/course/grader.py", "gradcheck/__init__.py"} <= set(names)
+        assert {"setup.sh", "run_autograder", "minirnn/course/grader.py", "gradcheck/__init__.py"} <= set(
+            names
+        )
         z.extractall(root / "source")
     (root / "submission").mkdir()
     (root / "submission" / "rnn.py").write_text((rnn_kit["solution"] / "rnn.py").read_text())
-    env = {"AUTOGRADER_ROOT": str(root), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
-           "HOME": str(tmp_path), "OPENBLAS_NUM_THREADS": "1"}
-    run = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, capture_output=True,
-                         text=True, timeout=300)
+    env = {
+        "AUTOGRADER_ROOT": str(root),
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "OPENBLAS_NUM_THREADS": "1",
+    }
+    run = subprocess.run(
+        ["bash", str(root / "source" / "run_autograder")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr
     results = json.loads((root / "results" / "results.json").read_text())
     assert results["score"] == 10
     graded = [t for t in results["tests"] if t["max_score"] > 0]
-    assert [t["name"] for t in graded] == ["rnn.step_forward", "rnn.step_backward", "rnn.recurrent_step",
-                                           "rnn.forward", "rnn.backward"]
+    assert [t["name"] for t in graded] == [
+        "rnn.step_forward",
+        "rnn.step_backward",
+        "rnn.recurrent_step",
+        "rnn.forward",
+        "rnn.backward",
+    ]
     for test in results["tests"]:
         assert set(test) >= {"name", "score", "max_score", "output", "visibility"}
         assert test["visibility"] in ("visible", "hidden", "after_due_date", "after_published")
     assert sum(t["score"] for t in results["tests"]) == results["score"]
 
 
-# -- a whole class ------------------------------------------------------------------------------------------------------
-BUGS = {   # anchor in the RNN solution -> (replacement, the parts it breaks, the output the summary names)
+# -- a whole class -------------------------------------------------------------------------------------------
+BUGS = {  # anchor in the RNN solution -> (replacement, the parts it breaks, the output the summary names)
     "m[t] * h_new[t] + (1 - m[t]) * hs[t]": ("m[t] * h_new[t]", {"forward", "backward"}),
     "da.sum(0), da.sum(0)": ("da.sum(0), 2 * da.sum(0)", {"step_backward"}),
-    "activate(x_proj + h_prev @ W_hh.T + b_hh, nonlinearity)": ("activate(x_proj + h_prev @ W_hh + b_hh, "
-                                                                "nonlinearity)", {"recurrent_step"}),
+    "activate(x_proj + h_prev @ W_hh.T + b_hh, nonlinearity)": (
+        "activate(x_proj + h_prev @ W_hh + b_hh, nonlinearity)",
+        {"recurrent_step"},
+    ),
     "m[t] * (dout[t] + dh_carry)": ("(dout[t] + dh_carry)", {"backward"}),
 }
 POINTS = {"step_forward": 1, "step_backward": 2, "recurrent_step": 2, "forward": 2, "backward": 3}
 ATTACKS = {
     "star-import": "from minirnn.cells.rnn import *\n",
     "forged-channel": "import gc, os\nfor o in gc.get_objects():\n    if type(o).__name__ == 'Channel':\n"
-                      "        o.send({'kind': 'result', 'outputs': []})\nos._exit(0)\n",
-    "pickle": "import os, pickle\nclass E:\n    def __reduce__(self):\n        return (os.system, ('true',))\n"
-              "os.write(1, pickle.dumps(E()))\nimport gc\nfor o in gc.get_objects():\n"
-              "    if type(o).__name__ == 'Channel':\n        o.writer.write(pickle.dumps(E()))\nos._exit(0)\n",
+    "        o.send({'kind': 'result', 'outputs': []})\nos._exit(0)\n",
+    "pickle": "import os, pickle\nclass E:\n    def __reduce__(self):\n"
+    "        return (os.system, ('true',))\n"
+    "os.write(1, pickle.dumps(E()))\nimport gc\nfor o in gc.get_objects():\n"
+    "    if type(o).__name__ == 'Channel':\n        o.writer.write(pickle.dumps(E()))\nos._exit(0)\n",
 }
 
 
@@ -139,7 +161,7 @@ def test_grade_all_gives_each_of_20_submissions_its_score(rnn_kit, tmp_path, cap
     subs, expected = tmp_path / "subs", {}
     subs.mkdir()
     solution = (rnn_kit["solution"] / "rnn.py").read_text()
-    for k in range(3):                                               # correct: folders, zips, a notebook
+    for k in range(3):  # correct: folders, zips, a notebook
         (subs / f"ok-folder-{k}").mkdir()
         (subs / f"ok-folder-{k}" / "rnn.py").write_text(solution)
         (subs / f"ok-folder-{k}" / "gradcheck.py").write_text("raise ImportError('stray')\n")
@@ -147,14 +169,14 @@ def test_grade_all_gives_each_of_20_submissions_its_score(rnn_kit, tmp_path, cap
         expected[f"ok-folder-{k}"] = expected[f"ok-zip-{k}"] = 10
     (subs / "ok-notebook.ipynb").write_text((rnn_kit["nb-solution"] / "rnn.ipynb").read_text())
     expected["ok-notebook"] = 10
-    for k, (anchor, (new, broken)) in enumerate(BUGS.items()):       # one injected bug each (two students each)
+    for k, (anchor, (new, broken)) in enumerate(BUGS.items()):  # one injected bug each (two students each)
         for copy in range(2):
             name = f"bug-{k}-{copy}"
             (subs / name).mkdir()
             assert solution.count(anchor) == 1
             (subs / name / "rnn.py").write_text(solution.replace(anchor, new))
             expected[name] = 10 - sum(POINTS[p] for p in broken)
-    for name, attack in ATTACKS.items():                             # malicious
+    for name, attack in ATTACKS.items():  # malicious
         (subs / name).mkdir()
         (subs / name / "rnn.py").write_text((rnn_kit["student"] / "rnn.py").read_text() + "\n" + attack)
         expected[name] = 0
