@@ -105,10 +105,19 @@ def add_parser(sub) -> None:
     asub = p.add_subparsers(
         dest="assignment_command", metavar="{new,grade,grade-all,gradescope}", required=True
     )
-    cell_choices = (*assignment.CELLS, "all")
+    _add_new(asub)
+    _add_grade(asub)
+    _add_grade_all(asub)
+    scope = asub.add_parser("gradescope", help="build the Gradescope autograder zip")
+    scope.add_argument("cell", nargs="?", default="all", choices=(*assignment.CELLS, "all"),
+                       help="the cells graded (default all)")
+    scope.add_argument("--out", required=True, help="the zip to write (autograder.zip)")
+    scope.set_defaults(func=cmd_gradescope)
 
+
+def _add_new(asub) -> None:
     new = asub.add_parser("new", help="write student files with TODO stubs (or the solution)")
-    new.add_argument("cell", choices=cell_choices, help="which cell(s) the assignment covers")
+    new.add_argument("cell", choices=(*assignment.CELLS, "all"), help="which cell(s) the assignment covers")
     new.add_argument("--out", required=True, help="folder to write into (created if missing)")
     new.add_argument(
         "--with-solution",
@@ -131,6 +140,8 @@ def add_parser(sub) -> None:
     new.add_argument("--force", action="store_true", help="overwrite files that already exist in --out")
     new.set_defaults(func=cmd_new)
 
+
+def _add_grade(asub) -> None:
     grade = asub.add_parser("grade", help="grade a student's folder part by part")
     grade.add_argument("folder", help="the student's folder (rnn.py / lstm.ipynb ...), a zip, or one file")
     grade.add_argument(
@@ -150,6 +161,8 @@ def add_parser(sub) -> None:
     )
     grade.set_defaults(func=cmd_grade)
 
+
+def _add_grade_all(asub) -> None:
     every = asub.add_parser("grade-all", help="grade a whole class: a folder of folders, zips or notebooks")
     every.add_argument("submissions", help="folder with one sub-folder, zip or notebook per student")
     every.add_argument("--out", required=True, metavar="CSV", help="the gradebook to write")
@@ -162,13 +175,6 @@ def add_parser(sub) -> None:
         help="seconds allowed per part (default %(default)g)",
     )
     every.set_defaults(func=cmd_grade_all)
-
-    scope = asub.add_parser("gradescope", help="build the Gradescope autograder zip")
-    scope.add_argument(
-        "cell", nargs="?", default="all", choices=cell_choices, help="the cells graded (default all)"
-    )
-    scope.add_argument("--out", required=True, help="the zip to write (autograder.zip)")
-    scope.set_defaults(func=cmd_gradescope)
 
 
 def main(argv=None) -> int:

@@ -37,10 +37,13 @@ cd "$ROOT/source" && PYTHONPATH="$ROOT/source" python3 -m minirnn.course.gradesc
 """
 
 
-def build_bundle(out, cells=("rnn", "lstm", "gru")) -> Path:
+def build_bundle(out, cells=None) -> Path:
     """Write the autograder zip to ``out`` (grading ``cells``); returns its path."""
-    import minirnn
     import gradcheck
+    import minirnn
+
+    from .parts import CELLS
+    cells = CELLS if cells is None else tuple(cells)
     out = Path(out)
     root = Path(minirnn.__file__).parent
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
@@ -74,9 +77,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="minirnn.course.gradescope")
     parser.add_argument("--submission", default="/autograder/submission")
     parser.add_argument("--results", default="/autograder/results/results.json")
-    parser.add_argument("--cells", default="rnn,lstm,gru")
+    parser.add_argument("--cells", default="", help="comma-separated cells (default: those submitted)")
     args = parser.parse_args(argv)
-    run(args.submission, args.results, [c for c in args.cells.split(",") if c])
+    run(args.submission, args.results, [c for c in args.cells.split(",") if c] or None)
     return 0
 
 
