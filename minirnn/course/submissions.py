@@ -224,8 +224,7 @@ def flags(sub: Submission) -> list[str]:
             == normalised(ast.parse(inspect.getsource(getattr(reference, part))).body[0])
         ]
         if same:
-            out.append(
-                f"{cell}: {', '.join(same)} {'is' if len(same) == 1 else 'are'} the reference's code "
-                f"(same normalised syntax tree)"
-            )
+            which = f"all {len(same)} parts are" if len(same) == len(part_names(cell)) else \
+                f"{', '.join(same)} {'is' if len(same) == 1 else 'are'}"
+            out.append(f"{cell}: {which} the reference's code (same normalised syntax tree)")
     return out

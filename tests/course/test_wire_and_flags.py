@@ -64,7 +64,7 @@ def test_reference_code_is_flagged_even_with_renamed_variables_and_an_own_soluti
     renamed = re.sub(r"\bm\b", "keep", text.replace("dh_carry", "g"))       # local names only
     assert renamed.count("keep[t]") >= 4
     [flag] = flags(Submission("s", {"rnn.py": renamed}))
-    assert flag.startswith("rnn: step_forward, step_backward, recurrent_step, forward, backward are the reference")
+    assert flag == "rnn: all 5 parts are the reference's code (same normalised syntax tree)"
     own = text.replace("    x_proj = x @ W_ih.T + b_ih ", "    x_proj = b_ih + x @ W_ih.T ")
     assert flags(Submission("s", {"rnn.py": own})) == [
         "rnn: step_backward, recurrent_step, forward, backward are the reference's code (same normalised syntax "
