@@ -7,8 +7,8 @@ Where each thing happens:
   (``minirnn/cells``), the answers of the reference helpers a part calls, the comparison and the marks;
 * in the sandbox (``sandbox.py``): the student's module is imported from a copy of their folder, and each
   part is called on its cases; only plain data comes back. One sandbox serves the parts of a cell in turn,
-  helpers first; a part that crashes or times out costs that part only (the tree is killed and a fresh
-  sandbox takes the rest).
+  helpers first, with every process a part started killed before the next one (``Sandbox.sweep``); a part
+  that crashes or times out costs that part only (the tree is killed and a fresh sandbox takes the rest).
 
 A part is graded on its own code: the helpers it calls (``parts.USES``) are answered by the reference, except
 that ``step_backward`` runs on the cache of the student's ``step_forward`` and ``backward`` on the cache of
@@ -123,6 +123,7 @@ def grade_cell(
                     box = Sandbox(files=sub.files)
                     box.start()
                 reply = box.run(message, timeout, _answer(reference, task["oracles"]))
+                box.sweep()                                          # nothing the part started outlives it
                 fields = _mark(cell, part, task, cases, reply)
             except (SandboxTimeout, SandboxCrashed) as e:
                 status = box.stop() if box is not None else None

@@ -106,22 +106,91 @@ def child_python(user) -> str:
     )
 
 
-def _children_of(pid: int) -> list[int]:
-    """Processes whose parent is ``pid`` (from /proc; empty where there is no /proc)."""
-    kids = []
+def _process_table() -> dict:
+    """pid -> (parent pid, state letter) of every process, from /proc (empty where there is no /proc)."""
+    table = {}
     for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
         if entry.isdigit():
             try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
                 continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                kids.append(int(entry))
-    return kids
+            table[int(entry)] = (int(fields[1]), fields[0])
+    return table
 
 
-def _keeper(workdir: str, python: str, user, to_child: tuple, from_child: tuple, hide: list) -> None:
-    """The trusted process between the grader and the child (runs in the fork; never returns)."""
+def descendants(root: int) -> list[int]:
+    """The live (not zombie) processes below ``root``, at any depth."""
+    table = _process_table()
+    children = {}
+    for pid, (ppid, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    found, todo = [], list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        if table[pid][1] != "Z":
+            found.append(pid)
+    return found
+
+
+def _sweep(spare=()) -> None:
+    """Kill every live process below this one except ``spare`` (their descendants included), until none is left;
+    reap the ones that are our children, and never wait for a spared one."""
+    while True:
+        victims = [pid for pid in descendants(os.getpid()) if pid not in spare]
+        if not victims:
+            return
+        for pid in victims:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.001)
+        for pid in victims:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+
+def _start_child(workdir: str, python: str, user, to_child: tuple, from_child: tuple, hide: list) -> None:
+    """In the keeper's fork: a new session, the pipes on fd 0 and 1, folders hidden, privileges dropped, exec."""
+    try:
+        os.setsid()
+        os.dup2(to_child[0], 0)
+        os.dup2(from_child[1], 1)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+        _hide(hide)  # best effort: Linux and root only
+        if user is not None:
+            os.setgroups([])
+            os.setgid(user[1])
+            os.setuid(user[0])
+        scratch = os.path.join(workdir, "scratch")
+        os.chdir(scratch)
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": scratch,
+            "TMPDIR": scratch,
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+        }
+        os.execve(
+            python, [python, "-I", "-S", os.path.join(workdir, "kit", "sandbox_child.py"), workdir], env
+        )
+    finally:
+        os._exit(127)
+
+
+def _keeper(
+    workdir: str, python: str, user, to_child: tuple, from_child: tuple, hide: list, ack: int
+) -> None:
+    """The trusted process between the grader and the child (runs in the fork; never returns).
+
+    SIGUSR1 (between two parts): kill every process below it but the child, then write one byte to ``ack``.
+    SIGTERM, or the child's end: kill everything below it, reap it all, exit with the child's status.
+    """
     status = 250
     try:
         signal.signal(signal.SIGTERM, _stop)
@@ -130,32 +199,13 @@ def _keeper(workdir: str, python: str, user, to_child: tuple, from_child: tuple,
             _LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         child = os.fork()
         if child == 0:
-            try:
-                os.setsid()
-                os.dup2(to_child[0], 0)
-                os.dup2(from_child[1], 1)
-                os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
-                _hide(hide)  # best effort: Linux and root only
-                if user is not None:
-                    os.setgroups([])
-                    os.setgid(user[1])
-                    os.setuid(user[0])
-                os.chdir(os.path.join(workdir, "scratch"))
-                env = {
-                    "PATH": "/usr/bin:/bin",
-                    "HOME": os.path.join(workdir, "scratch"),
-                    "TMPDIR": os.path.join(workdir, "scratch"),
-                    "OPENBLAS_NUM_THREADS": "1",
-                    "OMP_NUM_THREADS": "1",
-                    "MKL_NUM_THREADS": "1",
-                }
-                os.execve(
-                    python,
-                    [python, "-I", "-S", os.path.join(workdir, "kit", "sandbox_child.py"), workdir],
-                    env,
-                )
-            finally:
-                os._exit(127)
+            _start_child(workdir, python, user, to_child, from_child, hide)
+
+        def between_parts(*_):
+            _sweep(spare=(child,))
+            os.write(ack, b"k")
+
+        signal.signal(signal.SIGUSR1, between_parts)
         for fd in (*to_child, *from_child):
             os.close(fd)
         try:
@@ -163,6 +213,7 @@ def _keeper(workdir: str, python: str, user, to_child: tuple, from_child: tuple,
         except _Stop:
             status = 0
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGUSR1, signal.SIG_IGN)
         _kill_all(child)
         status = status if status >= 0 else 128 - status
     finally:
@@ -205,26 +256,21 @@ def _stop(*_):
 
 
 def _kill_all(child: int) -> None:
-    """Kill the child's group and every process re-parented to us, until none is left."""
+    """Kill the child's group and every process below us, and reap them all, until none is left."""
     try:
         os.killpg(child, signal.SIGKILL)
     except OSError:
         pass
     while True:
-        kids = _children_of(os.getpid())
-        for pid in kids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        _sweep()
         try:
-            pid, _ = os.waitpid(-1, 0 if kids else os.WNOHANG)
+            pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            if not _children_of(os.getpid()):
+            if not descendants(os.getpid()):
                 return
             continue
-        if pid == 0 and not kids:
-            time.sleep(0.01)
+        if pid == 0:
+            time.sleep(0.001)
 
 
 class Sandbox:
@@ -266,13 +312,16 @@ class Sandbox:
     # -- lifetime --------------------------------------------------------------------------------------------
     def start(self) -> None:
         """Start the keeper and the child, and wait for the child's first message."""
-        to_child, from_child = os.pipe(), os.pipe()
+        to_child, from_child, ack = os.pipe(), os.pipe(), os.pipe()
         pid = os.fork()
         if pid == 0:
-            _keeper(self.workdir, self.python, self.user, to_child, from_child, self.hide)
+            os.close(ack[0])
+            _keeper(self.workdir, self.python, self.user, to_child, from_child, self.hide, ack[1])
         self.keeper = pid
         os.close(to_child[0])
         os.close(from_child[1])
+        os.close(ack[1])
+        self.ack = os.fdopen(ack[0], "rb", buffering=0)
         self.writer = os.fdopen(to_child[1], "wb", buffering=0)
         self.reader = os.fdopen(from_child[0], "rb", buffering=0)
         if self.receive(STARTUP_TIMEOUT).get("kind") != "ready":
@@ -292,6 +341,15 @@ class Sandbox:
             calls += 1
             self.send(answer(message))
 
+    def sweep(self, timeout: float = 10.0) -> None:
+        """Between two parts: the keeper kills every process of the sandbox but the child itself."""
+        try:
+            os.kill(self.keeper, signal.SIGUSR1)
+        except OSError:
+            raise SandboxCrashed("the sandbox's keeper is gone") from None
+        if not select.select([self.ack], [], [], timeout)[0] or self.ack.read(1) != b"k":
+            raise SandboxCrashed("the sandbox's keeper did not clear the processes left by the last part")
+
     def alive(self) -> bool:
         """Whether the keeper (and so possibly some process of the sandbox) still runs."""
         return self.keeper is not None
@@ -301,7 +359,7 @@ class Sandbox:
         child's)."""
         if self.keeper is None:
             return None
-        for stream in (self.writer, self.reader):
+        for stream in (self.writer, self.reader, self.ack):
             stream.close()
         status = None
         try:
