@@ -1,4 +1,5 @@
-"""The sandbox's wire format refuses anything but plain data; flags and feedback say what a teacher needs to know."""
+"""The sandbox's wire format refuses anything but plain data; flags and feedback say what a teacher needs to
+know."""
 
 from __future__ import annotations
 
@@ -70,8 +71,8 @@ def test_reference_code_is_flagged_even_with_renamed_variables_and_an_own_soluti
     assert flag == "rnn: all 5 parts are the reference's code (same normalised syntax tree)"
     own = text.replace("    x_proj = x @ W_ih.T + b_ih ", "    x_proj = b_ih + x @ W_ih.T ")
     assert flags(Submission("s", {"rnn.py": own})) == [
-        "rnn: step_backward, recurrent_step, forward, backward are the reference's code (same normalised syntax "
-        "tree)"
+        "rnn: step_backward, recurrent_step, forward, backward are the reference's code "
+        "(same normalised syntax tree)"
     ]
     assert flags(Submission("s", {"rnn.py": "import numpy as np\nexec(open('x').read())\n"})) == [
         "rnn.py uses exec (code or objects reached at run time: worth a look)"
