@@ -57,7 +57,7 @@ def cmd_grade(args) -> int:
         return _fail("grade", _writable(args.json, "grade", "--json"))
     try:
         result = assignment.grade(args.folder, cells=args.cell, seed=args.seed, timeout=args.timeout)
-    except (FileNotFoundError, ValueError) as e:
+    except (OSError, ValueError, RuntimeError) as e:
         return _fail("grade", e)
     print(result.table())
     if args.json:
@@ -76,7 +76,7 @@ def cmd_grade_all(args) -> int:
     try:
         rows = classroom.grade_all(args.submissions, args.out, seed=args.seed, timeout=args.timeout,
                                    workers=args.workers)
-    except (FileNotFoundError, ValueError) as e:
+    except (OSError, ValueError, RuntimeError) as e:
         return _fail("grade-all", e)
     scores = [r["score"] for r in rows]
     print(f"graded {len(rows)} submissions; total points: median {sorted(scores)[len(scores) // 2]}, "
@@ -91,7 +91,10 @@ def cmd_gradescope(args) -> int:
     if _writable(args.out, "gradescope", "--out"):
         return _fail("gradescope", _writable(args.out, "gradescope", "--out"))
     cells = assignment.CELLS if args.cell == "all" else (args.cell,)
-    path = gradescope.build_bundle(args.out, cells=cells)
+    try:
+        path = gradescope.build_bundle(args.out, cells=cells)
+    except OSError as e:
+        return _fail("gradescope", e)
     print(f"wrote the Gradescope autograder ({', '.join(cells)}) to {path}: upload it as the assignment's "
           f"autograder (setup.sh, run_autograder and the kit)")
     return 0

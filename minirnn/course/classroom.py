@@ -49,7 +49,7 @@ def _grade_one(path: str, seed: int, timeout: float) -> dict:
     name = Path(path).stem if Path(path).is_file() else Path(path).name
     try:
         result = grade_submission(load(path, name=name), seed=seed, timeout=timeout)
-    except (ValueError, FileNotFoundError) as e:
+    except (ValueError, OSError, RuntimeError) as e:
         return {"student": name, "error": str(e), "parts": {}, "flags": [], "score": 0, "max_score": 0}
     return {
         "student": name,

@@ -135,8 +135,8 @@ def descendants(root: int) -> list[int]:
 
 
 def _sweep(spare=()) -> None:
-    """Kill every live process below this one except ``spare`` (their descendants included), until none is left;
-    reap the ones that are our children, and never wait for a spared one."""
+    """Kill every live process below this one except ``spare`` (their descendants included), until none is
+    left; reap the ones that are our children, and never wait for a spared one."""
     while True:
         victims = [pid for pid in descendants(os.getpid()) if pid not in spare]
         if not victims:
@@ -155,7 +155,8 @@ def _sweep(spare=()) -> None:
 
 
 def _start_child(workdir: str, python: str, user, to_child: tuple, from_child: tuple, hide: list) -> None:
-    """In the keeper's fork: a new session, the pipes on fd 0 and 1, folders hidden, privileges dropped, exec."""
+    """In the keeper's fork: a new session, the pipes on fd 0 and 1, folders hidden, privileges dropped,
+    exec."""
     try:
         os.setsid()
         os.dup2(to_child[0], 0)

@@ -132,8 +132,14 @@ def load(path, name: str | None = None) -> Submission:
                                 f"(it does not exist)")
     sub = Submission(name or path.stem if path.is_file() else name or path.name, {})
     if path.is_dir():
-        entries = {p.name: p.read_text(errors="replace") for p in sorted(path.iterdir())
-                   if p.is_file() and p.suffix in SOURCE_SUFFIXES}
+        inner = [p for p in path.iterdir() if p.is_dir() and not p.name.startswith((".", "__"))]
+        if len(inner) == 1 and not any(p.suffix in SOURCE_SUFFIXES for p in path.iterdir()):
+            return load(inner[0], name=sub.name)                     # a zip that held one folder, unpacked
+        files = [p for p in sorted(path.iterdir()) if p.is_file() and p.suffix in SOURCE_SUFFIXES]
+        if sum(p.stat().st_size for p in files) > MAX_BYTES:
+            raise ValueError(f"submission {str(path)!r} holds more than {MAX_BYTES} bytes of .py/.ipynb "
+                             f"files")
+        entries = {p.name: p.read_text(errors="replace") for p in files}
     elif path.suffix == ".zip":
         entries = read_zip(path)
     elif path.suffix in SOURCE_SUFFIXES:
@@ -171,8 +177,9 @@ def normalised(node: ast.FunctionDef) -> str:
 
 def _mentions_minirnn(tree) -> bool:
     kinds = (ast.Module, ast.FunctionDef, ast.ClassDef)
-    docstrings = {id(n.body[0].value) for n in ast.walk(tree)
-                  if isinstance(n, kinds) and ast.get_docstring(n)}
+    docstrings = {
+        id(n.body[0].value) for n in ast.walk(tree) if isinstance(n, kinds) and ast.get_docstring(n)
+    }
     return any(
         isinstance(n, ast.Constant)
         and isinstance(n.value, str)
@@ -224,7 +231,10 @@ def flags(sub: Submission) -> list[str]:
             == normalised(ast.parse(inspect.getsource(getattr(reference, part))).body[0])
         ]
         if same:
-            which = f"all {len(same)} parts are" if len(same) == len(part_names(cell)) else \
-                f"{', '.join(same)} {'is' if len(same) == 1 else 'are'}"
+            which = (
+                f"all {len(same)} parts are"
+                if len(same) == len(part_names(cell))
+                else f"{', '.join(same)} {'is' if len(same) == 1 else 'are'}"
+            )
             out.append(f"{cell}: {which} the reference's code (same normalised syntax tree)")
     return out
