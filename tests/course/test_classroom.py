@@ -212,3 +212,14 @@ def test_grade_all_and_grade_explain_a_folder_of_submissions(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert assignment_cli.main(["grade-all", str(tmp_path), "--out", str(tmp_path / "no" / "g.csv")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_every_cell_as_notebooks_scores_zero_untouched_and_full_marks_solved(tmp_path):
+    write_assignment(tmp_path / "student", format="notebook")
+    write_assignment(tmp_path / "solution", format="notebook", with_solution=True)
+    assert sorted(p.name for p in (tmp_path / "solution").glob("*.ipynb")) == ["gru.ipynb", "lstm.ipynb",
+                                                                               "rnn.ipynb"]
+    untouched = grade(tmp_path / "student", timeout=TIMEOUT)
+    assert untouched.score == 0 and untouched.max_score == 40 and {p.status for p in untouched.parts} == {"todo"}
+    solved = grade(tmp_path / "solution", timeout=TIMEOUT)
+    assert solved.score == solved.max_score == 40, solved.table()
