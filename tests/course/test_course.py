@@ -24,7 +24,8 @@ def _norm(text: str) -> str:
 
 
 def _body_lines(cell: str, part: str) -> list[str]:
-    """Non-trivial lines of the reference body of ``part`` (comments stripped, whitespace removed, > 15 chars)."""
+    """Non-trivial lines of the reference body of ``part`` (comments stripped, whitespace removed, > 15
+    chars)."""
     fn = getattr(reference_module(cell), part)
     tree = ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
     source = textwrap.dedent(inspect.getsource(fn)).splitlines()
@@ -34,7 +35,8 @@ def _body_lines(cell: str, part: str) -> list[str]:
 
 
 def _code_without_docstrings(text: str) -> str:
-    """The file's own text with the lines of every docstring and every comment removed (what is left is code)."""
+    """The file's own text with the lines of every docstring and every comment removed (what is left is
+    code)."""
     lines = text.splitlines()
     for node in ast.walk(ast.parse(text)):
         if isinstance(node, (ast.Module, ast.FunctionDef)) and ast.get_docstring(node) is not None:
@@ -44,13 +46,22 @@ def _code_without_docstrings(text: str) -> str:
 
 
 def _docstrings(module) -> str:
-    return _norm(module.__doc__ + "".join(f.__doc__ or "" for _, f in inspect.getmembers(module, inspect.isfunction)))
+    return _norm(
+        module.__doc__ + "".join(f.__doc__ or "" for _, f in inspect.getmembers(module, inspect.isfunction))
+    )
 
 
 @pytest.fixture(scope="module")
 def skeleton(tmp_path_factory):
     folder = tmp_path_factory.mktemp("student")
     write_assignment(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def easy(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("student-easy")
+    write_assignment(folder, hints="backward")
     return folder
 
 
@@ -72,37 +83,64 @@ def _copy_solution(solution, tmp_path, cell, old=None, new=None):
     return tmp_path
 
 
-# -- skeletons ----------------------------------------------------------------------------------------------------------
+# -- skeletons -----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("cell", assignment.CELLS)
-def test_skeleton_keeps_docstrings_and_signatures_but_no_line_of_the_solution(skeleton, solution, cell):
-    text = (skeleton / f"{cell}.py").read_text()
+def test_skeleton_keeps_docstrings_and_signatures_but_no_line_of_the_solution(easy, solution, cell):
+    text = (easy / f"{cell}.py").read_text()
     ref = reference_module(cell)
     tree = ast.parse(text)
     assert ast.get_docstring(tree) == inspect.getdoc(ref)
     functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    assert "backward_step" not in functions  # its body is a backward step: withheld
     for part in assignment.part_names(cell):
         node = functions[part]
         assert ast.get_docstring(node) == inspect.getdoc(getattr(ref, part))
-        assert ast.unparse(node.args) == ast.unparse(ast.parse(inspect.getsource(getattr(ref, part))).body[0].args)
+        assert ast.unparse(node.args) == ast.unparse(
+            ast.parse(inspect.getsource(getattr(ref, part))).body[0].args
+        )
         assert isinstance(node.body[-1], ast.Raise) and "NotImplementedError" in ast.unparse(node.body[-1])
-        assert len(node.body) == 2                                   # docstring + raise: nothing else survives
+        assert len(node.body) == 2  # docstring + raise: nothing else survives
     assert "minirnn" not in _code_without_docstrings(text)
     assert "from common import" in text
     code = _norm(_code_without_docstrings(text))
-    given = _docstrings(ref)                                         # the equations are handed out on purpose
+    given = _docstrings(ref)  # the equations are handed out on purpose
     whole = _norm(text)
     for part in assignment.part_names(cell):
         lines = _body_lines(cell, part)
         assert lines, f"{cell}.{part} should have solution lines to look for"
         for line in lines:
             assert line not in code, f"solution line of {cell}.{part} left in the student's code: {line}"
-            assert line not in whole or line in given, f"solution line of {cell}.{part} in a comment/hint: {line}"
+            assert line not in whole or line in given, (
+                f"solution line of {cell}.{part} in a comment/hint: {line}"
+            )
     solution_code = _norm(_code_without_docstrings((solution / f"{cell}.py").read_text()))
-    assert all(line in solution_code for part in assignment.part_names(cell) for line in _body_lines(cell, part))
+    assert all(
+        line in solution_code for part in assignment.part_names(cell) for line in _body_lines(cell, part)
+    )
+
+
+@pytest.mark.parametrize("cell", assignment.CELLS)
+def test_default_hints_give_the_forward_equations_but_no_backward_equation(skeleton, easy, cell):
+    text, easier = (skeleton / f"{cell}.py").read_text(), (easy / f"{cell}.py").read_text()
+    ref_doc = inspect.getdoc(reference_module(cell))
+    forward, backward = ref_doc.split("Backward, one step")
+    equations = [line.strip() for line in backward.splitlines() if "=" in line]
+    assert len(equations) >= 3
+    for line in equations:  # e.g. "dn = dh * (1 - z),   dz = dh * ..."
+        assert line not in text and line in easier
+    for line in forward.splitlines():
+        assert line.strip() in text  # shapes and forward equations stay
+    assert "--hints backward" in text and "backward_step" not in _code_without_docstrings(text)
+    code = _norm(_code_without_docstrings(text))
+    for line in _body_lines(cell, "backward_step"):
+        assert line not in code
+    for name in ("(h_prev - n)", "dh * z", "(1 - z)", "dc * f"):
+        assert name not in text.split('"""', 2)[2] or name in _norm(forward)
 
 
 def test_common_and_readme_are_written_and_common_is_given_in_full(skeleton):
     from minirnn.cells import _common
+
     assert inspect.getsource(_common) in (skeleton / "common.py").read_text()
     readme = (skeleton / "README.md").read_text()
     assert "| `lstm.py` | `gate_gradients` | 4 |" in readme and "| | total | 40 |" in readme
@@ -121,7 +159,7 @@ def test_new_refuses_to_overwrite_and_names_the_files(skeleton, capsys):
     assert "already has rnn.py, common.py, README.md" in err and "--force" in err
 
 
-# -- the three grading tests --------------------------------------------------------------------------------------------
+# -- the three grading tests ---------------------------------------------------------------------------------
 def test_untouched_skeleton_scores_zero(skeleton):
     result = grade(skeleton, timeout=TIMEOUT)
     assert result.score == 0 and result.max_score == 40 and not result.passed
@@ -143,16 +181,41 @@ def test_reference_solution_scores_full_marks(solution, tmp_path, capsys):
 
 BUGS = [
     # (cell, reference text, buggy text, the parts it breaks)
-    pytest.param("lstm", "    dc_prev = dc * f\n", "    dc_prev = dc * i\n", {"lstm.gate_gradients"},
-                 id="lstm-gate-gradients-only"),
-    pytest.param("gru", "dx_proj.sum(0), dh_proj.sum(0)", "dh_proj.sum(0), dx_proj.sum(0)", {"gru.step_backward"},
-                 id="gru-step-backward-bias-swap"),
-    pytest.param("rnn", "m[t] * h_new[t] + (1 - m[t]) * hs[t]", "m[t] * h_new[t]", {"rnn.forward", "rnn.backward"},
-                 id="rnn-forward-padding-breaks-its-backward-too"),
-    pytest.param("gru", "r = sigmoid(x_proj[:, :H] + h_proj[:, :H])", "r = sigmoid(x_proj[:, :H] - h_proj[:, :H])",
-                 {"gru.recurrent_step"}, id="gru-recurrent-step-only"),
-    pytest.param("gru", "    return h, (x, h_prev, W_ih, W_hh, gates, hn)", "    return 2 * h, (x, h_prev, W_ih, W_hh, gates, hn)",
-                 {"gru.step_forward", "gru.step_backward"}, id="gru-step-forward-output-fails-its-backward-gradcheck"),
+    pytest.param(
+        "lstm",
+        "    dc_prev = dc * f\n",
+        "    dc_prev = dc * i\n",
+        {"lstm.gate_gradients"},
+        id="lstm-gate-gradients-only",
+    ),
+    pytest.param(
+        "gru",
+        "dx_proj.sum(0), dh_proj.sum(0)",
+        "dh_proj.sum(0), dx_proj.sum(0)",
+        {"gru.step_backward"},
+        id="gru-step-backward-bias-swap",
+    ),
+    pytest.param(
+        "rnn",
+        "m[t] * h_new[t] + (1 - m[t]) * hs[t]",
+        "m[t] * h_new[t]",
+        {"rnn.forward", "rnn.backward"},
+        id="rnn-forward-padding-breaks-its-backward-too",
+    ),
+    pytest.param(
+        "gru",
+        "r = sigmoid(x_proj[:, :H] + h_proj[:, :H])",
+        "r = sigmoid(x_proj[:, :H] - h_proj[:, :H])",
+        {"gru.recurrent_step"},
+        id="gru-recurrent-step-only",
+    ),
+    pytest.param(
+        "gru",
+        "    return h, (x, h_prev, W_ih, W_hh, gates, hn)",
+        "    return 2 * h, (x, h_prev, W_ih, W_hh, gates, hn)",
+        {"gru.step_forward", "gru.step_backward"},
+        id="gru-step-forward-output-fails-its-backward-gradcheck",
+    ),
 ]
 
 
@@ -169,10 +232,15 @@ def test_one_injected_bug_loses_exactly_the_parts_it_breaks(solution, tmp_path, 
         assert part.max_rel_error > 1e-3 or part.where.startswith("gradcheck: "), part
 
 
-# -- student code that misbehaves ---------------------------------------------------------------------------------------
+# -- student code that misbehaves ----------------------------------------------------------------------------
 def test_endless_loop_is_a_timeout_of_that_part_only(solution, tmp_path):
-    folder = _copy_solution(solution, tmp_path, "rnn", "    return activate(x_proj + h_prev @ W_hh.T + b_hh, nonlinearity)",
-                            "    while True:\n        pass")
+    folder = _copy_solution(
+        solution,
+        tmp_path,
+        "rnn",
+        "    return activate(x_proj + h_prev @ W_hh.T + b_hh, nonlinearity)",
+        "    while True:\n        pass",
+    )
     result = grade(folder, timeout=1.0)
     assert result.failed() == ["rnn.recurrent_step"]
     assert result.part("rnn.recurrent_step").status == "timeout"
@@ -180,12 +248,18 @@ def test_endless_loop_is_a_timeout_of_that_part_only(solution, tmp_path):
 
 
 def test_exceptions_crashes_and_import_errors_are_reported_per_part(solution, tmp_path):
-    folder = _copy_solution(solution, tmp_path, "rnn", "    T, B, _ = x.shape\n    H = h0.shape[-1]\n",
-                            "    T, B, _ = x.shape\n    H = h0.shape[-1]\n    print('debug')\n"
-                            "    raise ValueError('oops')\n")
-    text = (folder / "rnn.py").read_text().replace(
-        "    x, h_prev, W_ih, W_hh, h, nonlinearity = cache\n",
-        "    import os\n    os._exit(3)\n")
+    folder = _copy_solution(
+        solution,
+        tmp_path,
+        "rnn",
+        "    T, B, _ = x.shape\n    H = h0.shape[-1]\n",
+        "    T, B, _ = x.shape\n    H = h0.shape[-1]\n    print('debug')\n    raise ValueError('oops')\n",
+    )
+    text = (
+        (folder / "rnn.py")
+        .read_text()
+        .replace("    x, h_prev, W_ih, W_hh, h, nonlinearity = cache\n", "    import os\n    os._exit(3)\n")
+    )
     (folder / "rnn.py").write_text(text)
     result = grade(folder, timeout=TIMEOUT)
     forward = result.part("rnn.forward")
@@ -213,7 +287,7 @@ def test_wrong_shapes_and_counts_fail_with_a_sentence(solution, tmp_path):
 def test_a_solution_written_differently_passes(tmp_path, solution):
     """A CS231n-style student: no helpers, the sequence loops call the student's own step functions."""
     ref = (solution / "rnn.py").read_text()
-    student = textwrap.dedent('''
+    student = textwrap.dedent("""
         import numpy as np
         from common import as_step_mask
 
@@ -259,8 +333,9 @@ def test_a_solution_written_differently_passes(tmp_path, solution):
                 grads[0][t] = g[0]
                 for k, a in enumerate(g[2:]):
                     grads[k + 1] += a
-            return {"x": grads[0], "h0": dh, "W_ih": grads[1], "W_hh": grads[2], "b_ih": grads[3], "b_hh": grads[4]}
-    ''')
+            return {"x": grads[0], "h0": dh, "W_ih": grads[1], "W_hh": grads[2], "b_ih": grads[3],
+                    "b_hh": grads[4]}
+    """)
     assert "as_step_mask" in ref
     (tmp_path / "rnn.py").write_text(student)
     (tmp_path / "common.py").write_text((solution / "common.py").read_text())
@@ -282,7 +357,11 @@ def test_grade_cli_exit_codes_and_clear_errors(skeleton, tmp_path, capsys):
     assert assignment_cli.main(["grade", str(tmp_path)]) == 2
     assert "holds none of rnn.py, lstm.py, gru.py" in capsys.readouterr().err
     out = tmp_path / "g.json"
-    assert assignment_cli.main(["grade", str(skeleton), "--cell", "gru", "--json", str(out),
-                     "--timeout", str(TIMEOUT)]) == 1
+    assert (
+        assignment_cli.main(
+            ["grade", str(skeleton), "--cell", "gru", "--json", str(out), "--timeout", str(TIMEOUT)]
+        )
+        == 1
+    )
     assert "score: 0/15" in capsys.readouterr().out
     assert json.loads(out.read_text())["score"] == 0
