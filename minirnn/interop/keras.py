@@ -80,8 +80,9 @@ def from_keras(keras_layer, *, batch_first=True, dtype=None, seed=None, backend=
 
     ``keras_layer`` may be one layer, a ``Bidirectional`` wrapper (merge_mode 'concat'; maps to bidirectional=True),
     or a list of such layers stacked one on the next (each but the last with ``return_sequences=True``), which maps to
-    ``num_layers=len(list)``. SimpleRNN and LSTM have one bias: it becomes ``bias_ih`` and ``bias_hh`` is zero. A GRU
-    with ``reset_after=False`` becomes ``minirnn.GRU(..., reset_after=False)``, its one bias ``bias_ih``. Keras dropout and
+    ``num_layers=len(list)``. SimpleRNN and LSTM have one bias: it becomes ``bias_ih`` and ``bias_hh`` is zero. A
+    GRU with ``reset_after=False`` becomes ``minirnn.GRU(..., reset_after=False)``, its one bias ``bias_ih``. Keras
+    dropout and
     recurrent_dropout act only in training and are not carried over (the minirnn layer has dropout=0).
 
     Args:
@@ -148,7 +149,7 @@ def _params_to_keras_weights(cell, params, H, bias, suffix):
 def to_keras_weights(layer):
     """The weights of a minirnn RNN/LSTM/GRU as Keras ``get_weights()`` lists, one list per stacked layer.
 
-    Entry k fits ``keras_layers[k].set_weights(...)`` for the Keras SimpleRNN/LSTM/GRU (GRU with the layer's reset_after) of
+    Entry k fits ``keras_layers[k].set_weights(...)`` for the Keras SimpleRNN/LSTM/GRU (GRU: the layer's reset_after) of
     the same units, or for a ``Bidirectional`` wrapper (forward weights, then backward) when the layer is bidirectional.
     SimpleRNN and LSTM have a single bias: this exports ``bias_ih + bias_hh``. The network computes the same function,
     but importing it back gives ``bias_ih`` = the sum and ``bias_hh`` = 0 (exact for GRU, whose two biases Keras keeps).

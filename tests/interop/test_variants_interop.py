@@ -24,7 +24,7 @@ LENGTHS = [6, 4, 1]
 KERAS_TOL = dict(rtol=1e-5, atol=1e-5)
 
 
-# -- Keras GRU(reset_after=False) ---------------------------------------------------------------------------------------
+# -- Keras GRU(reset_after=False) ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
 def test_keras_published_reset_after_false_case_is_reproduced(backend):
     """Keras' own test (keras/src/layers/rnn/gru_test.py, ``test_correctness``): GRU(3) with every kernel entry
@@ -127,7 +127,7 @@ def test_classifier_from_keras_refuses_a_reset_after_false_gru_with_the_reason()
         classifier_from_keras(model)
 
 
-# -- PyTorch LSTM(proj_size=P) ------------------------------------------------------------------------------------------
+# -- PyTorch LSTM(proj_size=P) ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 def test_from_torch_loads_a_proj_size_lstm_with_the_same_outputs_and_gradients(dtype, backend):
