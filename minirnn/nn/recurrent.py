@@ -14,6 +14,7 @@ the saved gate values (so the peak memory stays near what the forward stores), a
 
 Shapes: ``x`` (T, B, I), or (B, T, I) with ``batch_first=True``, or (T, I) unbatched; ``out`` (T, B, D*H) with D = 2 when
 bidirectional (forward features first, then reverse); ``h0``/``h_n`` (num_layers*D, B, H), row ``layer*D + direction``.
+An LSTM with ``proj_size=P`` has h of size P (``out`` (T, B, D*P), ``h0``/``h_n`` (L*D, B, P)) and c of size H.
 ``lengths`` (B integers in 1..T) follows ``pack_padded_sequence``: sequence b ends at step lengths[b]-1, its outputs
 after that are zero, the reverse direction starts at its last real step, and padded inputs get zero gradient.
 """
