@@ -80,6 +80,11 @@ def _variant(cell):
     return VARIANTS[cell]
 
 
+def _proj_size(spec, H):
+    """The proj_size the checks give a cell with projections (``weight_hr``): about H / 2; 0 for any other cell."""
+    return max(1, H // 2) if any(base == "weight_hr" for base, _ in spec.parameters) else 0
+
+
 def _loss(outputs, upstream):
     """``L = sum(out * G) + sum(h_n * G_h) [+ sum(c_n * G_c)]`` for matching tuples of arrays."""
     return float(sum(np.sum(a * g) for a, g in zip(outputs, upstream)))
@@ -101,12 +106,14 @@ def cell_problem(cell: str, *, lengths: bool = False, T: int = 5, B: int = 3, I:
     spec, options = _variant(cell)
     rng = np.random.default_rng(seed)
     s = 1 / np.sqrt(H)
+    P = _proj_size(spec, H)
+    sizes = spec.state_sizes(H, P)                                    # {"h": H or P, "c": H}
     params = {"x": rng.normal(size=(T, B, I))}
-    params.update({f"{state}0": rng.normal(scale=0.5, size=(B, H)) for state in spec.states})
-    for (base, arg), shape in zip(spec.parameters, spec.parameter_shapes(I, H).values()):
+    params.update({f"{state}0": rng.normal(scale=0.5, size=(B, sizes[state])) for state in spec.states})
+    for (base, arg), shape in zip(spec.parameters, spec.parameter_shapes(I, H, P).values()):
         params[arg] = rng.uniform(-s, s, size=shape) * (2.0 if base.startswith("weight") else 1.0)
     mask = _mask(make_lengths(T, B), T) if lengths else None
-    upstream = (rng.normal(size=(T, B, H)), *(rng.normal(size=(B, H)) for _ in spec.states))
+    upstream = (rng.normal(size=(T, B, sizes["h"])), *(rng.normal(size=(B, sizes[state])) for state in spec.states))
     weights = tuple(params[arg] for _, arg in spec.parameters)
 
     def run(p):
@@ -140,18 +147,21 @@ def layer_problem(cell: str, *, num_layers: int = 1, bidirectional: bool = False
         >>> gradcheck.check_gradients(f, params, grads).passed
         True
     """
-    from ..nn.recurrent import LAYERS
+    from ..nn.recurrent import layer_for
 
     spec, options = _variant(cell)
     D = 2 if bidirectional else 1
-    layer = LAYERS[spec.name](I, H, num_layers=num_layers, bidirectional=bidirectional, dtype=np.float64, seed=seed,
-                              backend=backend, **options)
+    projection = {"proj_size": _proj_size(spec, H)} if _proj_size(spec, H) else {}
+    layer = layer_for(spec, I, H, num_layers=num_layers, bidirectional=bidirectional, dtype=np.float64, seed=seed,
+                      backend=backend, **projection, **options)
+    sizes = layer.state_sizes                                         # {"h": H or P, "c": H}
     rng = np.random.default_rng(seed + 1)
     inputs = {"x": rng.normal(size=(T, B, I))}
-    inputs.update({f"{state}0": rng.normal(scale=0.5, size=(num_layers * D, B, H)) for state in spec.states})
+    inputs.update({f"{state}0": rng.normal(scale=0.5, size=(num_layers * D, B, sizes[state]))
+                   for state in spec.states})
     lens = make_lengths(T, B) if lengths else None
-    dout = rng.normal(size=(T, B, D * H))
-    dfinal = tuple(rng.normal(size=(num_layers * D, B, H)) for _ in spec.states)
+    dout = rng.normal(size=(T, B, D * sizes["h"]))
+    dfinal = tuple(rng.normal(size=(num_layers * D, B, sizes[state])) for state in spec.states)
     params = {**inputs, **layer.params}
 
     def run(p):
@@ -195,7 +205,8 @@ def run_suite(cells=CELLS, num_layers=(1, 2), bidirectional=(False, True), lengt
     counts as a failure.
 
     Args:
-        cells: any of ``"rnn_tanh", "rnn_relu", "lstm", "gru"``.
+        cells: any of ``"rnn_tanh", "rnn_relu", "lstm", "gru"`` and the variants ``"gru_reset_before",
+            "lstm_proj", "lstm_peephole"`` (:data:`CELLS`).
         num_layers, bidirectional, lengths: a value or a tuple of values to try.
         levels: ``"cell"`` and/or ``"layer"``.
         backends: the layers' backends to check, a value or a tuple of ``"auto"``, ``"numpy"``, ``"numba"``.

@@ -58,6 +58,11 @@ class Cell:
         keras_biases: 1 when Keras keeps one bias (b_ih + b_hh), 2 when it keeps both (GRU ``reset_after=True``).
         color: the cell's colour in every figure.
         readable: the module of the readable loop when it is not ``minirnn.cells.<module>``.
+        family: the base cell whose layer runs this variant (``"lstm"`` for ``"lstm_peephole"``); "" for a base cell.
+        switches: the layer's constructor arguments that select this cell in its family, as truth values
+            (``{"peepholes": True}``; ``{"proj_size": True}`` means proj_size > 0); an argument a cell does not list
+            must be off. See :func:`choose`.
+        keras_options: the Keras layer arguments that make the Keras class this cell (GRU ``{"reset_after": True}``).
     """
 
     name: str
@@ -73,17 +78,37 @@ class Cell:
     readable: str = ""
     options: dict = field(default_factory=dict)
     parameters: tuple = (("weight_ih", "W_ih"), ("weight_hh", "W_hh"), ("bias_ih", "b_ih"), ("bias_hh", "b_hh"))
+    family: str = ""
+    switches: dict = field(default_factory=dict)
+    keras_options: dict = field(default_factory=dict)
 
     @property
     def num_gates(self) -> int:
         """G: the weight matrices have G * H rows."""
         return len(self.gates)
 
-    def parameter_shapes(self, input_size: int, hidden_size: int) -> dict:
-        """PyTorch base name -> shape for one layer and direction, e.g. ``{"weight_ih": (4H, I), ...}``."""
-        GH = self.num_gates * hidden_size
-        shapes = {"weight_ih": (GH, input_size), "weight_hh": (GH, hidden_size), "bias_ih": (GH,), "bias_hh": (GH,)}
+    def parameter_shapes(self, input_size: int, hidden_size: int, proj_size: int = 0) -> dict:
+        """PyTorch base name -> shape for one layer and direction, e.g. ``{"weight_ih": (4H, I), ...}``.
+
+        ``proj_size`` (P) is the size of h for a cell with ``weight_hr`` (an LSTM with projections); 0 otherwise.
+        """
+        GH, H, R = self.num_gates * hidden_size, hidden_size, self.state_sizes(hidden_size, proj_size)["h"]
+        shapes = {"weight_ih": (GH, input_size), "weight_hh": (GH, R), "bias_ih": (GH,), "bias_hh": (GH,),
+                  "weight_hr": (R, H), "weight_ci": (H,), "weight_cf": (H,), "weight_co": (H,)}
         return {base: shapes[base] for base, _ in self.parameters}
+
+    def state_sizes(self, hidden_size: int, proj_size: int = 0) -> dict:
+        """The size of each state: ``{"h": H}``, ``{"h": H, "c": H}``, or ``{"h": P, "c": H}`` with projections.
+
+        Example:
+            >>> get("lstm_proj").state_sizes(8, proj_size=3), get("gru").state_sizes(8)
+            ({'h': 3, 'c': 8}, {'h': 8})
+        """
+        projected = any(base == "weight_hr" for base, _ in self.parameters)
+        if projected != (proj_size > 0):
+            raise ValueError(f"{self.title}: proj_size must be {'> 0' if projected else '0'}, got {proj_size}")
+        sizes = {"h": proj_size if projected else hidden_size, "c": hidden_size}
+        return {state: sizes[state] for state in self.states}
 
     def default_options(self) -> dict:
         """Each option at its default value (``{"nonlinearity": "tanh"}`` for the RNN)."""
@@ -137,10 +162,28 @@ RNN = Cell("rnn", "tanh RNN", gates=("a",), states=("h",), module="rnn", torch_c
 LSTM = Cell("lstm", "LSTM", gates=("i", "f", "g", "o"), states=("h", "c"), module="lstm", torch_class="LSTM",
             keras_class="LSTM", keras_gates=("i", "f", "g", "o"), keras_biases=1, color="#d62728")
 GRU = Cell("gru", "GRU", gates=("r", "z", "n"), states=("h",), module="gru", torch_class="GRU",
-           keras_class="GRU", keras_gates=("z", "r", "n"), keras_biases=2, color="#2ca02c")
+           keras_class="GRU", keras_gates=("z", "r", "n"), keras_biases=2, color="#2ca02c",
+           switches={"reset_after": True}, keras_options={"reset_after": True})
+
+# The variants (issue #18): each runs in its family's layer, selected by a constructor argument.
+GRU_RESET_BEFORE = Cell("gru_reset_before", "GRU (reset before)", gates=("r", "z", "n"), states=("h",),
+                        module="gru_reset_before", torch_class="", keras_class="GRU", keras_gates=("z", "r", "n"),
+                        keras_biases=1, color="#8c564b", family="gru", switches={"reset_after": False},
+                        keras_options={"reset_after": False})
+LSTM_PROJ = Cell("lstm_proj", "LSTM (projections)", gates=("i", "f", "g", "o"), states=("h", "c"),
+                 module="lstm_proj", torch_class="LSTM", keras_class="", keras_gates=("i", "f", "g", "o"),
+                 keras_biases=1, color="#ff7f0e", family="lstm", switches={"proj_size": True},
+                 parameters=(("weight_ih", "W_ih"), ("weight_hh", "W_hh"), ("bias_ih", "b_ih"),
+                             ("bias_hh", "b_hh"), ("weight_hr", "W_hr")))
+LSTM_PEEPHOLE = Cell("lstm_peephole", "LSTM (peepholes)", gates=("i", "f", "g", "o"), states=("h", "c"),
+                     module="lstm_peephole", torch_class="", keras_class="", keras_gates=("i", "f", "g", "o"),
+                     keras_biases=1, color="#9467bd", family="lstm", switches={"peepholes": True},
+                     parameters=(("weight_ih", "W_ih"), ("weight_hh", "W_hh"), ("bias_ih", "b_ih"),
+                                 ("bias_hh", "b_hh"), ("weight_ci", "w_ci"), ("weight_cf", "w_cf"),
+                                 ("weight_co", "w_co")))
 
 #: Every cell by name.
-CELLS = {cell.name: cell for cell in (RNN, LSTM, GRU)}
+CELLS = {cell.name: cell for cell in (RNN, LSTM, GRU, GRU_RESET_BEFORE, LSTM_PROJ, LSTM_PEEPHOLE)}
 
 
 def get(name: str) -> Cell:
@@ -148,3 +191,24 @@ def get(name: str) -> Cell:
     if name not in CELLS:
         raise ValueError(f"cell must be one of {tuple(CELLS)}, got {name!r}")
     return CELLS[name]
+
+
+def choose(family: str, where: str = "layer", **arguments) -> Cell:
+    """The cell of ``family`` that a layer's constructor arguments select (see :attr:`Cell.switches`).
+
+    Each argument counts by its truth value (``proj_size=3`` is on); a cell matches when the arguments it lists
+    have its values and every other one is off. No match (a combination no cell implements) is a ValueError.
+
+    Example:
+        >>> choose("gru", reset_after=False).name, choose("lstm", proj_size=0, peepholes=False).name
+        ('gru_reset_before', 'lstm')
+    """
+    given = {key: bool(value) for key, value in arguments.items()}
+    for cell in CELLS.values():
+        listed = all(given.get(key, False) == value for key, value in cell.switches.items())
+        others_off = not any(value for key, value in given.items() if key not in cell.switches)
+        if (cell.family or cell.name) == family and listed and others_off:
+            return cell
+    on = ", ".join(f"{key}={value!r}" for key, value in arguments.items() if value) or "the defaults"
+    raise ValueError(f"{where}: no {family.upper()} cell implements {on} together; each of these arguments works "
+                     "on its own (see minirnn.cells.registry.CELLS)")

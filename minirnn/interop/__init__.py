@@ -7,10 +7,13 @@ order, two biases), so the torch direction is a copy. Keras differs in four ways
     recurrent       Keras (H, G*H)       -> minirnn W_hh = recurrent_kernel.T  (G*H, H)
     bias            SimpleRNN, LSTM: one bias (G*H,) -> b_ih = bias, b_hh = 0  (exporting writes b_ih + b_hh)
                     GRU (reset_after=True): (2, 3H) = [input bias, recurrent bias] -> b_ih, b_hh exactly
+                    GRU (reset_after=False): one bias (3H,) -> b_ih = bias, b_hh = 0 (b_hn is outside r there)
     gate order      LSTM i, f, c, o = PyTorch's i, f, g, o;  GRU z, r, h -> PyTorch r, z, n (blocks swapped)
 
 A Keras GRU with ``reset_after=False`` (the original Cho et al. cell, n = tanh(x W_in + (r * h) W_hn + b_n)) applies the
-reset gate before the recurrent product; no choice of PyTorch-style weights reproduces it, so it is refused.
+reset gate before the recurrent product; it loads into ``minirnn.GRU(..., reset_after=False)``, which runs that cell.
+A PyTorch LSTM with ``proj_size > 0`` loads into ``minirnn.LSTM(..., proj_size=P)`` (``weight_hr_l{k}``); an LSTM with
+peepholes exists in neither framework, so it exports only as a state_dict.
 
 Variable lengths in Keras come from a ``Masking`` layer (or ``mask=``). Keras skips masked steps and carries the state,
 like ``pack_padded_sequence``, so final states agree. What differs is the output at masked steps of a

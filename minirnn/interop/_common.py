@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..cells import registry
 from ..nn.recurrent import LAYERS, layer_class
 
 
@@ -27,7 +28,7 @@ def cell_of(layer, where="layer"):
 def parse_cell(cell):
     """A cell given as a name ('lstm', any case), a minirnn layer class or a registry cell -> its registry cell; None
     stays None."""
-    if cell is None or any(cell is cls.cell for cls in LAYERS.values()):
+    if cell is None or isinstance(cell, registry.Cell):               # a base cell or a variant
         return cell
     return layer_class(cell).cell
 

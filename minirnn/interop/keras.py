@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..nn.recurrent import GRU, LAYERS, LSTM  # noqa: F401 (GRU, LSTM: the docstring examples)
+from ..cells import registry
+from ..nn.recurrent import GRU, LAYERS, LSTM, layer_for  # noqa: F401 (GRU, LSTM: the docstring examples)
 from ._common import cell_of, parse_cell, reorder_blocks
 
 
@@ -30,11 +31,12 @@ def _keras_describe(keras_layer, where):
 
 def _keras_describe_one(keras_layer, where, allow_backwards):
     name = type(keras_layer).__name__
-    kinds = {cls.cell.keras_class: cls.cell for cls in LAYERS.values()}
-    if name not in kinds or not type(keras_layer).__module__.startswith("keras"):
+    if name not in {cell.keras_class for cell in registry.CELLS.values() if cell.keras_class} or \
+            not type(keras_layer).__module__.startswith("keras"):
         raise TypeError(f"{where} must be a Keras SimpleRNN, LSTM, GRU or Bidirectional layer, got {name}")
-    kind = kinds[name]
     config = keras_layer.get_config()
+    kind = next(cell for cell in registry.CELLS.values() if cell.keras_class == name     # GRU: by reset_after
+                and all(config.get(key, value) == value for key, value in cell.keras_options.items()))
     if not keras_layer.built:
         raise ValueError(f"{where} ({name}) has no weights yet; build it (call it once or layer.build(input_shape))")
     if config.get("go_backwards") and not allow_backwards:
@@ -50,11 +52,6 @@ def _keras_describe_one(keras_layer, where, allow_backwards):
         raise ValueError(f"{where} has activation={activation!r} and recurrent_activation="
                          f"{config.get('recurrent_activation')!r}; minirnn's {kind.title} is the standard cell "
                          "with 'tanh' and 'sigmoid'")
-    if not config.get("reset_after", True):
-        raise ValueError(f"{where} is a GRU with reset_after=False: that cell applies the reset gate before the "
-                         "recurrent product, n = tanh(x W_in + (r * h) W_hn + b_n), while minirnn and PyTorch compute "
-                         "n = tanh(x W_in + b_in + r * (h W_hn + b_hn)); no weights make them equal. Use "
-                         "reset_after=True (the Keras 2+ default)")
     return kind, config
 
 
@@ -83,8 +80,9 @@ def from_keras(keras_layer, *, batch_first=True, dtype=None, seed=None, backend=
 
     ``keras_layer`` may be one layer, a ``Bidirectional`` wrapper (merge_mode 'concat'; maps to bidirectional=True),
     or a list of such layers stacked one on the next (each but the last with ``return_sequences=True``), which maps to
-    ``num_layers=len(list)``. SimpleRNN and LSTM have one bias: it becomes ``bias_ih`` and ``bias_hh`` is zero. GRU
-    needs ``reset_after=True`` (see the module docstring for why ``reset_after=False`` is refused). Keras dropout and
+    ``num_layers=len(list)``. SimpleRNN and LSTM have one bias: it becomes ``bias_ih`` and ``bias_hh`` is zero. A
+    GRU with ``reset_after=False`` becomes ``minirnn.GRU(..., reset_after=False)``, its one bias ``bias_ih``. Keras
+    dropout and
     recurrent_dropout act only in training and are not carried over (the minirnn layer has dropout=0).
 
     Args:
@@ -126,8 +124,8 @@ def from_keras(keras_layer, *, batch_first=True, dtype=None, seed=None, backend=
     kwargs = dict(num_layers=len(stack), bias=use_bias, batch_first=batch_first, bidirectional=(D == 2))
     if "nonlinearity" in kind.options:
         kwargs["nonlinearity"] = config["activation"]
-    layer = LAYERS[kind.name](input_size, H, **kwargs, dtype=dtype or params["weight_ih_l0"].dtype, seed=seed,
-                         backend=backend)
+    layer = layer_for(kind, input_size, H, **kwargs, dtype=dtype or params["weight_ih_l0"].dtype, seed=seed,
+                      backend=backend)
     layer.load_state_dict(params)
     return layer
 
@@ -151,7 +149,7 @@ def _params_to_keras_weights(cell, params, H, bias, suffix):
 def to_keras_weights(layer):
     """The weights of a minirnn RNN/LSTM/GRU as Keras ``get_weights()`` lists, one list per stacked layer.
 
-    Entry k fits ``keras_layers[k].set_weights(...)`` for the Keras SimpleRNN/LSTM/GRU (GRU with reset_after=True) of
+    Entry k fits ``keras_layers[k].set_weights(...)`` for the Keras SimpleRNN/LSTM/GRU (GRU: the layer's reset_after) of
     the same units, or for a ``Bidirectional`` wrapper (forward weights, then backward) when the layer is bidirectional.
     SimpleRNN and LSTM have a single bias: this exports ``bias_ih + bias_hh``. The network computes the same function,
     but importing it back gives ``bias_ih`` = the sum and ``bias_hh`` = 0 (exact for GRU, whose two biases Keras keeps).
@@ -187,6 +185,9 @@ def to_keras(layer, *, return_sequences=False):
     """
     import keras
     spec = cell_of(layer)
+    if not spec.keras_class:
+        raise ValueError(f"layer runs the cell {spec.title}, which Keras does not have; only RNN, LSTM, GRU and "
+                         "GRU(reset_after=False) layers export to Keras")
     dtype = str(layer.dtype)
     out, input_size = [], layer.input_size
     for k, weights in enumerate(to_keras_weights(layer)):
@@ -194,8 +195,7 @@ def to_keras(layer, *, return_sequences=False):
         kwargs = dict(return_sequences=(return_sequences if last else True), use_bias=layer.bias, dtype=dtype)
         if "nonlinearity" in layer.options:
             kwargs["activation"] = layer.options["nonlinearity"]
-        if spec.keras_biases == 2:
-            kwargs["reset_after"] = True                                     # the GRU whose two biases Keras keeps
+        kwargs.update(spec.keras_options)                                    # GRU: reset_after
         keras_layer = getattr(keras.layers, spec.keras_class)(layer.hidden_size, **kwargs)
         if layer.bidirectional:
             keras_layer = keras.layers.Bidirectional(keras_layer, merge_mode="concat", dtype=dtype)
@@ -231,6 +231,9 @@ def classifier_from_keras(keras_model, *, dtype=None, seed=None, backend="auto")
         raise ValueError(f"keras_model's Dense layer has activation={dense.get_config()['activation']!r}; "
                          "SequenceClassifier returns logits, so the Dense layer must be linear")
     rnn = from_keras(layers[:-1], batch_first=True, dtype=dtype, seed=seed, backend=backend)
+    if cell_of(rnn).family:
+        raise ValueError(f"keras_model's recurrent layers are a {cell_of(rnn).title}; SequenceClassifier builds the "
+                         "base cells only: load the recurrent part with interop.from_keras(keras_layers)")
     kernel, *bias = dense.get_weights()
     model = SequenceClassifier(cell_of(rnn).name, rnn.input_size, rnn.hidden_size, kernel.shape[1],
                                num_layers=rnn.num_layers, bidirectional=rnn.bidirectional, bias=rnn.bias,

@@ -15,10 +15,12 @@ def from_torch(module_or_state_dict, cell=None, *, batch_first=None, nonlinearit
     """A minirnn RNN/LSTM/GRU with the weights (and, from a module, the constructor arguments) of a PyTorch one.
 
     From an ``nn.RNN/LSTM/GRU`` module everything is read off the module: cell, input_size, hidden_size, num_layers,
-    bias, batch_first, bidirectional, nonlinearity, dropout; the dtype is that of the weights. From a ``state_dict``
-    (tensors or arrays) the sizes are read off the shapes: ``weight_ih_l0`` is (G*H, I), ``weight_hh_l0`` (G*H, H), and
-    the gate factor G = 1, 4, 3 names the cell (RNN, LSTM, GRU). A state_dict does not record ``batch_first``,
-    ``dropout`` or an RNN's ``nonlinearity``: pass them (defaults False, 0.0, "tanh").
+    bias, batch_first, bidirectional, nonlinearity, dropout, proj_size; the dtype is that of the weights. From a
+    ``state_dict`` (tensors or arrays) the sizes are read off the shapes: ``weight_ih_l0`` is (G*H, I), ``weight_hh_l0``
+    (G*H, H), and the gate factor G = 1, 4, 3 names the cell (RNN, LSTM, GRU); ``weight_hr_l0`` (P, H) means an LSTM
+    with ``proj_size=P`` (``weight_hh_l0`` is then (4H, P)), and ``weight_ci_l0`` an LSTM with ``peepholes=True``
+    (minirnn's own names). A state_dict does not record ``batch_first``, ``dropout`` or an RNN's ``nonlinearity``:
+    pass them (defaults False, 0.0, "tanh").
 
     Args:
         module_or_state_dict: ``torch.nn.RNN/LSTM/GRU``, or a dict name -> tensor/array with PyTorch's names.
@@ -30,8 +32,8 @@ def from_torch(module_or_state_dict, cell=None, *, batch_first=None, nonlinearit
     Returns:
         a minirnn ``RNN``, ``LSTM`` or ``GRU``.
     Raises:
-        ValueError for ``proj_size > 0`` (an LSTM with projections, which minirnn does not have), missing or
-        inconsistent keys and shapes, or a ``cell`` that contradicts the weights; TypeError for anything else.
+        ValueError for missing or inconsistent keys and shapes, or a ``cell`` that contradicts the weights;
+        TypeError for anything else.
 
     Example:
         >>> import torch
@@ -68,9 +70,6 @@ def from_torch(module_or_state_dict, cell=None, *, batch_first=None, nonlinearit
 
 def _read_torch_module(source, want, cell, batch_first, dropout):
     """(cell, state_dict, constructor kwargs) read off a ``torch.nn.RNN/LSTM/GRU`` module."""
-    if getattr(source, "proj_size", 0):
-        raise ValueError(f"module has proj_size={source.proj_size}: LSTMs with projections are not supported "
-                         "by minirnn (its LSTM has h of size hidden_size); build the torch LSTM with proj_size=0")
     specs = [c for c in (cls.cell for cls in LAYERS.values()) if c.torch_class == type(source).__name__]
     if not specs:
         raise ValueError(f"module is a {type(source).__name__}; expected one of "
@@ -83,6 +82,8 @@ def _read_torch_module(source, want, cell, batch_first, dropout):
                   batch_first=bool(source.batch_first) if batch_first is None else batch_first,
                   dropout=float(source.dropout) if dropout is None else dropout)
     kwargs.update({key: getattr(source, key) for key in spec.options})     # torch.nn.RNN's nonlinearity
+    if getattr(source, "proj_size", 0):                                    # an LSTM with projections
+        kwargs["proj_size"] = int(source.proj_size)
     return spec, source.state_dict(), kwargs
 
 
@@ -91,10 +92,8 @@ def _read_torch_state_dict(state, want, prefix):
     if not isinstance(prefix, str):
         raise TypeError(f"prefix must be a string, got {type(prefix).__name__}")
     keys = [k[len(prefix):] for k in state if isinstance(k, str) and k.startswith(prefix)]
-    if any(k.startswith("weight_hr_l") for k in keys):
-        raise ValueError("state_dict has weight_hr_l* entries (an LSTM with proj_size > 0): LSTMs with projections "
-                         "are not supported by minirnn")
-    pattern = re.compile(r"^(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?$")
+    pattern = re.compile(r"^(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr|weight_ci|weight_cf|weight_co)_l(\d+)"
+                         r"(_reverse)?$")
     if "weight_ih_l0" not in keys or "weight_hh_l0" not in keys:
         raise ValueError(f"state_dict must hold PyTorch recurrent weights 'weight_ih_l0' and 'weight_hh_l0' "
                          f"(after prefix {prefix!r}), got keys {sorted(keys)[:8]}")
@@ -104,10 +103,14 @@ def _read_torch_state_dict(state, want, prefix):
                          "the recurrent part of a bigger model)")
     w_ih = np.shape(state[prefix + "weight_ih_l0"])
     w_hh = np.shape(state[prefix + "weight_hh_l0"])
-    if len(w_ih) != 2 or len(w_hh) != 2 or w_hh[0] != w_ih[0] or w_hh[0] % w_hh[1]:
+    w_hr = np.shape(state[prefix + "weight_hr_l0"]) if "weight_hr_l0" in keys else None     # (P, H): projections
+    hidden = w_hr[1] if w_hr is not None and len(w_hr) == 2 else (w_hh[1] if len(w_hh) == 2 else 0)
+    if len(w_ih) != 2 or len(w_hh) != 2 or w_hh[0] != w_ih[0] or not hidden or w_hh[0] % hidden or \
+            (w_hr is not None and (len(w_hr) != 2 or w_hr[0] != w_hh[1])):
         raise ValueError(f"state_dict['weight_ih_l0'] and ['weight_hh_l0'] must be (G*H, I) and (G*H, H) with "
-                         f"G in 1, 4, 3, got {tuple(w_ih)} and {tuple(w_hh)}")
-    hidden, factor = w_hh[1], w_hh[0] // w_hh[1]
+                         f"G in 1, 4, 3 (or (4H, P) with weight_hr_l0 (P, H)), got {tuple(w_ih)} and {tuple(w_hh)}"
+                         + (f" and weight_hr_l0 {tuple(w_hr)}" if w_hr is not None else ""))
+    factor = w_hh[0] // hidden
     by_gates = {cls.cell.num_gates: cls.cell for cls in LAYERS.values()}
     if factor not in by_gates:
         raise ValueError(f"state_dict['weight_hh_l0'] has {w_hh[0]} rows = {factor} x hidden_size {hidden}; "
@@ -119,6 +122,13 @@ def _read_torch_state_dict(state, want, prefix):
     num_layers = 1 + max(int(pattern.match(k).group(2)) for k in keys)
     kwargs = dict(input_size=w_ih[1], hidden_size=hidden, num_layers=num_layers,
                   bias=("bias_ih_l0" in keys), bidirectional=("weight_ih_l0_reverse" in keys))
+    if w_hr is not None:
+        kwargs["proj_size"] = w_hr[0]
+    if "weight_ci_l0" in keys:
+        kwargs["peepholes"] = True
+    if ("proj_size" in kwargs or "peepholes" in kwargs) and spec.name != "lstm":
+        raise ValueError(f"state_dict has weight_hr/weight_c* entries, which only an LSTM has, but its gate factor "
+                         f"{factor} is a {spec.title}'s")
     return state, spec, kwargs
 
 
@@ -148,12 +158,19 @@ def to_torch(layer):
         >>> lstm = LSTM(10, 20, num_layers=2, batch_first=True, seed=0)
         >>> to_torch(lstm)
         LSTM(10, 20, num_layers=2, batch_first=True)
+        >>> to_torch(LSTM(10, 20, proj_size=5))
+        LSTM(10, 20, proj_size=5)
     """
     import torch
     spec = cell_of(layer)
+    if not spec.torch_class:
+        raise ValueError(f"layer runs the cell {spec.title}, which PyTorch does not have; to_torch_state_dict(layer) "
+                         "still gives its weights under PyTorch-style names")
     kwargs = dict(num_layers=layer.num_layers, bias=layer.bias, batch_first=layer.batch_first, dropout=layer.dropout,
                   bidirectional=layer.bidirectional, **layer.options,
                   dtype=torch.float64 if layer.dtype == np.float64 else torch.float32)
+    if layer.proj_size:
+        kwargs["proj_size"] = layer.proj_size
     module = getattr(torch.nn, spec.torch_class)(layer.input_size, layer.hidden_size, **kwargs)
     module.load_state_dict(to_torch_state_dict(layer))
     return module

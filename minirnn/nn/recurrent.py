@@ -14,12 +14,14 @@ the saved gate values (so the peak memory stays near what the forward stores), a
 
 Shapes: ``x`` (T, B, I), or (B, T, I) with ``batch_first=True``, or (T, I) unbatched; ``out`` (T, B, D*H) with D = 2 when
 bidirectional (forward features first, then reverse); ``h0``/``h_n`` (num_layers*D, B, H), row ``layer*D + direction``.
+An LSTM with ``proj_size=P`` has h of size P (``out`` (T, B, D*P), ``h0``/``h_n`` (L*D, B, P)) and c of size H.
 ``lengths`` (B integers in 1..T) follows ``pack_padded_sequence``: sequence b ends at step lengths[b]-1, its outputs
 after that are zero, the reverse direction starts at its last real step, and padded inputs get zero gradient.
 """
 from __future__ import annotations
 
 import contextlib
+import inspect
 import numbers
 
 import numpy as np
@@ -66,9 +68,11 @@ class _Recurrent(Module):
     cell = registry.RNN
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, *, dtype=np.float64, seed=None, backend="auto", **options):
+                 bidirectional=False, *, dtype=np.float64, seed=None, backend="auto", proj_size=0, switches=None,
+                 **options):
         super().__init__()
         name = type(self).__name__
+        self.cell = self._choose_cell(name, hidden_size, proj_size, switches)
         for arg, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise ValueError(f"{name}: {arg} must be a positive integer, got {value!r}")
@@ -95,6 +99,9 @@ class _Recurrent(Module):
         self.input_size, self.hidden_size, self.num_layers = int(input_size), int(hidden_size), int(num_layers)
         self.bias, self.batch_first, self.bidirectional = bool(bias), bool(batch_first), bool(bidirectional)
         self.dropout, self.dtype, self.backend = float(dropout), dtype, backend
+        self.proj_size = int(proj_size)
+        self.state_sizes = self.cell.state_sizes(self.hidden_size, self.proj_size)     # {"h": H or P, "c": H}
+        self.output_size = self.state_sizes["h"]                        # the features of out per direction
         self.options = {**self.cell.default_options(), **options}     # the cell's own settings (RNN: nonlinearity)
         self.num_directions = 2 if bidirectional else 1
         init_seed, dropout_seed = np.random.SeedSequence(seed).spawn(2)
@@ -102,12 +109,28 @@ class _Recurrent(Module):
         self.reset_parameters(np.random.default_rng(init_seed))
         self._cache = None
 
+    def _choose_cell(self, name, hidden_size, proj_size, switches):
+        """The registry cell that the constructor arguments select (``proj_size``, ``peepholes``, ``reset_after``)."""
+        if switches is None and not proj_size:
+            return self.cell
+        switches = switches or {}
+        for arg, value in switches.items():
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"{name}: {arg} must be True or False, got {value!r}")
+        if isinstance(proj_size, bool) or not isinstance(proj_size, numbers.Integral) or proj_size < 0 or \
+                (proj_size and isinstance(hidden_size, numbers.Integral) and proj_size >= hidden_size):
+            raise ValueError(f"{name}: proj_size must be an integer in 0..hidden_size-1 (0: no projection), got "
+                             f"{proj_size!r} with hidden_size={hidden_size!r}")
+        self._switches = {**({"proj_size": int(proj_size)} if proj_size else {}), **switches}
+        family = self.cell.family or self.cell.name
+        return registry.choose(family, where=name, proj_size=proj_size, **switches)
+
     # -- parameters ------------------------------------------------------------------------------------------------
     def _shapes(self, layer, direction):
         """PyTorch name -> shape of every parameter of one layer and direction (``weight_ih_l1_reverse``: (G*H, 2H))."""
         suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
-        layer_input = self.input_size if layer == 0 else self.hidden_size * self.num_directions
-        shapes = self.cell.parameter_shapes(layer_input, self.hidden_size)
+        layer_input = self.input_size if layer == 0 else self.output_size * self.num_directions
+        shapes = self.cell.parameter_shapes(layer_input, self.hidden_size, self.proj_size)
         return {base + suffix: shape for base, shape in shapes.items() if self.bias or not base.startswith("bias")}
 
     def reset_parameters(self, rng=None):
@@ -189,16 +212,17 @@ class _Recurrent(Module):
                              f"got min {lengths.min()} and max {lengths.max()}")
         return np.arange(T)[:, None] < lengths[None, :]
 
-    def _state_shape(self, B, unbatched):
-        LD, H = self.num_layers * self.num_directions, self.hidden_size
-        return ((LD, H), "(num_layers * num_directions, hidden_size)") if unbatched else \
-            ((LD, B, H), "(num_layers * num_directions, batch, hidden_size)")
+    def _state_shape(self, B, unbatched, state="h"):
+        LD, H = self.num_layers * self.num_directions, self.state_sizes[state]
+        size = "proj_size" if H != self.hidden_size else "hidden_size"
+        return ((LD, H), f"(num_layers * num_directions, {size})") if unbatched else \
+            ((LD, B, H), f"(num_layers * num_directions, batch, {size})")
 
-    def _check_state(self, arg, value, B, unbatched):
-        """A state (h0, c0 or a gradient of one) -> (L*D, B, H) array; None -> zeros."""
-        shape, what = self._state_shape(B, unbatched)
+    def _check_state(self, arg, value, B, unbatched, state="h"):
+        """A state (h0, c0 or a gradient of one) -> (L*D, B, H) array (H: the state's size); None -> zeros."""
+        shape, what = self._state_shape(B, unbatched, state)
         if value is None:
-            return np.zeros((shape[0], B, self.hidden_size), dtype=self.dtype)
+            return np.zeros((shape[0], B, self.state_sizes[state]), dtype=self.dtype)
         self._check_array(arg, value, shape, what)
         return value[:, None, :] if unbatched else value
 
@@ -242,7 +266,7 @@ class _Recurrent(Module):
     def _backward(self, dout, dstates):
         """Shared backward. dout (T, B, D*H) time-major; dstates tuple of (L*D, B, H). Fills grads, returns dx, dstates0."""
         c = self._cache
-        reverse_index, H, D = c["reverse_index"], self.hidden_size, self.num_directions
+        reverse_index, H, D = c["reverse_index"], self.output_size, self.num_directions
         dinitial = [np.zeros_like(s) for s in dstates]
         d_layer_out = dout
         for layer in reversed(range(self.num_layers)):
@@ -298,13 +322,14 @@ class _Recurrent(Module):
                                "forward pass again (as torch needs without retain_graph=True): the backward pass writes "
                                "the gradients over the saved gate values, which saves memory")
         T, B = self._cache["shape"]
-        DH = self.num_directions * self.hidden_size
+        DH = self.num_directions * self.output_size
+        size = "proj_size" if self.proj_size else "hidden_size"
         if unbatched:
-            shape, what = (T, DH), "(seq_len, num_directions * hidden_size)"
+            shape, what = (T, DH), f"(seq_len, num_directions * {size})"
         elif self.batch_first:
-            shape, what = (B, T, DH), "(batch, seq_len, num_directions * hidden_size)"
+            shape, what = (B, T, DH), f"(batch, seq_len, num_directions * {size})"
         else:
-            shape, what = (T, B, DH), "(seq_len, batch, num_directions * hidden_size)"
+            shape, what = (T, B, DH), f"(seq_len, batch, num_directions * {size})"
         self._check_array("dout", dout, shape, what)
         if unbatched:
             return dout[:, None, :]
@@ -343,7 +368,7 @@ class _Recurrent(Module):
         x, unbatched = self._check_input(x)
         B = x.shape[1]
         given = self.unpack_states(hx, arg)
-        states = tuple(self._check_state(f"{s}0", v, B, unbatched) for s, v in zip(self.cell.states, given))
+        states = tuple(self._check_state(f"{s}0", v, B, unbatched, s) for s, v in zip(self.cell.states, given))
         out, finals = self._forward(x, states, lengths)
         self._cache["unbatched"] = unbatched
         return self._wrap_output(out, unbatched), self.pack_states([f[:, 0] if unbatched else f for f in finals])
@@ -354,7 +379,7 @@ class _Recurrent(Module):
         d = self._unwrap_dout(dout, unbatched)
         B = self._cache["shape"][1]
         given = self.unpack_states(dhx, arg)
-        dstates = tuple(self._check_state(f"d{s}_n", v, B, unbatched) for s, v in zip(self.cell.states, given))
+        dstates = tuple(self._check_state(f"d{s}_n", v, B, unbatched, s) for s, v in zip(self.cell.states, given))
         dx, d0 = self._backward(d, dstates)
         return self._wrap_output(dx, unbatched), self.pack_states([v[:, 0] if unbatched else v for v in d0])
 
@@ -366,6 +391,9 @@ class _Recurrent(Module):
                 parts.append(f"{key}={getattr(self, key)}")
         defaults = self.cell.default_options()
         parts += [f"{key}={value!r}" for key, value in self.options.items() if value != defaults[key]]
+        signature = inspect.signature(type(self).__init__).parameters       # proj_size, peepholes, reset_after
+        parts += [f"{key}={value!r}" for key, value in getattr(self, "_switches", {}).items()
+                  if key in signature and value != signature[key].default]
         if self.dtype != np.float64:
             parts.append(f"dtype=np.{self.dtype}")
         return f"{type(self).__name__}({', '.join(parts)})"
@@ -432,20 +460,26 @@ class GRU(_SingleState):
         n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn))   h' = (1 - z) * n + z * h
 
     Same arguments as :class:`RNN` without ``nonlinearity``; weights are (3H, ...) in the order r, z, n.
+    ``reset_after=False`` selects the original GRU of Cho et al. (2014), Keras' ``reset_after=False``: the reset gate
+    multiplies h before the recurrent product, ``n = tanh(x W_in^T + b_in + (r * h) W_hn^T + b_hn)``
+    (``minirnn/cells/gru_reset_before.py``); same parameters.
 
     Example:
         >>> gru = GRU(10, 20, batch_first=True, seed=0)
         >>> out, h_n = gru(np.zeros((3, 5, 10)))
         >>> out.shape, h_n.shape
         ((3, 5, 20), (1, 3, 20))
+        >>> GRU(10, 20, reset_after=False).cell.name
+        'gru_reset_before'
     """
 
     cell = registry.GRU
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, *, dtype=np.float64, seed=None, backend="auto"):
+                 bidirectional=False, *, dtype=np.float64, seed=None, backend="auto", reset_after=True):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         dtype=dtype, seed=seed, backend=backend)
+                         dtype=dtype, seed=seed, backend=backend, switches={"reset_after": reset_after})
+        self.reset_after = bool(reset_after)
 
 
 class LSTM(_Recurrent):
@@ -454,7 +488,16 @@ class LSTM(_Recurrent):
         i, f, o = sigmoid(...),  g = tanh(...)   each of  x W_i*^T + b_i* + h W_h*^T + b_h*
         c' = f * c + i * g       h' = o * tanh(c')
 
-    Same arguments as :class:`RNN` without ``nonlinearity``; weights are (4H, ...) in the order i, f, g, o.
+    Same arguments as :class:`RNN` without ``nonlinearity``; weights are (4H, ...) in the order i, f, g, o. Two
+    variants, each its own cell (the two together are not implemented: a ValueError):
+
+    * ``proj_size=P`` (0 < P < H), as PyTorch (Sak et al. 2014): ``h' = (o * tanh(c')) W_hr^T`` has size P, with one
+      more parameter ``weight_hr_l{k}`` (P, H); ``weight_hh`` is (4H, P), ``out`` (T, B, D*P), ``h0``/``h_n``
+      (L*D, B, P), c keeps size H (``minirnn/cells/lstm_proj.py``).
+    * ``peepholes=True`` (Gers and Schmidhuber 2000; TF's ``use_peepholes``): i and f also see ``w_ci * c``,
+      ``w_cf * c`` of the previous c, o sees ``w_co * c'`` of the new one; the diagonal weights are named in
+      PyTorch's style ``weight_ci_l{k}``, ``weight_cf_l{k}``, ``weight_co_l{k}``, each (H,)
+      (``minirnn/cells/lstm_peephole.py``).
 
     Example:
         >>> lstm = LSTM(10, 20, seed=0)
@@ -462,14 +505,20 @@ class LSTM(_Recurrent):
         >>> dx, (dh0, dc0) = lstm.backward(np.ones_like(out))
         >>> dx.shape, dc0.shape
         ((5, 3, 10), (1, 3, 20))
+        >>> lstmp = LSTM(10, 20, proj_size=5)
+        >>> out, (h_n, c_n) = lstmp(np.zeros((5, 3, 10)))
+        >>> out.shape, h_n.shape, c_n.shape, lstmp.params["weight_hr_l0"].shape
+        ((5, 3, 5), (1, 3, 5), (1, 3, 20), (5, 20))
     """
 
     cell = registry.LSTM
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, *, dtype=np.float64, seed=None, backend="auto"):
+                 bidirectional=False, proj_size=0, *, dtype=np.float64, seed=None, backend="auto", peepholes=False):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         dtype=dtype, seed=seed, backend=backend)
+                         dtype=dtype, seed=seed, backend=backend, proj_size=proj_size,
+                         switches={"peepholes": peepholes})
+        self.peepholes = bool(peepholes)
 
     def __call__(self, x, hx=None, lengths=None):
         """x as in :class:`RNN`; hx = (h0, c0) each (L*D, B, H), or None -> out, (h_n, c_n)."""
@@ -484,6 +533,22 @@ class LSTM(_Recurrent):
 
 #: The layer class of each cell, by the cell's registry name.
 LAYERS = {cls.cell.name: cls for cls in (RNN, LSTM, GRU)}
+
+
+def layer_for(cell, *args, **kwargs):
+    """A layer that runs the registry cell ``cell`` (a variant too): its family's class, given the switches that
+    select it; ``args``, ``kwargs`` as the class takes them (a projected cell needs ``proj_size=``).
+
+    Example:
+        >>> layer_for(registry.get("gru_reset_before"), 3, 4)
+        GRU(3, 4, reset_after=False)
+    """
+    switches = {key: value for key, value in cell.switches.items() if key != "proj_size"}    # proj_size is a size
+    layer = LAYERS[cell.family or cell.name](*args, **switches, **kwargs)
+    if layer.cell is not cell:
+        raise ValueError(f"layer_for: the arguments select the cell {layer.cell.name!r}, not {cell.name!r}"
+                         + (" (pass proj_size > 0)" if "proj_size" in cell.switches else ""))
+    return layer
 
 
 def layer_class(cell, where="cell"):

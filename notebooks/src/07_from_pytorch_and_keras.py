@@ -257,8 +257,9 @@ print("max |out diff|", np.abs(out_ours - out_theirs.detach().numpy()).max(),
 #    the final states with `torch.cat([h_n[-2], h_n[-1]], dim=1)`. Port them with
 #    `tutorial_model(...)` replaced by `SequenceClassifier(cell, 10, 20, 3, num_layers=2, bidirectional=True)`. Do
 #    they agree?
-# 2. Build a Keras `GRU(hidden_size, reset_after=False)` and pass it to `interop.from_keras`. Read the error, then
-#    write out both GRU variants' candidate equations and explain why no PyTorch weights reproduce the other one.
+# 2. Build a Keras `GRU(hidden_size, reset_after=False)` and pass it to `interop.from_keras`: which cell does the
+#    minirnn layer run (`layer.cell.title`)? Write out both GRU variants' candidate equations and explain why no
+#    PyTorch weights reproduce the other one, and why they agree when every unit has the same weights.
 # 3. Redo section 2 in float32 (`torch.set_default_dtype(torch.float32)`, `tutorial_model(..., dtype=np.float32)`).
 #    How large are the differences now, and how do they grow with the sequence length $T$?
 # 4. Train a `SequenceClassifier` in minirnn on `minirnn.experiments.make("classify")` (a few hundred steps), export

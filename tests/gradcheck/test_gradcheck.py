@@ -223,10 +223,10 @@ def test_every_injected_bug_is_caught_and_located(bug):
 
 # -- minirnn's own suite ----------------------------------------------------------------------------------------------------
 def test_every_minirnn_cell_passes_with_and_without_padding():
-    from minirnn.analysis.gradient_suite import run_suite
+    from minirnn.analysis.gradient_suite import CELLS, run_suite
 
     reports = run_suite(levels=("cell",), lengths=(False, True))
-    assert len(reports) == 8
+    assert len(reports) == 2 * len(CELLS) == 14                      # 4 cells and the 3 variants of issue #18
     failures = [(r.title, r.error, [row.name for row in r.failed_rows()]) for r in reports if not r.passed]
     assert failures == []
     relu = [r for r in reports if "rnn_relu" in r.title]
