@@ -123,8 +123,7 @@ def cmd_train(args) -> int:
     if extra and args.task != "char":
         raise SystemExit(f"--text is for the char task, got task {args.task!r}")
     if args.task == "translate":
-        extra = {"attention": None if st["attention"] == "none" else st["attention"], "data": st["data"],
-                 "sampling": st["sampling"]}
+        extra = {"attention": st["attention"], "data": st["data"], "sampling": st["sampling"]}
     exp = experiments.make(args.task, cell=st["cell"], T=st["T"], hidden=st["hidden"], batch=st["batch"],
                            seed=st["seed"], backend=args.backend, **extra)
     st["T"], st["hidden"] = exp.info["T"], exp.model_config["hidden_size"]

@@ -80,7 +80,8 @@ def exact_match_by_length(model, pairs) -> dict:
 
 def translate(cell="gru", attention="additive", data="dates", T=None, hidden=32, batch=64, seed=0, n_test=1000,
               embed_dim=16, languages=("en",), sampling=0.0, backend="auto") -> Experiment:
-    """The translate experiment (see the module docstring); ``T`` is the longest digit string (reverse, sort).
+    """The translate experiment (see the module docstring); ``T`` is the longest digit string (reverse, sort);
+    ``attention`` is a kind of ``minirnn.nn.attention.ATTENTIONS``, or None / "none".
 
     Example:
         >>> exp = translate(attention="dot", data="reverse", T=6, hidden=8, n_test=20)
@@ -91,6 +92,7 @@ def translate(cell="gru", attention="additive", data="dates", T=None, hidden=32,
         raise ValueError(f"data must be one of {DATA}, got {data!r}")
     if not (0 <= sampling <= 1):
         raise ValueError(f"sampling must lie in [0, 1], got {sampling!r}")
+    attention = None if attention == "none" else attention
     T = T or DEFAULT_T[data]
     languages = (languages,) if isinstance(languages, str) else tuple(languages)
     pairs, src_symbols, tgt_symbols = _generator(data, T, languages)
