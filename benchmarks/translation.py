@@ -56,7 +56,8 @@ def load():
 
 def summary(rows) -> str:
     """Markdown tables: overall exact match per (data, attention), and exact match against length (reverse)."""
-    lines = ["| data | attention | seeds | steps | exact match, median [min, max] | runs >= 0.95 |", "|---|---|---|---|---|---|"]
+    lines = ["| data | attention | seeds | steps | exact match, median [min, max] | runs >= 0.95 |",
+             "|---|---|---|---|---|---|"]
     groups = {}
     for r in rows:
         groups.setdefault((r["data"], r["attention"]), []).append(r)

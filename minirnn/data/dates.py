@@ -154,7 +154,8 @@ def date_pairs(n, *, seed=None, rng=None, languages=("en",), formats=None, start
 
     Example:
         >>> date_pairs(3, seed=0)
-        [('24 January 2035', '2035-01-24'), ('12 September 2013', '2013-09-12'), ('the 11th of February 2001', '2001-02-11')]
+        [('24 January 2035', '2035-01-24'), ('12 September 2013', '2013-09-12'),
+         ('the 11th of February 2001', '2001-02-11')]
     """
     n = check_int(n, "n", 1)
     start, end = check_int(start, "start", 1), check_int(end, "end", 1)

@@ -1,7 +1,7 @@
 """An encoder-decoder (sequence-to-sequence) model with optional attention, and its backward pass by hand
 (Sutskever et al. 2014; Bahdanau et al. 2015; Luong et al. 2015).
 
-    enc_out, enc_state = encoder(E_src[x])                 x (S, B) -> enc_out (S, B, K), K = D*H (D = 2 if bidirectional)
+    enc_out, enc_state = encoder(E_src[x])                 x (S, B) -> enc_out (S, B, K), K = D*H (D = 2: bidirectional)
     s_0                = [forward h_n ; reverse h_n]        (B, K): the decoder's state has the encoder's width
     for t = 1 .. T:                                          y_0 = <s>
         ctx_t, w_t     = attention(s_{t-1}, enc_out, mask)   (B, K), (B, S): what the decoder reads now
@@ -205,7 +205,8 @@ class Seq2Seq(Module):
         keys, state, mask = self._encode(src, src_lengths)
         T, B = tgt_in.shape
         if keys.shape[0] != B:
-            raise ValueError(f"Seq2Seq: tgt_in must have B = {keys.shape[0]} columns like src, got shape {tgt_in.shape}")
+            raise ValueError(f"Seq2Seq: tgt_in must have B = {keys.shape[0]} columns like src, got shape "
+                             f"{tgt_in.shape}")
         fed, logits, caches = tgt_in.copy(), np.empty((T, B, self.tgt_vocab_size), self.dtype), []
         for t in range(T):
             if t > 0 and sampling_prob > 0:

@@ -71,7 +71,7 @@ def _context_backward(dcontext, dweights, keys, weights):
     return _softmax_backward(dw, weights), weights[:, :, None] * dcontext[:, None, :]
 
 
-# -- additive (Bahdanau) ------------------------------------------------------------------------------------------------
+# -- additive (Bahdanau) --------------------------------------------------------------------------------------
 def additive_forward(q, keys, mask, W_q, W_k, b, v):
     """Additive attention: q (B, Q), keys (B, S, K), mask (B, S) or None; W_q (A, Q), W_k (A, K), b (A,), v (A,).
 
@@ -108,7 +108,7 @@ def additive_backward(dcontext, dweights, cache):
     return da_q @ W_q, dkeys, grads
 
 
-# -- dot and general (Luong) --------------------------------------------------------------------------------------------
+# -- dot and general (Luong) ----------------------------------------------------------------------------------
 def dot_forward(q, keys, mask):
     """Dot attention, ``score_s = k_s . q``: q (B, K), keys (B, S, K), mask (B, S) or None.
 
@@ -248,7 +248,8 @@ class AdditiveAttention(_Attention):
         >>> attn
         AdditiveAttention(query_size=3, key_size=5, attn_size=8)
         >>> rng = np.random.default_rng(0)
-        >>> ctx, w = attn(rng.normal(size=(2, 3)), rng.normal(size=(2, 4, 5)), np.array([[1, 1, 1, 0], [1, 1, 1, 1]]) > 0)
+        >>> mask = np.array([[1, 1, 1, 0], [1, 1, 1, 1]]) > 0       # the first source has 3 positions
+        >>> ctx, w = attn(rng.normal(size=(2, 3)), rng.normal(size=(2, 4, 5)), mask)
         >>> float(w[0, 3]), ctx.shape
         (0.0, (2, 5))
         >>> dq, dk = attn.backward(np.ones((2, 5))); attn.grads["W_k"].shape
