@@ -35,7 +35,7 @@ __all__ = ["translate", "DATA", "exact_match", "exact_match_by_length"]
 
 #: The pair generators of the translate task: name -> (source symbols, target symbols).
 DATA = ("dates", "reverse", "sort")
-DEFAULT_T = {"dates": None, "reverse": 20, "sort": 20}
+DEFAULT_T = {"dates": None, "reverse": 16, "sort": 16}
 
 
 def _generator(data, T, languages):

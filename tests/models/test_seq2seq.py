@@ -161,3 +161,15 @@ def test_a_few_hundred_steps_learn_to_reverse_short_strings():
     v = PairVocab("0123456789")
     assert exact_match(exp.model, [("1234", "4321")]) in (0.0, 1.0)
     assert encode_pairs([("1", "1")], v, v)["src"].shape == (1, 1)
+
+
+@pytest.mark.parametrize("attention", ["additive", "dot", "general", None])
+def test_float32_runs_end_to_end_in_float32(attention):
+    model = Seq2Seq("abc", "abc", 4, attention=attention, dtype=np.float32, seed=0)
+    logits = model(np.array([[3, 4], [5, 0]]), np.array([2, 1]), np.array([[1, 1], [4, 5]]))
+    model.backward(np.ones_like(logits))
+    assert logits.dtype == np.float32 and {g.dtype for g in model.grads.values()} == {np.dtype(np.float32)}
+    reference = Seq2Seq("abc", "abc", 4, attention=attention, seed=0)
+    reference.load_state_dict(model.state_dict())
+    logits64 = reference(np.array([[3, 4], [5, 0]]), np.array([2, 1]), np.array([[1, 1], [4, 5]]))
+    np.testing.assert_allclose(logits, logits64, rtol=0, atol=1e-5)
