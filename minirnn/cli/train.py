@@ -81,14 +81,14 @@ def _settings(args) -> dict:
     defaults = {"cell": "lstm", "batch": 32, "seed": 0, "lr": 1e-3, "clip": 1.0}
     if args.task == "translate":
         defaults.update(_TRANSLATE_DEFAULTS, cell="gru", batch=64, lr=3e-3)
-    elif any(given[k] is not None for k in _TRANSLATE_DEFAULTS):
-        raise SystemExit(f"--attention, --data and --sampling are for the translate task, got task {args.task!r}")
     return {k: (defaults.get(k) if v is None else v) for k, v in given.items()}
 
 
 def _check_positive(args):
     if args.lr is not None and not 0 < args.lr < float("inf"):
         raise SystemExit(f"--lr must be a positive number, got {args.lr}")
+    if args.task != "translate" and any(getattr(args, k) is not None for k in _TRANSLATE_DEFAULTS):
+        raise SystemExit(f"--attention, --data and --sampling are for the translate task, got task {args.task!r}")
     if args.sampling is not None and not 0 <= args.sampling <= 1:
         raise SystemExit(f"--sampling must be a probability in [0, 1], got {args.sampling}")
     if args.clip is not None and not 0 <= args.clip < float("inf"):
@@ -122,6 +122,8 @@ def cmd_train(args) -> int:
     extra = {"text": _read_text(args.text)} if args.text is not None else {}
     if extra and args.task != "char":
         raise SystemExit(f"--text is for the char task, got task {args.task!r}")
+    if args.task == "translate" and st["data"] == "dates" and args.T is not None:
+        raise SystemExit("--T is the longest digit string of --data reverse or sort; dates set their own lengths")
     if args.task == "translate":
         extra = {"attention": st["attention"], "data": st["data"], "sampling": st["sampling"]}
     exp = experiments.make(args.task, cell=st["cell"], T=st["T"], hidden=st["hidden"], batch=st["batch"],

@@ -92,6 +92,9 @@ def translate(cell="gru", attention="additive", data="dates", T=None, hidden=32,
         raise ValueError(f"data must be one of {DATA}, got {data!r}")
     if not (0 <= sampling <= 1):
         raise ValueError(f"sampling must lie in [0, 1], got {sampling!r}")
+    if data == "dates" and T is not None:
+        raise ValueError(f"T is the longest digit string of data='reverse' or 'sort'; dates set their own lengths, "
+                         f"got T={T!r}")
     attention = None if attention == "none" else attention
     T = T or DEFAULT_T[data]
     languages = (languages,) if isinstance(languages, str) else tuple(languages)
