@@ -168,8 +168,10 @@ class Seq2Seq(Module):
         """src (S, B), src_lengths (B,) -> keys (B, S, K), decoder state tuple of (B, K), mask (B, S)."""
         src = self._check_ids(src, "src", self.src_vocab_size, 2)
         S, B = src.shape
-        lengths = self._check_ids(src_lengths, "src_lengths", S + 1, 1)
-        if lengths.shape != (B,) or lengths.min() < 1:
+        lengths = np.asarray(src_lengths)
+        if lengths.dtype == bool or not np.issubdtype(lengths.dtype, np.integer):
+            raise TypeError(f"Seq2Seq: src_lengths must be integers, got dtype {lengths.dtype}")
+        if lengths.shape != (B,) or lengths.min() < 1 or lengths.max() > S:
             raise ValueError(f"Seq2Seq: src_lengths must be B = {B} integers in 1..{S}, got {lengths.tolist()}")
         out, finals = self._modules["encoder"](self._modules["src_embed"](src), lengths=lengths)   # out (S, B, K)
         finals = finals if isinstance(finals, tuple) else (finals,)  # (h_n,) or (h_n, c_n), each (D, B, H)
