@@ -48,10 +48,16 @@ def run(data, attention, seed, T, steps, n_test=2000):
 
 
 def load():
+    """The saved rows, the first one of each (data, attention, seed, steps) only."""
     if not os.path.exists(RESULTS):
         return []
+    rows = {}
     with open(RESULTS) as f:
-        return [json.loads(line) for line in f if line.strip()]
+        for line in f:
+            if line.strip():
+                r = json.loads(line)
+                rows.setdefault((r["data"], r["attention"], r["seed"], r["steps"]), r)
+    return list(rows.values())
 
 
 def summary(rows) -> str:
@@ -84,7 +90,8 @@ def summary(rows) -> str:
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--run", choices=sorted(RUNS), action="append", default=[], help="which experiment(s) to run")
-    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
+    p.add_argument("--seed", type=int, action="append", default=None, help="only this seed (repeatable)")
     p.add_argument("--attention", default=None, help="only this attention (additive, dot, none)")
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--table", action="store_true", help="print the tables from the saved results")
@@ -95,7 +102,7 @@ def main(argv=None):
         for attention in spec["attention"]:
             if args.attention is not None and (attention or "none") != args.attention:
                 continue
-            for seed in range(args.seeds):
+            for seed in args.seed or range(args.seeds):
                 row = run(spec["data"], attention, seed, spec["T"], args.steps or spec["steps"])
                 print(f"{name} attention={row['attention']} seed={seed}: exact_match={row['exact_match']:.3f} "
                       f"({row['seconds']:.0f} s)", flush=True)

@@ -200,7 +200,8 @@ for attention in ("additive", "none"):
 
 # %%
 results = Path(minirnn.__file__).resolve().parents[1] / "benchmarks" / "results" / "translation.jsonl"
-rows = [json.loads(line) for line in results.read_text().splitlines() if line.strip()] if results.exists() else []
+lines = results.read_text().splitlines() if results.exists() else []
+rows = list({(r["data"], r["attention"], r["seed"]): r for r in map(json.loads, reversed(lines))}.values())
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
 for attention, color in (("additive", "tab:blue"), ("dot", "tab:green"), ("none", "tab:red")):
     rs = [r for r in rows if r["data"] == "reverse" and r["attention"] == attention]
