@@ -52,7 +52,7 @@ def beam_search(model, src, beam=5, max_len=20, length_penalty=1.0):
     for _ in range(max_len):
         n = len(alive)
         y = np.array([a[0][-1] if a[0] else BOS for a in alive])
-        logits, new_state, w, _ = model._step(y, state, np.repeat(keys, n, 0), np.repeat(mask, n, 0))
+        logits, new_state, w, _ = model._step(y, state, keys.repeat(n), np.repeat(mask, n, 0))
         w = np.zeros((n, S)) if w is None else w
         cand = np.array([a[1] for a in alive])[:, None] + _log_softmax(logits.astype(np.float64))   # (n, V)
         order = np.argsort(-cand, axis=None, kind="stable")[:beam]

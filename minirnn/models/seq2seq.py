@@ -101,6 +101,18 @@ def _vocab(v, what):
     return None, check_size(v, what)
 
 
+class _Keys:
+    """The encoder's outputs as keys (B, S, K), with the attention's query-free part computed once (or None)."""
+
+    def __init__(self, keys, projected):
+        self.keys, self.projected, self.shape = keys, projected, keys.shape
+
+    def repeat(self, n):
+        """Each source repeated n times (for a beam of n prefixes)."""
+        projected = None if self.projected is None else np.repeat(self.projected, n, 0)
+        return _Keys(np.repeat(self.keys, n, 0), projected)
+
+
 class Seq2Seq(Module):
     """Embedding -> RNN/LSTM/GRU encoder (bidirectional by default) -> decoder with optional attention -> Linear.
 
@@ -177,14 +189,15 @@ class Seq2Seq(Module):
         finals = finals if isinstance(finals, tuple) else (finals,)  # (h_n,) or (h_n, c_n), each (D, B, H)
         state = tuple(np.concatenate(list(f), axis=1) for f in finals)      # (B, D*H): forward, then reverse
         mask = np.arange(S)[None, :] < lengths[:, None]              # (B, S)
-        return np.ascontiguousarray(out.transpose(1, 0, 2)), state, mask
+        keys = np.ascontiguousarray(out.transpose(1, 0, 2))
+        return _Keys(keys, self._modules["attention"].project(keys) if self.attention_kind else None), state, mask
 
     def _step(self, y_prev, state, keys, mask):
         """One decoder step: y_prev (B,) ids -> logits (B, V), new state, attention weights (B, S) or None, caches."""
         x = self._modules["tgt_embed"].weight[y_prev]                # (B, E)
         ctx, weights, attn_cache = None, None, None
         if self.attention_kind:
-            ctx, weights, attn_cache = self._modules["attention"].step(state[0], keys, mask)   # (B, K), (B, S)
+            ctx, weights, attn_cache = self._modules["attention"].step(state[0], keys.keys, mask, keys.projected)
             x = np.concatenate([x, ctx], axis=1)                     # (B, E + K)
         state, cell_cache = DECODER_STEPS[self.cell][1](x, state, self._modules["decoder"].weights())
         out = state[0] if ctx is None else np.concatenate([state[0], ctx], axis=1)        # (B, F)
@@ -216,7 +229,7 @@ class Seq2Seq(Module):
                 fed[t] = np.where(own, logits[t - 1].argmax(axis=1), tgt_in[t])
             logits[t], state, _, cache = self._step(fed[t], state, keys, mask)
             caches.append(cache)
-        self._cache = {"fed": fed, "caches": caches, "keys_shape": keys.shape, "n_states": len(state)}
+        self._cache = {"fed": fed, "caches": caches, "keys_shape": keys.shape, "n_states": len(state), "keys": keys}
         return logits
 
     forward = __call__
@@ -236,6 +249,7 @@ class Seq2Seq(Module):
         douts = dlogits @ fc.weight                                  # (T, B, F)
         dstate = [np.zeros((B, K), self.dtype) for _ in range(c["n_states"])]
         dkeys, demb = np.zeros(c["keys_shape"], self.dtype), np.empty((T, B, E), self.dtype)
+        dprojected = None
         dW = [np.zeros_like(w) for w in dec.weights()]
         attn_grads = {k: np.zeros_like(v) for k, v in self.params.items() if k.startswith("attention.")}
         for t in reversed(range(T)):
@@ -251,8 +265,15 @@ class Seq2Seq(Module):
                 dq, dk, ga = self._modules["attention"].step_backward(dctx, None, attn_cache)
                 dstate[0] = dstate[0] + dq                           # the query was s_{t-1}
                 dkeys += dk
+                if "key_proj" in ga:                                 # summed here, projected back once below
+                    dprojected = ga.pop("key_proj") + (0 if dprojected is None else dprojected)
                 for k, g in ga.items():
                     attn_grads[f"attention.{k}"] += g
+        if dprojected is not None:
+            dk, ga = self._modules["attention"].project_backward(dprojected, c["keys"].keys)
+            dkeys += dk
+            for k, g in ga.items():
+                attn_grads[f"attention.{k}"] += g
         for name, g in zip(_WEIGHTS, dW):
             dec.grads[name][...] = g
         for name, g in attn_grads.items():

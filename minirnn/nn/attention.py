@@ -33,7 +33,9 @@ import numpy as np
 from .module import Module
 from .validation import check_float_dtype, check_output_grad, check_size, require_finite
 
-__all__ = ["AdditiveAttention", "DotAttention", "GeneralAttention", "masked_softmax", "ATTENTIONS"]
+__all__ = ["AdditiveAttention", "DotAttention", "GeneralAttention", "masked_softmax", "ATTENTIONS", "project_keys",
+           "additive_forward", "additive_backward", "dot_forward", "dot_backward", "general_forward",
+           "general_backward"]
 
 
 # -- the softmax over the real positions ------------------------------------------------------------------------------
@@ -72,8 +74,12 @@ def _context_backward(dcontext, dweights, keys, weights):
 
 
 # -- additive (Bahdanau) --------------------------------------------------------------------------------------
-def additive_forward(q, keys, mask, W_q, W_k, b, v):
+def additive_forward(q, keys, mask, W_q, W_k, b, v, key_proj=None):
     """Additive attention: q (B, Q), keys (B, S, K), mask (B, S) or None; W_q (A, Q), W_k (A, K), b (A,), v (A,).
+
+    ``key_proj`` (B, S, A) = keys W_k^T, when a decoder computed it once for all its steps (Bahdanau et al. do: it
+    does not depend on the query); then :func:`additive_backward` returns its gradient as ``grads["key_proj"]``
+    instead of following it into W_k and the keys, and the caller does that once (:func:`project_keys_backward`).
 
     Returns ``context (B, K), weights (B, S), cache``.
 
@@ -84,27 +90,39 @@ def additive_forward(q, keys, mask, W_q, W_k, b, v):
         >>> ctx.shape, w.sum(axis=1).round(12).tolist()
         ((2, 5), [1.0, 1.0])
     """
-    B, S, K = keys.shape
-    A = W_k.shape[0]
-    key_proj = (keys.reshape(B * S, K) @ W_k.T).reshape(B, S, A)      # (B, S, A)
+    given = key_proj is not None
+    key_proj = key_proj if given else project_keys(keys, W_k)       # (B, S, A)
     e = np.tanh(key_proj + (q @ W_q.T + b)[:, None, :])               # (B, S, A)
     scores = e @ v                                                    # (B, S)
     context, weights = _attend(scores, keys, mask)
-    return context, weights, (q, keys, W_q, W_k, v, e, weights)
+    return context, weights, (q, keys, W_q, W_k, v, e, given, weights)
+
+
+def project_keys(keys, W_k):
+    """keys (B, S, K) -> keys W_k^T (B, S, A), as one 2-D GEMM."""
+    B, S, K = keys.shape
+    return (keys.reshape(B * S, K) @ W_k.T).reshape(B, S, W_k.shape[0])
+
+
+def project_keys_backward(dkey_proj, keys, W_k):
+    """Backward of :func:`project_keys`: returns ``dkeys (B, S, K), dW_k (A, K)``."""
+    B, S, K = keys.shape
+    d2 = dkey_proj.reshape(B * S, -1)                                 # (BS, A)
+    return (d2 @ W_k).reshape(B, S, K), d2.T @ keys.reshape(B * S, K)
 
 
 def additive_backward(dcontext, dweights, cache):
     """Backward of :func:`additive_forward`: returns ``dq (B, Q), dkeys (B, S, K), {W_q, W_k, b, v}``."""
-    q, keys, W_q, W_k, v, e, weights = cache
-    B, S, K = keys.shape
-    A = W_k.shape[0]
+    q, keys, W_q, W_k, v, e, given, weights = cache
     dscore, dkeys = _context_backward(dcontext, dweights, keys, weights)
     da = dscore[:, :, None] * v * (1 - e * e)                         # (B, S, A)
-    da2 = da.reshape(B * S, A)
-    dkeys = dkeys + (da2 @ W_k).reshape(B, S, K)
     da_q = da.sum(axis=1)                                             # (B, A): q is shared by all positions
-    grads = {"W_q": da_q.T @ q, "W_k": da2.T @ keys.reshape(B * S, K), "b": da2.sum(axis=0),
-             "v": np.einsum("bs,bsa->a", dscore, e)}
+    grads = {"W_q": da_q.T @ q, "b": da_q.sum(axis=0), "v": np.einsum("bs,bsa->a", dscore, e)}
+    if given:                                                         # the caller follows it into W_k and keys
+        grads["key_proj"] = da
+    else:
+        dk, grads["W_k"] = project_keys_backward(da, keys, W_k)
+        dkeys = dkeys + dk
     return da_q @ W_q, dkeys, grads
 
 
@@ -199,9 +217,24 @@ class _Attention(Module):
     def _params(self):
         return [self._own_params[n] for n in self._param_names]
 
-    def step(self, query, keys, mask=None):
-        """The functional forward without keeping a cache: ``context, weights, cache`` (for a decoder loop)."""
-        return type(self)._forward(query, keys, mask, *self._params())
+    def step(self, query, keys, mask=None, key_proj=None):
+        """The functional forward without keeping a cache: ``context, weights, cache`` (for a decoder loop).
+
+        ``key_proj``: what :meth:`project` returned for these keys (additive attention only), or None.
+        """
+        if key_proj is None:
+            return type(self)._forward(query, keys, mask, *self._params())
+        return type(self)._forward(query, keys, mask, *self._params(), key_proj=key_proj)
+
+    def project(self, keys):
+        """The part of the scores that does not depend on the query, computed once per source: None here;
+        additive attention returns keys W_k^T (B, S, A), whose gradient ``step_backward`` returns as
+        ``grads["key_proj"]`` for :meth:`project_backward`."""
+        return None
+
+    def project_backward(self, dkey_proj, keys):
+        """Backward of :meth:`project`: ``dkeys (B, S, K), grads`` (empty here)."""
+        return np.zeros_like(keys), {}
 
     def step_backward(self, dcontext, dweights, cache):
         """The functional backward of one :meth:`step`: ``dquery, dkeys, grads`` (grads not written anywhere)."""
@@ -265,6 +298,15 @@ class AdditiveAttention(_Attention):
         self.attn_size = A = check_size(attn_size, "attn_size")
         self._init([("W_q", (A, query_size)), ("W_k", (A, key_size)), ("b", (A,)), ("v", (A,))],
                    [query_size, key_size, A, A], seed)
+
+    def project(self, keys):
+        """keys (B, S, K) -> keys W_k^T (B, S, A), once per source (see :meth:`_Attention.project`)."""
+        return project_keys(keys, self._own_params["W_k"])
+
+    def project_backward(self, dkey_proj, keys):
+        """dkey_proj (B, S, A) summed over the steps -> ``dkeys (B, S, K), {"W_k": (A, K)}``."""
+        dkeys, dW_k = project_keys_backward(dkey_proj, keys, self._own_params["W_k"])
+        return dkeys, {"W_k": dW_k}
 
     def __repr__(self):
         return f"AdditiveAttention(query_size={self.query_size}, key_size={self.key_size}, attn_size={self.attn_size})"
