@@ -22,7 +22,7 @@ from ..training import recipes as experiments
 from ..training.checkpoint import load_checkpoint, read_checkpoint
 
 #: Default number of steps per task (enough to beat the task's baseline clearly with the default sizes).
-DEFAULT_STEPS = {"adding": 5000, "copy": 3000, "forecast": 1500, "char": 3000, "classify": 1500, "translate": 1000}
+DEFAULT_STEPS = {"adding": 5000, "copy": 3000, "forecast": 1500, "char": 3000, "classify": 1500, "translate": 600}
 #: Settings that must not change between a run and its resumption (None on the command line: take the saved one).
 _RUN_KEYS = ("cell", "hidden", "T", "batch", "seed", "lr", "clip", "attention", "data", "sampling")
 #: The translate task's own options and their defaults (the other tasks ignore them).
