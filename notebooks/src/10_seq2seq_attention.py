@@ -103,7 +103,7 @@ print(report)
 # *exact match*: the fraction of test sources whose greedy decoding is the whole ISO date, right to the last digit.
 
 # %%
-steps = 40 if SMALL else 600
+steps = 40 if SMALL else 300
 history = fit(model, Adam(model, lr=3e-3), exp.train_step, steps, rng=exp.rng, evaluate=exp.evaluate,
               eval_every=max(1, steps // 6), clip_norm=1.0, progress=False)
 for step, value in zip(history["eval_step"], history["eval"]["exact_match"]):
@@ -181,10 +181,10 @@ for name, p in (("teacher forcing", 0.0), ("free running", 1.0)):
 #
 # Reversing a string of digits needs every digit, in order. Without attention the decoder's only view of the source
 # is the encoder's final state: a fixed-size vector that must hold every digit. With attention, it can look
-# each digit up. One seed of each here (reverse 1..12 digits), trained the same way:
+# each digit up. One seed of each here (reverse 1..10 digits), trained the same way:
 
 # %%
-T_rev, steps_rev = (6, 30) if SMALL else (12, 500)
+T_rev, steps_rev = (6, 30) if SMALL else (10, 300)
 live = {}
 for attention in ("additive", "none"):
     e = translate(attention=attention, data="reverse", T=T_rev, hidden=8 if SMALL else 32, seed=0, n_test=200)
@@ -195,7 +195,7 @@ for attention in ("additive", "none"):
 
 # %% [markdown]
 # Over five seeds and up to 16 digits, `benchmarks/translation.py --run reverse` measured the curves below (its
-# results are committed in `benchmarks/results/translation.jsonl`; each run 1000 steps of `minirnn train translate
+# results are committed in `benchmarks/results/translation.jsonl`; each run 600 steps of `minirnn train translate
 # --data reverse --T 16`, scored on 2000 held-out strings). The bands span the five seeds, the lines are medians.
 
 # %%
