@@ -142,42 +142,7 @@ fig.suptitle(f"Additive attention of a GRU encoder-decoder after {steps} steps "
 plt.show()
 
 # %% [markdown]
-# ## 5. Greedy decoding against beam search
-#
-# Greedy decoding takes the most likely symbol at each step and never reconsiders. Beam search keeps the `k` most
-# likely prefixes, and ranks finished outputs by their log-probability divided by their length (without that, a sum
-# of negative numbers prefers short outputs). On dates a trained model is so sure of itself that the beam rarely
-# changes anything; the comparison is more interesting early in training (exercise 2).
-
-# %%
-test = date_pairs(30 if SMALL else 300, seed=123, part="test")
-for k in (1, 3, 5):
-    right = 0
-    for text, iso in test:
-        tokens, _, _ = beam_search(model, model.src_vocab.encode(text), beam=k, max_len=12)
-        right += model.tgt_vocab.decode(tokens) == iso
-    print(f"beam {k}: exact match {right / len(test):.3f} on {len(test)} held-out dates")
-
-# %% [markdown]
-# ## 6. Teacher forcing against free running
-#
-# Trained with teacher forcing, the decoder only ever saw *true* prefixes. At test time it reads its own outputs:
-# one mistake and it is somewhere it never was during training (*exposure bias*). Run the same model on the same
-# held-out batch both ways: the per-symbol accuracy under teacher forcing is the optimistic number; free running
-# (`sampling_prob=1`: each step fed the previous step's argmax) is what decoding really gets. Scheduled sampling
-# (`minirnn train translate --sampling 0.25`) trains on a mix of the two.
-
-# %%
-batch = encode_pairs(test, model.src_vocab, model.tgt_vocab)
-for name, p in (("teacher forcing", 0.0), ("free running", 1.0)):
-    logits = model(batch["src"], batch["src_lengths"], batch["tgt_in"], sampling_prob=p, rng=np.random.default_rng(0))
-    loss, _ = softmax_cross_entropy(logits, batch["tgt_out"], batch["tgt_mask"])
-    right = (logits.argmax(-1) == batch["tgt_out"]) | ~batch["tgt_mask"]
-    print(f"{name:>15}: loss {loss:.4f} nats/symbol, symbols right {right[batch['tgt_mask']].mean():.4f}, "
-          f"whole outputs right {right.all(axis=0).mean():.3f}")
-
-# %% [markdown]
-# ## 7. Where attention matters: outputs that grow with the input
+# ## 5. Where attention matters: outputs that grow with the input
 #
 # Reversing a string of digits needs every digit, in order. Without attention the decoder's only view of the source
 # is the encoder's final state: a fixed-size vector that must hold every digit. With attention, it can look
@@ -185,12 +150,12 @@ for name, p in (("teacher forcing", 0.0), ("free running", 1.0)):
 
 # %%
 T_rev, steps_rev = (6, 30) if SMALL else (10, 300)
-live = {}
+live, live_models = {}, {}
 for attention in ("additive", "none"):
     e = translate(attention=attention, data="reverse", T=T_rev, hidden=8 if SMALL else 32, seed=0, n_test=200)
     fit(e.model, Adam(e.model, lr=3e-3), e.train_step, steps_rev, rng=e.rng, clip_norm=1.0, progress=False)
     pairs = digit_pairs(100 if SMALL else 1200, "reverse", 1, T_rev, seed=7)
-    live[attention] = exact_match_by_length(e.model, pairs)
+    live[attention], live_models[attention] = exact_match_by_length(e.model, pairs), e.model
     print(f"attention={attention}: exact match {exact_match(e.model, pairs):.3f} after {steps_rev} steps")
 
 # %% [markdown]
@@ -219,11 +184,56 @@ for ax in axes:
     ax.legend(fontsize=9)
 plt.show()
 
+
 # %% [markdown]
 # Short strings fit in one state vector and both models reverse them; as the strings grow, the model without attention
 # falls away and the one with attention stays near the top. That is the point of Bahdanau et al.'s Figure 2 (BLEU
 # against sentence length), here on a task small enough to train in a minute.
+
+# %% [markdown]
+# ## 6. Greedy decoding against beam search
 #
+# Greedy decoding takes the most likely symbol at each step and never reconsiders. Beam search keeps the `k` most
+# likely prefixes, and ranks finished outputs by their log-probability divided by their length (without that, a sum
+# of negative numbers prefers short outputs). The date model is too sure of itself for the beam to matter; the
+# reversal model without attention, which is often unsure, is where a beam can find a better output.
+
+# %%
+def beam_exact_match(model, pairs, k):
+    right = 0
+    for text, target in pairs:
+        tokens, _, _ = beam_search(model, model.src_vocab.encode(text), beam=k, max_len=len(target) + 5)
+        right += model.tgt_vocab.decode(tokens) == target
+    return right / len(pairs)
+
+
+test = date_pairs(30 if SMALL else 200, seed=123, part="test")
+reverse_test = digit_pairs(30 if SMALL else 200, "reverse", 1, T_rev, seed=8)
+for k in (1, 3, 5):
+    print(f"beam {k}: exact match {beam_exact_match(model, test, k):.3f} on {len(test)} held-out dates, "
+          + ", ".join(f"{beam_exact_match(m, reverse_test, k):.3f} on {len(reverse_test)} reversals ({a})"
+                      for a, m in live_models.items()))
+
+# %% [markdown]
+# ## 7. Teacher forcing against free running
+#
+# Trained with teacher forcing, the decoder only ever saw *true* prefixes. At test time it reads its own outputs:
+# one mistake and it is somewhere it never was during training (*exposure bias*). Run the same model on the same
+# held-out batch both ways: the per-symbol accuracy under teacher forcing is the optimistic number; free running
+# (`sampling_prob=1`: each step fed the previous step's argmax) is what decoding really gets. Scheduled sampling
+# (`minirnn train translate --sampling 0.25`) trains on a mix of the two.
+
+# %%
+for name, m, pairs in [("dates", model, test)] + [(f"reverse, {a}", m, reverse_test) for a, m in live_models.items()]:
+    batch = encode_pairs(pairs, m.src_vocab, m.tgt_vocab)
+    for how, p in (("teacher forcing", 0.0), ("free running", 1.0)):
+        logits = m(batch["src"], batch["src_lengths"], batch["tgt_in"], sampling_prob=p, rng=np.random.default_rng(0))
+        loss, _ = softmax_cross_entropy(logits, batch["tgt_out"], batch["tgt_mask"])
+        right = (logits.argmax(-1) == batch["tgt_out"]) | ~batch["tgt_mask"]
+        print(f"{name:>18}, {how:>15}: loss {loss:.3f} nats/symbol, "
+              f"symbols right {right[batch['tgt_mask']].mean():.3f}, whole outputs right {right.all(axis=0).mean():.3f}")
+
+# %% [markdown]
 # ## Summary
 #
 # - An encoder-decoder reads the source into states and writes the target step by step, fed its previous symbol.
