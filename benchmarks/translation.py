@@ -70,8 +70,8 @@ def summary(rows) -> str:
         groups.setdefault((r["data"], r["attention"]), []).append(r)
     for (data, attention), rs in sorted(groups.items()):
         v = np.array([r["exact_match"] for r in rs])
-        lines.append(f"| {data} | {attention} | {len(rs)} | {rs[0]['steps']} | {np.median(v):.3f} [{v.min():.3f}, "
-                     f"{v.max():.3f}] | {int(np.sum(v >= 0.95))} of {len(rs)} |")
+        lines.append(f"| {data} | {attention} | {len(rs)} | {rs[0]['steps']} | {np.median(v):.4f} [{v.min():.4f}, "
+                     f"{v.max():.4f}] | {int(np.sum(v >= 0.95))} of {len(rs)} |")
     rev = {a: rs for (d, a), rs in groups.items() if d == "reverse"}
     if rev:
         lengths = sorted({int(k) for rs in rev.values() for r in rs for k in r["by_length"]})
