@@ -36,7 +36,7 @@ def add_parser(sub) -> None:
                                    "evaluation: test_mse=... (adding, forecast), test_loss=... in nats per symbol "
                                    "(copy, char), accuracy=... (classify) or exact_match=... (translate).")
     p.add_argument("task", choices=experiments.TASKS)
-    p.add_argument("--cell", choices=("rnn", "lstm", "gru"), default=None, help="recurrent cell (default lstm)")
+    p.add_argument("--cell", choices=("rnn", "lstm", "gru"), default=None, help="recurrent cell (default lstm; gru for translate)")
     p.add_argument("--out", default=None, help="folder for checkpoint.npz and loss.png (default runs/TASK-CELL)")
     p.add_argument("--steps", type=int, default=None, help="total training steps (default per task: "
                    + ", ".join(f"{k} {v}" for k, v in DEFAULT_STEPS.items()) + ")")
@@ -61,7 +61,7 @@ def add_parser(sub) -> None:
     p.add_argument("--data", choices=("dates", "reverse", "sort"), default=None, help="translate only: "
                    "human-written dates -> ISO, or reverse / sort 1..T digits (default dates)")
     p.add_argument("--sampling", type=float, default=None, help="translate only: scheduled sampling, the "
-                   "probability (reached after 1000 steps) of feeding the model's own prediction (default 0)")
+                   "probability (reached after 300 steps) of feeding the model's own prediction (default 0)")
     p.set_defaults(func=cmd_train)
 
 

@@ -14,7 +14,7 @@ copy       CharLM over symbol ids      test_loss, nats per step              bla
 forecast   Forecaster on Nino 3.4 SST  test_mse in degrees C squared         repeat the last value
 char       CharLM, truncated BPTT      test_loss, nats per character         bigram counts (add-one)
 classify   SequenceClassifier          accuracy                              the majority class
-translate  Seq2Seq (recipes_translate)  exact_match (greedy decoding)        the most frequent answer
+translate  Seq2Seq                     exact_match (greedy decoding)         the most frequent answer
 =========  ==========================  ====================================  =============================
 
 Training batches come from ``exp.rng`` (fresh samples for the generated tasks, random windows or stream chunks

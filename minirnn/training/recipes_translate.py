@@ -15,7 +15,7 @@ sort       the same, digits sorted                          the same
 
 Training: fresh pairs every step (``exp.rng``), teacher forcing, softmax cross-entropy on the target symbols and the
 final ``</s>``; with ``sampling > 0``, scheduled sampling whose probability of feeding the model's own prediction rises
-linearly from 0 to ``sampling`` over the first 1000 steps. ``exact_match``: the fraction of held-out sources whose
+linearly from 0 to ``sampling`` over the first 300 steps. ``exact_match``: the fraction of held-out sources whose
 greedy decoding is exactly the target. Baseline: always answer the test set's most frequent target.
 """
 from __future__ import annotations
@@ -107,7 +107,7 @@ def translate(cell="gru", attention="additive", data="dates", T=None, hidden=32,
 
     def train_step(model, rng, step, carry):
         b = encode_pairs(pairs(batch, rng, "train"), model.src_vocab, model.tgt_vocab)
-        p = sampling * min(1.0, step / 1000)
+        p = sampling * min(1.0, step / 300)
         logits = model(b["src"], b["src_lengths"], b["tgt_in"], sampling_prob=p, rng=rng)
         loss, d = softmax_cross_entropy(logits, b["tgt_out"], b["tgt_mask"])
         model.backward(d)
