@@ -2,8 +2,9 @@
 
     minirnn demo            a tour: gradient checks of every cell (float64, central differences), agreement of the
                             NumPy and Numba backends, a short training run and the vanishing-gradient figure
-    minirnn train TASK      train on adding, copy, forecast, char or classify (cli/train.py)
+    minirnn train TASK      train on adding, copy, forecast, char, classify or translate (cli/train.py)
     minirnn sample CKPT     generate text from a trained character model (cli/sample.py)
+    minirnn translate CKPT TEXT   a trained sequence-to-sequence model's output and attention (cli/translate.py)
     minirnn vanishing       why gradients vanish: per-step gradient norms of each cell, sweeps, figures (--all)
     minirnn bench           speed against PyTorch CPU (runs benchmarks/speed.py of a checkout)
     minirnn assignment      the course kit: student skeletons and the grader (cli/assignment.py)
@@ -15,9 +16,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import assignment, bench, demo, sample, train, vanishing
+from . import assignment, bench, demo, sample, train, translate, vanishing
 
-COMMANDS = (demo, vanishing, bench, train, sample, assignment)
+COMMANDS = (demo, vanishing, bench, train, sample, translate, assignment)
 
 
 def build_parser() -> argparse.ArgumentParser:

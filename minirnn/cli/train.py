@@ -22,9 +22,11 @@ from ..training import recipes as experiments
 from ..training.checkpoint import load_checkpoint, read_checkpoint
 
 #: Default number of steps per task (enough to beat the task's baseline clearly with the default sizes).
-DEFAULT_STEPS = {"adding": 5000, "copy": 3000, "forecast": 1500, "char": 3000, "classify": 1500}
+DEFAULT_STEPS = {"adding": 5000, "copy": 3000, "forecast": 1500, "char": 3000, "classify": 1500, "translate": 600}
 #: Settings that must not change between a run and its resumption (None on the command line: take the saved one).
-_RUN_KEYS = ("cell", "hidden", "T", "batch", "seed", "lr", "clip")
+_RUN_KEYS = ("cell", "hidden", "T", "batch", "seed", "lr", "clip", "attention", "data", "sampling")
+#: The translate task's own options and their defaults (the other tasks ignore them).
+_TRANSLATE_DEFAULTS = {"attention": "additive", "data": "dates", "sampling": 0.0}
 
 
 def add_parser(sub) -> None:
@@ -32,9 +34,9 @@ def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a model on a task, with a progress bar, a loss curve and a checkpoint",
                        description="Train on one of the classic tasks. The last line printed is the held-out "
                                    "evaluation: test_mse=... (adding, forecast), test_loss=... in nats per symbol "
-                                   "(copy, char) or accuracy=... (classify).")
+                                   "(copy, char), accuracy=... (classify) or exact_match=... (translate).")
     p.add_argument("task", choices=experiments.TASKS)
-    p.add_argument("--cell", choices=("rnn", "lstm", "gru"), default=None, help="recurrent cell (default lstm)")
+    p.add_argument("--cell", choices=("rnn", "lstm", "gru"), default=None, help="recurrent cell (default lstm; gru for translate)")
     p.add_argument("--out", default=None, help="folder for checkpoint.npz and loss.png (default runs/TASK-CELL)")
     p.add_argument("--steps", type=int, default=None, help="total training steps (default per task: "
                    + ", ".join(f"{k} {v}" for k, v in DEFAULT_STEPS.items()) + ")")
@@ -54,6 +56,12 @@ def add_parser(sub) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--text", default=None, metavar="FILE", help="char only: train on this UTF-8 text file "
                    "(default: the Python standard library's own source)")
+    p.add_argument("--attention", choices=("additive", "dot", "general", "none"), default=None,
+                   help="translate only: the decoder's attention (default additive)")
+    p.add_argument("--data", choices=("dates", "reverse", "sort"), default=None, help="translate only: "
+                   "human-written dates -> ISO, or reverse / sort 1..T digits (default dates)")
+    p.add_argument("--sampling", type=float, default=None, help="translate only: scheduled sampling, the "
+                   "probability (reached after 300 steps) of feeding the model's own prediction (default 0)")
     p.set_defaults(func=cmd_train)
 
 
@@ -66,17 +74,23 @@ def _settings(args) -> dict:
         if saved.get("task") != args.task:
             raise SystemExit(f"--resume: {path} holds a {saved.get('task')!r} run, not {args.task!r}")
         for k in _RUN_KEYS:
-            if given[k] is not None and given[k] != saved["settings"][k]:
-                raise SystemExit(f"--resume: the run in {path} used --{k} {saved['settings'][k]}, got --{k} "
+            if given[k] is not None and given[k] != saved["settings"].get(k):
+                raise SystemExit(f"--resume: the run in {path} used --{k} {saved['settings'].get(k)}, got --{k} "
                                  f"{given[k]}; leave it out or start a new --out")
-            given[k] = saved["settings"][k]
+            given[k] = saved["settings"].get(k)
     defaults = {"cell": "lstm", "batch": 32, "seed": 0, "lr": 1e-3, "clip": 1.0}
+    if args.task == "translate":
+        defaults.update(_TRANSLATE_DEFAULTS, cell="gru", batch=64, lr=3e-3)
     return {k: (defaults.get(k) if v is None else v) for k, v in given.items()}
 
 
 def _check_positive(args):
     if args.lr is not None and not 0 < args.lr < float("inf"):
         raise SystemExit(f"--lr must be a positive number, got {args.lr}")
+    if args.task != "translate" and any(getattr(args, k) is not None for k in _TRANSLATE_DEFAULTS):
+        raise SystemExit(f"--attention, --data and --sampling are for the translate task, got task {args.task!r}")
+    if args.sampling is not None and not 0 <= args.sampling <= 1:
+        raise SystemExit(f"--sampling must be a probability in [0, 1], got {args.sampling}")
     if args.clip is not None and not 0 <= args.clip < float("inf"):
         raise SystemExit(f"--clip must be a number >= 0 (0 for no clipping), got {args.clip}")
     for name in ("steps", "hidden", "T", "batch", "eval_every", "checkpoint_every"):
@@ -100,13 +114,18 @@ def _read_text(path) -> str:
 def cmd_train(args) -> int:
     """Train ``args.task``; write the checkpoint and the curve; print the held-out metric last."""
     _check_positive(args)
-    args.out = args.out or os.path.join("runs", f"{args.task}-{args.cell or 'lstm'}")
+    default_cell = "gru" if args.task == "translate" else "lstm"
+    args.out = args.out or os.path.join("runs", f"{args.task}-{args.cell or default_cell}")
     os.makedirs(args.out, exist_ok=True)
     st = _settings(args)
     steps = DEFAULT_STEPS[args.task] if args.steps is None else args.steps
     extra = {"text": _read_text(args.text)} if args.text is not None else {}
     if extra and args.task != "char":
         raise SystemExit(f"--text is for the char task, got task {args.task!r}")
+    if args.task == "translate" and st["data"] == "dates" and args.T is not None:
+        raise SystemExit("--T is the longest digit string of --data reverse or sort; dates set their own lengths")
+    if args.task == "translate":
+        extra = {"attention": st["attention"], "data": st["data"], "sampling": st["sampling"]}
     exp = experiments.make(args.task, cell=st["cell"], T=st["T"], hidden=st["hidden"], batch=st["batch"],
                            seed=st["seed"], backend=args.backend, **extra)
     st["T"], st["hidden"] = exp.info["T"], exp.model_config["hidden_size"]
@@ -141,6 +160,8 @@ def cmd_train(args) -> int:
         print("sample (temperature 0.8):")
         print(prime + exp.model.sample(prime, 200, temperature=0.8, seed=st["seed"]))
         print("-" * 40)
+    if "examples" in exp.info:
+        print(exp.info["examples"](exp.model))
     print(f"wrote {path} and {os.path.join(args.out, 'loss.png')} ({seconds:.1f} s)")
     print(f"{exp.metric}={history['eval'][exp.metric][-1]:.4g}")
     return 0

@@ -5,10 +5,15 @@
 - ``sine_series``, ``make_windows``, ``nino_sst``: time series forecasting, synthetic and real (NOAA sea temperatures).
 - ``char_corpus``, ``Vocab``, ``train_val_split``, ``batchify``: character-level language modelling on offline text.
 - ``sequence_classification``: which frequency band a noisy, variable-length sine lies in.
+- ``date_pairs``: human-written dates and their ISO form (translation); ``digit_pairs``: reverse or sort digits.
+- ``PairVocab``, ``encode_pairs``: padded source/target batches for sequence-to-sequence models.
 
 Sequences are time-major, ``(T, n, features)``, as the layers use them inside. Every random generator takes ``seed=``
 (an int) or ``rng=`` (a ``numpy.random.Generator``): the same seed gives the same arrays. Nothing is downloaded.
 """
+from .dates import DATE_FORMATS, ISO_SYMBOLS, LANGUAGES, date_pairs, date_symbols, format_date
+from .digit_tasks import DIGIT_TASKS, DIGITS, digit_pairs
+from .pairs import BOS, EOS, PAD, PairVocab, encode_pairs
 from .series import make_windows, nino_sst, sine_series
 from .synthetic import (ADDING_BASELINE_MSE, FREQUENCY_BANDS, adding_problem, copy_memory, copy_memory_baseline,
                         sequence_classification)
@@ -20,4 +25,6 @@ __all__ = [
     "sine_series", "make_windows", "nino_sst",
     "char_corpus", "Vocab", "train_val_split", "batchify",
     "sequence_classification", "FREQUENCY_BANDS", "STDLIB_CORPUS_FILES",
+    "date_pairs", "date_symbols", "format_date", "DATE_FORMATS", "LANGUAGES", "ISO_SYMBOLS",
+    "digit_pairs", "DIGIT_TASKS", "DIGITS", "PairVocab", "encode_pairs", "PAD", "BOS", "EOS",
 ]

@@ -1,5 +1,5 @@
 """Models built from minirnn's layers: ``SequenceClassifier`` (and the tutorial's six models), ``CharLM``,
-``Forecaster``.
+``Forecaster``, ``Seq2Seq`` (encoder-decoder with attention; ``beam_search``).
 
     model = SequenceClassifier("lstm", 10, 20, 3, num_layers=2, seed=0)
     logits = model(x, lengths=lengths)          # x (B, T, 10) -> logits (B, 3)
@@ -8,5 +8,7 @@
 from .char_lm import CharLM
 from .classifier import FRAMEWORKS, TUTORIAL_MODELS, SequenceClassifier, tutorial_model
 from .forecaster import Forecaster
+from .beam_search import beam_search
+from .seq2seq import Seq2Seq
 
-__all__ = ["SequenceClassifier", "tutorial_model", "TUTORIAL_MODELS", "FRAMEWORKS", "CharLM", "Forecaster"]
+__all__ = ["SequenceClassifier", "tutorial_model", "TUTORIAL_MODELS", "FRAMEWORKS", "CharLM", "Forecaster", "Seq2Seq", "beam_search"]

@@ -14,6 +14,7 @@ copy       CharLM over symbol ids      test_loss, nats per step              bla
 forecast   Forecaster on Nino 3.4 SST  test_mse in degrees C squared         repeat the last value
 char       CharLM, truncated BPTT      test_loss, nats per character         bigram counts (add-one)
 classify   SequenceClassifier          accuracy                              the majority class
+translate  Seq2Seq                     exact_match (greedy decoding)         the most frequent answer
 =========  ==========================  ====================================  =============================
 
 Training batches come from ``exp.rng`` (fresh samples for the generated tasks, random windows or stream chunks
@@ -29,6 +30,7 @@ import numpy as np
 from .. import data as tasks
 from ..models.char_lm import CharLM
 from ..models.forecaster import Forecaster
+from ..models.seq2seq import Seq2Seq
 from ..nn.losses import mse, softmax_cross_entropy
 from .loop import num_chunks, stream_chunk
 
@@ -37,7 +39,7 @@ __all__ = ["Experiment", "TASKS", "METRICS", "adding", "copy", "forecast", "char
 
 #: The metric printed for each task (the last line of ``minirnn train``).
 METRICS = {"adding": "test_mse", "copy": "test_loss", "forecast": "test_mse", "char": "test_loss",
-           "classify": "accuracy"}
+           "classify": "accuracy", "translate": "exact_match"}
 TASKS = tuple(METRICS)
 
 
@@ -68,7 +70,7 @@ def build_model(config: dict, backend="auto"):
         >>> build_model({"class": "Forecaster", "cell": "gru", "input_size": 2, "hidden_size": 8, "output_size": 1})
         Forecaster('gru', 2, 8, output_size=1, horizon=1)
     """
-    classes = {"CharLM": CharLM, "Forecaster": Forecaster, "SequenceClassifier": None}
+    classes = {"CharLM": CharLM, "Forecaster": Forecaster, "Seq2Seq": Seq2Seq, "SequenceClassifier": None}
     kwargs = dict(config)
     name = kwargs.pop("class", None)
     if name not in classes:
@@ -298,7 +300,9 @@ def make(task, **kwargs) -> Experiment:
         >>> make("adding", cell="rnn", T=10, hidden=4, n_test=10).model
         Forecaster('rnn', 2, 4, output_size=1, horizon=1)
     """
-    functions = {"adding": adding, "copy": copy, "forecast": forecast, "char": char, "classify": classify}
+    from .recipes_translate import translate                      # it imports this module
+    functions = {"adding": adding, "copy": copy, "forecast": forecast, "char": char, "classify": classify,
+                 "translate": translate}
     if task not in functions:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     return functions[task](**{k: v for k, v in kwargs.items() if v is not None})
