@@ -145,6 +145,20 @@ class Cell:
         dstates0 = tuple(grads[f"{state}0"] for state in self.states)
         return grads["x"], dstates0, {arg: grads[arg] for _, arg in self.parameters}
 
+    def step_forward(self, x, states, weights, **options):
+        """One step of the readable cell: x (B, I), states tuple of (B, H), weights tuple -> (new states, cache).
+
+        The step a decoder or an agent takes one at a time (``cells.<module>.step_forward``, adapted to tuples).
+        """
+        *new, cache = self.implementation("numpy").step_forward(x, *states, *weights, **options)
+        return tuple(new), cache
+
+    def step_backward(self, dstates, cache):
+        """Backward of :meth:`step_forward`: dstates tuple -> ``dx, dstates_prev`` (tuple), weight gradients (tuple)."""
+        n = len(self.states)
+        dx, *rest = self.implementation("numpy").step_backward(*dstates, cache)
+        return dx, tuple(rest[:n]), tuple(rest[n:])
+
     def backward_step(self, t, dstates, cache: dict):
         """One step of BPTT on a (readable or compiled) forward cache, with no padding; see ``cells.<module>``."""
         return self.implementation("numpy").backward_step(t, dstates, cache)

@@ -18,7 +18,7 @@ model's own previous prediction (free running). A model trained only on true pre
 One ``backward`` runs BPTT through the decoder steps (in reverse), the attention of each step, and the encoder (one
 call of the encoder layer's backward, with the keys' gradient summed over all decoder steps and the gradient of s_0
 as dh_n). The decoder steps call the cell's step functions (``minirnn.cells.<cell>.step_forward``/``step_backward``)
-and keep one cache per step; the only place that knows which cell it is: ``DECODER_STEPS``.
+and keep one cache per step; which cell it is, the registry knows (``registry.get(cell).step_forward``).
 
 Parameters (names as in a PyTorch ``state_dict``): ``src_embed.weight``, ``encoder.weight_ih_l0`` ...,
 ``tgt_embed.weight``, ``decoder.weight_ih_l0``, ``decoder.weight_hh_l0``, ``decoder.bias_ih_l0``,
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..cells import gru, lstm, rnn
+from ..cells import registry
 from ..data.pairs import BOS, EOS, PairVocab
 from ..nn.attention import ATTENTIONS
 from ..nn.linear import Embedding, Linear
@@ -36,43 +36,9 @@ from ..nn.module import Module
 from ..nn.validation import check_output_grad, check_size
 from .char_lm import CELLS, _seeds
 
-__all__ = ["Seq2Seq", "DECODER_STEPS"]
+__all__ = ["Seq2Seq"]
 
 
-def _rnn_step(x, state, w):
-    h, cache = rnn.step_forward(x, state[0], *w, nonlinearity="tanh")
-    return (h,), cache
-
-
-def _rnn_back(dstate, cache):
-    dx, dh, *dw = rnn.step_backward(dstate[0], cache)
-    return dx, (dh,), dw
-
-
-def _gru_step(x, state, w):
-    h, cache = gru.step_forward(x, state[0], *w)
-    return (h,), cache
-
-
-def _gru_back(dstate, cache):
-    dx, dh, *dw = gru.step_backward(dstate[0], cache)
-    return dx, (dh,), dw
-
-
-def _lstm_step(x, state, w):
-    h, c, cache = lstm.step_forward(x, state[0], state[1], *w)
-    return (h, c), cache
-
-
-def _lstm_back(dstate, cache):
-    dx, dh, dc, *dw = lstm.step_backward(dstate[0], dstate[1], cache)
-    return dx, (dh, dc), dw
-
-
-#: For each cell: (gate blocks, step(x, state, weights) -> (state, cache), step_back(dstate, cache) -> (dx, dstate,
-#: [dW_ih, dW_hh, db_ih, db_hh])); ``state`` is a tuple, (h,) or (h, c). (To become minirnn.cells.registry.)
-DECODER_STEPS = {"rnn": (1, _rnn_step, _rnn_back), "gru": (3, _gru_step, _gru_back),
-                 "lstm": (4, _lstm_step, _lstm_back)}
 _WEIGHTS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
 
 
@@ -81,7 +47,7 @@ class _DecoderCell(Module):
 
     def __init__(self, cell, input_size, hidden_size, dtype, seed):
         super().__init__()
-        G = DECODER_STEPS[cell][0]
+        G = registry.get(cell).num_gates
         rng, bound = np.random.default_rng(seed), 1.0 / np.sqrt(hidden_size)
         shapes = [(G * hidden_size, input_size), (G * hidden_size, hidden_size), (G * hidden_size,), (G * hidden_size,)]
         for name, shape in zip(_WEIGHTS, shapes):
@@ -139,8 +105,8 @@ class Seq2Seq(Module):
     def __init__(self, src_vocab, tgt_vocab, hidden_size=64, cell="gru", attention="additive", *, embed_dim=16,
                  bidirectional=True, attn_size=None, dtype=np.float64, seed=None, backend="auto"):
         super().__init__()
-        if cell not in DECODER_STEPS:
-            raise ValueError(f"Seq2Seq: cell must be one of {tuple(DECODER_STEPS)}, got {cell!r}")
+        if cell not in CELLS:
+            raise ValueError(f"Seq2Seq: cell must be one of {tuple(CELLS)}, got {cell!r}")
         if attention not in (None, *ATTENTIONS):
             raise ValueError(f"Seq2Seq: attention must be one of {(*ATTENTIONS, None)}, got {attention!r}")
         self.src_vocab, Vs = _vocab(src_vocab, "Seq2Seq: src_vocab")
@@ -199,7 +165,7 @@ class Seq2Seq(Module):
         if self.attention_kind:
             ctx, weights, attn_cache = self._modules["attention"].step(state[0], keys.keys, mask, keys.projected)
             x = np.concatenate([x, ctx], axis=1)                     # (B, E + K)
-        state, cell_cache = DECODER_STEPS[self.cell][1](x, state, self._modules["decoder"].weights())
+        state, cell_cache = registry.get(self.cell).step_forward(x, tuple(state), self._modules["decoder"].weights())
         out = state[0] if ctx is None else np.concatenate([state[0], ctx], axis=1)        # (B, F)
         fc = self._modules["fc"]
         return out @ fc.weight.T + fc.bias, state, weights, (out, cell_cache, attn_cache)
@@ -255,7 +221,7 @@ class Seq2Seq(Module):
         for t in reversed(range(T)):
             _, cell_cache, attn_cache = caches[t]
             dstate[0] = dstate[0] + douts[t, :, :K]                  # logits read s_t ...
-            dx, dstate, dw = DECODER_STEPS[self.cell][2](tuple(dstate), cell_cache)
+            dx, dstate, dw = registry.get(self.cell).step_backward(tuple(dstate), cell_cache)
             dstate = list(dstate)
             for acc, g in zip(dW, dw):
                 acc += g
