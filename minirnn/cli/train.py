@@ -3,6 +3,7 @@
     minirnn train adding --cell lstm --T 50 --steps 5000 --out runs/adding
     minirnn train char --cell gru --hidden 128 --steps 3000 --out runs/char      # then:
     minirnn sample runs/char/checkpoint.npz --prime "def " --length 300 --temperature 0.8
+    minirnn train tmaze --cell gru --corridor 20      # reinforcement learning: cli/train_tmaze.py
 
 ``train`` writes ``OUT/checkpoint.npz`` (every ``--checkpoint-every`` steps and at the end) and ``OUT/loss.png``, shows a
 progress bar, and prints the final held-out evaluation as its last line (``test_mse=0.0034``, ``test_loss=1.234`` or
@@ -20,9 +21,11 @@ from ..nn.optim import Adam
 from ..training import loop as train
 from ..training import recipes as experiments
 from ..training.checkpoint import load_checkpoint, read_checkpoint
+from . import train_tmaze
 
 #: Default number of steps per task (enough to beat the task's baseline clearly with the default sizes).
-DEFAULT_STEPS = {"adding": 5000, "copy": 3000, "forecast": 1500, "char": 3000, "classify": 1500}
+DEFAULT_STEPS = {"adding": 5000, "copy": 3000, "forecast": 1500, "char": 3000, "classify": 1500,
+                 "tmaze": train_tmaze.DEFAULT_STEPS}
 #: Settings that must not change between a run and its resumption (None on the command line: take the saved one).
 _RUN_KEYS = ("cell", "hidden", "T", "batch", "seed", "lr", "clip")
 
@@ -32,8 +35,9 @@ def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a model on a task, with a progress bar, a loss curve and a checkpoint",
                        description="Train on one of the classic tasks. The last line printed is the held-out "
                                    "evaluation: test_mse=... (adding, forecast), test_loss=... in nats per symbol "
-                                   "(copy, char) or accuracy=... (classify).")
-    p.add_argument("task", choices=experiments.TASKS)
+                                   "(copy, char), accuracy=... (classify) or success=... memoryless=... "
+                                   "(tmaze: correct turns of the policy and of the memoryless control).")
+    p.add_argument("task", choices=experiments.TASKS + ("tmaze",))
     p.add_argument("--cell", choices=("rnn", "lstm", "gru"), default=None, help="recurrent cell (default lstm)")
     p.add_argument("--out", default=None, help="folder for checkpoint.npz and loss.png (default runs/TASK-CELL)")
     p.add_argument("--steps", type=int, default=None, help="total training steps (default per task: "
@@ -54,6 +58,7 @@ def add_parser(sub) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--text", default=None, metavar="FILE", help="char only: train on this UTF-8 text file "
                    "(default: the Python standard library's own source)")
+    train_tmaze.add_arguments(p)
     p.set_defaults(func=cmd_train)
 
 
@@ -100,6 +105,11 @@ def _read_text(path) -> str:
 def cmd_train(args) -> int:
     """Train ``args.task``; write the checkpoint and the curve; print the held-out metric last."""
     _check_positive(args)
+    if args.task == "tmaze":
+        return train_tmaze.cmd_train_tmaze(args)
+    for flag in ("corridor", "forget_bias"):
+        if getattr(args, flag) is not None:
+            raise SystemExit(f"--{flag.replace('_', '-')} is for the tmaze task, got task {args.task!r}")
     args.out = args.out or os.path.join("runs", f"{args.task}-{args.cell or 'lstm'}")
     os.makedirs(args.out, exist_ok=True)
     st = _settings(args)

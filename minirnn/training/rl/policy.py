@@ -142,8 +142,8 @@ class RecurrentPolicy(_Heads):
         (24, 8)
     """
 
-    def __init__(self, cell, obs_size, hidden_size, n_actions, *, forget_bias=None, dtype=np.float64, seed=None,
-                 backend="auto"):
+    def __init__(self, cell, obs_size, hidden_size, n_actions, *, forget_bias=None,
+                 dtype=np.float64, seed=None, backend="auto"):
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"RecurrentPolicy: cell must be one of {tuple(CELLS)}, got {cell!r}")

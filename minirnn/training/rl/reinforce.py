@@ -134,8 +134,8 @@ def discounted_returns(rewards, gamma) -> np.ndarray:
 def make_train_step(envs, gamma=0.99, entropy_coef=0.01, value_coef=0.5):
     """``train_step(policy, rng, step, carry) -> (loss, success of the batch, None)`` for ``loop.fit``.
 
-    Each call rolls out ``len(envs)`` episodes (seeds drawn from ``rng``), then one forward and one backward over
-    the padded batch fill ``policy.grads`` with the gradient of L (module docstring).
+    Each call rolls out one episode in each of ``envs`` (seeds drawn from ``rng``), then one forward and one
+    backward over the padded batch fill ``policy.grads`` with the gradient of L (module docstring).
     """
     def train_step(policy, rng, step, carry):
         ep = rollout(policy, envs, rng.integers(2**31, size=len(envs)), rng=rng)
@@ -158,8 +158,9 @@ def make_evaluate(envs, seeds):
     return evaluate
 
 
-def tmaze_experiment(cell="gru", corridor=20, hidden=16, batch=32, seed=0, forget_bias=None, n_test=200,
-                     gamma=0.99, entropy_coef=0.01, value_coef=0.5, backend="auto") -> Experiment:
+def tmaze_experiment(cell="gru", corridor=20, hidden=32, batch=32, seed=0, forget_bias=None, n_test=200,
+                     gamma=0.99, entropy_coef=0.01, value_coef=0.5,
+                     backend="auto") -> Experiment:
     """The T-maze as a :class:`~minirnn.training.recipes.Experiment`: policy, training step, held-out evaluation.
 
     ``cell="none"`` gives the memoryless control. The held-out set is ``n_test`` episodes with seeds from their own
@@ -180,10 +181,10 @@ def tmaze_experiment(cell="gru", corridor=20, hidden=16, batch=32, seed=0, forge
     test_seeds = np.random.default_rng(s_test).integers(2**31, size=n_test)
     goals = np.array([TMaze(corridor).reset(seed=int(s))[1]["goal"] for s in test_seeds])
     share = float(max(np.mean(goals == goals[0]), np.mean(goals != goals[0])))
-    return Experiment("tmaze", policy, config,
-                      make_train_step([TMaze(corridor) for _ in range(batch)], gamma, entropy_coef, value_coef),
+    envs = [TMaze(corridor) for _ in range(batch)]
+    return Experiment("tmaze", policy, config, make_train_step(envs, gamma, entropy_coef, value_coef),
                       make_evaluate([TMaze(corridor) for _ in range(n_test)], test_seeds), "success",
-                      ("turn toward the commoner signal, without memory", share), np.random.default_rng(s_rng),
+                      ("always turn toward the commoner signal", share), np.random.default_rng(s_rng),
                       lower_is_better=False, info={"corridor": corridor, "batch": batch, "hidden": hidden})
 
 
