@@ -28,7 +28,7 @@ import numpy as np
 import gradcheck
 from minirnn.nn.losses import mse
 from minirnn.training.rl import (DOWN, FORWARD, UP, MemorylessPolicy, RecurrentPolicy, TMaze, policy_gradient_loss,
-                                 rollout, tmaze_experiment, train)
+                                 rollout, tmaze_experiment, train, train_until)
 from minirnn.training.rl.figures import plot_hidden_tracks, plot_success
 
 plt.rcParams.update({"figure.dpi": 80, "axes.grid": True, "grid.alpha": 0.3})
@@ -180,20 +180,26 @@ plt.show()
 #
 # The longer the corridor, the further the reward's gradient must travel back to the signal, and at initialisation
 # every step shrinks it (notebook 4). One run per cell and corridor length: the number of updates until the held-out
-# success first reaches 95% (evaluated every 100 updates; a run that never gets there shows its budget).
+# success first reaches 95% (`train_until`: evaluated every 100 updates, and stopped there; a run that never gets
+# there shows its budget).
 # One seed is an anecdote: `benchmarks/learning_tmaze.py` repeats this over 5 seeds.
 
 # %%
-SWEEP, BUDGET = ((2, 4), 300) if SMALL else ((5, 10, 20), 1500)
+SWEEP, BUDGET = ((2, 4), 200) if SMALL else ((5, 10, 20), 1500)
 steps_to_95 = {}
-for cell in ("gru", "lstm"):
+
+
+def sweep(cell):
     for N in SWEEP:
         exp = tmaze_experiment(cell, corridor=N, hidden=HIDDEN, seed=1, forget_bias=1.0 if cell == "lstm" else None)
-        history = train(exp, BUDGET, eval_every=100)
-        reached = [s for s, v in zip(history["eval_step"], history["eval"]["success"]) if v >= 0.95]
-        steps_to_95[cell, N] = reached[0] if reached else None
-        print(f"{cell:<5} corridor {N:>3}: 95% after {reached[0] if reached else f'> {BUDGET}'} updates")
+        steps_to_95[cell, N], _ = train_until(exp, 0.95, BUDGET, every=100)
+        print(f"{cell:<5} corridor {N:>3}: 95% after {steps_to_95[cell, N] or f'> {BUDGET}'} updates")
 
+
+sweep("gru")
+
+# %%
+sweep("lstm")
 fig, ax = plt.subplots(figsize=(6, 3.6))
 for cell, label in (("gru", "GRU"), ("lstm", "LSTM, forget bias 1")):
     ax.plot(SWEEP, [steps_to_95[cell, N] or BUDGET for N in SWEEP], "o-", label=label)
@@ -206,8 +212,9 @@ plt.show()
 #
 # - The T-maze hides what matters: at the junction only memory tells the way, so a memoryless policy is stuck at
 #   one half.
-# - REINFORCE with a baseline: $\partial L / \partial z = -\frac{m}{B}[A(\mathrm{onehot}(a) - p) - \beta p(\log p + H)]$,
-#   then plain backpropagation; `gradcheck` confirms every parameter.
+# - REINFORCE with a baseline:
+#   $\partial L / \partial z = -\frac{m}{B}[A(\mathrm{onehot}(a) - p) - \beta p(\log p + H)]$, then plain
+#   backpropagation; `gradcheck` confirms every parameter.
 # - A recurrent policy acts with `act` (the state carried, no backward) and learns from one forward and one backward
 #   over the padded episodes (`lengths=`); the two passes agree exactly.
 # - What it learns is a two-track memory in $h_t$.

@@ -11,7 +11,8 @@ __all__ = ["plot_success", "hidden_pca", "plot_hidden_tracks"]
 
 def _pyplot(path):
     import matplotlib
-    if path is not None and matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
+    inline = ("agg", "module://matplotlib_inline.backend_inline")
+    if path is not None and matplotlib.get_backend().lower() not in inline:
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     return plt

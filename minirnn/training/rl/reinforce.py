@@ -37,7 +37,7 @@ from .policy import MemorylessPolicy, RecurrentPolicy, policy_gradient_loss
 from .tmaze import TMaze
 
 __all__ = ["Episodes", "rollout", "discounted_returns", "make_train_step", "make_evaluate", "tmaze_experiment",
-           "train"]
+           "train", "train_until"]
 
 
 @dataclass
@@ -196,3 +196,28 @@ def train(exp, steps, lr=3e-3, clip_norm=1.0, **fit_kwargs) -> dict:
     fit_kwargs.setdefault("progress", False)
     return loop.fit(exp.model, Adam(exp.model, lr=lr), exp.train_step, steps, rng=exp.rng, evaluate=exp.evaluate,
                     clip_norm=clip_norm, **fit_kwargs)
+
+
+def train_until(exp, bar, budget, every=100, lr=3e-3, clip_norm=1.0, stop=True):
+    """Train ``exp.model`` in blocks of ``every`` updates (one Adam throughout), evaluating after each block, until the
+    held-out success first reaches ``bar`` (if ``stop``) or ``budget`` updates are done.
+
+    Returns ``(steps_to_bar or None, successes)``: the first evaluated step at which success >= bar, and the success
+    after every block.
+
+    Example:
+        >>> exp = tmaze_experiment("none", corridor=2, hidden=4, batch=4, n_test=20)
+        >>> reached, successes = train_until(exp, 0.95, budget=20, every=10)
+        >>> reached, len(successes)                    # the memoryless control never gets there
+        (None, 2)
+    """
+    opt = Adam(exp.model, lr=lr)
+    reached, successes = None, []
+    for done in range(every, budget + 1, every):
+        loop.fit(exp.model, opt, exp.train_step, every, rng=exp.rng, clip_norm=clip_norm, progress=False)
+        successes.append(exp.evaluate(exp.model)["success"])
+        if reached is None and successes[-1] >= bar:
+            reached = done
+            if stop:
+                break
+    return reached, successes

@@ -95,3 +95,19 @@ def test_gru_learns_a_short_maze_and_the_memoryless_control_cannot():
     train(control, 300, eval_every=0)
     assert gru.evaluate(gru.model)["success"] >= 0.95
     assert control.evaluate(control.model)["success"] <= control.baseline[1]      # at most the commoner signal
+
+
+def test_hidden_pca_projects_on_the_top_eigenvectors_of_the_covariance_of_real_steps():
+    from minirnn.training.rl.figures import hidden_pca
+    rng = np.random.default_rng(0)
+    h = rng.normal(size=(6, 5, 4)) * [3.0, 1.0, 0.5, 0.1]
+    lengths = np.array([6, 3, 1, 6, 2])
+    real = np.arange(6)[:, None] < lengths
+    h[~real] = 1e6                                                  # padded steps must not count
+    p, ratio = hidden_pca(h, lengths, k=2)
+    X = h[real] - h[real].mean(axis=0)
+    w, V = np.linalg.eigh(X.T @ X)                                  # ascending eigenvalues
+    expected = X @ V[:, ::-1][:, :2]
+    np.testing.assert_allclose(np.abs(p[real]), np.abs(expected), rtol=1e-10)
+    np.testing.assert_allclose(ratio, w[::-1][:2] / w.sum(), rtol=1e-10)
+    assert np.isnan(p[~real]).all()
