@@ -3,6 +3,7 @@
     minirnn train adding --cell lstm --T 50 --steps 5000 --out runs/adding
     minirnn train char --cell gru --hidden 128 --steps 3000 --out runs/char      # then:
     minirnn sample runs/char/checkpoint.npz --prime "def " --length 300 --temperature 0.8
+    minirnn train tmaze --cell gru --corridor 20      # reinforcement learning: cli/train_tmaze.py
 
 ``train`` writes ``OUT/checkpoint.npz`` (every ``--checkpoint-every`` steps and at the end) and ``OUT/loss.png``, shows a
 progress bar, and prints the final held-out evaluation as its last line (``test_mse=0.0034``, ``test_loss=1.234`` or
@@ -20,9 +21,11 @@ from ..nn.optim import Adam
 from ..training import loop as train
 from ..training import recipes as experiments
 from ..training.checkpoint import load_checkpoint, read_checkpoint
+from . import train_tmaze
 
 #: Default number of steps per task (enough to beat the task's baseline clearly with the default sizes).
-DEFAULT_STEPS = {"adding": 5000, "copy": 3000, "forecast": 1500, "char": 3000, "classify": 1500, "translate": 600}
+DEFAULT_STEPS = {"adding": 5000, "copy": 3000, "forecast": 1500, "char": 3000, "classify": 1500, "translate": 600,
+                 "tmaze": train_tmaze.DEFAULT_STEPS}
 #: Settings that must not change between a run and its resumption (None on the command line: take the saved one).
 _RUN_KEYS = ("cell", "hidden", "T", "batch", "seed", "lr", "clip", "attention", "data", "sampling")
 #: The translate task's own options and their defaults (the other tasks ignore them).
@@ -34,9 +37,11 @@ def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a model on a task, with a progress bar, a loss curve and a checkpoint",
                        description="Train on one of the classic tasks. The last line printed is the held-out "
                                    "evaluation: test_mse=... (adding, forecast), test_loss=... in nats per symbol "
-                                   "(copy, char), accuracy=... (classify) or exact_match=... (translate).")
-    p.add_argument("task", choices=experiments.TASKS)
-    p.add_argument("--cell", choices=("rnn", "lstm", "gru"), default=None, help="recurrent cell (default lstm; gru for translate)")
+                                   "(copy, char), accuracy=... (classify), exact_match=... (translate) or success=... "
+                                   "memoryless=... (tmaze: correct turns of the policy and of the memoryless control).")
+    p.add_argument("task", choices=experiments.TASKS + ("tmaze",))
+    p.add_argument("--cell", choices=("rnn", "lstm", "gru"), default=None,
+                   help="recurrent cell (default lstm; gru for translate)")
     p.add_argument("--out", default=None, help="folder for checkpoint.npz and loss.png (default runs/TASK-CELL)")
     p.add_argument("--steps", type=int, default=None, help="total training steps (default per task: "
                    + ", ".join(f"{k} {v}" for k, v in DEFAULT_STEPS.items()) + ")")
@@ -62,6 +67,7 @@ def add_parser(sub) -> None:
                    "human-written dates -> ISO, or reverse / sort 1..T digits (default dates)")
     p.add_argument("--sampling", type=float, default=None, help="translate only: scheduled sampling, the "
                    "probability (reached after 300 steps) of feeding the model's own prediction (default 0)")
+    train_tmaze.add_arguments(p)
     p.set_defaults(func=cmd_train)
 
 
@@ -114,6 +120,11 @@ def _read_text(path) -> str:
 def cmd_train(args) -> int:
     """Train ``args.task``; write the checkpoint and the curve; print the held-out metric last."""
     _check_positive(args)
+    if args.task == "tmaze":
+        return train_tmaze.cmd_train_tmaze(args)
+    for flag in ("corridor", "forget_bias"):
+        if getattr(args, flag) is not None:
+            raise SystemExit(f"--{flag.replace('_', '-')} is for the tmaze task, got task {args.task!r}")
     default_cell = "gru" if args.task == "translate" else "lstm"
     args.out = args.out or os.path.join("runs", f"{args.task}-{args.cell or default_cell}")
     os.makedirs(args.out, exist_ok=True)
