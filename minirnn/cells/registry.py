@@ -58,6 +58,10 @@ class Cell:
         keras_biases: 1 when Keras keeps one bias (b_ih + b_hh), 2 when it keeps both (GRU ``reset_after=True``).
         color: the cell's colour in every figure.
         readable: the module of the readable loop when it is not ``minirnn.cells.<module>``.
+        recurrent_mask: True when ``forward`` takes ``recurrent_mask`` (B, H), the per-sequence dropout mask on
+            h_{t-1} where it enters the recurrent product (``recurrent_dropout`` of the layers).
+        extra_shapes: the parameters beyond W_ih, W_hh, b_ih, b_hh: PyTorch-style base name -> shape in units of
+            ``"GH"`` (G * H) or ``"H"``, e.g. ``{"ln_c_weight": ("H",)}`` (layer norm's gains and biases).
     """
 
     name: str
@@ -73,6 +77,8 @@ class Cell:
     readable: str = ""
     options: dict = field(default_factory=dict)
     parameters: tuple = (("weight_ih", "W_ih"), ("weight_hh", "W_hh"), ("bias_ih", "b_ih"), ("bias_hh", "b_hh"))
+    recurrent_mask: bool = False
+    extra_shapes: dict = field(default_factory=dict)
 
     @property
     def num_gates(self) -> int:
@@ -83,6 +89,8 @@ class Cell:
         """PyTorch base name -> shape for one layer and direction, e.g. ``{"weight_ih": (4H, I), ...}``."""
         GH = self.num_gates * hidden_size
         shapes = {"weight_ih": (GH, input_size), "weight_hh": (GH, hidden_size), "bias_ih": (GH,), "bias_hh": (GH,)}
+        sizes = {"GH": GH, "H": hidden_size}
+        shapes.update({base: tuple(sizes[d] for d in dims) for base, dims in self.extra_shapes.items()})
         return {base: shapes[base] for base, _ in self.parameters}
 
     def default_options(self) -> dict:
@@ -97,12 +105,17 @@ class Cell:
             return importlib.import_module(self.readable or f"minirnn.cells.{self.module}")
         return importlib.import_module(f"minirnn.kernels.{self.module}")    # compiles on its first call
 
-    def forward(self, x, states, weights, mask=None, *, backend="numpy", **options):
-        """Run the cell over a sequence. x (T, B, I); states tuple of (B, H); weights tuple; mask (T, B) or None.
+    def forward(self, x, states, weights, mask=None, *, backend="numpy", recurrent_mask=None, **options):
+        """Run the cell over a sequence. x (T, B, I); states tuple of (B, H); weights tuple; mask (T, B) or None;
+        recurrent_mask (B, H) or None (only for cells with ``recurrent_mask=True``).
 
         Returns ``out (T, B, H)``, the final states (a tuple like ``states``) and a :class:`SequenceCache`.
         """
         module = self.implementation(backend)
+        if recurrent_mask is not None:
+            if not self.recurrent_mask:
+                raise ValueError(f"the {self.title} cell takes no recurrent_mask (recurrent dropout)")
+            options = {**options, "recurrent_mask": recurrent_mask}
         out, *final, cache = module.forward(x, *states, *weights, mask=mask, **options)
         return out, tuple(final), SequenceCache(module, cache)
 
@@ -132,12 +145,14 @@ class Cell:
 
 
 RNN = Cell("rnn", "tanh RNN", gates=("a",), states=("h",), module="rnn", torch_class="RNN",
-           keras_class="SimpleRNN", keras_gates=("a",), keras_biases=1, color="#1f77b4",
+           keras_class="SimpleRNN", keras_gates=("a",), keras_biases=1, color="#1f77b4", recurrent_mask=True,
            options={"nonlinearity": ("tanh", "relu")})
 LSTM = Cell("lstm", "LSTM", gates=("i", "f", "g", "o"), states=("h", "c"), module="lstm", torch_class="LSTM",
-            keras_class="LSTM", keras_gates=("i", "f", "g", "o"), keras_biases=1, color="#d62728")
+            keras_class="LSTM", keras_gates=("i", "f", "g", "o"), keras_biases=1, color="#d62728",
+            recurrent_mask=True)
 GRU = Cell("gru", "GRU", gates=("r", "z", "n"), states=("h",), module="gru", torch_class="GRU",
-           keras_class="GRU", keras_gates=("z", "r", "n"), keras_biases=2, color="#2ca02c")
+           keras_class="GRU", keras_gates=("z", "r", "n"), keras_biases=2, color="#2ca02c",
+           recurrent_mask=True)
 
 #: Every cell by name.
 CELLS = {cell.name: cell for cell in (RNN, LSTM, GRU)}

@@ -10,6 +10,10 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _NO_MASK = {dtype: np.zeros((0, 0, 1), dtype=dtype) for dtype in FLOAT_DTYPES}
 
 
+# The same for the recurrent-dropout mask (B, H): without one, the loops get this and never multiply.
+_NO_RECURRENT_MASK = {dtype: np.zeros((0, 0), dtype=dtype) for dtype in FLOAT_DTYPES}
+
+
 def float_dtype(x):
     """The dtype the loops run in: x's, which must be float32 or float64."""
     dtype = np.asarray(x).dtype
@@ -28,6 +32,13 @@ def loop_mask(m, dtype):
     if m is None:
         return _NO_MASK[dtype], False
     return c_array(m, dtype), True
+
+
+def loop_recurrent_mask(recurrent_mask, B, H, dtype):
+    """``(recurrent_mask, has_recurrent_mask)`` for a loop: the (B, H) recurrent-dropout mask, or an empty stand-in."""
+    if recurrent_mask is None:
+        return _NO_RECURRENT_MASK[dtype], False
+    return as_state(recurrent_mask, B, H, dtype), True
 
 
 def as_state(a, B, H, dtype):

@@ -25,6 +25,7 @@ import numbers
 import numpy as np
 
 from ..cells import registry
+from .merge import MERGE_MODES, merge, merge_backward, merged_size
 from .module import Module
 from .validation import refuse_masked, require_finite
 
@@ -66,7 +67,8 @@ class _Recurrent(Module):
     cell = registry.RNN
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, *, dtype=np.float64, seed=None, backend="auto", **options):
+                 bidirectional=False, *, dtype=np.float64, seed=None, backend="auto", recurrent_dropout=0.0,
+                 merge_mode="concat", **options):
         super().__init__()
         name = type(self).__name__
         for arg, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
@@ -74,6 +76,14 @@ class _Recurrent(Module):
                 raise ValueError(f"{name}: {arg} must be a positive integer, got {value!r}")
         if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0 <= dropout < 1:
             raise ValueError(f"{name}: dropout must be a number in [0, 1), got {dropout!r}")
+        if isinstance(recurrent_dropout, bool) or not isinstance(recurrent_dropout, numbers.Real) \
+                or not 0 <= recurrent_dropout < 1:
+            raise ValueError(f"{name}: recurrent_dropout must be a number in [0, 1), got {recurrent_dropout!r}")
+        if recurrent_dropout > 0 and not self.cell.recurrent_mask:
+            raise ValueError(f"{name}: recurrent_dropout is not available for the {self.cell.title} cell, "
+                             f"got recurrent_dropout={recurrent_dropout!r}")
+        if not isinstance(merge_mode, str) or merge_mode not in MERGE_MODES:
+            raise ValueError(f"{name}: merge_mode must be one of {MERGE_MODES}, got {merge_mode!r}")
         for arg, value in (("bias", bias), ("batch_first", batch_first), ("bidirectional", bidirectional)):
             if not isinstance(value, (bool, np.bool_)):
                 raise TypeError(f"{name}: {arg} must be True or False, got {value!r}")
@@ -95,6 +105,7 @@ class _Recurrent(Module):
         self.input_size, self.hidden_size, self.num_layers = int(input_size), int(hidden_size), int(num_layers)
         self.bias, self.batch_first, self.bidirectional = bool(bias), bool(batch_first), bool(bidirectional)
         self.dropout, self.dtype, self.backend = float(dropout), dtype, backend
+        self.recurrent_dropout, self.merge_mode = float(recurrent_dropout), merge_mode
         self.options = {**self.cell.default_options(), **options}     # the cell's own settings (RNN: nonlinearity)
         self.num_directions = 2 if bidirectional else 1
         init_seed, dropout_seed = np.random.SeedSequence(seed).spawn(2)
@@ -106,7 +117,7 @@ class _Recurrent(Module):
     def _shapes(self, layer, direction):
         """PyTorch name -> shape of every parameter of one layer and direction (``weight_ih_l1_reverse``: (G*H, 2H))."""
         suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
-        layer_input = self.input_size if layer == 0 else self.hidden_size * self.num_directions
+        layer_input = self.input_size if layer == 0 else self.output_size
         shapes = self.cell.parameter_shapes(layer_input, self.hidden_size)
         return {base + suffix: shape for base, shape in shapes.items() if self.bias or not base.startswith("bias")}
 
@@ -133,6 +144,18 @@ class _Recurrent(Module):
                 value = np.zeros(self._own_params["weight_hh" + suffix].shape[0], dtype=self.dtype)
             weights.append(value)
         return tuple(weights)
+
+    @property
+    def output_size(self) -> int:
+        """Features of ``out``: ``D * H`` (``merge_mode="concat"``, the default, or one direction), else ``H``."""
+        return merged_size(self.hidden_size, self.num_directions, self.merge_mode)
+
+    def _recurrent_mask(self, B):
+        """One (B, H) inverted-dropout mask on h_{t-1} for a whole sequence (training only), or None."""
+        if not (self.training and self.recurrent_dropout > 0):
+            return None
+        keep = self._dropout_rng.random((B, self.hidden_size)) >= self.recurrent_dropout
+        return (keep / (1 - self.recurrent_dropout)).astype(self.dtype)
 
     # -- validation ------------------------------------------------------------------------------------------------
     def _check_array(self, arg, value, shape, what):
@@ -214,7 +237,7 @@ class _Recurrent(Module):
             L = np.full(B, T) if mask is None else mask.sum(0)
             reverse_index = np.where(t < L, L - 1 - t, t)            # (T, B); its own inverse
         finals = [[] for _ in states]                                # per state kind, rows layer*D + direction
-        caches, dropout_masks = [], []
+        caches, dropout_masks, merged = [], [], []
         layer_input = x.copy()                                       # the cache must not see the caller change x
         for layer in range(self.num_layers):
             if layer > 0 and self.training and self.dropout > 0:     # inverted dropout between layers
@@ -230,26 +253,30 @@ class _Recurrent(Module):
                 seq = layer_input if direction == 0 else _reorder(layer_input, reverse_index)
                 init = tuple(np.ascontiguousarray(s[row]) for s in states)
                 out, final, cache = self.cell.forward(seq, init, self._weights(layer, direction), mask,
-                                                      backend=backend, **self.options)
+                                                      backend=backend, recurrent_mask=self._recurrent_mask(B),
+                                                      **self.options)
                 outputs.append(out if direction == 0 else _reorder(out, reverse_index))
                 for kind, value in zip(finals, final):
                     kind.append(value)
                 caches.append(cache)
-            layer_input = outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=2)  # (T, B, D*H)
-        self._cache = {"caches": caches, "reverse_index": reverse_index, "dropout": dropout_masks, "shape": (T, B)}
+            layer_input = merge(outputs, self.merge_mode)                 # (T, B, D*H) concat, else (T, B, H)
+            merged.append(outputs if self.merge_mode == "mul" else [None] * len(outputs))   # mul's backward needs them
+        self._cache = {"caches": caches, "reverse_index": reverse_index, "dropout": dropout_masks, "shape": (T, B),
+                       "merged": merged}
         return layer_input, tuple(np.stack(kind) for kind in finals)
 
     def _backward(self, dout, dstates):
         """Shared backward. dout (T, B, D*H) time-major; dstates tuple of (L*D, B, H). Fills grads, returns dx, dstates0."""
         c = self._cache
-        reverse_index, H, D = c["reverse_index"], self.hidden_size, self.num_directions
+        reverse_index, D = c["reverse_index"], self.num_directions
         dinitial = [np.zeros_like(s) for s in dstates]
         d_layer_out = dout
         for layer in reversed(range(self.num_layers)):
             d_layer_in = None
+            d_outs = merge_backward(d_layer_out, c["merged"][layer], self.merge_mode)    # (T, B, H) each
             for direction in range(D):
                 row = layer * D + direction
-                d_out = np.ascontiguousarray(d_layer_out[:, :, direction * H:(direction + 1) * H])
+                d_out = d_outs[direction]
                 if direction == 1:
                     d_out = _reorder(d_out, reverse_index)
                 finals = tuple(np.ascontiguousarray(s[row]) for s in dstates)
@@ -298,7 +325,7 @@ class _Recurrent(Module):
                                "forward pass again (as torch needs without retain_graph=True): the backward pass writes "
                                "the gradients over the saved gate values, which saves memory")
         T, B = self._cache["shape"]
-        DH = self.num_directions * self.hidden_size
+        DH = self.output_size
         if unbatched:
             shape, what = (T, DH), "(seq_len, num_directions * hidden_size)"
         elif self.batch_first:
@@ -360,7 +387,8 @@ class _Recurrent(Module):
 
     def __repr__(self):
         parts = [str(self.input_size), str(self.hidden_size)]
-        defaults = {"num_layers": 1, "bias": True, "batch_first": False, "dropout": 0.0, "bidirectional": False}
+        defaults = {"num_layers": 1, "bias": True, "batch_first": False, "dropout": 0.0, "bidirectional": False,
+                    "recurrent_dropout": 0.0, "merge_mode": "concat"}
         for key, default in defaults.items():
             if getattr(self, key) != default:
                 parts.append(f"{key}={getattr(self, key)}")
