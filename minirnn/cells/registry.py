@@ -62,6 +62,7 @@ class Cell:
             h_{t-1} where it enters the recurrent product (``recurrent_dropout`` of the layers).
         extra_shapes: the parameters beyond W_ih, W_hh, b_ih, b_hh: PyTorch-style base name -> shape in units of
             ``"GH"`` (G * H) or ``"H"``, e.g. ``{"ln_c_weight": ("H",)}`` (layer norm's gains and biases).
+        initial_values: base name -> the constant a layer starts that parameter at (a gain at 1, not random).
     """
 
     name: str
@@ -79,6 +80,7 @@ class Cell:
     parameters: tuple = (("weight_ih", "W_ih"), ("weight_hh", "W_hh"), ("bias_ih", "b_ih"), ("bias_hh", "b_hh"))
     recurrent_mask: bool = False
     extra_shapes: dict = field(default_factory=dict)
+    initial_values: dict = field(default_factory=dict)
 
     @property
     def num_gates(self) -> int:
@@ -154,8 +156,20 @@ GRU = Cell("gru", "GRU", gates=("r", "z", "n"), states=("h",), module="gru", tor
            keras_class="GRU", keras_gates=("z", "r", "n"), keras_biases=2, color="#2ca02c",
            recurrent_mask=True)
 
+_LN = (("ln_ih_weight", "g_ih"), ("ln_hh_weight", "g_hh"))
+LN_LSTM = Cell("ln_lstm", "LN-LSTM", gates=LSTM.gates, states=LSTM.states, module="ln_lstm", torch_class="",
+               keras_class="", keras_gates=LSTM.keras_gates, keras_biases=1, color="#9467bd", recurrent_mask=True,
+               parameters=LSTM.parameters + _LN + (("ln_c_weight", "g_c"), ("ln_c_bias", "b_c")),
+               extra_shapes={"ln_ih_weight": ("GH",), "ln_hh_weight": ("GH",), "ln_c_weight": ("H",),
+                             "ln_c_bias": ("H",)},
+               initial_values={"ln_ih_weight": 1.0, "ln_hh_weight": 1.0, "ln_c_weight": 1.0, "ln_c_bias": 0.0})
+LN_GRU = Cell("ln_gru", "LN-GRU", gates=GRU.gates, states=GRU.states, module="ln_gru", torch_class="",
+              keras_class="", keras_gates=GRU.keras_gates, keras_biases=2, color="#8c564b", recurrent_mask=True,
+              parameters=GRU.parameters + _LN, extra_shapes={"ln_ih_weight": ("GH",), "ln_hh_weight": ("GH",)},
+              initial_values={"ln_ih_weight": 1.0, "ln_hh_weight": 1.0})
+
 #: Every cell by name.
-CELLS = {cell.name: cell for cell in (RNN, LSTM, GRU)}
+CELLS = {cell.name: cell for cell in (RNN, LSTM, GRU, LN_LSTM, LN_GRU)}
 
 
 def get(name: str) -> Cell:
