@@ -144,8 +144,9 @@ def layer_problem(cell: str, *, num_layers: int = 1, bidirectional: bool = False
 
     spec, options = _variant(cell)
     D = 2 if bidirectional else 1
-    layer = LAYERS[spec.name](I, H, num_layers=num_layers, bidirectional=bidirectional, dtype=np.float64, seed=seed,
-                              backend=backend, **options)
+    layer = LAYERS[spec.layer or spec.name](I, H, num_layers=num_layers, bidirectional=bidirectional,
+                                            dtype=np.float64, seed=seed, backend=backend, **spec.layer_options,
+                                            **options)
     rng = np.random.default_rng(seed + 1)
     inputs = {"x": rng.normal(size=(T, B, I))}
     inputs.update({f"{state}0": rng.normal(scale=0.5, size=(num_layers * D, B, H)) for state in spec.states})

@@ -63,6 +63,8 @@ class Cell:
         extra_shapes: the parameters beyond W_ih, W_hh, b_ih, b_hh: PyTorch-style base name -> shape in units of
             ``"GH"`` (G * H) or ``"H"``, e.g. ``{"ln_c_weight": ("H",)}`` (layer norm's gains and biases).
         initial_values: base name -> the constant a layer starts that parameter at (a gain at 1, not random).
+        layer, layer_options: the layer that runs this cell and the constructor choices that select it
+            (``"lstm", {"layer_norm": True}``); empty for a layer's own cell (see :func:`select`).
     """
 
     name: str
@@ -81,6 +83,8 @@ class Cell:
     recurrent_mask: bool = False
     extra_shapes: dict = field(default_factory=dict)
     initial_values: dict = field(default_factory=dict)
+    layer: str = ""
+    layer_options: dict = field(default_factory=dict)
 
     @property
     def num_gates(self) -> int:
@@ -162,11 +166,12 @@ LN_LSTM = Cell("ln_lstm", "LN-LSTM", gates=LSTM.gates, states=LSTM.states, modul
                parameters=LSTM.parameters + _LN + (("ln_c_weight", "g_c"), ("ln_c_bias", "b_c")),
                extra_shapes={"ln_ih_weight": ("GH",), "ln_hh_weight": ("GH",), "ln_c_weight": ("H",),
                              "ln_c_bias": ("H",)},
-               initial_values={"ln_ih_weight": 1.0, "ln_hh_weight": 1.0, "ln_c_weight": 1.0, "ln_c_bias": 0.0})
+               initial_values={"ln_ih_weight": 1.0, "ln_hh_weight": 1.0, "ln_c_weight": 1.0, "ln_c_bias": 0.0},
+               layer="lstm", layer_options={"layer_norm": True})
 LN_GRU = Cell("ln_gru", "LN-GRU", gates=GRU.gates, states=GRU.states, module="ln_gru", torch_class="",
               keras_class="", keras_gates=GRU.keras_gates, keras_biases=2, color="#8c564b", recurrent_mask=True,
               parameters=GRU.parameters + _LN, extra_shapes={"ln_ih_weight": ("GH",), "ln_hh_weight": ("GH",)},
-              initial_values={"ln_ih_weight": 1.0, "ln_hh_weight": 1.0})
+              initial_values={"ln_ih_weight": 1.0, "ln_hh_weight": 1.0}, layer="gru", layer_options={"layer_norm": True})
 
 #: Every cell by name.
 CELLS = {cell.name: cell for cell in (RNN, LSTM, GRU, LN_LSTM, LN_GRU)}
@@ -177,3 +182,17 @@ def get(name: str) -> Cell:
     if name not in CELLS:
         raise ValueError(f"cell must be one of {tuple(CELLS)}, got {name!r}")
     return CELLS[name]
+
+
+def select(layer: str, **choices) -> Cell:
+    """The cell a layer runs, from the layer's name and its constructor choices (those left at False/0 are ignored).
+
+    Example:
+        >>> select("lstm").name, select("lstm", layer_norm=True).name, select("gru", layer_norm=False).name
+        ('lstm', 'ln_lstm', 'gru')
+    """
+    active = {key: value for key, value in choices.items() if value}
+    for cell in CELLS.values():
+        if (cell.layer or cell.name) == layer and cell.layer_options == active:
+            return cell
+    raise ValueError(f"{layer}: no cell has {', '.join(f'{k}={v!r}' for k, v in active.items())}")

@@ -137,7 +137,7 @@ def to_torch_state_dict(layer):
     import collections
 
     import torch
-    cell_of(layer)
+    cell_of(layer, framework="torch")
     return collections.OrderedDict((k, torch.from_numpy(v.copy())) for k, v in layer.params.items())
 
 
@@ -150,7 +150,7 @@ def to_torch(layer):
         LSTM(10, 20, num_layers=2, batch_first=True)
     """
     import torch
-    spec = cell_of(layer)
+    spec = cell_of(layer, framework="torch")
     kwargs = dict(num_layers=layer.num_layers, bias=layer.bias, batch_first=layer.batch_first, dropout=layer.dropout,
                   bidirectional=layer.bidirectional, **layer.options,
                   dtype=torch.float64 if layer.dtype == np.float64 else torch.float32)

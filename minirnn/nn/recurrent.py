@@ -129,7 +129,9 @@ class _Recurrent(Module):
         for layer in range(self.num_layers):
             for direction in range(self.num_directions):
                 for name, shape in self._shapes(layer, direction).items():
-                    self._own_params[name] = rng.uniform(-bound, bound, size=shape).astype(self.dtype)
+                    constant = self.cell.initial_values.get(name.split("_l")[0])      # layer norm: gains 1, biases 0
+                    value = rng.uniform(-bound, bound, size=shape) if constant is None else np.full(shape, constant)
+                    self._own_params[name] = value.astype(self.dtype)
         self._own_grads.clear()
         self._own_grads.update({name: np.zeros_like(p) for name, p in self._own_params.items()})
 
@@ -391,12 +393,20 @@ class _Recurrent(Module):
                     "recurrent_dropout": 0.0, "merge_mode": "concat"}
         for key, default in defaults.items():
             if getattr(self, key) != default:
-                parts.append(f"{key}={getattr(self, key)}")
+                parts.append(f"{key}={getattr(self, key)!r}")
         defaults = self.cell.default_options()
         parts += [f"{key}={value!r}" for key, value in self.options.items() if value != defaults[key]]
+        parts += [f"{key}={value!r}" for key, value in self.cell.layer_options.items()]
         if self.dtype != np.float64:
             parts.append(f"dtype=np.{self.dtype}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+def _flag(layer, arg, value):
+    """A True/False constructor argument, or a TypeError naming it."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{layer}: {arg} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def _reorder(a, index):
@@ -426,6 +436,10 @@ class RNN(_SingleState):
         (between layers, training only), bidirectional: as PyTorch.
         dtype: np.float64 (default) or np.float32.  seed: for the initial weights and dropout masks.
         backend: "auto" (default), "numpy" (the readable loop) or "numba" (the compiled loop).
+        recurrent_dropout: in [0, 1), training only: one inverted-dropout mask (B, H) per sequence and direction on
+            h_{t-1} where it enters the recurrent product, the same at every step (Gal & Ghahramani 2016; Keras).
+        merge_mode: how a bidirectional layer joins its directions: "concat" (PyTorch; default), "sum", "mul" or
+            "ave" (Keras' Bidirectional); every stacked layer merges its own (``minirnn/nn/merge.py``).
 
     Parameters (``layer.params``): ``weight_ih_l{k}`` (H, I or D*H), ``weight_hh_l{k}`` (H, H), ``bias_ih_l{k}``,
     ``bias_hh_l{k}`` (H,), with suffix ``_reverse`` for the reverse direction.
@@ -443,9 +457,11 @@ class RNN(_SingleState):
     cell = registry.RNN
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, *, dtype=np.float64, seed=None, backend="auto"):
+                 dropout=0.0, bidirectional=False, *, dtype=np.float64, seed=None, backend="auto", recurrent_dropout=0.0,
+                 merge_mode="concat"):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         dtype=dtype, seed=seed, backend=backend, nonlinearity=nonlinearity)
+                         dtype=dtype, seed=seed, backend=backend, nonlinearity=nonlinearity,
+                         recurrent_dropout=recurrent_dropout, merge_mode=merge_mode)
 
     @property
     def nonlinearity(self) -> str:
@@ -460,6 +476,8 @@ class GRU(_SingleState):
         n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn))   h' = (1 - z) * n + z * h
 
     Same arguments as :class:`RNN` without ``nonlinearity``; weights are (3H, ...) in the order r, z, n.
+    ``layer_norm=True`` normalises the input and recurrent products separately (``cells/ln_gru.py``), with gains
+    ``ln_ih_weight_l{k}``, ``ln_hh_weight_l{k}`` (3H,) starting at 1.
 
     Example:
         >>> gru = GRU(10, 20, batch_first=True, seed=0)
@@ -471,9 +489,12 @@ class GRU(_SingleState):
     cell = registry.GRU
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, *, dtype=np.float64, seed=None, backend="auto"):
+                 bidirectional=False, *, dtype=np.float64, seed=None, backend="auto", recurrent_dropout=0.0,
+                 merge_mode="concat", layer_norm=False):
+        self.cell = registry.select("gru", layer_norm=_flag("GRU", "layer_norm", layer_norm))
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         dtype=dtype, seed=seed, backend=backend)
+                         dtype=dtype, seed=seed, backend=backend, recurrent_dropout=recurrent_dropout,
+                         merge_mode=merge_mode)
 
 
 class LSTM(_Recurrent):
@@ -483,6 +504,9 @@ class LSTM(_Recurrent):
         c' = f * c + i * g       h' = o * tanh(c')
 
     Same arguments as :class:`RNN` without ``nonlinearity``; weights are (4H, ...) in the order i, f, g, o.
+    ``layer_norm=True`` normalises the input and recurrent products separately and c before its tanh
+    (``cells/ln_lstm.py``), with gains ``ln_ih_weight_l{k}``, ``ln_hh_weight_l{k}`` (4H,), ``ln_c_weight_l{k}`` (H,)
+    starting at 1 and ``ln_c_bias_l{k}`` (H,) at 0.
 
     Example:
         >>> lstm = LSTM(10, 20, seed=0)
@@ -495,9 +519,12 @@ class LSTM(_Recurrent):
     cell = registry.LSTM
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, *, dtype=np.float64, seed=None, backend="auto"):
+                 bidirectional=False, *, dtype=np.float64, seed=None, backend="auto", recurrent_dropout=0.0,
+                 merge_mode="concat", layer_norm=False):
+        self.cell = registry.select("lstm", layer_norm=_flag("LSTM", "layer_norm", layer_norm))
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         dtype=dtype, seed=seed, backend=backend)
+                         dtype=dtype, seed=seed, backend=backend, recurrent_dropout=recurrent_dropout,
+                         merge_mode=merge_mode)
 
     def __call__(self, x, hx=None, lengths=None):
         """x as in :class:`RNN`; hx = (h0, c0) each (L*D, B, H), or None -> out, (h_n, c_n)."""
