@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._jit import jitable
+
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 # The loops take a mask array and a has_mask flag; without a mask they get this empty array (never read), so each
@@ -39,6 +41,23 @@ def loop_recurrent_mask(recurrent_mask, B, H, dtype):
     if recurrent_mask is None:
         return _NO_RECURRENT_MASK[dtype], False
     return as_state(recurrent_mask, B, H, dtype), True
+
+
+@jitable
+def dropped_state(h, rmask, has_rmask, h_in):
+    """What enters a compiled loop's recurrent product: h (B, H) itself without recurrent dropout (no copy), else
+    ``h * rmask`` written into the buffer ``h_in`` (B, H) and returned.
+
+    Example:
+        >>> dropped_state(np.ones((1, 2)), np.array([[0.0, 2.0]]), True, np.empty((1, 2))).tolist()
+        [[0.0, 2.0]]
+    """
+    if not has_rmask:
+        return h
+    for b in range(h.shape[0]):
+        for j in range(h.shape[1]):
+            h_in[b, j] = h[b, j] * rmask[b, j]
+    return h_in
 
 
 def as_state(a, B, H, dtype):

@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..cells._common import as_step_mask, dropped, project_inputs, weight_gradients
-from ._common import as_state, c_array, float_dtype, loop_mask, loop_recurrent_mask, mark_spent, require_unspent
+from ._common import (as_state, c_array, dropped_state, float_dtype, loop_mask, loop_recurrent_mask, mark_spent,
+                      require_unspent)
 from ._blas import gemm_nn, gemm_nt
 from ._jit import jit
 from ._math import tanh
@@ -79,7 +80,8 @@ def _forward_loop(x_proj, h0, W_hh, b_hh, mask, has_mask, rmask, has_rmask):
     """The time loop of the forward pass.
 
     x_proj (T, B, 3H) = x W_ih^T + b_ih;  h0 (B, H);  W_hh (3H, H);  b_hh (3H,);  mask (T, B, 1) 0/1, read only if
-    has_mask;  rmask (B, H) the recurrent-dropout mask, read only if has_rmask.  Returns ``hs (T+1, B, H), gates (T, B, 3H) = [r, z, n], hn (T, B, H), out (T, B, H)``.
+    has_mask;  rmask (B, H) the recurrent-dropout mask, read only if has_rmask.
+    Returns ``hs (T+1, B, H), gates (T, B, 3H) = [r, z, n], hn (T, B, H), out (T, B, H)``.
     ``gates`` is ``x_proj`` itself (the caller's own temporary): each input term is replaced by its gate value.
     """
     T, B, H3 = x_proj.shape
@@ -95,13 +97,7 @@ def _forward_loop(x_proj, h0, W_hh, b_hh, mask, has_mask, rmask, has_rmask):
     h_rec = np.empty((B, 3 * H), x_proj.dtype)                       # h_{t-1} W_hh^T
     h_in = np.empty((B, H), x_proj.dtype)                            # h_{t-1} * rmask
     for t in range(T):
-        if has_rmask:                                                # recurrent dropout: (h_{t-1} * m) W_hh^T
-            for b in range(B):
-                for j in range(H):
-                    h_in[b, j] = hs[t, b, j] * rmask[b, j]
-            gemm_nt(h_in, W_hh, h_rec)
-        else:
-            gemm_nt(hs[t], W_hh, h_rec)                              # h_{t-1} W_hh^T
+        gemm_nt(dropped_state(hs[t], rmask, has_rmask, h_in), W_hh, h_rec)   # (h_{t-1} * m) W_hh^T
         for b in range(B):                                           # 1-D loops over units: LLVM vectorises them
             h_proj, gate, hn_tb = h_rec[b], gates[t, b], hn[t, b]    # gate holds x W_ih^T + b_ih
             h_prev, h_new, out_tb = hs[t, b], hs[t + 1, b], out[t, b]
@@ -127,8 +123,8 @@ def _backward_loop(dout, dh_n, W_hh, hs, gates, hn, mask, has_mask, rmask, has_r
     """The time loop of BPTT: carries dh back and returns ``dx_proj (T, B, 3H), dh_proj (T, B, 3H), dh0 (B, H)``.
 
     dout (T, B, H);  dh_n (B, H);  W_hh (3H, H);  hs (T+1, B, H), gates (T, B, 3H), hn (T, B, H) from the forward;
-    mask, has_mask, rmask, has_rmask as in :func:`_forward_loop`.  dx_proj and dh_proj are the gradients of x W_ih^T + b_ih and of
-    h_prev W_hh^T + b_hh; dx_proj is written over ``gates``, each unit's gradients right after its gates are read.
+    mask, has_mask, rmask, has_rmask as in :func:`_forward_loop`.  dx_proj and dh_proj are the gradients of
+    x W_ih^T + b_ih and of (h_prev * m) W_hh^T + b_hh; dx_proj is written over ``gates``, each unit's gradients right after its gates are read.
     """
     T, B, H = hn.shape
     one = hn.dtype.type(1)

@@ -14,7 +14,8 @@ import numpy as np
 from ..cells._common import as_step_mask, dropped, weight_gradients
 from ..cells.layer_norm import EPS, normalize_backward, normalize_inputs, sum_rows
 from ._blas import gemm_nn, gemm_nt
-from ._common import as_state, c_array, float_dtype, loop_mask, loop_recurrent_mask, mark_spent, require_unspent
+from ._common import (as_state, c_array, dropped_state, float_dtype, loop_mask, loop_recurrent_mask, mark_spent,
+                      require_unspent)
 from ._jit import jit
 from ._layer_norm import normalize_row, normalize_row_backward
 from ._math import tanh
@@ -38,7 +39,8 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, g_ih, g_hh, mask=None, recurrent_mask
     x_term += b_ih
     hs, gates, hn, v_hat, v_rstd, out = _forward_loop(
         c_array(x_term, dtype), as_state(h0, B, H, dtype), c_array(W_hh, dtype), c_array(b_hh, dtype),
-        c_array(g_hh, dtype), dtype.type(EPS), *loop_mask(m, dtype), *loop_recurrent_mask(recurrent_mask, B, H, dtype))
+        c_array(g_hh, dtype), dtype.type(EPS), *loop_mask(m, dtype),
+        *loop_recurrent_mask(recurrent_mask, B, H, dtype))
     cache = {"x": x, "mask": m, "W_ih": W_ih, "W_hh": W_hh, "g_ih": g_ih, "g_hh": g_hh, "hs": hs, "gates": gates,
              "hn": hn, "u_hat": u_hat, "u_rstd": u_rstd, "v_hat": v_hat, "v_rstd": v_rstd,
              "recurrent_mask": recurrent_mask}
@@ -92,13 +94,7 @@ def _forward_loop(x_term, h0, W_hh, b_hh, g_hh, eps, mask, has_mask, rmask, has_
     v = np.empty((B, H3), dt)                                        # (h_{t-1} * m) W_hh^T
     h_in = np.empty((B, H), dt)
     for t in range(T):
-        if has_rmask:
-            for b in range(B):
-                for j in range(H):
-                    h_in[b, j] = hs[t, b, j] * rmask[b, j]
-            gemm_nt(h_in, W_hh, v)
-        else:
-            gemm_nt(hs[t], W_hh, v)
+        gemm_nt(dropped_state(hs[t], rmask, has_rmask, h_in), W_hh, v)   # (h_{t-1} * m) W_hh^T
         for b in range(B):
             vh, gate, hn_tb = v_hat[t, b], gates[t, b], hn[t, b]
             v_rstd[t, b, 0] = normalize_row(v[b], vh, eps)           # vh = LN(v) before its gain

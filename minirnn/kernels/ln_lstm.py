@@ -18,7 +18,8 @@ import numpy as np
 from ..cells._common import as_step_mask, dropped, weight_gradients
 from ..cells.layer_norm import EPS, normalize_backward, normalize_inputs, sum_rows
 from ._blas import gemm_nn, gemm_nt
-from ._common import as_state, c_array, float_dtype, loop_mask, loop_recurrent_mask, mark_spent, require_unspent
+from ._common import (as_state, c_array, dropped_state, float_dtype, loop_mask, loop_recurrent_mask, mark_spent,
+                      require_unspent)
 from ._jit import jit
 from ._layer_norm import normalize_row, normalize_row_backward
 from ._math import tanh
@@ -104,13 +105,7 @@ def _forward_loop(x_term, h0, c0, W_hh, b_hh, g_hh, g_c, b_c, eps, mask, has_mas
     scale = np.full(H4, half)                                        # one tanh for all four gates (kernels/lstm.py)
     scale[2 * H:3 * H] = one
     for t in range(T):
-        if has_rmask:
-            for b in range(B):
-                for j in range(H):
-                    h_in[b, j] = hs[t, b, j] * rmask[b, j]
-            gemm_nt(h_in, W_hh, v)
-        else:
-            gemm_nt(hs[t], W_hh, v)
+        gemm_nt(dropped_state(hs[t], rmask, has_rmask, h_in), W_hh, v)   # (h_{t-1} * m) W_hh^T
         for b in range(B):
             vb, vh, gate = v[b], v_hat[t, b], gates[t, b]
             rstd = normalize_row(vb, vh, eps)                       # vh = LN(v) before its gain

@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..cells._common import as_step_mask, dropped, project_inputs, weight_gradients
-from ._common import as_state, c_array, float_dtype, loop_mask, loop_recurrent_mask, mark_spent, require_unspent
+from ._common import (as_state, c_array, dropped_state, float_dtype, loop_mask, loop_recurrent_mask, mark_spent,
+                      require_unspent)
 from ._blas import gemm_nn, gemm_nt
 from ._jit import jit
 from ._math import tanh
@@ -105,13 +106,7 @@ def _forward_loop(x_proj, h0, c0, W_hh, b_hh, mask, has_mask, rmask, has_rmask):
     scale = np.full(4 * H, half)                                     # one tanh for all four gates (see below)
     scale[2 * H:3 * H] = one
     for t in range(T):
-        if has_rmask:                                                # recurrent dropout: (h_{t-1} * m) W_hh^T
-            for b in range(B):
-                for j in range(H):
-                    h_in[b, j] = hs[t, b, j] * rmask[b, j]
-            gemm_nt(h_in, W_hh, h_rec)
-        else:
-            gemm_nt(hs[t], W_hh, h_rec)                              # h_{t-1} W_hh^T
+        gemm_nt(dropped_state(hs[t], rmask, has_rmask, h_in), W_hh, h_rec)   # (h_{t-1} * m) W_hh^T
         for b in range(B):                                           # 1-D loops over units: LLVM vectorises them
             a, gate = h_rec[b], gates[t, b]                          # (4H,) views; gate holds x W_ih^T + b_ih
             for k in range(4 * H):                                   # a = x W_ih^T + b_ih + h_prev W_hh^T + b_hh
@@ -140,8 +135,8 @@ def _backward_loop(dout, dh_n, dc_n, W_hh, cs, gates, tanh_c, mask, has_mask, rm
     """The time loop of BPTT: carries dh, dc back and returns ``da (T, B, 4H), dh0 (B, H), dc0 (B, H)``.
 
     dout (T, B, H);  dh_n, dc_n (B, H);  W_hh (4H, H);  cs (T+1, B, H), gates (T, B, 4H), tanh_c (T, B, H) from the
-    forward;  mask, has_mask, rmask, has_rmask as in :func:`_forward_loop`.  ``da`` is the gradient of the pre-activations, written
-    over ``gates``: each unit's four gate values are read just before its four gradients replace them.
+    forward;  mask, has_mask, rmask, has_rmask as in :func:`_forward_loop`.  ``da`` is the gradient of the
+    pre-activations, written over ``gates``: each unit's four gate values are read just before its four gradients replace them.
     """
     T, B, H = tanh_c.shape
     one = tanh_c.dtype.type(1)

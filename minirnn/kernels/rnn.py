@@ -16,7 +16,8 @@ import numpy as np
 
 from ..cells._common import as_step_mask, dropped, project_inputs, weight_gradients
 from ..cells.rnn import NONLINEARITIES
-from ._common import as_state, c_array, float_dtype, loop_mask, loop_recurrent_mask, mark_spent, require_unspent
+from ._common import (as_state, c_array, dropped_state, float_dtype, loop_mask, loop_recurrent_mask, mark_spent,
+                      require_unspent)
 from ._blas import gemm_nn, gemm_nt
 from ._jit import jit
 from ._math import tanh
@@ -97,13 +98,7 @@ def _forward_loop(x_proj, h0, W_hh, b_hh, mask, has_mask, relu, rmask, has_rmask
     h_rec = np.empty((B, H), x_proj.dtype)                           # h_{t-1} W_hh^T
     h_in = np.empty((B, H), x_proj.dtype)                            # h_{t-1} * rmask
     for t in range(T):
-        if has_rmask:                                                # recurrent dropout: (h_{t-1} * m) W_hh^T
-            for b in range(B):
-                for j in range(H):
-                    h_in[b, j] = hs[t, b, j] * rmask[b, j]
-            gemm_nt(h_in, W_hh, h_rec)
-        else:
-            gemm_nt(hs[t], W_hh, h_rec)                              # h_{t-1} W_hh^T
+        gemm_nt(dropped_state(hs[t], rmask, has_rmask, h_in), W_hh, h_rec)   # (h_{t-1} * m) W_hh^T
         for b in range(B):                                           # 1-D loops over units: LLVM vectorises them
             a, h_tb = h_rec[b], h_new[t, b]                          # h_tb holds x W_ih^T + b_ih
             h_prev, h_next, out_tb = hs[t, b], hs[t + 1, b], out[t, b]
