@@ -13,7 +13,9 @@ order of ``cell.parameters`` (``W_ih, W_hh, b_ih, b_hh``). ``backend="numpy"`` r
 ``minirnn/cells/<module>.py``, ``"numba"`` the compiled one of ``minirnn/kernels/<module>.py``; both modules keep the
 signatures a student reads there (``forward(x, h0, c0, W_ih, ...)``), and this file adapts them.
 
-A new cell variant is one file in ``cells/``, one in ``kernels/`` and one entry in :data:`CELLS`.
+A new cell variant is one file in ``cells/``, one in ``kernels/`` and one entry in :data:`CELLS`. A layer finds its
+cell with :func:`select` from its constructor choices (``LSTM(layer_norm=True)`` runs ``ln_lstm``). Cells with
+``recurrent_mask=True`` take ``recurrent_mask=`` (B, H) in :meth:`Cell.forward`: recurrent dropout.
 
 Example:
     >>> import numpy as np
