@@ -69,8 +69,8 @@ def step_backward(dh, cache):
     """
     x, h_prev, W_ih, W_hh, gates, hn, rmask = cache
     dx_proj, dh_proj, dh_prev = recurrent_step_backward(dh, h_prev, W_hh, gates, hn, rmask)
-    return (dx_proj @ W_ih, dh_prev, dx_proj.T @ x, dh_proj.T @ dropped(h_prev, rmask), dx_proj.sum(0),
-            dh_proj.sum(0))
+    h_in = dropped(h_prev, rmask)                                    # h_prev * m: what met W_hh
+    return dx_proj @ W_ih, dh_prev, dx_proj.T @ x, dh_proj.T @ h_in, dx_proj.sum(0), dh_proj.sum(0)
 
 
 def recurrent_step(x_proj, h_prev, W_hh, b_hh, recurrent_mask=None):

@@ -57,8 +57,8 @@ def step_forward(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh, recurrent_mask=None)
         ((2, 4), (2, 4))
     """
     x_proj = x @ W_ih.T + b_ih                                       # (B, 4H)
-    h, c, cache = recurrent_step(x_proj, h_prev, c_prev, W_hh, b_hh, recurrent_mask)
-    return h, c, (x, W_ih, cache)
+    h, c, cache = recurrent_step(x_proj, dropped(h_prev, recurrent_mask), c_prev, W_hh, b_hh)   # h_prev * m
+    return h, c, (x, W_ih, cache, recurrent_mask)
 
 
 def step_backward(dh, dc, cache):
@@ -66,19 +66,20 @@ def step_backward(dh, dc, cache):
 
     Returns ``dx (B, I), dh_prev (B, H), dc_prev (B, H), dW_ih (4H, I), dW_hh (4H, H), db_ih (4H,), db_hh (4H,)``.
     """
-    x, W_ih, step_cache = cache
-    da, dh_prev, dc_prev = recurrent_step_backward(dh, dc, step_cache)
-    h_in = dropped(step_cache[0], step_cache[-1])                    # h_prev * m: what met W_hh
-    return da @ W_ih, dh_prev, dc_prev, da.T @ x, da.T @ h_in, da.sum(0), da.sum(0)
+    x, W_ih, step_cache, recurrent_mask = cache
+    da, dh_in, dc_prev = recurrent_step_backward(dh, dc, step_cache)
+    h_in = step_cache[0]                                             # h_prev * m: what met W_hh
+    return da @ W_ih, dropped(dh_in, recurrent_mask), dc_prev, da.T @ x, da.T @ h_in, da.sum(0), da.sum(0)
 
 
-def recurrent_step(x_proj, h_prev, c_prev, W_hh, b_hh, recurrent_mask=None):
+def recurrent_step(x_proj, h_prev, c_prev, W_hh, b_hh):
     """The part of a step that must run inside the time loop; ``x_proj = x W_ih^T + b_ih`` (B, 4H) comes precomputed.
 
-    Returns ``h, c, cache`` with ``cache = (h_prev, c_prev, W_hh, gates, tanh_c, recurrent_mask)``.
+    Returns ``h, c, cache`` with ``cache = (h_prev, c_prev, W_hh, gates, tanh_c)``. (Under recurrent dropout the
+    callers pass ``h_prev * m``: h_prev enters the step only through W_hh.)
     """
     H = h_prev.shape[-1]
-    a = x_proj + dropped(h_prev, recurrent_mask) @ W_hh.T + b_hh     # (B, 4H)
+    a = x_proj + h_prev @ W_hh.T + b_hh                              # (B, 4H)
     i = sigmoid(a[:, 0 * H:1 * H])
     f = sigmoid(a[:, 1 * H:2 * H])
     g = np.tanh(a[:, 2 * H:3 * H])
@@ -87,7 +88,7 @@ def recurrent_step(x_proj, h_prev, c_prev, W_hh, b_hh, recurrent_mask=None):
     tanh_c = np.tanh(c)
     h = o * tanh_c
     gates = np.concatenate([i, f, g, o], axis=1)                     # (B, 4H) after their nonlinearities
-    return h, c, (h_prev, c_prev, W_hh, gates, tanh_c, recurrent_mask)
+    return h, c, (h_prev, c_prev, W_hh, gates, tanh_c)
 
 
 def recurrent_step_backward(dh, dc, cache):
@@ -95,9 +96,9 @@ def recurrent_step_backward(dh, dc, cache):
 
     ``da`` is the gradient of the pre-activations, i.e. of both ``x_proj`` and ``h_prev W_hh^T + b_hh``.
     """
-    h_prev, c_prev, W_hh, gates, tanh_c, recurrent_mask = cache
+    h_prev, c_prev, W_hh, gates, tanh_c = cache
     da, dc_prev = gate_gradients(dh, dc, c_prev, gates, tanh_c)
-    return da, dropped(da @ W_hh, recurrent_mask), dc_prev
+    return da, da @ W_hh, dc_prev
 
 
 def gate_gradients(dh, dc, c_prev, gates, tanh_c):
@@ -146,7 +147,8 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask=None, recurrent_mask=None):
     out = np.empty((T, B, H), dtype=x.dtype)
     hs[0], cs[0] = h0, c0
     for t in range(T):
-        h, c, (_, _, _, gates[t], tanh_c[t], _) = recurrent_step(x_proj[t], hs[t], cs[t], W_hh, b_hh, recurrent_mask)
+        h, c, (_, _, _, gates[t], tanh_c[t]) = recurrent_step(x_proj[t], dropped(hs[t], recurrent_mask), cs[t], W_hh,
+                                                              b_hh)
         if m is None:
             hs[t + 1], cs[t + 1], out[t] = h, c, h
         else:                                                        # padded rows keep their state

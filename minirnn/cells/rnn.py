@@ -68,7 +68,7 @@ def step_forward(x, h_prev, W_ih, W_hh, b_ih, b_hh, nonlinearity="tanh", recurre
         (2, 4)
     """
     x_proj = x @ W_ih.T + b_ih                                       # (B, H)
-    h = recurrent_step(x_proj, h_prev, W_hh, b_hh, nonlinearity, recurrent_mask)
+    h = recurrent_step(x_proj, dropped(h_prev, recurrent_mask), W_hh, b_hh, nonlinearity)   # h_prev * m meets W_hh
     return h, (x, h_prev, W_ih, W_hh, h, nonlinearity, recurrent_mask)
 
 
@@ -79,13 +79,14 @@ def step_backward(dh, cache):
     """
     x, h_prev, W_ih, W_hh, h, nonlinearity, rmask = cache
     da = dh * activation_slope(h, nonlinearity)                      # (B, H)
-    return da @ W_ih, dropped(da @ W_hh, rmask), da.T @ x, da.T @ dropped(h_prev, rmask), da.sum(0), da.sum(0)
+    h_prev = dropped(h_prev, rmask)                                  # what met W_hh: h_prev * m
+    return da @ W_ih, dropped(da @ W_hh, rmask), da.T @ x, da.T @ h_prev, da.sum(0), da.sum(0)
 
 
-def recurrent_step(x_proj, h_prev, W_hh, b_hh, nonlinearity, recurrent_mask=None):
-    """The part of a step inside the time loop: ``h = phi(x_proj + (h_prev * m) W_hh^T + b_hh)``, x_proj (B, H)
-    precomputed; m is the recurrent-dropout mask (B, H), or no multiplication when it is None."""
-    return activate(x_proj + dropped(h_prev, recurrent_mask) @ W_hh.T + b_hh, nonlinearity)
+def recurrent_step(x_proj, h_prev, W_hh, b_hh, nonlinearity):
+    """The part of a step inside the time loop: ``h = phi(x_proj + h_prev W_hh^T + b_hh)``, x_proj (B, H) precomputed.
+    (Under recurrent dropout the callers pass ``h_prev * m``: h_prev enters the step only through W_hh.)"""
+    return activate(x_proj + h_prev @ W_hh.T + b_hh, nonlinearity)
 
 
 def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, nonlinearity="tanh", recurrent_mask=None):
@@ -117,7 +118,7 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, nonlinearity="tanh", recur
     h_new = np.empty((T, B, H), dtype=x.dtype)                       # phi(a_t) before masking
     hs[0] = h0
     for t in range(T):
-        h_new[t] = recurrent_step(x_proj[t], hs[t], W_hh, b_hh, nonlinearity, recurrent_mask)
+        h_new[t] = recurrent_step(x_proj[t], dropped(hs[t], recurrent_mask), W_hh, b_hh, nonlinearity)
         hs[t + 1] = h_new[t] if m is None else m[t] * h_new[t] + (1 - m[t]) * hs[t]
     out = h_new.copy() if m is None else m * h_new
     cache = {"x": x, "mask": m, "W_ih": W_ih, "W_hh": W_hh, "hs": hs, "h_new": h_new, "nonlinearity": nonlinearity,

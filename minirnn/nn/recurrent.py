@@ -129,7 +129,7 @@ class _Recurrent(Module):
         for layer in range(self.num_layers):
             for direction in range(self.num_directions):
                 for name, shape in self._shapes(layer, direction).items():
-                    constant = self.cell.initial_values.get(name.split("_l")[0])      # layer norm: gains 1, biases 0
+                    constant = self.cell.initial_values.get(name.rsplit("_l", 1)[0])  # layer norm: gains 1, biases 0
                     value = rng.uniform(-bound, bound, size=shape) if constant is None else np.full(shape, constant)
                     self._own_params[name] = value.astype(self.dtype)
         self._own_grads.clear()

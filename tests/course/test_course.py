@@ -151,7 +151,8 @@ BUGS = [
                  id="rnn-forward-padding-breaks-its-backward-too"),
     pytest.param("gru", "r = sigmoid(x_proj[:, :H] + h_proj[:, :H])", "r = sigmoid(x_proj[:, :H] - h_proj[:, :H])",
                  {"gru.recurrent_step"}, id="gru-recurrent-step-only"),
-    pytest.param("gru", "    return h, (x, h_prev, W_ih, W_hh, gates, hn)", "    return 2 * h, (x, h_prev, W_ih, W_hh, gates, hn)",
+    pytest.param("gru", "    return h, (x, h_prev, W_ih, W_hh, gates, hn, recurrent_mask)",
+                 "    return 2 * h, (x, h_prev, W_ih, W_hh, gates, hn, recurrent_mask)",
                  {"gru.step_forward", "gru.step_backward"}, id="gru-step-forward-output-fails-its-backward-gradcheck"),
 ]
 
@@ -184,7 +185,7 @@ def test_exceptions_crashes_and_import_errors_are_reported_per_part(solution, tm
                             "    T, B, _ = x.shape\n    H = h0.shape[-1]\n    print('debug')\n"
                             "    raise ValueError('oops')\n")
     text = (folder / "rnn.py").read_text().replace(
-        "    x, h_prev, W_ih, W_hh, h, nonlinearity = cache\n",
+        "    x, h_prev, W_ih, W_hh, h, nonlinearity, rmask = cache\n",
         "    import os\n    os._exit(3)\n")
     (folder / "rnn.py").write_text(text)
     result = grade(folder, timeout=TIMEOUT)
