@@ -1,5 +1,5 @@
-"""Small pieces shared by the cells: the logistic sigmoid, the padding mask, and the two matrix products around the
-time loop (all inputs projected at once before it, every weight gradient at once after it)."""
+"""Small pieces shared by the cells: the logistic sigmoid, the padding mask, the recurrent-dropout mask, and the two
+matrix products around the time loop (all inputs projected at once before it, every weight gradient at once after it)."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,6 +8,15 @@ import numpy as np
 def sigmoid(a):
     """The logistic function 1 / (1 + exp(-a)), written as 0.5 * (1 + tanh(a / 2)) so it never overflows."""
     return 0.5 * (1 + np.tanh(0.5 * a))
+
+
+def dropped(h, recurrent_mask):
+    """``h * recurrent_mask``: h_{t-1} as it enters the recurrent product under recurrent dropout; h itself when
+    the mask is None (no dropout: no multiplication, no copy).
+
+    ``recurrent_mask`` (B, H) is drawn once per sequence (0 or 1/(1-p), Gal & Ghahramani 2016) and used at every step.
+    """
+    return h if recurrent_mask is None else h * recurrent_mask
 
 
 def as_step_mask(mask, x):

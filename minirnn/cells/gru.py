@@ -27,16 +27,26 @@ Backward, one step, given dh::
     dW_ih += dx_proj^T x,   dW_hh += dh_proj^T h_prev,   db_ih += sum_B dx_proj,   db_hh += sum_B dh_proj
 
 The term ``dh * z`` is the gated shortcut: where z is near 1 the gradient reaches h_prev almost untouched.
+
+Recurrent dropout (Gal & Ghahramani 2016): one mask m (B, H) per sequence, entries 0 or 1/(1-p), the same at every
+step and for all three gate blocks, on h_prev where it enters the recurrent product; the shortcut ``z * h_prev`` keeps
+the undropped state (as Keras)::
+
+    hr, hz, hn = split((h_prev * m) W_hh^T + b_hh)
+    dh_prev = dh * z + (dh_proj W_hh) * m,   dW_hh += dh_proj^T (h_prev * m)
+
+Keras draws three masks, one per block; with the three set equal, Keras computes exactly this.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ._common import as_step_mask, project_inputs, sigmoid, weight_gradients
+from ._common import as_step_mask, dropped, project_inputs, sigmoid, weight_gradients
 
 
-def step_forward(x, h_prev, W_ih, W_hh, b_ih, b_hh):
-    """One GRU step. x (B, I), h_prev (B, H), W_ih (3H, I), W_hh (3H, H), b_ih/b_hh (3H,).
+def step_forward(x, h_prev, W_ih, W_hh, b_ih, b_hh, recurrent_mask=None):
+    """One GRU step. x (B, I), h_prev (B, H), W_ih (3H, I), W_hh (3H, H), b_ih/b_hh (3H,); recurrent_mask (B, H)
+    or None (recurrent dropout, see the module docstring).
 
     Returns ``h (B, H), cache``.
 
@@ -48,8 +58,8 @@ def step_forward(x, h_prev, W_ih, W_hh, b_ih, b_hh):
         (2, 4)
     """
     x_proj = x @ W_ih.T + b_ih                                       # (B, 3H)
-    h, gates, hn = recurrent_step(x_proj, h_prev, W_hh, b_hh)
-    return h, (x, h_prev, W_ih, W_hh, gates, hn)
+    h, gates, hn = recurrent_step(x_proj, h_prev, W_hh, b_hh, recurrent_mask)
+    return h, (x, h_prev, W_ih, W_hh, gates, hn, recurrent_mask)
 
 
 def step_backward(dh, cache):
@@ -57,18 +67,20 @@ def step_backward(dh, cache):
 
     Returns ``dx (B, I), dh_prev (B, H), dW_ih (3H, I), dW_hh (3H, H), db_ih (3H,), db_hh (3H,)``.
     """
-    x, h_prev, W_ih, W_hh, gates, hn = cache
-    dx_proj, dh_proj, dh_prev = recurrent_step_backward(dh, h_prev, W_hh, gates, hn)
-    return dx_proj @ W_ih, dh_prev, dx_proj.T @ x, dh_proj.T @ h_prev, dx_proj.sum(0), dh_proj.sum(0)
+    x, h_prev, W_ih, W_hh, gates, hn, rmask = cache
+    dx_proj, dh_proj, dh_prev = recurrent_step_backward(dh, h_prev, W_hh, gates, hn, rmask)
+    h_in = dropped(h_prev, rmask)                                    # h_prev * m: what met W_hh
+    return dx_proj @ W_ih, dh_prev, dx_proj.T @ x, dh_proj.T @ h_in, dx_proj.sum(0), dh_proj.sum(0)
 
 
-def recurrent_step(x_proj, h_prev, W_hh, b_hh):
+def recurrent_step(x_proj, h_prev, W_hh, b_hh, recurrent_mask=None):
     """The part of a step inside the time loop; ``x_proj = x W_ih^T + b_ih`` (B, 3H) comes precomputed.
 
-    Returns ``h (B, H)``, ``gates (B, 3H)`` = [r, z, n] and ``hn (B, H)`` = h_prev W_hn^T + b_hn (needed by backward).
+    Returns ``h (B, H)``, ``gates (B, 3H)`` = [r, z, n] and ``hn (B, H)`` = h_prev W_hn^T + b_hn (needed by backward);
+    with a recurrent_mask m (B, H), ``h_prev * m`` enters the product instead of h_prev.
     """
     H = h_prev.shape[-1]
-    h_proj = h_prev @ W_hh.T + b_hh                                  # (B, 3H)
+    h_proj = dropped(h_prev, recurrent_mask) @ W_hh.T + b_hh         # (B, 3H)
     r = sigmoid(x_proj[:, :H] + h_proj[:, :H])
     z = sigmoid(x_proj[:, H:2 * H] + h_proj[:, H:2 * H])
     hn = h_proj[:, 2 * H:]
@@ -77,10 +89,10 @@ def recurrent_step(x_proj, h_prev, W_hh, b_hh):
     return h, np.concatenate([r, z, n], axis=1), hn
 
 
-def recurrent_step_backward(dh, h_prev, W_hh, gates, hn):
+def recurrent_step_backward(dh, h_prev, W_hh, gates, hn, recurrent_mask=None):
     """Backward of :func:`recurrent_step`: returns ``dx_proj (B, 3H), dh_proj (B, 3H), dh_prev (B, H)``."""
     dx_proj, dh_proj, dh_direct = gate_gradients(dh, h_prev, gates, hn)
-    return dx_proj, dh_proj, dh_direct + dh_proj @ W_hh
+    return dx_proj, dh_proj, dh_direct + dropped(dh_proj @ W_hh, recurrent_mask)
 
 
 def gate_gradients(dh, h_prev, gates, hn):
@@ -97,13 +109,14 @@ def gate_gradients(dh, h_prev, gates, hn):
     return dx_proj, dh_proj, dh * z
 
 
-def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None):
+def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, recurrent_mask=None):
     """Run the GRU over a whole sequence.
 
     Args:
         x: (T, B, I) inputs, time-major.  h0: (B, H) initial state.
         W_ih (3H, I), W_hh (3H, H), b_ih (3H,), b_hh (3H,): parameters, gates in PyTorch order r, z, n.
         mask: optional (T, B) booleans; False marks padding: the state is carried, the output is zero.
+        recurrent_mask: optional (B, H) recurrent-dropout mask, the same at every step (module docstring).
 
     Returns:
         ``out (T, B, H), h_n (B, H), cache``.
@@ -125,13 +138,14 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None):
     out = np.empty((T, B, H), dtype=x.dtype)
     hs[0] = h0
     for t in range(T):
-        h, gates[t], hn[t] = recurrent_step(x_proj[t], hs[t], W_hh, b_hh)
+        h, gates[t], hn[t] = recurrent_step(x_proj[t], hs[t], W_hh, b_hh, recurrent_mask)
         if m is None:
             hs[t + 1], out[t] = h, h
         else:                                                        # padded rows keep their state
             hs[t + 1] = m[t] * h + (1 - m[t]) * hs[t]
             out[t] = m[t] * h
-    cache = {"x": x, "mask": m, "W_ih": W_ih, "W_hh": W_hh, "hs": hs, "gates": gates, "hn": hn}
+    cache = {"x": x, "mask": m, "W_ih": W_ih, "W_hh": W_hh, "hs": hs, "gates": gates, "hn": hn,
+             "recurrent_mask": recurrent_mask}
     return out, hs[T], cache
 
 
@@ -155,7 +169,8 @@ def backward(dout, dh_n, cache):
         if m is not None:                                            # padded rows pass it straight through
             dh_prev += (1 - m[t]) * dh_carry
         dh_carry = dh_prev
-    grads = weight_gradients(dx_proj, dh_proj, x, hs, W_ih)          # dx and the weight gradients: one GEMM each
+    hs_in = dropped(hs, cache.get("recurrent_mask"))                 # what met W_hh: h_{t-1} * m
+    grads = weight_gradients(dx_proj, dh_proj, x, hs_in, W_ih)       # dx and the weight gradients: one GEMM each
     grads["h0"] = dh_carry
     return grads
 
@@ -168,5 +183,5 @@ def backward_step(t, dstates, cache):
     """
     (dh,) = dstates
     dx_proj, dh_proj, dh_prev = recurrent_step_backward(dh, cache["hs"][t], cache["W_hh"], cache["gates"][t],
-                                                        cache["hn"][t])
+                                                        cache["hn"][t], cache.get("recurrent_mask"))
     return dx_proj, dh_proj, (dh_prev,), (dh,)

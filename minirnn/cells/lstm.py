@@ -25,16 +25,26 @@ Backward, one step, given dh and dc (the gradients arriving at h and c)::
     dh_prev = da W_hh,   dx = da W_ih,   dW_ih += da^T x,   dW_hh += da^T h_prev,   db_ih = db_hh += sum_B da
 
 The term ``dc_prev = dc * f`` is the additive cell path: the gradient reaches ``c_{t-1}`` scaled only by the forget gate.
+
+Recurrent dropout (Gal & Ghahramani 2016): one mask m (B, H) per sequence, entries 0 or 1/(1-p), the same at every
+step and for all four gate blocks, on h_prev where it enters the recurrent product::
+
+    a = x W_ih^T + b_ih + (h_prev * m) W_hh^T + b_hh
+    dh_prev = (da W_hh) * m,   dW_hh += da^T (h_prev * m)
+
+One mask for the four blocks is Gal's tied form and keeps the single (B, H) x (H, 4H) product. Keras draws four masks,
+one per block; with the four set equal, Keras computes exactly this (tests/interop/test_keras_variants.py).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ._common import as_step_mask, project_inputs, sigmoid, weight_gradients
+from ._common import as_step_mask, dropped, project_inputs, sigmoid, weight_gradients
 
 
-def step_forward(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
-    """One LSTM step. x (B, I), h_prev/c_prev (B, H), W_ih (4H, I), W_hh (4H, H), b_ih/b_hh (4H,).
+def step_forward(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh, recurrent_mask=None):
+    """One LSTM step. x (B, I), h_prev/c_prev (B, H), W_ih (4H, I), W_hh (4H, H), b_ih/b_hh (4H,);
+    recurrent_mask (B, H) or None (recurrent dropout, see the module docstring).
 
     Returns ``h, c, cache``: the new states (B, H) and what :func:`step_backward` needs.
 
@@ -47,8 +57,8 @@ def step_forward(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
         ((2, 4), (2, 4))
     """
     x_proj = x @ W_ih.T + b_ih                                       # (B, 4H)
-    h, c, cache = recurrent_step(x_proj, h_prev, c_prev, W_hh, b_hh)
-    return h, c, (x, W_ih, cache)
+    h, c, cache = recurrent_step(x_proj, dropped(h_prev, recurrent_mask), c_prev, W_hh, b_hh)   # h_prev * m
+    return h, c, (x, W_ih, cache, recurrent_mask)
 
 
 def step_backward(dh, dc, cache):
@@ -56,16 +66,17 @@ def step_backward(dh, dc, cache):
 
     Returns ``dx (B, I), dh_prev (B, H), dc_prev (B, H), dW_ih (4H, I), dW_hh (4H, H), db_ih (4H,), db_hh (4H,)``.
     """
-    x, W_ih, step_cache = cache
-    da, dh_prev, dc_prev = recurrent_step_backward(dh, dc, step_cache)
-    h_prev = step_cache[0]
-    return da @ W_ih, dh_prev, dc_prev, da.T @ x, da.T @ h_prev, da.sum(0), da.sum(0)
+    x, W_ih, step_cache, recurrent_mask = cache
+    da, dh_in, dc_prev = recurrent_step_backward(dh, dc, step_cache)
+    h_in = step_cache[0]                                             # h_prev * m: what met W_hh
+    return da @ W_ih, dropped(dh_in, recurrent_mask), dc_prev, da.T @ x, da.T @ h_in, da.sum(0), da.sum(0)
 
 
 def recurrent_step(x_proj, h_prev, c_prev, W_hh, b_hh):
     """The part of a step that must run inside the time loop; ``x_proj = x W_ih^T + b_ih`` (B, 4H) comes precomputed.
 
-    Returns ``h, c, cache`` with ``cache = (h_prev, c_prev, W_hh, gates, tanh_c)``.
+    Returns ``h, c, cache`` with ``cache = (h_prev, c_prev, W_hh, gates, tanh_c)``. (Under recurrent dropout the
+    callers pass ``h_prev * m``: h_prev enters the step only through W_hh.)
     """
     H = h_prev.shape[-1]
     a = x_proj + h_prev @ W_hh.T + b_hh                              # (B, 4H)
@@ -102,7 +113,7 @@ def gate_gradients(dh, dc, c_prev, gates, tanh_c):
     return da, dc_prev
 
 
-def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask=None):
+def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask=None, recurrent_mask=None):
     """Run the LSTM over a whole sequence.
 
     Args:
@@ -111,6 +122,7 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask=None):
         W_ih (4H, I), W_hh (4H, H), b_ih (4H,), b_hh (4H,): parameters, gates in PyTorch order i, f, g, o.
         mask: optional (T, B) booleans; where ``mask[t, b]`` is False the step is padding: the state is carried
             unchanged and the output is zero (PyTorch's ``pack_padded_sequence`` when the mask is a prefix).
+        recurrent_mask: optional (B, H) recurrent-dropout mask, the same at every step (module docstring).
 
     Returns:
         ``out (T, B, H), h_n (B, H), c_n (B, H), cache``.
@@ -135,14 +147,16 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask=None):
     out = np.empty((T, B, H), dtype=x.dtype)
     hs[0], cs[0] = h0, c0
     for t in range(T):
-        h, c, (_, _, _, gates[t], tanh_c[t]) = recurrent_step(x_proj[t], hs[t], cs[t], W_hh, b_hh)
+        h, c, (_, _, _, gates[t], tanh_c[t]) = recurrent_step(x_proj[t], dropped(hs[t], recurrent_mask), cs[t], W_hh,
+                                                              b_hh)
         if m is None:
             hs[t + 1], cs[t + 1], out[t] = h, c, h
         else:                                                        # padded rows keep their state
             hs[t + 1] = m[t] * h + (1 - m[t]) * hs[t]
             cs[t + 1] = m[t] * c + (1 - m[t]) * cs[t]
             out[t] = m[t] * h
-    cache = {"x": x, "mask": m, "W_ih": W_ih, "W_hh": W_hh, "hs": hs, "cs": cs, "gates": gates, "tanh_c": tanh_c}
+    cache = {"x": x, "mask": m, "W_ih": W_ih, "W_hh": W_hh, "hs": hs, "cs": cs, "gates": gates, "tanh_c": tanh_c,
+             "recurrent_mask": recurrent_mask}
     return out, hs[T], cs[T], cache
 
 
@@ -173,7 +187,8 @@ def backward(dout, dh_n, dc_n, cache):
             dh_prev += (1 - m[t]) * dh_carry
             dc_prev += (1 - m[t]) * dc_carry
         dh_carry, dc_carry = dh_prev, dc_prev
-    grads = weight_gradients(da, da, x, hs, W_ih)                    # dx and the weight gradients: one GEMM each
+    hs_in = dropped(hs, cache.get("recurrent_mask"))                 # what met W_hh: h_{t-1} * m
+    grads = weight_gradients(da, da, x, hs_in, W_ih)                 # dx and the weight gradients: one GEMM each
     grads["h0"], grads["c0"] = dh_carry, dc_carry
     return grads
 
@@ -190,4 +205,5 @@ def backward_step(t, dstates, cache):
     gates, tanh_c = cache["gates"][t], cache["tanh_c"][t]
     da, dc_prev = gate_gradients(dh, dc, cache["cs"][t], gates, tanh_c)
     o = gates[:, 3 * dh.shape[-1]:]
-    return da, da, (da @ cache["W_hh"], dc_prev), (dh, dc + dh * o * (1 - tanh_c * tanh_c))
+    dh_prev = dropped(da @ cache["W_hh"], cache.get("recurrent_mask"))
+    return da, da, (dh_prev, dc_prev), (dh, dc + dh * o * (1 - tanh_c * tanh_c))

@@ -13,7 +13,9 @@ order of ``cell.parameters`` (``W_ih, W_hh, b_ih, b_hh``). ``backend="numpy"`` r
 ``minirnn/cells/<module>.py``, ``"numba"`` the compiled one of ``minirnn/kernels/<module>.py``; both modules keep the
 signatures a student reads there (``forward(x, h0, c0, W_ih, ...)``), and this file adapts them.
 
-A new cell variant is one file in ``cells/``, one in ``kernels/`` and one entry in :data:`CELLS`.
+A new cell variant is one file in ``cells/``, one in ``kernels/`` and one entry in :data:`CELLS`. A layer finds its
+cell with :func:`select` from its constructor choices (``LSTM(layer_norm=True)`` runs ``ln_lstm``). Cells with
+``recurrent_mask=True`` take ``recurrent_mask=`` (B, H) in :meth:`Cell.forward`: recurrent dropout.
 
 Example:
     >>> import numpy as np
@@ -63,6 +65,11 @@ class Cell:
             (``{"peepholes": True}``; ``{"proj_size": True}`` means proj_size > 0); an argument a cell does not list
             must be off. See :func:`choose`.
         keras_options: the Keras layer arguments that make the Keras class this cell (GRU ``{"reset_after": True}``).
+        recurrent_mask: True when ``forward`` takes ``recurrent_mask`` (B, H), the per-sequence dropout mask on
+            h_{t-1} where it enters the recurrent product (``recurrent_dropout`` of the layers).
+        extra_shapes: parameters beyond those ``parameter_shapes`` knows: PyTorch-style base name -> shape in units
+            of ``"GH"`` (G * H) or ``"H"``, e.g. ``{"ln_c_weight": ("H",)}`` (layer norm's gains and biases).
+        initial_values: base name -> the constant a layer starts that parameter at (a gain at 1, not random).
     """
 
     name: str
@@ -81,6 +88,9 @@ class Cell:
     family: str = ""
     switches: dict = field(default_factory=dict)
     keras_options: dict = field(default_factory=dict)
+    recurrent_mask: bool = False
+    extra_shapes: dict = field(default_factory=dict)
+    initial_values: dict = field(default_factory=dict)
 
     @property
     def num_gates(self) -> int:
@@ -95,6 +105,8 @@ class Cell:
         GH, H, R = self.num_gates * hidden_size, hidden_size, self.state_sizes(hidden_size, proj_size)["h"]
         shapes = {"weight_ih": (GH, input_size), "weight_hh": (GH, R), "bias_ih": (GH,), "bias_hh": (GH,),
                   "weight_hr": (R, H), "weight_ci": (H,), "weight_cf": (H,), "weight_co": (H,)}
+        sizes = {"GH": GH, "H": H}
+        shapes.update({base: tuple(sizes[d] for d in dims) for base, dims in self.extra_shapes.items()})
         return {base: shapes[base] for base, _ in self.parameters}
 
     def state_sizes(self, hidden_size: int, proj_size: int = 0) -> dict:
@@ -122,12 +134,17 @@ class Cell:
             return importlib.import_module(self.readable or f"minirnn.cells.{self.module}")
         return importlib.import_module(f"minirnn.kernels.{self.module}")    # compiles on its first call
 
-    def forward(self, x, states, weights, mask=None, *, backend="numpy", **options):
-        """Run the cell over a sequence. x (T, B, I); states tuple of (B, H); weights tuple; mask (T, B) or None.
+    def forward(self, x, states, weights, mask=None, *, backend="numpy", recurrent_mask=None, **options):
+        """Run the cell over a sequence. x (T, B, I); states tuple of (B, H); weights tuple; mask (T, B) or None;
+        recurrent_mask (B, H) or None (only for cells with ``recurrent_mask=True``).
 
         Returns ``out (T, B, H)``, the final states (a tuple like ``states``) and a :class:`SequenceCache`.
         """
         module = self.implementation(backend)
+        if recurrent_mask is not None:
+            if not self.recurrent_mask:
+                raise ValueError(f"the {self.title} cell takes no recurrent_mask (recurrent dropout)")
+            options = {**options, "recurrent_mask": recurrent_mask}
         out, *final, cache = module.forward(x, *states, *weights, mask=mask, **options)
         return out, tuple(final), SequenceCache(module, cache)
 
@@ -171,13 +188,14 @@ class Cell:
 
 
 RNN = Cell("rnn", "tanh RNN", gates=("a",), states=("h",), module="rnn", torch_class="RNN",
-           keras_class="SimpleRNN", keras_gates=("a",), keras_biases=1, color="#1f77b4",
+           keras_class="SimpleRNN", keras_gates=("a",), keras_biases=1, color="#1f77b4", recurrent_mask=True,
            options={"nonlinearity": ("tanh", "relu")})
 LSTM = Cell("lstm", "LSTM", gates=("i", "f", "g", "o"), states=("h", "c"), module="lstm", torch_class="LSTM",
-            keras_class="LSTM", keras_gates=("i", "f", "g", "o"), keras_biases=1, color="#d62728")
+            keras_class="LSTM", keras_gates=("i", "f", "g", "o"), keras_biases=1, color="#d62728",
+            recurrent_mask=True)
 GRU = Cell("gru", "GRU", gates=("r", "z", "n"), states=("h",), module="gru", torch_class="GRU",
            keras_class="GRU", keras_gates=("z", "r", "n"), keras_biases=2, color="#2ca02c",
-           switches={"reset_after": True}, keras_options={"reset_after": True})
+           recurrent_mask=True, switches={"reset_after": True}, keras_options={"reset_after": True})
 
 # The variants (issue #18): each runs in its family's layer, selected by a constructor argument.
 GRU_RESET_BEFORE = Cell("gru_reset_before", "GRU (reset before)", gates=("r", "z", "n"), states=("h",),
@@ -196,8 +214,22 @@ LSTM_PEEPHOLE = Cell("lstm_peephole", "LSTM (peepholes)", gates=("i", "f", "g", 
                                  ("bias_hh", "b_hh"), ("weight_ci", "w_ci"), ("weight_cf", "w_cf"),
                                  ("weight_co", "w_co")))
 
+_LN = (("ln_ih_weight", "g_ih"), ("ln_hh_weight", "g_hh"))
+LN_LSTM = Cell("ln_lstm", "LN-LSTM", gates=LSTM.gates, states=LSTM.states, module="ln_lstm", torch_class="",
+               keras_class="", keras_gates=LSTM.keras_gates, keras_biases=1, color="#17becf", recurrent_mask=True,
+               parameters=LSTM.parameters + _LN + (("ln_c_weight", "g_c"), ("ln_c_bias", "b_c")),
+               extra_shapes={"ln_ih_weight": ("GH",), "ln_hh_weight": ("GH",), "ln_c_weight": ("H",),
+                             "ln_c_bias": ("H",)},
+               initial_values={"ln_ih_weight": 1.0, "ln_hh_weight": 1.0, "ln_c_weight": 1.0, "ln_c_bias": 0.0},
+               family="lstm", switches={"layer_norm": True})
+LN_GRU = Cell("ln_gru", "LN-GRU", gates=GRU.gates, states=GRU.states, module="ln_gru", torch_class="",
+              keras_class="", keras_gates=GRU.keras_gates, keras_biases=2, color="#bcbd22", recurrent_mask=True,
+              parameters=GRU.parameters + _LN, extra_shapes={"ln_ih_weight": ("GH",), "ln_hh_weight": ("GH",)},
+              initial_values={"ln_ih_weight": 1.0, "ln_hh_weight": 1.0}, family="gru",
+              switches={"reset_after": True, "layer_norm": True})
+
 #: Every cell by name.
-CELLS = {cell.name: cell for cell in (RNN, LSTM, GRU, GRU_RESET_BEFORE, LSTM_PROJ, LSTM_PEEPHOLE)}
+CELLS = {cell.name: cell for cell in (RNN, LSTM, GRU, GRU_RESET_BEFORE, LSTM_PROJ, LSTM_PEEPHOLE, LN_LSTM, LN_GRU)}
 
 
 def get(name: str) -> Cell:

@@ -20,12 +20,18 @@ Backward, one step, given dh::
 
 So dh_{t-1} = (dh_t * phi'(a_t)) W_hh: across many steps the gradient is multiplied again and again by
 diag(phi'(a)) W_hh, which is why it vanishes (or explodes) over long sequences.
+
+Recurrent dropout (Gal & Ghahramani 2016; Keras ``recurrent_dropout``): one mask m (B, H) per sequence, entries 0 or
+1/(1-p), the same at every step, on h_prev where it enters the recurrent product::
+
+    a = x W_ih^T + b_ih + (h_prev * m) W_hh^T + b_hh
+    dh_prev = (da W_hh) * m,   dW_hh += da^T (h_prev * m)
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ._common import as_step_mask, project_inputs, weight_gradients
+from ._common import as_step_mask, dropped, project_inputs, weight_gradients
 
 NONLINEARITIES = ("tanh", "relu")
 
@@ -48,8 +54,9 @@ def activation_slope(h, nonlinearity):
     raise ValueError(f"nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}")
 
 
-def step_forward(x, h_prev, W_ih, W_hh, b_ih, b_hh, nonlinearity="tanh"):
-    """One RNN step. x (B, I), h_prev (B, H), W_ih (H, I), W_hh (H, H), b_ih/b_hh (H,).
+def step_forward(x, h_prev, W_ih, W_hh, b_ih, b_hh, nonlinearity="tanh", recurrent_mask=None):
+    """One RNN step. x (B, I), h_prev (B, H), W_ih (H, I), W_hh (H, H), b_ih/b_hh (H,); recurrent_mask (B, H) or
+    None: recurrent dropout, ``h_prev * recurrent_mask`` enters the product with W_hh.
 
     Returns ``h (B, H), cache``.
 
@@ -61,8 +68,8 @@ def step_forward(x, h_prev, W_ih, W_hh, b_ih, b_hh, nonlinearity="tanh"):
         (2, 4)
     """
     x_proj = x @ W_ih.T + b_ih                                       # (B, H)
-    h = recurrent_step(x_proj, h_prev, W_hh, b_hh, nonlinearity)
-    return h, (x, h_prev, W_ih, W_hh, h, nonlinearity)
+    h = recurrent_step(x_proj, dropped(h_prev, recurrent_mask), W_hh, b_hh, nonlinearity)   # h_prev * m meets W_hh
+    return h, (x, h_prev, W_ih, W_hh, h, nonlinearity, recurrent_mask)
 
 
 def step_backward(dh, cache):
@@ -70,17 +77,19 @@ def step_backward(dh, cache):
 
     Returns ``dx (B, I), dh_prev (B, H), dW_ih (H, I), dW_hh (H, H), db_ih (H,), db_hh (H,)``.
     """
-    x, h_prev, W_ih, W_hh, h, nonlinearity = cache
+    x, h_prev, W_ih, W_hh, h, nonlinearity, rmask = cache
     da = dh * activation_slope(h, nonlinearity)                      # (B, H)
-    return da @ W_ih, da @ W_hh, da.T @ x, da.T @ h_prev, da.sum(0), da.sum(0)
+    h_prev = dropped(h_prev, rmask)                                  # what met W_hh: h_prev * m
+    return da @ W_ih, dropped(da @ W_hh, rmask), da.T @ x, da.T @ h_prev, da.sum(0), da.sum(0)
 
 
 def recurrent_step(x_proj, h_prev, W_hh, b_hh, nonlinearity):
-    """The part of a step inside the time loop: ``h = phi(x_proj + h_prev W_hh^T + b_hh)``, x_proj (B, H) precomputed."""
+    """The part of a step inside the time loop: ``h = phi(x_proj + h_prev W_hh^T + b_hh)``, x_proj (B, H) precomputed.
+    (Under recurrent dropout the callers pass ``h_prev * m``: h_prev enters the step only through W_hh.)"""
     return activate(x_proj + h_prev @ W_hh.T + b_hh, nonlinearity)
 
 
-def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, nonlinearity="tanh"):
+def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, nonlinearity="tanh", recurrent_mask=None):
     """Run the RNN over a whole sequence.
 
     Args:
@@ -88,6 +97,8 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, nonlinearity="tanh"):
         W_ih (H, I), W_hh (H, H), b_ih (H,), b_hh (H,): parameters.
         mask: optional (T, B) booleans; False marks padding: the state is carried, the output is zero.
         nonlinearity: ``"tanh"`` or ``"relu"``.
+        recurrent_mask: optional (B, H) recurrent-dropout mask, the same at every step: ``h_{t-1} * recurrent_mask``
+            enters the product with W_hh (see ``_common.dropped``).
 
     Returns:
         ``out (T, B, H), h_n (B, H), cache``.
@@ -107,10 +118,11 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, nonlinearity="tanh"):
     h_new = np.empty((T, B, H), dtype=x.dtype)                       # phi(a_t) before masking
     hs[0] = h0
     for t in range(T):
-        h_new[t] = recurrent_step(x_proj[t], hs[t], W_hh, b_hh, nonlinearity)
+        h_new[t] = recurrent_step(x_proj[t], dropped(hs[t], recurrent_mask), W_hh, b_hh, nonlinearity)
         hs[t + 1] = h_new[t] if m is None else m[t] * h_new[t] + (1 - m[t]) * hs[t]
     out = h_new.copy() if m is None else m * h_new
-    cache = {"x": x, "mask": m, "W_ih": W_ih, "W_hh": W_hh, "hs": hs, "h_new": h_new, "nonlinearity": nonlinearity}
+    cache = {"x": x, "mask": m, "W_ih": W_ih, "W_hh": W_hh, "hs": hs, "h_new": h_new, "nonlinearity": nonlinearity,
+             "recurrent_mask": recurrent_mask}
     return out, hs[T], cache
 
 
@@ -133,7 +145,8 @@ def backward(dout, dh_n, cache):
         if m is not None:                                            # padded rows pass it straight through
             dh_prev += (1 - m[t]) * dh_carry
         dh_carry = dh_prev
-    grads = weight_gradients(da, da, x, hs, W_ih)                    # dx and the weight gradients: one GEMM each
+    hs_in = dropped(hs, cache.get("recurrent_mask"))                 # what met W_hh: h_{t-1} * m
+    grads = weight_gradients(da, da, x, hs_in, W_ih)                 # dx and the weight gradients: one GEMM each
     grads["h0"] = dh_carry
     return grads
 
@@ -144,8 +157,8 @@ def backward_step(t, dstates, cache):
     Returns ``da_x, da_h`` (B, H), the gradients of ``x_t W_ih^T + b_ih`` and ``h_{t-1} W_hh^T + b_hh`` (one array
     here), ``(dh_prev,)`` reaching h_{t-1}, and ``(dh,)``, the gradient at step t's own state::
 
-        da = dh * phi'(a_t)        dh_prev = da W_hh
+        da = dh * phi'(a_t)        dh_prev = (da W_hh) * m        (m: the recurrent-dropout mask, or 1)
     """
     (dh,) = dstates
     da = dh * activation_slope(cache["h_new"][t], cache["nonlinearity"])        # (B, H)
-    return da, da, (da @ cache["W_hh"],), (dh,)
+    return da, da, (dropped(da @ cache["W_hh"], cache.get("recurrent_mask")),), (dh,)

@@ -18,11 +18,23 @@ def to_numpy(value, where):
     return value
 
 
-def cell_of(layer, where="layer"):
-    """The registry cell of a minirnn recurrent layer; TypeError for anything else."""
+def cell_of(layer, where="layer", framework=None):
+    """The registry cell of a minirnn recurrent layer; TypeError for anything else. With ``framework`` ("torch" or
+    "keras"), a ValueError when that framework has no layer computing the same (layer norm; PyTorch: a merge_mode
+    other than concat)."""
     if type(layer) not in LAYERS.values():
         raise TypeError(f"{where} must be a minirnn RNN, LSTM or GRU layer, got {type(layer).__name__}")
-    return layer.cell
+    cell = layer.cell
+    if framework is not None:
+        counterpart = cell.torch_class if framework == "torch" else cell.keras_class
+        if not counterpart:
+            choices = ", ".join(f"{k}={v!r}" for k, v in cell.switches.items()) or f"the {cell.title} cell"
+            raise ValueError(f"{where} is a minirnn {type(layer).__name__} with {choices}; {framework} has no built-in "
+                             "layer that computes it, so it cannot be exported")
+        if framework == "torch" and layer.merge_mode != "concat":
+            raise ValueError(f"{where} has merge_mode={layer.merge_mode!r}; PyTorch's bidirectional layers only "
+                             "concatenate (merge_mode='concat')")
+    return cell
 
 
 def parse_cell(cell):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..cells import registry
+from ..nn.merge import MERGE_MODES, merged_size
 from ..nn.recurrent import GRU, LAYERS, LSTM, layer_for  # noqa: F401 (GRU, LSTM: the docstring examples)
 from ._common import cell_of, parse_cell, reorder_blocks
 
@@ -14,17 +15,18 @@ def _keras_describe(keras_layer, where):
     name = type(keras_layer).__name__
     if name == "Bidirectional" and type(keras_layer).__module__.startswith("keras"):
         config = keras_layer.get_config()
-        if config.get("merge_mode") != "concat":
+        if config.get("merge_mode") not in MERGE_MODES:
             raise ValueError(f"{where} is a Bidirectional with merge_mode={config.get('merge_mode')!r}; minirnn "
-                             "concatenates forward then reverse features, so only merge_mode='concat' maps")
+                             f"merges the two directions with one of {MERGE_MODES}")
         forward, backward = keras_layer.forward_layer, keras_layer.backward_layer
         kind, fconf = _keras_describe_one(forward, f"{where}.forward_layer", allow_backwards=False)
         bkind, bconf = _keras_describe_one(backward, f"{where}.backward_layer", allow_backwards=True)
         if bkind is not kind or bconf["units"] != fconf["units"] or bconf.get("use_bias") != fconf.get("use_bias") \
-                or bconf.get("activation") != fconf.get("activation"):
+                or bconf.get("activation") != fconf.get("activation") \
+                or bconf.get("recurrent_dropout") != fconf.get("recurrent_dropout"):
             raise ValueError(f"{where} has different forward and backward layers; minirnn needs the same cell, units, "
-                             "bias and activation in both directions")
-        return kind, fconf, [forward, backward]
+                             "bias, activation and recurrent_dropout in both directions")
+        return kind, {**fconf, "merge_mode": config["merge_mode"]}, [forward, backward]
     kind, config = _keras_describe_one(keras_layer, where, allow_backwards=False)
     return kind, config, [keras_layer]
 
@@ -78,12 +80,14 @@ def keras_weights_to_params(cell, weights, H, use_bias, suffix):
 def from_keras(keras_layer, *, batch_first=True, dtype=None, seed=None, backend="auto"):
     """A minirnn RNN/LSTM/GRU with the weights of a built Keras SimpleRNN/LSTM/GRU (or a stack of them).
 
-    ``keras_layer`` may be one layer, a ``Bidirectional`` wrapper (merge_mode 'concat'; maps to bidirectional=True),
+    ``keras_layer`` may be one layer, a ``Bidirectional`` wrapper (any merge_mode of 'concat', 'sum', 'mul', 'ave';
+    maps to bidirectional=True with that merge_mode),
     or a list of such layers stacked one on the next (each but the last with ``return_sequences=True``), which maps to
     ``num_layers=len(list)``. SimpleRNN and LSTM have one bias: it becomes ``bias_ih`` and ``bias_hh`` is zero. A
-    GRU with ``reset_after=False`` becomes ``minirnn.GRU(..., reset_after=False)``, its one bias ``bias_ih``. Keras
-    dropout and
-    recurrent_dropout act only in training and are not carried over (the minirnn layer has dropout=0).
+    GRU with ``reset_after=False`` becomes ``minirnn.GRU(..., reset_after=False)``, its one bias ``bias_ih``. Keras'
+    ``recurrent_dropout`` carries over (minirnn draws one mask for all gate blocks, Keras one per block: the same
+    at evaluation, and in training with the blocks' masks equal); Keras' input ``dropout`` does not (it acts on
+    every layer's input, minirnn's ``dropout`` between layers).
 
     Args:
         keras_layer: a built Keras layer, or a list of them.
@@ -106,22 +110,25 @@ def from_keras(keras_layer, *, batch_first=True, dtype=None, seed=None, backend=
                  for k, layer in enumerate(stack)]
     kind, config, _ = described[0]
     H, use_bias, D = config["units"], bool(config.get("use_bias", True)), len(described[0][2])
+    shared = ("activation", "recurrent_dropout", "merge_mode")
     for k, (kind_k, config_k, dirs_k) in enumerate(described):
         if (kind_k, config_k["units"], bool(config_k.get("use_bias", True)), len(dirs_k),
-                config_k.get("activation")) != (kind, H, use_bias, D, config.get("activation")):
-            raise ValueError(f"keras_layer[{k}] differs from keras_layer[0] in cell, units, use_bias, activation or "
-                             "direction; a minirnn stack has one of each for all layers")
+                *(config_k.get(key) for key in shared)) != (kind, H, use_bias, D, *(config.get(key) for key in shared)):
+            raise ValueError(f"keras_layer[{k}] differs from keras_layer[0] in cell, units, use_bias, activation, "
+                             "recurrent_dropout, merge_mode or direction; a minirnn stack has one of each for all layers")
     params = {}
     for k, (_, _, directions) in enumerate(described):
         for d, direction in enumerate(directions):
             suffix = f"l{k}" + ("_reverse" if d == 1 else "")
             params.update(keras_weights_to_params(kind, direction.get_weights(), H, use_bias, suffix))
     input_size = params["weight_ih_l0"].shape[1]
+    merge_mode = config.get("merge_mode", "concat")
     for k in range(1, len(stack)):
-        if params[f"weight_ih_l{k}"].shape[1] != D * H:
+        if params[f"weight_ih_l{k}"].shape[1] != merged_size(H, D, merge_mode):
             raise ValueError(f"keras_layer[{k}] takes {params[f'weight_ih_l{k}'].shape[1]} input features, but the "
-                             f"layer below it gives {D * H}")
-    kwargs = dict(num_layers=len(stack), bias=use_bias, batch_first=batch_first, bidirectional=(D == 2))
+                             f"layer below it gives {merged_size(H, D, merge_mode)}")
+    kwargs = dict(num_layers=len(stack), bias=use_bias, batch_first=batch_first, bidirectional=(D == 2),
+                  merge_mode=merge_mode, recurrent_dropout=float(config.get("recurrent_dropout", 0.0)))
     if "nonlinearity" in kind.options:
         kwargs["nonlinearity"] = config["activation"]
     layer = layer_for(kind, input_size, H, **kwargs, dtype=dtype or params["weight_ih_l0"].dtype, seed=seed,
@@ -159,7 +166,7 @@ def to_keras_weights(layer):
         >>> [[w.shape for w in ws] for ws in to_keras_weights(lstm)]
         [[(10, 80), (20, 80), (80,)], [(20, 80), (20, 80), (80,)]]
     """
-    kind = cell_of(layer)
+    kind = cell_of(layer, framework="keras")
     params = layer.params
     out = []
     for k in range(layer.num_layers):
@@ -175,8 +182,8 @@ def to_keras(layer, *, return_sequences=False):
     """Built Keras layers (one per stacked layer) with a minirnn layer's weights, ready to stack in a Keras model.
 
     Every layer but the last has ``return_sequences=True``; the last has the given ``return_sequences``. A
-    bidirectional layer becomes ``Bidirectional(..., merge_mode="concat")``. The Keras layers compute in the minirnn
-    layer's dtype. See :func:`to_keras_weights` for the bias merge.
+    bidirectional layer becomes ``Bidirectional(..., merge_mode=layer.merge_mode)``; ``recurrent_dropout`` carries
+    over. The Keras layers compute in the minirnn layer's dtype. See :func:`to_keras_weights` for the bias merge.
 
     Example:
         >>> gru = GRU(10, 20, num_layers=2, seed=0)
@@ -184,25 +191,23 @@ def to_keras(layer, *, return_sequences=False):
         ['GRU', 'GRU']
     """
     import keras
-    spec = cell_of(layer)
-    if not spec.keras_class:
-        raise ValueError(f"layer runs the cell {spec.title}, which Keras does not have; only RNN, LSTM, GRU and "
-                         "GRU(reset_after=False) layers export to Keras")
+    spec = cell_of(layer, framework="keras")
     dtype = str(layer.dtype)
     out, input_size = [], layer.input_size
     for k, weights in enumerate(to_keras_weights(layer)):
         last = k == layer.num_layers - 1
-        kwargs = dict(return_sequences=(return_sequences if last else True), use_bias=layer.bias, dtype=dtype)
+        kwargs = dict(return_sequences=(return_sequences if last else True), use_bias=layer.bias, dtype=dtype,
+                      recurrent_dropout=layer.recurrent_dropout)
         if "nonlinearity" in layer.options:
             kwargs["activation"] = layer.options["nonlinearity"]
         kwargs.update(spec.keras_options)                                    # GRU: reset_after
         keras_layer = getattr(keras.layers, spec.keras_class)(layer.hidden_size, **kwargs)
         if layer.bidirectional:
-            keras_layer = keras.layers.Bidirectional(keras_layer, merge_mode="concat", dtype=dtype)
+            keras_layer = keras.layers.Bidirectional(keras_layer, merge_mode=layer.merge_mode, dtype=dtype)
         keras_layer.build((None, None, input_size))
         keras_layer.set_weights(weights)
         out.append(keras_layer)
-        input_size = layer.num_directions * layer.hidden_size
+        input_size = layer.output_size
     return out
 
 
@@ -234,6 +239,10 @@ def classifier_from_keras(keras_model, *, dtype=None, seed=None, backend="auto")
     if cell_of(rnn).family:
         raise ValueError(f"keras_model's recurrent layers are a {cell_of(rnn).title}; SequenceClassifier builds the "
                          "base cells only: load the recurrent part with interop.from_keras(keras_layers)")
+    if rnn.merge_mode != "concat":
+        raise ValueError(f"keras_model's Bidirectional layers have merge_mode={rnn.merge_mode!r}; SequenceClassifier "
+                         "reads the two directions' final states side by side, so only merge_mode='concat' maps "
+                         "(minirnn.interop.from_keras imports the recurrent layers of any merge_mode)")
     kernel, *bias = dense.get_weights()
     model = SequenceClassifier(cell_of(rnn).name, rnn.input_size, rnn.hidden_size, kernel.shape[1],
                                num_layers=rnn.num_layers, bidirectional=rnn.bidirectional, bias=rnn.bias,

@@ -147,7 +147,7 @@ def to_torch_state_dict(layer):
     import collections
 
     import torch
-    cell_of(layer)
+    cell_of(layer, framework="torch")
     return collections.OrderedDict((k, torch.from_numpy(v.copy())) for k, v in layer.params.items())
 
 
@@ -162,10 +162,7 @@ def to_torch(layer):
         LSTM(10, 20, proj_size=5)
     """
     import torch
-    spec = cell_of(layer)
-    if not spec.torch_class:
-        raise ValueError(f"layer runs the cell {spec.title}, which PyTorch does not have; to_torch_state_dict(layer) "
-                         "still gives its weights under PyTorch-style names")
+    spec = cell_of(layer, framework="torch")
     kwargs = dict(num_layers=layer.num_layers, bias=layer.bias, batch_first=layer.batch_first, dropout=layer.dropout,
                   bidirectional=layer.bidirectional, **layer.options,
                   dtype=torch.float64 if layer.dtype == np.float64 else torch.float32)

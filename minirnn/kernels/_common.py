@@ -3,11 +3,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._jit import jitable
+
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 # The loops take a mask array and a has_mask flag; without a mask they get this empty array (never read), so each
 # dtype compiles once and no dummy mask is allocated per call.
 _NO_MASK = {dtype: np.zeros((0, 0, 1), dtype=dtype) for dtype in FLOAT_DTYPES}
+
+
+# The same for the recurrent-dropout mask (B, H): without one, the loops get this and never multiply.
+_NO_RECURRENT_MASK = {dtype: np.zeros((0, 0), dtype=dtype) for dtype in FLOAT_DTYPES}
 
 
 def float_dtype(x):
@@ -28,6 +34,30 @@ def loop_mask(m, dtype):
     if m is None:
         return _NO_MASK[dtype], False
     return c_array(m, dtype), True
+
+
+def loop_recurrent_mask(recurrent_mask, B, H, dtype):
+    """``(recurrent_mask, has_recurrent_mask)`` for a loop: the (B, H) recurrent-dropout mask, or an empty stand-in."""
+    if recurrent_mask is None:
+        return _NO_RECURRENT_MASK[dtype], False
+    return as_state(recurrent_mask, B, H, dtype), True
+
+
+@jitable
+def dropped_state(h, rmask, has_rmask, h_in):
+    """What enters a compiled loop's recurrent product: h (B, H) itself without recurrent dropout (no copy), else
+    ``h * rmask`` written into the buffer ``h_in`` (B, H) and returned.
+
+    Example:
+        >>> dropped_state(np.ones((1, 2)), np.array([[0.0, 2.0]]), True, np.empty((1, 2))).tolist()
+        [[0.0, 2.0]]
+    """
+    if not has_rmask:
+        return h
+    for b in range(h.shape[0]):
+        for j in range(h.shape[1]):
+            h_in[b, j] = h[b, j] * rmask[b, j]
+    return h_in
 
 
 def as_state(a, B, H, dtype):

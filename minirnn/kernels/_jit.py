@@ -35,6 +35,23 @@ def jit(func):
     return LazyJit(func)
 
 
+_JITABLE = []                             # helpers the loops call, registered with Numba before the first compilation
+
+
+def jitable(func):
+    """Mark ``func`` as a helper that compiled loops may call (``numba.extending.register_jitable``, done lazily
+    before the first compilation); outside compiled code it stays the plain Python function."""
+    _JITABLE.append(func)
+    return func
+
+
+def _register_jitables():
+    from numba.extending import register_jitable
+
+    while _JITABLE:
+        register_jitable(_JITABLE.pop())
+
+
 class LazyJit:
     """``numba.njit(cache=True)(func)``, built on the first call; falls back to ``cache=False`` with one warning."""
 
@@ -58,6 +75,7 @@ class LazyJit:
 
         _math.register()
         _blas.register()
+        _register_jitables()
         if self._cached:
             try:
                 return numba.njit(cache=True, **OPTIONS)(self.py_func)

@@ -15,21 +15,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..cells._common import as_step_mask, project_inputs, weight_gradients
-from ._common import (as_state, c_array, check_backward_args, check_forward_args, float_dtype, loop_mask,
-                      mark_spent, require_unspent)
+from ..cells._common import as_step_mask, dropped, project_inputs, weight_gradients
+from ._common import (as_state, c_array, check_backward_args, check_forward_args, dropped_state, float_dtype,
+                      loop_mask, loop_recurrent_mask, mark_spent, require_unspent)
 from ._blas import gemm_nn, gemm_nt
 from ._jit import jit
 from ._math import tanh
 
 
-def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None):
+def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, recurrent_mask=None):
     """Run the GRU over a whole sequence (compiled loop). Mirrors ``minirnn.cells.gru.forward``.
 
     Args:
         x: (T, B, I) inputs, time-major.  h0: (B, H) initial state.
         W_ih (3H, I), W_hh (3H, H), b_ih (3H,), b_hh (3H,): parameters, gates in PyTorch order r, z, n.
         mask: optional (T, B) booleans; False marks padding: the state is carried, the output is zero.
+        recurrent_mask: optional (B, H) recurrent-dropout mask on h_{t-1} in the recurrent product (not the shortcut).
 
     Returns:
         ``out (T, B, H), h_n (B, H), cache``.
@@ -41,8 +42,10 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None):
     m = as_step_mask(mask, x)                                        # (T, B, 1) or None
     x_proj = project_inputs(x, W_ih, b_ih)                          # (T, B, 3H): all steps, one GEMM
     hs, gates, hn, out = _forward_loop(c_array(x_proj, dtype), as_state(h0, B, H, dtype),
-                                       c_array(W_hh, dtype), c_array(b_hh, dtype), *loop_mask(m, dtype))
-    cache = {"x": x, "mask": m, "W_ih": W_ih, "W_hh": W_hh, "hs": hs, "gates": gates, "hn": hn}
+                                       c_array(W_hh, dtype), c_array(b_hh, dtype), *loop_mask(m, dtype),
+                                       *loop_recurrent_mask(recurrent_mask, B, H, dtype))
+    cache = {"x": x, "mask": m, "W_ih": W_ih, "W_hh": W_hh, "hs": hs, "gates": gates, "hn": hn,
+             "recurrent_mask": recurrent_mask}
     return out, hs[T], cache
 
 
@@ -65,19 +68,22 @@ def backward(dout, dh_n, cache):
     H = hs.shape[-1]
     dx_proj, dh_proj, dh0 = _backward_loop(
         c_array(dout, dtype), as_state(dh_n, B, H, dtype), c_array(W_hh, dtype),
-        c_array(hs, dtype), c_array(gates, dtype), c_array(hn, dtype), *loop_mask(m, dtype))
+        c_array(hs, dtype), c_array(gates, dtype), c_array(hn, dtype), *loop_mask(m, dtype),
+        *loop_recurrent_mask(cache.get("recurrent_mask"), B, H, dtype))
     mark_spent(cache)
-    grads = weight_gradients(dx_proj, dh_proj, x, hs, W_ih)          # dx and the weight gradients: one GEMM each
+    hs_in = dropped(hs, cache.get("recurrent_mask"))                 # what met W_hh: h_{t-1} * m
+    grads = weight_gradients(dx_proj, dh_proj, x, hs_in, W_ih)       # dx and the weight gradients: one GEMM each
     grads["h0"] = dh0
     return grads
 
 
 @jit
-def _forward_loop(x_proj, h0, W_hh, b_hh, mask, has_mask):
+def _forward_loop(x_proj, h0, W_hh, b_hh, mask, has_mask, rmask, has_rmask):
     """The time loop of the forward pass.
 
     x_proj (T, B, 3H) = x W_ih^T + b_ih;  h0 (B, H);  W_hh (3H, H);  b_hh (3H,);  mask (T, B, 1) 0/1, read only if
-    has_mask.  Returns ``hs (T+1, B, H), gates (T, B, 3H) = [r, z, n], hn (T, B, H), out (T, B, H)``.
+    has_mask;  rmask (B, H) the recurrent-dropout mask, read only if has_rmask.
+    Returns ``hs (T+1, B, H), gates (T, B, 3H) = [r, z, n], hn (T, B, H), out (T, B, H)``.
     ``gates`` is ``x_proj`` itself (the caller's own temporary): each input term is replaced by its gate value.
     """
     T, B, H3 = x_proj.shape
@@ -91,8 +97,9 @@ def _forward_loop(x_proj, h0, W_hh, b_hh, mask, has_mask):
         for j in range(H):                                           # seconds to compile an
             hs[0, b, j] = h0[b, j]                                   # array-into-slice assignment
     h_rec = np.empty((B, 3 * H), x_proj.dtype)                       # h_{t-1} W_hh^T
+    h_in = np.empty((B, H), x_proj.dtype)                            # h_{t-1} * rmask
     for t in range(T):
-        gemm_nt(hs[t], W_hh, h_rec)                                  # h_{t-1} W_hh^T
+        gemm_nt(dropped_state(hs[t], rmask, has_rmask, h_in), W_hh, h_rec)   # (h_{t-1} * m) W_hh^T
         for b in range(B):                                           # 1-D loops over units: LLVM vectorises them
             h_proj, gate, hn_tb = h_rec[b], gates[t, b], hn[t, b]    # gate holds x W_ih^T + b_ih
             h_prev, h_new, out_tb = hs[t, b], hs[t + 1, b], out[t, b]
@@ -114,12 +121,12 @@ def _forward_loop(x_proj, h0, W_hh, b_hh, mask, has_mask):
 
 
 @jit
-def _backward_loop(dout, dh_n, W_hh, hs, gates, hn, mask, has_mask):
+def _backward_loop(dout, dh_n, W_hh, hs, gates, hn, mask, has_mask, rmask, has_rmask):
     """The time loop of BPTT: carries dh back and returns ``dx_proj (T, B, 3H), dh_proj (T, B, 3H), dh0 (B, H)``.
 
     dout (T, B, H);  dh_n (B, H);  W_hh (3H, H);  hs (T+1, B, H), gates (T, B, 3H), hn (T, B, H) from the forward;
-    mask, has_mask as in :func:`_forward_loop`.  dx_proj and dh_proj are the gradients of x W_ih^T + b_ih and of
-    h_prev W_hh^T + b_hh; dx_proj is written over ``gates``, each unit's gradients right after its gates are read.
+    mask, has_mask, rmask, has_rmask as in :func:`_forward_loop`.  dx_proj and dh_proj are the gradients of
+    x W_ih^T + b_ih and of (h_prev * m) W_hh^T + b_hh; dx_proj is written over ``gates``, each unit's gradients right after its gates are read.
     """
     T, B, H = hn.shape
     one = hn.dtype.type(1)
@@ -145,6 +152,10 @@ def _backward_loop(dout, dh_n, W_hh, hs, gates, hn, mask, has_mask):
                 dh_proj[t, b, j], dh_proj[t, b, H + j], dh_proj[t, b, 2 * H + j] = dar, daz, dan * r
                 dh_direct[b, j] = dh * z
         gemm_nn(dh_proj[t], W_hh, dh_prev)                            # (B, H)
+        if has_rmask:                                                # recurrent dropout: (dh_proj W_hh) * m
+            for b in range(B):
+                for j in range(H):
+                    dh_prev[b, j] = dh_prev[b, j] * rmask[b, j]
         for b in range(B):
             m = mask[t, b, 0] if has_mask else one
             for j in range(H):

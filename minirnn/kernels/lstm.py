@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..cells._common import as_step_mask, project_inputs, weight_gradients
-from ._common import (as_state, c_array, check_backward_args, check_forward_args, float_dtype, loop_mask,
-                      mark_spent, require_unspent)
+from ..cells._common import as_step_mask, dropped, project_inputs, weight_gradients
+from ._common import (as_state, c_array, check_backward_args, check_forward_args, dropped_state, float_dtype,
+                      loop_mask, loop_recurrent_mask, mark_spent, require_unspent)
 from ._blas import gemm_nn, gemm_nt
 from ._jit import jit
 from ._math import tanh
 
 
-def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask=None):
+def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask=None, recurrent_mask=None):
     """Run the LSTM over a whole sequence (compiled loop). Mirrors ``minirnn.cells.lstm.forward``.
 
     Args:
@@ -31,6 +31,7 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask=None):
         h0, c0: (B, H) initial states.
         W_ih (4H, I), W_hh (4H, H), b_ih (4H,), b_hh (4H,): parameters, gates in PyTorch order i, f, g, o.
         mask: optional (T, B) booleans; False marks padding: the state is carried, the output is zero.
+        recurrent_mask: optional (B, H) recurrent-dropout mask on h_{t-1} in the recurrent product.
 
     Returns:
         ``out (T, B, H), h_n (B, H), c_n (B, H), cache``.
@@ -44,8 +45,9 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask=None):
     hs, cs, gates, tanh_c, out = _forward_loop(
         c_array(x_proj, dtype), as_state(h0, B, H, dtype),
         as_state(c0, B, H, dtype), c_array(W_hh, dtype), c_array(b_hh, dtype),
-        *loop_mask(m, dtype))
-    cache = {"x": x, "mask": m, "W_ih": W_ih, "W_hh": W_hh, "hs": hs, "cs": cs, "gates": gates, "tanh_c": tanh_c}
+        *loop_mask(m, dtype), *loop_recurrent_mask(recurrent_mask, B, H, dtype))
+    cache = {"x": x, "mask": m, "W_ih": W_ih, "W_hh": W_hh, "hs": hs, "cs": cs, "gates": gates, "tanh_c": tanh_c,
+             "recurrent_mask": recurrent_mask}
     return out, hs[T], cs[T], cache
 
 
@@ -70,19 +72,22 @@ def backward(dout, dh_n, dc_n, cache):
     da, dh0, dc0 = _backward_loop(
         c_array(dout, dtype), as_state(dh_n, B, H, dtype),
         as_state(dc_n, B, H, dtype), c_array(W_hh, dtype), c_array(cs, dtype),
-        c_array(gates, dtype), c_array(tanh_c, dtype), *loop_mask(m, dtype))
+        c_array(gates, dtype), c_array(tanh_c, dtype), *loop_mask(m, dtype),
+        *loop_recurrent_mask(cache.get("recurrent_mask"), B, H, dtype))
     mark_spent(cache)
-    grads = weight_gradients(da, da, x, hs, W_ih)                    # dx and the weight gradients: one GEMM each
+    hs_in = dropped(hs, cache.get("recurrent_mask"))                 # what met W_hh: h_{t-1} * m
+    grads = weight_gradients(da, da, x, hs_in, W_ih)                 # dx and the weight gradients: one GEMM each
     grads["h0"], grads["c0"] = dh0, dc0
     return grads
 
 
 @jit
-def _forward_loop(x_proj, h0, c0, W_hh, b_hh, mask, has_mask):
+def _forward_loop(x_proj, h0, c0, W_hh, b_hh, mask, has_mask, rmask, has_rmask):
     """The time loop of the forward pass.
 
     x_proj (T, B, 4H) = x W_ih^T + b_ih;  h0, c0 (B, H);  W_hh (4H, H);  b_hh (4H,);  mask (T, B, 1) 0/1, read only
-    if has_mask.  Returns ``hs, cs (T+1, B, H), gates (T, B, 4H) = [i, f, g, o], tanh_c (T, B, H), out (T, B, H)``.
+    if has_mask;  rmask (B, H) the recurrent-dropout mask, read only if has_rmask.
+    Returns ``hs, cs (T+1, B, H), gates (T, B, 4H) = [i, f, g, o], tanh_c (T, B, H), out (T, B, H)``.
     ``gates`` is ``x_proj`` itself (the caller's own temporary): each pre-activation input is replaced by its gate
     value, so the forward never holds both (T, B, 4H) arrays.
     """
@@ -99,10 +104,11 @@ def _forward_loop(x_proj, h0, c0, W_hh, b_hh, mask, has_mask):
             hs[0, b, j] = h0[b, j]                                   # an array-into-slice assignment
             cs[0, b, j] = c0[b, j]
     h_rec = np.empty((B, 4 * H), x_proj.dtype)                       # h_{t-1} W_hh^T
+    h_in = np.empty((B, H), x_proj.dtype)                            # h_{t-1} * rmask
     scale = np.full(4 * H, half)                                     # one tanh for all four gates (see below)
     scale[2 * H:3 * H] = one
     for t in range(T):
-        gemm_nt(hs[t], W_hh, h_rec)                                  # h_{t-1} W_hh^T
+        gemm_nt(dropped_state(hs[t], rmask, has_rmask, h_in), W_hh, h_rec)   # (h_{t-1} * m) W_hh^T
         for b in range(B):                                           # 1-D loops over units: LLVM vectorises them
             a, gate = h_rec[b], gates[t, b]                          # (4H,) views; gate holds x W_ih^T + b_ih
             for k in range(4 * H):                                   # a = x W_ih^T + b_ih + h_prev W_hh^T + b_hh
@@ -127,12 +133,12 @@ def _forward_loop(x_proj, h0, c0, W_hh, b_hh, mask, has_mask):
 
 
 @jit
-def _backward_loop(dout, dh_n, dc_n, W_hh, cs, gates, tanh_c, mask, has_mask):
+def _backward_loop(dout, dh_n, dc_n, W_hh, cs, gates, tanh_c, mask, has_mask, rmask, has_rmask):
     """The time loop of BPTT: carries dh, dc back and returns ``da (T, B, 4H), dh0 (B, H), dc0 (B, H)``.
 
     dout (T, B, H);  dh_n, dc_n (B, H);  W_hh (4H, H);  cs (T+1, B, H), gates (T, B, 4H), tanh_c (T, B, H) from the
-    forward;  mask, has_mask as in :func:`_forward_loop`.  ``da`` is the gradient of the pre-activations, written
-    over ``gates``: each unit's four gate values are read just before its four gradients replace them.
+    forward;  mask, has_mask, rmask, has_rmask as in :func:`_forward_loop`.  ``da`` is the gradient of the
+    pre-activations, written over ``gates``: each unit's four gate values are read just before its four gradients replace them.
     """
     T, B, H = tanh_c.shape
     one = tanh_c.dtype.type(1)
@@ -162,6 +168,10 @@ def _backward_loop(dout, dh_n, dc_n, W_hh, cs, gates, tanh_c, mask, has_mask):
                 da[t, b, 2 * H + j] = dg * (one - g * g)
                 da[t, b, 3 * H + j] = do * o * (one - o)
         gemm_nn(da[t], W_hh, dh_prev)                                 # (B, H)
+        if has_rmask:                                                # recurrent dropout: (da W_hh) * m
+            for b in range(B):
+                for j in range(H):
+                    dh_prev[b, j] = dh_prev[b, j] * rmask[b, j]
         if has_mask:                                                 # padded rows pass it straight through
             for b in range(B):
                 m = mask[t, b, 0]

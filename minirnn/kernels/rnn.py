@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..cells._common import as_step_mask, project_inputs, weight_gradients
+from ..cells._common import as_step_mask, dropped, project_inputs, weight_gradients
 from ..cells.rnn import NONLINEARITIES
-from ._common import (as_state, c_array, check_backward_args, check_forward_args, float_dtype, loop_mask,
-                      mark_spent, require_unspent)
+from ._common import (as_state, c_array, check_backward_args, check_forward_args, dropped_state, float_dtype,
+                      loop_mask, loop_recurrent_mask, mark_spent, require_unspent)
 from ._blas import gemm_nn, gemm_nt
 from ._jit import jit
 from ._math import tanh
 
 
-def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, nonlinearity="tanh"):
+def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, nonlinearity="tanh", recurrent_mask=None):
     """Run the RNN over a whole sequence (compiled loop). Mirrors ``minirnn.cells.rnn.forward``.
 
     Args:
@@ -31,6 +31,7 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, nonlinearity="tanh"):
         W_ih (H, I), W_hh (H, H), b_ih (H,), b_hh (H,): parameters.
         mask: optional (T, B) booleans; False marks padding: the state is carried, the output is zero.
         nonlinearity: ``"tanh"`` or ``"relu"``.
+        recurrent_mask: optional (B, H) recurrent-dropout mask on h_{t-1} in the recurrent product.
 
     Returns:
         ``out (T, B, H), h_n (B, H), cache``.
@@ -45,8 +46,9 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, nonlinearity="tanh"):
     x_proj = project_inputs(x, W_ih, b_ih)                          # (T, B, H): all steps, one GEMM
     hs, h_new, out = _forward_loop(c_array(x_proj, dtype), as_state(h0, B, H, dtype),
                                    c_array(W_hh, dtype), c_array(b_hh, dtype), *loop_mask(m, dtype),
-                                   nonlinearity == "relu")
-    cache = {"x": x, "mask": m, "W_ih": W_ih, "W_hh": W_hh, "hs": hs, "h_new": h_new, "nonlinearity": nonlinearity}
+                                   nonlinearity == "relu", *loop_recurrent_mask(recurrent_mask, B, H, dtype))
+    cache = {"x": x, "mask": m, "W_ih": W_ih, "W_hh": W_hh, "hs": hs, "h_new": h_new, "nonlinearity": nonlinearity,
+             "recurrent_mask": recurrent_mask}
     return out, hs[T], cache
 
 
@@ -69,19 +71,22 @@ def backward(dout, dh_n, cache):
     H = hs.shape[-1]
     da, dh0 = _backward_loop(c_array(dout, dtype), as_state(dh_n, B, H, dtype),
                              c_array(W_hh, dtype), c_array(h_new, dtype), *loop_mask(m, dtype),
-                             cache["nonlinearity"] == "relu")
+                             cache["nonlinearity"] == "relu",
+                             *loop_recurrent_mask(cache.get("recurrent_mask"), B, H, dtype))
     mark_spent(cache)
-    grads = weight_gradients(da, da, x, hs, W_ih)                    # dx and the weight gradients: one GEMM each
+    hs_in = dropped(hs, cache.get("recurrent_mask"))                 # what met W_hh: h_{t-1} * m
+    grads = weight_gradients(da, da, x, hs_in, W_ih)                 # dx and the weight gradients: one GEMM each
     grads["h0"] = dh0
     return grads
 
 
 @jit
-def _forward_loop(x_proj, h0, W_hh, b_hh, mask, has_mask, relu):
+def _forward_loop(x_proj, h0, W_hh, b_hh, mask, has_mask, relu, rmask, has_rmask):
     """The time loop of the forward pass.
 
     x_proj (T, B, H) = x W_ih^T + b_ih;  h0 (B, H);  W_hh (H, H);  b_hh (H,);  mask (T, B, 1) 0/1, read only if
-    has_mask;  relu: phi is max(a, 0) instead of tanh.  Returns ``hs (T+1, B, H), h_new (T, B, H), out (T, B, H)``.
+    has_mask;  relu: phi is max(a, 0) instead of tanh;  rmask (B, H) the recurrent-dropout mask, read only if
+    has_rmask.  Returns ``hs (T+1, B, H), h_new (T, B, H), out (T, B, H)``.
     ``h_new`` is ``x_proj`` itself (the caller's own temporary): each input term is replaced by phi(a).
     """
     T, B, H = x_proj.shape
@@ -93,8 +98,9 @@ def _forward_loop(x_proj, h0, W_hh, b_hh, mask, has_mask, relu):
         for j in range(H):                                           # seconds to compile an
             hs[0, b, j] = h0[b, j]                                   # array-into-slice assignment
     h_rec = np.empty((B, H), x_proj.dtype)                           # h_{t-1} W_hh^T
+    h_in = np.empty((B, H), x_proj.dtype)                            # h_{t-1} * rmask
     for t in range(T):
-        gemm_nt(hs[t], W_hh, h_rec)                                  # h_{t-1} W_hh^T
+        gemm_nt(dropped_state(hs[t], rmask, has_rmask, h_in), W_hh, h_rec)   # (h_{t-1} * m) W_hh^T
         for b in range(B):                                           # 1-D loops over units: LLVM vectorises them
             a, h_tb = h_rec[b], h_new[t, b]                          # h_tb holds x W_ih^T + b_ih
             h_prev, h_next, out_tb = hs[t, b], hs[t + 1, b], out[t, b]
@@ -119,7 +125,7 @@ def _forward_loop(x_proj, h0, W_hh, b_hh, mask, has_mask, relu):
 
 
 @jit
-def _backward_loop(dout, dh_n, W_hh, h_new, mask, has_mask, relu):
+def _backward_loop(dout, dh_n, W_hh, h_new, mask, has_mask, relu, rmask, has_rmask):
     """The time loop of BPTT: carries dh back and returns ``da (T, B, H)`` (pre-activation gradients) and ``dh0 (B, H)``.
 
     dout (T, B, H);  dh_n (B, H);  W_hh (H, H);  h_new (T, B, H) = phi(a_t) from the forward;  mask, has_mask, relu as
@@ -143,6 +149,10 @@ def _backward_loop(dout, dh_n, W_hh, h_new, mask, has_mask, relu):
                 else:
                     da[t, b, j] = (dout[t, b, j] + dh_carry[b, j]) * slope
         gemm_nn(da[t], W_hh, dh_prev)                                 # (B, H)
+        if has_rmask:                                                # recurrent dropout: (da W_hh) * m
+            for b in range(B):
+                for j in range(H):
+                    dh_prev[b, j] = dh_prev[b, j] * rmask[b, j]
         if has_mask:                                                 # padded rows pass it straight through
             for b in range(B):
                 m = mask[t, b, 0]

@@ -27,6 +27,7 @@ import numbers
 import numpy as np
 
 from ..cells import registry
+from .merge import MERGE_MODES, merge, merge_backward, merged_size
 from .module import Module
 from .validation import refuse_masked, require_finite
 
@@ -69,7 +70,7 @@ class _Recurrent(Module):
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                  bidirectional=False, *, dtype=np.float64, seed=None, backend="auto", proj_size=0, switches=None,
-                 **options):
+                 recurrent_dropout=0.0, merge_mode="concat", **options):
         super().__init__()
         name = type(self).__name__
         self.cell = self._choose_cell(name, hidden_size, proj_size, switches)
@@ -78,6 +79,14 @@ class _Recurrent(Module):
                 raise ValueError(f"{name}: {arg} must be a positive integer, got {value!r}")
         if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0 <= dropout < 1:
             raise ValueError(f"{name}: dropout must be a number in [0, 1), got {dropout!r}")
+        if isinstance(recurrent_dropout, bool) or not isinstance(recurrent_dropout, numbers.Real) \
+                or not 0 <= recurrent_dropout < 1:
+            raise ValueError(f"{name}: recurrent_dropout must be a number in [0, 1), got {recurrent_dropout!r}")
+        if recurrent_dropout > 0 and not self.cell.recurrent_mask:
+            raise ValueError(f"{name}: recurrent_dropout is not available for the {self.cell.title} cell, "
+                             f"got recurrent_dropout={recurrent_dropout!r}")
+        if not isinstance(merge_mode, str) or merge_mode not in MERGE_MODES:
+            raise ValueError(f"{name}: merge_mode must be one of {MERGE_MODES}, got {merge_mode!r}")
         for arg, value in (("bias", bias), ("batch_first", batch_first), ("bidirectional", bidirectional)):
             if not isinstance(value, (bool, np.bool_)):
                 raise TypeError(f"{name}: {arg} must be True or False, got {value!r}")
@@ -101,7 +110,8 @@ class _Recurrent(Module):
         self.dropout, self.dtype, self.backend = float(dropout), dtype, backend
         self.proj_size = int(proj_size)
         self.state_sizes = self.cell.state_sizes(self.hidden_size, self.proj_size)     # {"h": H or P, "c": H}
-        self.output_size = self.state_sizes["h"]                        # the features of out per direction
+        self.direction_size = self.state_sizes["h"]                     # the features of out per direction
+        self.recurrent_dropout, self.merge_mode = float(recurrent_dropout), merge_mode
         self.options = {**self.cell.default_options(), **options}     # the cell's own settings (RNN: nonlinearity)
         self.num_directions = 2 if bidirectional else 1
         init_seed, dropout_seed = np.random.SeedSequence(seed).spawn(2)
@@ -129,7 +139,7 @@ class _Recurrent(Module):
     def _shapes(self, layer, direction):
         """PyTorch name -> shape of every parameter of one layer and direction (``weight_ih_l1_reverse``: (G*H, 2H))."""
         suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
-        layer_input = self.input_size if layer == 0 else self.output_size * self.num_directions
+        layer_input = self.input_size if layer == 0 else self.output_size
         shapes = self.cell.parameter_shapes(layer_input, self.hidden_size, self.proj_size)
         return {base + suffix: shape for base, shape in shapes.items() if self.bias or not base.startswith("bias")}
 
@@ -141,7 +151,9 @@ class _Recurrent(Module):
         for layer in range(self.num_layers):
             for direction in range(self.num_directions):
                 for name, shape in self._shapes(layer, direction).items():
-                    self._own_params[name] = rng.uniform(-bound, bound, size=shape).astype(self.dtype)
+                    constant = self.cell.initial_values.get(name.rsplit("_l", 1)[0])  # layer norm: gains 1, biases 0
+                    value = rng.uniform(-bound, bound, size=shape) if constant is None else np.full(shape, constant)
+                    self._own_params[name] = value.astype(self.dtype)
         self._own_grads.clear()
         self._own_grads.update({name: np.zeros_like(p) for name, p in self._own_params.items()})
 
@@ -156,6 +168,19 @@ class _Recurrent(Module):
                 value = np.zeros(self._own_params["weight_hh" + suffix].shape[0], dtype=self.dtype)
             weights.append(value)
         return tuple(weights)
+
+    @property
+    def output_size(self) -> int:
+        """Features of ``out``: ``D * H`` (``merge_mode="concat"``, the default, or one direction), else ``H``
+        (P in place of H for an LSTM with ``proj_size=P``)."""
+        return merged_size(self.direction_size, self.num_directions, self.merge_mode)
+
+    def _recurrent_mask(self, B):
+        """One (B, H) inverted-dropout mask on h_{t-1} for a whole sequence (training only), or None."""
+        if not (self.training and self.recurrent_dropout > 0):
+            return None
+        keep = self._dropout_rng.random((B, self.hidden_size)) >= self.recurrent_dropout
+        return (keep / (1 - self.recurrent_dropout)).astype(self.dtype)
 
     # -- validation ------------------------------------------------------------------------------------------------
     def _check_array(self, arg, value, shape, what):
@@ -238,7 +263,7 @@ class _Recurrent(Module):
             L = np.full(B, T) if mask is None else mask.sum(0)
             reverse_index = np.where(t < L, L - 1 - t, t)            # (T, B); its own inverse
         finals = [[] for _ in states]                                # per state kind, rows layer*D + direction
-        caches, dropout_masks = [], []
+        caches, dropout_masks, merged = [], [], []
         layer_input = x.copy()                                       # the cache must not see the caller change x
         for layer in range(self.num_layers):
             if layer > 0 and self.training and self.dropout > 0:     # inverted dropout between layers
@@ -254,26 +279,30 @@ class _Recurrent(Module):
                 seq = layer_input if direction == 0 else _reorder(layer_input, reverse_index)
                 init = tuple(np.ascontiguousarray(s[row]) for s in states)
                 out, final, cache = self.cell.forward(seq, init, self._weights(layer, direction), mask,
-                                                      backend=backend, **self.options)
+                                                      backend=backend, recurrent_mask=self._recurrent_mask(B),
+                                                      **self.options)
                 outputs.append(out if direction == 0 else _reorder(out, reverse_index))
                 for kind, value in zip(finals, final):
                     kind.append(value)
                 caches.append(cache)
-            layer_input = outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=2)  # (T, B, D*H)
-        self._cache = {"caches": caches, "reverse_index": reverse_index, "dropout": dropout_masks, "shape": (T, B)}
+            layer_input = merge(outputs, self.merge_mode)                 # (T, B, D*H) concat, else (T, B, H)
+            merged.append(outputs if self.merge_mode == "mul" else [None] * len(outputs))   # mul's backward needs them
+        self._cache = {"caches": caches, "reverse_index": reverse_index, "dropout": dropout_masks, "shape": (T, B),
+                       "merged": merged}
         return layer_input, tuple(np.stack(kind) for kind in finals)
 
     def _backward(self, dout, dstates):
         """Shared backward. dout (T, B, D*H) time-major; dstates tuple of (L*D, B, H). Fills grads, returns dx, dstates0."""
         c = self._cache
-        reverse_index, H, D = c["reverse_index"], self.output_size, self.num_directions
+        reverse_index, D = c["reverse_index"], self.num_directions
         dinitial = [np.zeros_like(s) for s in dstates]
         d_layer_out = dout
         for layer in reversed(range(self.num_layers)):
             d_layer_in = None
+            d_outs = merge_backward(d_layer_out, c["merged"][layer], self.merge_mode)    # (T, B, H) each
             for direction in range(D):
                 row = layer * D + direction
-                d_out = np.ascontiguousarray(d_layer_out[:, :, direction * H:(direction + 1) * H])
+                d_out = d_outs[direction]
                 if direction == 1:
                     d_out = _reorder(d_out, reverse_index)
                 finals = tuple(np.ascontiguousarray(s[row]) for s in dstates)
@@ -322,7 +351,7 @@ class _Recurrent(Module):
                                "forward pass again (as torch needs without retain_graph=True): the backward pass writes "
                                "the gradients over the saved gate values, which saves memory")
         T, B = self._cache["shape"]
-        DH = self.num_directions * self.output_size
+        DH = self.output_size
         size = "proj_size" if self.proj_size else "hidden_size"
         if unbatched:
             shape, what = (T, DH), f"(seq_len, num_directions * {size})"
@@ -385,10 +414,11 @@ class _Recurrent(Module):
 
     def __repr__(self):
         parts = [str(self.input_size), str(self.hidden_size)]
-        defaults = {"num_layers": 1, "bias": True, "batch_first": False, "dropout": 0.0, "bidirectional": False}
+        defaults = {"num_layers": 1, "bias": True, "batch_first": False, "dropout": 0.0, "bidirectional": False,
+                    "recurrent_dropout": 0.0, "merge_mode": "concat"}
         for key, default in defaults.items():
             if getattr(self, key) != default:
-                parts.append(f"{key}={getattr(self, key)}")
+                parts.append(f"{key}={getattr(self, key)!r}")
         defaults = self.cell.default_options()
         parts += [f"{key}={value!r}" for key, value in self.options.items() if value != defaults[key]]
         signature = inspect.signature(type(self).__init__).parameters       # proj_size, peepholes, reset_after
@@ -426,6 +456,10 @@ class RNN(_SingleState):
         (between layers, training only), bidirectional: as PyTorch.
         dtype: np.float64 (default) or np.float32.  seed: for the initial weights and dropout masks.
         backend: "auto" (default), "numpy" (the readable loop) or "numba" (the compiled loop).
+        recurrent_dropout: in [0, 1), training only: one inverted-dropout mask (B, H) per sequence and direction on
+            h_{t-1} where it enters the recurrent product, the same at every step (Gal & Ghahramani 2016; Keras).
+        merge_mode: how a bidirectional layer joins its directions: "concat" (PyTorch; default), "sum", "mul" or
+            "ave" (Keras' Bidirectional); every stacked layer merges its own (``minirnn/nn/merge.py``).
 
     Parameters (``layer.params``): ``weight_ih_l{k}`` (H, I or D*H), ``weight_hh_l{k}`` (H, H), ``bias_ih_l{k}``,
     ``bias_hh_l{k}`` (H,), with suffix ``_reverse`` for the reverse direction.
@@ -443,9 +477,11 @@ class RNN(_SingleState):
     cell = registry.RNN
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, *, dtype=np.float64, seed=None, backend="auto"):
+                 dropout=0.0, bidirectional=False, *, dtype=np.float64, seed=None, backend="auto", recurrent_dropout=0.0,
+                 merge_mode="concat"):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         dtype=dtype, seed=seed, backend=backend, nonlinearity=nonlinearity)
+                         dtype=dtype, seed=seed, backend=backend, nonlinearity=nonlinearity,
+                         recurrent_dropout=recurrent_dropout, merge_mode=merge_mode)
 
     @property
     def nonlinearity(self) -> str:
@@ -463,6 +499,8 @@ class GRU(_SingleState):
     ``reset_after=False`` selects the original GRU of Cho et al. (2014), Keras' ``reset_after=False``: the reset gate
     multiplies h before the recurrent product, ``n = tanh(x W_in^T + b_in + (r * h) W_hn^T + b_hn)``
     (``minirnn/cells/gru_reset_before.py``); same parameters.
+    ``layer_norm=True`` normalises the input and recurrent products separately (``cells/ln_gru.py``), with gains
+    ``ln_ih_weight_l{k}``, ``ln_hh_weight_l{k}`` (3H,) starting at 1.
 
     Example:
         >>> gru = GRU(10, 20, batch_first=True, seed=0)
@@ -476,10 +514,12 @@ class GRU(_SingleState):
     cell = registry.GRU
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, *, dtype=np.float64, seed=None, backend="auto", reset_after=True):
+                 bidirectional=False, *, dtype=np.float64, seed=None, backend="auto", reset_after=True,
+                 recurrent_dropout=0.0, merge_mode="concat", layer_norm=False):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         dtype=dtype, seed=seed, backend=backend, switches={"reset_after": reset_after})
-        self.reset_after = bool(reset_after)
+                         dtype=dtype, seed=seed, backend=backend, recurrent_dropout=recurrent_dropout,
+                         merge_mode=merge_mode, switches={"reset_after": reset_after, "layer_norm": layer_norm})
+        self.reset_after, self.layer_norm = bool(reset_after), bool(layer_norm)
 
 
 class LSTM(_Recurrent):
@@ -488,8 +528,8 @@ class LSTM(_Recurrent):
         i, f, o = sigmoid(...),  g = tanh(...)   each of  x W_i*^T + b_i* + h W_h*^T + b_h*
         c' = f * c + i * g       h' = o * tanh(c')
 
-    Same arguments as :class:`RNN` without ``nonlinearity``; weights are (4H, ...) in the order i, f, g, o. Two
-    variants, each its own cell (the two together are not implemented: a ValueError):
+    Same arguments as :class:`RNN` without ``nonlinearity``; weights are (4H, ...) in the order i, f, g, o. Three
+    variants, each its own cell (two together are not implemented: a ValueError):
 
     * ``proj_size=P`` (0 < P < H), as PyTorch (Sak et al. 2014): ``h' = (o * tanh(c')) W_hr^T`` has size P, with one
       more parameter ``weight_hr_l{k}`` (P, H); ``weight_hh`` is (4H, P), ``out`` (T, B, D*P), ``h0``/``h_n``
@@ -498,6 +538,9 @@ class LSTM(_Recurrent):
       ``w_cf * c`` of the previous c, o sees ``w_co * c'`` of the new one; the diagonal weights are named in
       PyTorch's style ``weight_ci_l{k}``, ``weight_cf_l{k}``, ``weight_co_l{k}``, each (H,)
       (``minirnn/cells/lstm_peephole.py``).
+    * ``layer_norm=True`` normalises the input and recurrent products separately and c before its tanh
+      (``cells/ln_lstm.py``), with gains ``ln_ih_weight_l{k}``, ``ln_hh_weight_l{k}`` (4H,), ``ln_c_weight_l{k}``
+      (H,) starting at 1 and ``ln_c_bias_l{k}`` (H,) at 0.
 
     Example:
         >>> lstm = LSTM(10, 20, seed=0)
@@ -514,11 +557,12 @@ class LSTM(_Recurrent):
     cell = registry.LSTM
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, proj_size=0, *, dtype=np.float64, seed=None, backend="auto", peepholes=False):
+                 bidirectional=False, proj_size=0, *, dtype=np.float64, seed=None, backend="auto", peepholes=False,
+                 recurrent_dropout=0.0, merge_mode="concat", layer_norm=False):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         dtype=dtype, seed=seed, backend=backend, proj_size=proj_size,
-                         switches={"peepholes": peepholes})
-        self.peepholes = bool(peepholes)
+                         dtype=dtype, seed=seed, backend=backend, proj_size=proj_size, recurrent_dropout=recurrent_dropout,
+                         merge_mode=merge_mode, switches={"peepholes": peepholes, "layer_norm": layer_norm})
+        self.peepholes, self.layer_norm = bool(peepholes), bool(layer_norm)
 
     def __call__(self, x, hx=None, lengths=None):
         """x as in :class:`RNN`; hx = (h0, c0) each (L*D, B, H), or None -> out, (h_n, c_n)."""

@@ -211,8 +211,8 @@ BUGS = [
     ),
     pytest.param(
         "gru",
-        "    return h, (x, h_prev, W_ih, W_hh, gates, hn)",
-        "    return 2 * h, (x, h_prev, W_ih, W_hh, gates, hn)",
+        "    return h, (x, h_prev, W_ih, W_hh, gates, hn, recurrent_mask)",
+        "    return 2 * h, (x, h_prev, W_ih, W_hh, gates, hn, recurrent_mask)",
         {"gru.step_forward", "gru.step_backward"},
         id="gru-step-forward-output-fails-its-backward-gradcheck",
     ),
@@ -258,7 +258,7 @@ def test_exceptions_crashes_and_import_errors_are_reported_per_part(solution, tm
     text = (
         (folder / "rnn.py")
         .read_text()
-        .replace("    x, h_prev, W_ih, W_hh, h, nonlinearity = cache\n", "    import os\n    os._exit(3)\n")
+        .replace("    x, h_prev, W_ih, W_hh, h, nonlinearity, rmask = cache\n", "    import os\n    os._exit(3)\n")
     )
     (folder / "rnn.py").write_text(text)
     result = grade(folder, timeout=TIMEOUT)

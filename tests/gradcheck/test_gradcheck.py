@@ -226,7 +226,7 @@ def test_every_minirnn_cell_passes_with_and_without_padding():
     from minirnn.analysis.gradient_suite import CELLS, run_suite
 
     reports = run_suite(levels=("cell",), lengths=(False, True))
-    assert len(reports) == 2 * len(CELLS) == 14                      # 4 cells and the 3 variants of issue #18
+    assert len(reports) == 2 * len(CELLS) == 18                      # 4 cells, the 3 variants and the 2 LN cells
     failures = [(r.title, r.error, [row.name for row in r.failed_rows()]) for r in reports if not r.passed]
     assert failures == []
     relu = [r for r in reports if "rnn_relu" in r.title]
@@ -234,7 +234,8 @@ def test_every_minirnn_cell_passes_with_and_without_padding():
 
 
 LAYER_CONFIGS = [(cell, k, bi, ln, "auto") for cell in ("rnn_tanh", "rnn_relu", "lstm", "gru")
-                 for k, bi, ln in ((1, False, False), (2, True, True))] + [("rnn_tanh", 2, True, True, "numpy")]
+                 for k, bi, ln in ((1, False, False), (2, True, True))] + [("rnn_tanh", 2, True, True, "numpy")] \
+    + [(cell, 2, True, True, "auto") for cell in ("ln_lstm", "ln_gru")]
 
 
 @pytest.mark.parametrize("cell,num_layers,bidirectional,lengths,backend", LAYER_CONFIGS)
