@@ -28,9 +28,11 @@ def cell_of(layer, where="layer", framework=None):
     if framework is not None:
         counterpart = cell.torch_class if framework == "torch" else cell.keras_class
         if not counterpart:
-            choices = ", ".join(f"{k}={v!r}" for k, v in cell.switches.items()) or f"the {cell.title} cell"
+            choices = ", ".join(f"{k}={v!r}" for k, v in cell.switches.items() if v is not True or k != "reset_after")
+            name = "PyTorch" if framework == "torch" else "Keras"
             raise ValueError(f"{where} is a minirnn {type(layer).__name__} with {choices}; {framework} has no built-in "
-                             "layer that computes it, so it cannot be exported")
+                             f"layer that computes it: it runs the cell {cell.title}, which {name} does not have, so "
+                             "it cannot be exported (to_torch_state_dict still gives its weights by name)")
         if framework == "torch" and layer.merge_mode != "concat":
             raise ValueError(f"{where} has merge_mode={layer.merge_mode!r}; PyTorch's bidirectional layers only "
                              "concatenate (merge_mode='concat')")

@@ -147,7 +147,7 @@ def to_torch_state_dict(layer):
     import collections
 
     import torch
-    cell_of(layer, framework="torch")
+    cell_of(layer)                                  # any cell: these are named arrays, PyTorch-style
     return collections.OrderedDict((k, torch.from_numpy(v.copy())) for k, v in layer.params.items())
 
 

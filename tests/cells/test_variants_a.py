@@ -172,7 +172,7 @@ def torch_equations_layer(layer, params, x, states, lengths):
             columns, last = [], [[] for _ in cell.states]
             for b in range(B_):
                 state = tuple(s[row, b] for s in states)
-                out_b = [torch.zeros(layer.output_size, dtype=x.dtype) for _ in range(T_)]
+                out_b = [torch.zeros(layer.direction_size, dtype=x.dtype) for _ in range(T_)]
                 for t in (range(lengths[b]) if d == 0 else reversed(range(lengths[b]))):
                     state = step(inputs[t, b], *state, *w)
                     out_b[t] = state[0]
@@ -246,7 +246,7 @@ def test_variant_layer_matches_reference_with_every_gradient(name, dtype, backen
     LD = num_layers * layer.num_directions
     states = [rng.normal(scale=0.5, size=(LD, B, layer.state_sizes[s])).astype(dtype) for s in layer.cell.states]
     x = rng.normal(size=(T, B, I)).astype(dtype)
-    upstream = [rng.normal(size=(T, B, layer.num_directions * layer.output_size)).astype(dtype)] + \
+    upstream = [rng.normal(size=(T, B, layer.output_size)).astype(dtype)] + \
                [rng.normal(size=s.shape).astype(dtype) for s in states]
     out, finals = layer(x, layer.pack_states(states), lengths=lengths)
     dx, d0 = layer.backward(upstream[0], layer.pack_states(upstream[1:]))
