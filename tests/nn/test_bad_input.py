@@ -306,7 +306,54 @@ ROWS = [
     ("from_keras empty list", lambda: interop.from_keras([]), ValueError, "non-empty list"),
     ("classifier_from_keras int", lambda: interop.classifier_from_keras(5), TypeError,
      "keras_model must be a Keras Model or Sequential"),
+    # -- loading weights and optimizer state -----------------------------------------------------------------------------
+    ("load_state_dict 1e39 into float32", lambda: _load_f32({"weight_hh_l0": 1e39}), ValueError,
+     "state_dict['weight_hh_l0'] holds values that do not fit float32"),
+    ("optimizer state lr NaN", lambda: _load_adam(lr=float("nan")), ValueError,
+     "state['lr'] must be a finite number >= 0, got nan"),
+    ("optimizer state lr text", lambda: _load_adam(lr="fast"), ValueError, "state['lr'] must be a finite number"),
+    ("optimizer state step -3", lambda: _load_adam(step=-3), ValueError,
+     "state['step'] must be an integer >= 0, got -3"),
+    ("optimizer state beta2 1", lambda: _load_adam(beta2=1.0), ValueError, "state['beta2'] must be a number in [0, 1)"),
+    ("optimizer state nesterov text", lambda: _load_sgd(nesterov="yes"), ValueError,
+     "state['nesterov'] must be True or False"),
+    ("optimizer state buffer Inf", lambda: _load_adam(**{"exp_avg:weight": np.full((3, 4), np.inf)}), ValueError,
+     "state['exp_avg:weight'] must hold finite numbers"),
 ]
+
+
+def _load_f32(values):
+    """Load a float64 state_dict into a float32 LSTM with entry [0, 0] of some tensors set to ``values``."""
+    layer = minirnn.LSTM(4, 6, seed=0, dtype=np.float32, backend="numpy")
+    state = {k: v.astype(np.float64) for k, v in layer.state_dict().items()}
+    for name, value in values.items():
+        state[name][0, 0] = value
+    before = layer.state_dict()
+    try:
+        layer.load_state_dict(state)
+    finally:
+        assert all(np.array_equal(before[k], v) for k, v in layer.params.items())   # nothing changed
+
+
+def _load_adam(**changes):
+    model = lin()
+    opt = optim.Adam(model, lr=1e-3)
+    model(np.ones((2, 4)))
+    model.backward(np.ones((2, 3)))
+    opt.step()
+    state = dict(opt.state_dict(), **changes)
+    before = opt.state_dict()
+    try:
+        opt.load_state_dict(state)
+    finally:
+        after = opt.state_dict()
+        assert all(np.array_equal(np.asarray(before[k]), np.asarray(after[k])) for k in before)
+
+
+def _load_sgd(**changes):
+    model = lin()
+    opt = optim.SGD(model, lr=0.1, momentum=0.9)
+    opt.load_state_dict(dict(opt.state_dict(), **changes))
 
 
 @pytest.mark.parametrize("call,error,message", [row[1:] for row in ROWS], ids=[row[0] for row in ROWS])
