@@ -402,7 +402,7 @@ def grade_part_here(folder: str, cell: str, part: str, seed: int) -> dict:
             report = gradient_check(cell, part, mod, case)
             result["gradcheck_rel_error"] = max(r.max_rel_error for r in report.rows)
             if not report.passed:
-                bad = report.failed_rows()[0]
+                bad = report.failed_rows[0]
                 index = ", ".join(str(i) for i in bad.worst_index or ())
                 result["where"] = f"gradcheck: d{bad.name}[{index}] in {case.describe(part == 'backward')}"
                 message = (f"your gradients match the reference, but not finite differences of your "
