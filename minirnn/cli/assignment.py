@@ -9,6 +9,7 @@ Exit codes: 0 success (grade: all parts pass), 1 some part does not pass, 2 bad 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -35,6 +36,11 @@ def cmd_new(args) -> int:
 
 def cmd_grade(args) -> int:
     """Grade a folder, print the table, write JSON if asked; exit 0 only when every part passes."""
+    folder = os.path.dirname(os.path.abspath(args.json)) if args.json else None
+    if folder and not os.path.isdir(folder):                    # say so before grading, not after
+        print(f"minirnn assignment grade: --json {args.json!r}: the folder {folder!r} does not exist",
+              file=sys.stderr)
+        return 2
     try:
         result = assignment.grade(args.folder, cells=args.cell, seed=args.seed, timeout=args.timeout)
     except (FileNotFoundError, ValueError) as e:
