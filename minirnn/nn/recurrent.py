@@ -26,6 +26,7 @@ import numpy as np
 from .. import cells
 from .module import Module
 from .validation import require_finite
+from ..kernels.threads import recurrent_work, uses_blas
 
 BACKENDS = ("auto", "numpy", "numba")
 _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
@@ -184,6 +185,7 @@ class _Recurrent(Module):
         return value[:, None, :] if unbatched else value
 
     # -- forward ---------------------------------------------------------------------------------------------------
+    @uses_blas(recurrent_work)                                       # BLAS threads by call size (kernels/threads.py)
     def _forward(self, x, states, lengths):
         """Shared forward. ``states`` is a tuple of (L*D, B, H) arrays: (h0,) or (h0, c0)."""
         T, B, _ = x.shape
@@ -231,6 +233,7 @@ class _Recurrent(Module):
             out, h, cache = impl.forward(x, init[0], *weights, mask=mask, nonlinearity=self.nonlinearity)
         return out, (h,), cache
 
+    @uses_blas(recurrent_work)
     def _backward(self, dout, dstates):
         """Shared backward. dout (T, B, D*H) time-major; dstates tuple of (L*D, B, H). Fills grads, returns dx, dstates0."""
         c = self._cache

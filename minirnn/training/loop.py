@@ -28,6 +28,7 @@ import threading
 
 import numpy as np
 
+from ..kernels.threads import blas_threads_for
 from ..nn.optim import clip_grad_norm, grad_norm
 from ..nn.validation import NonFiniteInputError
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
@@ -300,7 +301,8 @@ def fit(model, optimizer, train_step, steps, *, rng, evaluate=None, eval_every=0
                                    done, None)
 
     model.train()
-    with _deferred_interrupt() as interrupt:
+    # One BLAS thread by default for the whole run, so the layers' small products switch nothing (kernels/threads.py)
+    with _deferred_interrupt() as interrupt, blas_threads_for(0):
         try:
             for step in range(start, steps):
                 _one_step(step)
