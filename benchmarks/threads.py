@@ -30,7 +30,7 @@ from minirnn.training.loop import fit  # noqa: E402
 WORKLOADS = {                                      # name -> arguments of recipes.make
     "copy (train copy defaults: LSTM H=64, B=32, T=20)": dict(task="copy", cell="lstm"),
     "adding (LSTM H=64, B=32, T=50)": dict(task="adding", cell="lstm"),
-    "char (GRU H=512, B=64, T=64)": dict(task="char", cell="gru", hidden=512, batch=64,
+    "char (GRU H=256, B=32, T=64)": dict(task="char", cell="gru", hidden=256, batch=32,
                                          text="the quick brown fox jumps over the lazy dog. " * 400),
 }
 

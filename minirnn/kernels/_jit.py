@@ -112,12 +112,15 @@ def _wraps_interrupt(error) -> bool:
 def _is_cache_damage(error, dispatcher, args) -> bool:
     """Whether ``error``, raised by ``dispatcher(*args)``, can be the disk cache's fault (and compiling anew helps).
 
-    Not when the dispatcher has already compiled (or loaded) code for these argument types: then the cache was read
-    without trouble and the error came from running the loop. Not for ``MemoryError``, ``RecursionError`` or
+    An ``OSError`` always can (the compiled loops do no I/O; Numba saves to the cache after adding the overload).
+    Otherwise not when the dispatcher has already compiled (or loaded) code for these argument types: then the
+    cache was read without trouble and the error came from running the loop. Not for ``MemoryError``, ``RecursionError`` or
     ``SystemError``, which no cache file explains.
     """
     if isinstance(error, (MemoryError, RecursionError, SystemError)):
         return False
+    if isinstance(error, OSError):         # reading the index, or saving after compiling (which adds the overload)
+        return True
     try:
         from numba import typeof
 
