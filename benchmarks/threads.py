@@ -5,14 +5,15 @@
 
 Each workload is a few training steps of a ``minirnn train`` task (forward, BPTT, Adam) timed in three modes:
 ``default`` (what a user gets: threads chosen per call size and load), ``1`` and ``all`` (every call forced to that
-many threads with ``threads.fixed``). The modes are interleaved, in an order rotated at each repeat (default, 1,
-all; 1, all, default; all, default, 1; ...), so that a change of the machine's load, and the spinning of OpenBLAS's
-idle threads after an "all" measurement, hit all three alike (and one untimed step precedes each measurement); the median of the repeats is reported, with the load average
+many threads with ``threads.fixed``). The modes are interleaved, each repeat in another of the 6 orders, so that a
+change of the machine's load, and the spinning of OpenBLAS's idle threads after an "all" measurement, hit all three
+alike (one untimed step precedes each measurement, a second's pause follows "all"); the median of the repeats is reported, with the load average
 before and after each measurement in the JSON. Run it without OPENBLAS_NUM_THREADS set: that variable caps every mode.
 """
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -54,16 +55,17 @@ def measure(steps, repeats):
         _time_steps(exp, opt, 2)                   # compile and warm up
         times = {m: [] for m in modes}
         loads = []
-        names = list(modes)
+        orders = list(itertools.permutations(modes))      # each mode first, second, third and after "all" alike
         for r in range(repeats):
-            # rotate the order: after "all", OpenBLAS's idle threads spin for a while and slow the next measurement
-            for mode in names[r % 3:] + names[:r % 3]:
+            for mode in orders[r % len(orders)]:
                 n = modes[mode]
                 before = os.getloadavg()[0]
                 with threads.fixed(n):
                     _time_steps(exp, opt, 1)               # untimed: lets the previous mode's threads go idle
                     times[mode].append(_time_steps(exp, opt, steps))
                 loads.append({"mode": mode, "load_before": before, "load_after": os.getloadavg()[0]})
+                if mode == "all":
+                    time.sleep(1.0)                         # OpenBLAS's idle threads spin a while before sleeping
         medians = {m: statistics.median(v) for m, v in times.items()}
         best = min(medians.values())
         results[name] = {"seconds_per_step": medians, "all_times": times, "loads": loads,
@@ -76,8 +78,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--steps", type=int, default=10, help="training steps per measurement")
-    parser.add_argument("--repeats", type=int, default=6, help="interleaved repeats per mode (a multiple of 3 puts "
-                        "each mode in each position equally often)")
+    parser.add_argument("--repeats", type=int, default=6, help="interleaved repeats per mode (a multiple of 6 runs "
+                        "every order of the three modes equally often)")
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "threads.json"), help="output")
     args = parser.parse_args(argv)
     if "OPENBLAS_NUM_THREADS" in os.environ or "OMP_NUM_THREADS" in os.environ:
