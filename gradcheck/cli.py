@@ -2,9 +2,12 @@
 
 Two uses:
 
-    gradcheck                                    check every minirnn cell and layer configuration (loads the suite
-                                                 ``minirnn.gradchecks:run_suite`` by name; gradcheck never imports it)
-    gradcheck --target my_rnn.py:loss_and_grads  check your own function
+    gradcheck                                    check every minirnn cell and layer configuration: runs the suite
+                                                 named by --suite, whose default is minirnn's
+                                                 ``minirnn.analysis.gradient_suite:run_suite``; that is the only
+                                                 case in which gradcheck imports minirnn (it says so first)
+    gradcheck --target my_rnn.py:loss_and_grads  check your own function (imports NumPy and your module only)
+    minirnn gradcheck ...                        the same command as a minirnn subcommand
 
 The --target protocol (a module name or a .py file, a colon, a function name)::
 
@@ -15,8 +18,10 @@ The --target protocol (a module name or a .py file, a colon, a function name)::
     def make_params(seed=0):             # the point to check at: dict name -> float64 ndarray
         ...
 
-``make_params`` is looked up in the same module unless ``--params module:function`` names another. The exit status is
-0 when every tensor passes, 1 when one fails, 2 for a usage error (bad target, float32 parameters, ...).
+``make_params`` is looked up in the same module unless ``--params module:function`` names another. A parameter
+without a gradient in ``grads`` is a failure unless ``--allow-missing`` is given. The exit status is 0 when every
+tensor passes, 1 when one fails (or lacks its gradient), 2 for a usage error (bad target, float32 parameters, a
+``--json`` folder that does not exist, ...), always with one sentence on stderr.
 """
 from __future__ import annotations
 
@@ -33,7 +38,7 @@ import numpy as np
 from .numerics import METHODS, check_gradients, eps_sweep
 from .report import summary_table
 
-DEFAULT_SUITE = "minirnn.gradchecks:run_suite"
+DEFAULT_SUITE = "minirnn.analysis.gradient_suite:run_suite"
 CELLS = ("rnn_tanh", "rnn_relu", "lstm", "gru")
 
 
@@ -83,12 +88,13 @@ def _choice(text: str):
     return {"yes": (True,), "no": (False,), "both": (False, True)}[text]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "gradcheck") -> argparse.ArgumentParser:
     """The ``gradcheck`` argument parser (``gradcheck --help`` shows every option)."""
     parser = argparse.ArgumentParser(
-        prog="gradcheck",
-        description="Finite-difference gradient checks (central differences in float64). Without --target, checks "
-                    "every minirnn cell and layer configuration; with --target, checks your own function.",
+        prog=prog,
+        description="Finite-difference gradient checks (central differences in float64). Without --target, runs the "
+                    f"suite named by --suite (default {DEFAULT_SUITE}: every minirnn cell and layer configuration; "
+                    "only then is minirnn imported); with --target, checks your own function.",
         epilog="--target protocol: loss_and_grads(params) -> (loss, grads) where params and grads are dicts of float64 "
                "arrays by name; the point to check at comes from make_params() in the same module (or --params).")
     parser.add_argument("--target", metavar="MODULE:FUNCTION",
@@ -96,7 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--params", metavar="MODULE:FUNCTION",
                         help="where the target's parameters come from (default: make_params in the target's module)")
     parser.add_argument("--suite", metavar="MODULE:FUNCTION", default=DEFAULT_SUITE,
-                        help=f"the suite run without --target (default {DEFAULT_SUITE})")
+                        help=f"the suite run without --target, imported only then (default {DEFAULT_SUITE})")
+    parser.add_argument("--allow-missing", action="store_true",
+                        help="with --target: check only the parameters your function returns gradients for (without "
+                             "it, a missing gradient is a failure)")
     suite = parser.add_argument_group("the minirnn suite (without --target)")
     suite.add_argument("--cell", default=",".join(CELLS), help=f"comma list of cells (default: all of {','.join(CELLS)})")
     suite.add_argument("--layers", default="1,2", help="comma list of num_layers (default 1,2)")
@@ -157,9 +166,11 @@ def _run_target(args):
     report = check_gradients(lambda p: target(p)[0], params, grads, eps=args.eps, method=args.method, seed=args.seed,
                              num_samples=args.samples, rtol=args.rtol, atol=args.atol, names=names,
                              title=args.target)
+    if not args.allow_missing:
+        report.missing = skipped
     print(report)
-    if skipped:
-        print(f"not checked (no gradient returned): {', '.join(skipped)}")
+    if skipped and args.allow_missing:
+        print(f"not checked (no gradient returned, --allow-missing): {', '.join(skipped)}")
     if args.sweep:
         from .plot import plot_eps_sweep
         sweep = eps_sweep(lambda p: target(p)[0], params, grads, method=args.method, seed=args.seed,
@@ -170,7 +181,16 @@ def _run_target(args):
 
 
 def _run_suite(args):
-    run = load_callable(args.suite, "--suite")
+    print(f"gradcheck: no --target, so running the suite {args.suite} (--suite MODULE:FUNCTION chooses another; "
+          f"--target checks your own function)", file=sys.stderr)
+    try:
+        run = load_callable(args.suite, "--suite")
+    except UsageError as exc:
+        if args.suite == DEFAULT_SUITE:
+            raise UsageError(f"no --target was given, and the default suite {DEFAULT_SUITE} needs minirnn, which "
+                             f"cannot be imported ({exc}); check your own function with --target MODULE:FUNCTION"
+                             ) from None
+        raise
     extra = {"backends": _split_list(args.backend)} if args.backend else {}
     reports = run(**extra, cells=_split_list(args.cell), num_layers=_split_list(args.layers, int),
                   bidirectional=_choice(args.bidirectional), lengths=_choice(args.lengths),
@@ -188,21 +208,28 @@ def _run_suite(args):
     return reports
 
 
-def main(argv=None) -> int:
+def main(argv=None, prog: str = "gradcheck") -> int:
     """Run the command; returns the exit status (0 all passed, 1 a check failed, 2 a usage error).
 
     Example:
         >>> main(["--cell", "gru", "--level", "cell", "--lengths", "no"])      # doctest: +SKIP
         0
     """
-    args = build_parser().parse_args(argv)
+    args = build_parser(prog).parse_args(argv)
     try:
+        if args.json and not os.path.isdir(os.path.dirname(os.path.abspath(args.json))):
+            raise UsageError(f"--json {args.json!r}: the folder {os.path.dirname(os.path.abspath(args.json))!r} "
+                             f"does not exist")
         reports = _run_target(args) if args.target else _run_suite(args)
-    except (UsageError, ValueError, TypeError, KeyError) as exc:
-        print(f"gradcheck: error: {exc}", file=sys.stderr)
+        if args.json:
+            import json
+            data = reports[0].to_dict() if args.target else [r.to_dict() for r in reports]
+            Path(args.json).write_text(json.dumps(data, indent=2) + "\n")
+    except (UsageError, ValueError, TypeError, KeyError, OSError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"{prog}: error: {message}", file=sys.stderr)
         return 2
-    if args.json:
-        import json
-        data = reports[0].to_dict() if args.target else [r.to_dict() for r in reports]
-        Path(args.json).write_text(json.dumps(data, indent=2) + "\n")
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
     return 0 if reports and all(r.passed for r in reports) else 1

@@ -67,17 +67,22 @@ class Row:
     worst_numeric: float
     passed: bool
     kinks: int = 0
+    verdict: str = ""
+    numeric_zero: bool = False
 
     @property
     def reading(self) -> str:
-        """The CS231n reading (see ``gradcheck.report.reading``) of ``norm_rel_error``.
+        """What the errors mean: ``verdict`` when the check set it, else the CS231n reading of ``norm_rel_error``.
+
+        ``check_gradients`` sets the verdict so that a failing tensor reads "wrong" (a definite error, such as a
+        0.1% or 1% scale) unless round-off (every failing error within 10 atol) or kinks (a few isolated entries)
+        can explain it, which reads "suspicious"; a passing tensor keeps the CS231n reading below.
 
         The normwise error is read rather than the entry-wise maximum because the maximum is decided by entries whose
         gradient is near zero, where round-off alone gives large relative errors: a correct LSTM shows an entry-wise
-        3e-5 at an entry of size 1e-5 (abs error 1e-9) while its normwise error is 1e-10. A 0.1% scale reads
-        "suspicious" (5e-4) either way, and a sign flip or a missing term reads "wrong".
+        3e-5 at an entry of size 1e-5 (abs error 1e-9) while its normwise error is 1e-10.
         """
-        return reading(self.norm_rel_error)
+        return self.verdict or reading(self.norm_rel_error)
 
     def to_dict(self) -> dict:
         """Plain Python types only (JSON-ready)."""
@@ -93,6 +98,7 @@ class Row:
             "worst_numeric": float(self.worst_numeric),
             "passed": bool(self.passed),
             "kinks": int(self.kinks),
+            "numeric_zero": bool(self.numeric_zero),
             "reading": self.reading,
         }
 
@@ -105,12 +111,14 @@ _COLUMNS = ("tensor", "shape", "checked", "max abs err", "max rel err", "norm re
 class Report:
     """Rows of one gradient check plus the settings that produced them.
 
-    ``report.passed`` is True when every row passed; ``print(report)`` shows the aligned table; ``report.to_dict()`` and
-    ``report.to_json()`` give the same numbers as plain data.
+    ``report.passed`` is True when every row passed and no tensor lacks its gradient; ``report.failed_rows`` lists
+    the rows that did not (both properties); ``missing`` names the tensors that had no analytic gradient (a failure);
+    ``print(report)`` shows the aligned table; ``report.to_dict()`` and ``report.to_json()`` give the same numbers as
+    plain data.
 
     Example:
         >>> r = Report(rows=[Row("W", (2, 3), 6, 1e-11, 2e-10, 1e-10, (0, 1), 0.5, 0.5, True)], title="demo")
-        >>> r.passed, r.failed_rows()
+        >>> r.passed, r.failed_rows
         (True, [])
     """
 
@@ -123,12 +131,14 @@ class Report:
     seed: int | None = 0
     loss: float = float("nan")
     error: str = ""
+    missing: list = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
-        """True when every tensor passed (and there was at least one, and no error)."""
-        return not self.error and bool(self.rows) and all(row.passed for row in self.rows)
+        """True when every tensor passed (and there was at least one, none without a gradient, and no error)."""
+        return not self.error and not self.missing and bool(self.rows) and all(row.passed for row in self.rows)
 
+    @property
     def failed_rows(self) -> list[Row]:
         """The rows that failed, in order."""
         return [row for row in self.rows if not row.passed]
@@ -152,6 +162,7 @@ class Report:
             "loss": float(self.loss),
             "passed": self.passed,
             "error": self.error,
+            "missing": list(self.missing),
             "rows": [row.to_dict() for row in self.rows],
         }
 
@@ -190,10 +201,13 @@ class Report:
             f"method={self.method} eps={self.eps:g} rtol={self.rtol:g} atol={self.atol:.1e}")
         out = [header, fmt(_COLUMNS), fmt(["-" * w for w in widths])]
         out += [fmt(line) for line in lines]
+        if self.missing:
+            out.append(f"MISSING: no analytic gradient for {', '.join(self.missing)} (each counts as a failure)")
         if self.error:
             out.append(f"ERROR: {self.error}")
-        n_failed = len(self.failed_rows())
-        out.append(f"{'PASSED' if self.passed else 'FAILED'}: {len(self.rows) - n_failed} of {len(self.rows)} "
+        n_failed = len(self.failed_rows)
+        n_all = len(self.rows) + len(self.missing)
+        out.append(f"{'PASSED' if self.passed else 'FAILED'}: {len(self.rows) - n_failed} of {n_all} "
                    f"tensors within tolerance")
         return "\n".join(out)
 

@@ -17,6 +17,9 @@ def cmd_demo(args) -> int:
     """Gradient-check every cell and a few layer configurations, then show the backends agree."""
     import gradcheck
     from ..analysis import gradient_suite as gradchecks
+    from .vanishing import _make_out
+
+    _make_out(args.out)                                # a bad --out is one sentence now, not after the checks
     from ..nn import recurrent as layers
 
     print("minirnn demo: every gradient of every cell against central differences (float64, eps=1e-6)\n")

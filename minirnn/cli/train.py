@@ -5,23 +5,30 @@
     minirnn sample runs/char/checkpoint.npz --prime "def " --length 300 --temperature 0.8
     minirnn train tmaze --cell gru --corridor 20      # reinforcement learning: cli/train_tmaze.py
 
-``train`` writes ``OUT/checkpoint.npz`` (every ``--checkpoint-every`` steps and at the end) and ``OUT/loss.png``, shows a
-progress bar, and prints the final held-out evaluation as its last line (``test_mse=0.0034``, ``test_loss=1.234`` or
-``accuracy=0.97``). ``--resume`` continues the run saved in ``OUT`` up to ``--steps``.
+``train`` writes ``OUT/checkpoint.npz`` (every ``--checkpoint-every`` steps, at Ctrl-C and at the end) and
+``OUT/loss.png``, shows a progress bar, and prints the final held-out evaluation as its last line (``test_mse=0.0034``,
+``test_loss=1.234`` or ``accuracy=0.97``). ``--resume`` continues the run saved in ``OUT`` up to ``--steps``; an
+existing run is never replaced without ``--force``, and a lock keeps a second ``train`` out of a folder in use.
+Every mistake is one sentence: :class:`UsageError` (status 2); a run that stops is one line too (status 1, or 130
+at Ctrl-C with the run saved).
 """
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 
 import numpy as np
 
+from ..cells import registry
 from ..nn.optim import Adam
 from ..training import loop as train
 from ..training import recipes as experiments
-from ..training.checkpoint import load_checkpoint, read_checkpoint
+from ..training.checkpoint import load_checkpoint, read_checkpoint  # noqa: F401
 from . import train_tmaze
+from ._errors import UsageError
+from ._run_folder import memory_available, run_folder
 
 #: Default number of steps per task (enough to beat the task's baseline clearly with the default sizes).
 DEFAULT_STEPS = {"adding": 5000, "copy": 3000, "forecast": 1500, "char": 3000, "classify": 1500, "translate": 600,
@@ -57,7 +64,10 @@ def add_parser(sub) -> None:
     p.add_argument("--checkpoint-every", type=int, default=None, help="checkpoint every N steps (default "
                    "steps/10)")
     p.add_argument("--resume", action="store_true", help="continue the run saved in OUT/checkpoint.npz")
-    p.add_argument("--backend", choices=("auto", "numpy", "numba"), default="auto")
+    p.add_argument("--force", action="store_true", help="replace the run saved in OUT (without it, an existing "
+                   "run needs --resume)")
+    p.add_argument("--backend", choices=("auto", "numpy", "numba"), default="auto", help="recurrent loops: "
+                   "compiled (numba), readable (numpy) or auto")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--text", default=None, metavar="FILE", help="char only: train on this UTF-8 text file "
                    "(default: the Python standard library's own source)")
@@ -75,13 +85,19 @@ def _settings(args) -> dict:
     """The run's settings: the command line, completed from the checkpoint when resuming, then the defaults."""
     given = {k: getattr(args, k) for k in _RUN_KEYS}
     path = os.path.join(args.out, "checkpoint.npz")
-    if args.resume and os.path.exists(path):
-        saved = read_checkpoint(path)["meta"]
+    if args.resume:
+        try:
+            saved = read_checkpoint(path)["meta"]
+        except ValueError as e:
+            raise UsageError(f"--resume: {e}; start a new run with --force") from None
+        if not isinstance(saved.get("settings"), dict) or set(_RUN_KEYS) - set(saved["settings"]):
+            raise UsageError(f"--resume: {path} was not written by `minirnn train` (no settings); start a new run "
+                             f"with --force")
         if saved.get("task") != args.task:
-            raise SystemExit(f"--resume: {path} holds a {saved.get('task')!r} run, not {args.task!r}")
+            raise UsageError(f"--resume: {path} holds a {saved.get('task')!r} run, not {args.task!r}")
         for k in _RUN_KEYS:
             if given[k] is not None and given[k] != saved["settings"].get(k):
-                raise SystemExit(f"--resume: the run in {path} used --{k} {saved['settings'].get(k)}, got --{k} "
+                raise UsageError(f"--resume: the run in {path} used --{k} {saved['settings'].get(k)}, got --{k} "
                                  f"{given[k]}; leave it out or start a new --out")
             given[k] = saved["settings"].get(k)
     defaults = {"cell": "lstm", "batch": 32, "seed": 0, "lr": 1e-3, "clip": 1.0}
@@ -92,17 +108,17 @@ def _settings(args) -> dict:
 
 def _check_positive(args):
     if args.lr is not None and not 0 < args.lr < float("inf"):
-        raise SystemExit(f"--lr must be a positive number, got {args.lr}")
+        raise UsageError(f"--lr must be a positive number, got {args.lr}")
     if args.task != "translate" and any(getattr(args, k) is not None for k in _TRANSLATE_DEFAULTS):
-        raise SystemExit(f"--attention, --data and --sampling are for the translate task, got task {args.task!r}")
+        raise UsageError(f"--attention, --data and --sampling are for the translate task, got task {args.task!r}")
     if args.sampling is not None and not 0 <= args.sampling <= 1:
-        raise SystemExit(f"--sampling must be a probability in [0, 1], got {args.sampling}")
+        raise UsageError(f"--sampling must be a probability in [0, 1], got {args.sampling}")
     if args.clip is not None and not 0 <= args.clip < float("inf"):
-        raise SystemExit(f"--clip must be a number >= 0 (0 for no clipping), got {args.clip}")
+        raise UsageError(f"--clip must be a number >= 0 (0 for no clipping), got {args.clip}")
     for name in ("steps", "hidden", "T", "batch", "eval_every", "checkpoint_every"):
         value = getattr(args, name)
         if value is not None and value < (0 if name == "steps" else 1):
-            raise SystemExit(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+            raise UsageError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
 
 
 def _read_text(path) -> str:
@@ -111,10 +127,55 @@ def _read_text(path) -> str:
         with open(path, encoding="utf-8") as f:
             text = f.read()
     except (OSError, UnicodeDecodeError) as e:
-        raise SystemExit(f"--text: cannot read {path!r} as UTF-8 text: {e}") from None
+        raise UsageError(f"--text: cannot read {path!r} as UTF-8 text: {e}") from None
     if len(text) < 1000:
-        raise SystemExit(f"--text: {path!r} has {len(text)} characters; a character model needs at least 1000")
+        raise UsageError(f"--text: {path!r} has {len(text)} characters; a character model needs at least 1000")
     return text
+
+
+def _check_sizes(task, st):
+    """Refuse a sequence length the task cannot use, and sizes whose memory this machine does not have."""
+    T = st["T"] if st["T"] is not None else {"adding": 50, "copy": 20, "forecast": 24, "char": 64,
+                                              "classify": 60}.get(task, 50)
+    if task in ("adding", "classify") and T < 2:
+        raise UsageError(f"--T must be at least 2 for the {task} task (its sequences need two steps), got {T}")
+    if task == "forecast":
+        from ..data import nino_sst
+        n = len(nino_sst()[1])
+        longest = n - int(round(n * 0.2)) - 1                  # the training years must hold one window + target
+        if T > longest:
+            raise UsageError(f"--T must be at most {longest} for forecast (the training part of the {n}-month "
+                             f"series must hold a window and its next month), got {T}")
+    H = st["hidden"] if st["hidden"] is not None else {"adding": 64, "copy": 64, "forecast": 32, "char": 128,
+                                                        "classify": 32}.get(task, 64)
+    B = st["batch"]
+    gates, inputs = registry.get(st["cell"]).num_gates, 256
+    n_params = gates * H * (inputs + H + 2) + H * inputs
+    n_eval = 1000 if task in ("adding", "classify", "copy") else B
+    need = 8 * (6 * n_params + 3 * (gates + 2) * H * T * (B + n_eval))   # weights, Adam, grads; caches of a forward
+    have = memory_available()
+    if have is not None and need > have:
+        raise UsageError(f"--hidden {H}, --batch {B} and --T {T} need about {need / 1e9:.3g} GB of memory "
+                         f"(weights, optimizer state, activations), and {have / 1e9:.3g} GB are available; "
+                         f"choose smaller sizes")
+
+
+def _prepare(args, path):
+    """Refuse to replace a run without --force, to resume nothing, or to go back in steps; remove a forced run."""
+    exists = os.path.exists(path)
+    if args.resume and args.force:
+        raise UsageError("--resume and --force contradict each other: --resume continues the run in OUT, "
+                         "--force replaces it")
+    if args.resume and not exists:
+        raise UsageError(f"--resume: there is no run to resume in {args.out!r} (no checkpoint.npz); leave out "
+                         f"--resume to start one")
+    if exists and not args.resume and not args.force:
+        raise UsageError(f"--out {args.out!r} already holds a run ({path}); continue it with --resume or replace "
+                         f"it with --force")
+    if exists and args.force:
+        for name in ("checkpoint.npz", "loss.png"):
+            if os.path.exists(os.path.join(args.out, name)):
+                os.remove(os.path.join(args.out, name))
 
 
 def cmd_train(args) -> int:
@@ -124,31 +185,43 @@ def cmd_train(args) -> int:
         return train_tmaze.cmd_train_tmaze(args)
     for flag in ("corridor", "forget_bias"):
         if getattr(args, flag) is not None:
-            raise SystemExit(f"--{flag.replace('_', '-')} is for the tmaze task, got task {args.task!r}")
+            raise UsageError(f"--{flag.replace('_', '-')} is for the tmaze task, got task {args.task!r}")
     default_cell = "gru" if args.task == "translate" else "lstm"
     args.out = args.out or os.path.join("runs", f"{args.task}-{args.cell or default_cell}")
-    os.makedirs(args.out, exist_ok=True)
-    st = _settings(args)
-    steps = DEFAULT_STEPS[args.task] if args.steps is None else args.steps
+    if args.text is not None and args.task != "char":
+        raise UsageError(f"--text is for the char task, got task {args.task!r}")
     extra = {"text": _read_text(args.text)} if args.text is not None else {}
-    if extra and args.task != "char":
-        raise SystemExit(f"--text is for the char task, got task {args.task!r}")
-    if args.task == "translate" and st["data"] == "dates" and args.T is not None:
-        raise SystemExit("--T is the longest digit string of --data reverse or sort; dates set their own lengths")
-    if args.task == "translate":
-        extra = {"attention": st["attention"], "data": st["data"], "sampling": st["sampling"]}
+    path = os.path.join(args.out, "checkpoint.npz")
+    with run_folder(args.out):                          # made, writable, locked until the run ends
+        _prepare(args, path)
+        st = _settings(args)
+        steps = DEFAULT_STEPS[args.task] if args.steps is None else args.steps
+        if args.task == "translate" and st["data"] == "dates" and args.T is not None:
+            raise UsageError("--T is the longest digit string of --data reverse or sort; dates set their own lengths")
+        if args.task == "translate":
+            extra = {"attention": st["attention"], "data": st["data"], "sampling": st["sampling"]}
+        if args.resume:
+            done = read_checkpoint(path)["meta"].get("step", 0)
+            if steps < done:
+                raise UsageError(f"--steps {steps} is fewer than the {done} steps the run in {args.out!r} has "
+                                 f"done; --steps is the total, so give at least {done}")
+        _check_sizes(args.task, st)
+        return _run(args, st, steps, path, extra)
+
+
+def _run(args, st, steps, path, extra) -> int:
+    """Build the experiment, train, plot, print; the run's failures are one line each."""
     exp = experiments.make(args.task, cell=st["cell"], T=st["T"], hidden=st["hidden"], batch=st["batch"],
                            seed=st["seed"], backend=args.backend, **extra)
     st["T"], st["hidden"] = exp.info["T"], exp.model_config["hidden_size"]
     opt = Adam(exp.model, lr=st["lr"])
     every = max(1, steps // 10)
-    path = os.path.join(args.out, "checkpoint.npz")
     meta = {"task": args.task, "settings": st, "model_config": exp.model_config, "metric": exp.metric,
             "baseline": list(exp.baseline)}
     print(f"minirnn train {args.task}: {exp.model!r}, {exp.model.num_parameters()} parameters, "
           f"{st['cell']} H={st['hidden']} T={st['T']} batch={st['batch']} Adam lr={st['lr']} clip={st['clip']}, "
-          f"{steps} steps -> {args.out}")
-    print(f"baseline ({exp.baseline[0]}): {exp.metric}={exp.baseline[1]:.4g}")
+          f"{steps} steps -> {args.out}", flush=True)
+    print(f"baseline ({exp.baseline[0]}): {exp.metric}={exp.baseline[1]:.4g}", flush=True)
     t0 = time.perf_counter()
     try:
         history = train.fit(exp.model, opt, exp.train_step, steps, rng=exp.rng, evaluate=exp.evaluate,
@@ -156,10 +229,24 @@ def cmd_train(args) -> int:
                             checkpoint_path=path, checkpoint_every=args.checkpoint_every or every,
                             resume=args.resume, progress=not args.no_progress, meta=meta,
                             desc=f"{args.task} {st['cell']}")
+    except train.TrainingInterrupted as e:
+        print(f"minirnn train: interrupted after step {e.step} of {steps}; the run is saved in {path}: continue "
+              f"it with the same command and --resume", file=sys.stderr)
+        return 130
     except train.NonFiniteError as e:
-        print(f"error: {e}")
+        print(f"minirnn train: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"minirnn train: cannot write the checkpoint {path} ({e.strerror or e}); the previous checkpoint, "
+              f"if any, was kept", file=sys.stderr)
         return 1
     seconds = time.perf_counter() - t0
+    _report(args, exp, st, history, path, seconds)
+    return 0
+
+
+def _report(args, exp, st, history, path, seconds):
+    """The curve, the evaluations, a sample for char, and the metric as the last line."""
     fig = train.plot_history(history, os.path.join(args.out, "loss.png"), baseline=exp.baseline,
                              title=f"{args.task}, {st['cell']} H={st['hidden']} T={st['T']}")
     import matplotlib.pyplot as plt
@@ -175,7 +262,6 @@ def cmd_train(args) -> int:
         print(exp.info["examples"](exp.model))
     print(f"wrote {path} and {os.path.join(args.out, 'loss.png')} ({seconds:.1f} s)")
     print(f"{exp.metric}={history['eval'][exp.metric][-1]:.4g}")
-    return 0
 
 
 def demo_training(seed=0, steps=300) -> float:

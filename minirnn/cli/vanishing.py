@@ -5,7 +5,8 @@ from __future__ import annotations
 def add_parser(sub) -> None:
     """Declare ``vanishing`` on the ``minirnn`` subparsers."""
     van = sub.add_parser("vanishing", help="why gradients vanish: per-step gradient norms, sweeps and their figures")
-    van.add_argument("--cells", nargs="+", choices=["rnn", "lstm", "gru"], default=["rnn", "lstm", "gru"])
+    van.add_argument("--cells", nargs="+", choices=["rnn", "lstm", "gru"], default=["rnn", "lstm", "gru"],
+                     help="the cells to measure")
     van.add_argument("--T", type=int, default=100, help="sequence length (default 100)")
     van.add_argument("--hidden", type=int, default=64, help="hidden size H (default 64)")
     van.add_argument("--input-size", type=int, default=8, help="input size of the x ~ N(0, 1) inputs (default 8)")
@@ -29,9 +30,26 @@ def add_parser(sub) -> None:
 def cmd_vanishing(args) -> int:
     """Measure how the gradient vanishes in each cell (minirnn/analysis/vanishing.py); write figures, CSV/JSON and a table."""
     from ..analysis import vanishing
+    for flag, value, least in (("--T", args.T, 2), ("--hidden", args.hidden, 1), ("--input-size", args.input_size, 1),
+                               ("--seeds", args.seeds, 1), ("--steps", args.steps, 1)):
+        if value < least:
+            raise SystemExit(f"{flag} must be an integer >= {least}, got {value}")
+    _make_out(args.out)
     exps = vanishing.EXPERIMENTS if args.all else ["profiles"] + [e for e in vanishing.EXPERIMENTS[1:]
                                                                   if getattr(args, e)]
     print(f"minirnn vanishing: {', '.join(exps)} -> {args.out}")
     vanishing.run(args.out, tuple(args.cells), args.T, args.hidden, args.input_size, args.seeds, exps,
                   steps=args.steps, task=args.task, progress=not args.no_progress)
     return 0
+
+
+def _make_out(folder) -> None:
+    """Create the output folder now, so that a bad ``--out`` is one sentence before minutes of measuring."""
+    import os
+
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise SystemExit(f"--out {folder!r} is a file, not a folder")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as e:
+        raise SystemExit(f"--out {folder!r} cannot be created ({e.strerror})") from None

@@ -15,6 +15,9 @@ When no cache folder is writable, Numba fails in one of two places (``numba/core
 In every case we compile without a disk cache (``cache=False``), warn once per process, and the numbers are the same.
 At the first call, the fallback compiles the function uncached and calls it again: an error that is not the cache's
 (there should be none, since the layers validate their input first) raises again from there, so it is never hidden.
+Only errors that a cache can cause fall back: once code for the argument types is compiled (or loaded), an error
+comes from running it and is raised as it is; and Ctrl-C, which reaches Python inside a callback of the compiled
+loop and comes back as a ``SystemError`` caused by the ``KeyboardInterrupt``, raises ``KeyboardInterrupt``.
 ``fastmath`` is never used: it turns ``np.isnan`` into ``False`` and reorders sums. ``error_model="numpy"``: a division
 by zero gives inf/nan as in NumPy instead of raising, which removes the zero test Numba puts before every division;
 that branch kept LLVM from vectorising the loops around the division in ``_math.tanh``. Before the first compilation
@@ -93,7 +96,11 @@ class LazyJit:
             return dispatcher(*args)
         try:
             return dispatcher(*args)
-        except Exception as error:          # the cache folder broke after decoration, or its files are corrupted
+        except Exception as error:          # the cache folder broke after decoration, or its files are corrupted?
+            if _wraps_interrupt(error):     # Ctrl-C inside the loop: interrupt, as Python code would
+                raise KeyboardInterrupt() from None
+            if not _is_cache_damage(error, dispatcher, args):
+                raise
             import numba
 
             uncached = numba.njit(cache=False, **OPTIONS)(self.py_func)
@@ -104,6 +111,41 @@ class LazyJit:
 
     def __repr__(self):
         return f"jit({self.py_func.__module__}.{self.py_func.__qualname__})"
+
+
+def _wraps_interrupt(error) -> bool:
+    """Whether ``error`` has a ``KeyboardInterrupt`` in its chain of causes.
+
+    Ctrl-C during a compiled loop reaches Python inside a callback Numba makes (``_numba_unpickle``), and comes
+    back as ``SystemError(... returned a result with an exception set)`` caused by the interrupt.
+    """
+    seen, hops = error, 0
+    while seen is not None and hops < 100:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen, hops = seen.__cause__ or seen.__context__, hops + 1
+    return False
+
+
+def _is_cache_damage(error, dispatcher, args) -> bool:
+    """Whether ``error``, raised by ``dispatcher(*args)``, can be the disk cache's fault (and compiling anew helps).
+
+    An ``OSError`` always can (the compiled loops do no I/O; Numba saves to the cache after adding the overload).
+    Otherwise not when the dispatcher has already compiled (or loaded) code for these argument types: then the
+    cache was read without trouble and the error came from running the loop. Not for ``MemoryError``, ``RecursionError`` or
+    ``SystemError``, which no cache file explains.
+    """
+    if isinstance(error, (MemoryError, RecursionError, SystemError)):
+        return False
+    if isinstance(error, OSError):         # reading the index, or saving after compiling (which adds the overload)
+        return True
+    try:
+        from numba import typeof
+
+        signature = tuple(typeof(a) for a in args)
+        return signature not in dispatcher.overloads
+    except Exception:                        # types Numba cannot name: it could not have compiled them
+        return True
 
 
 def _warn_once(error):

@@ -5,6 +5,7 @@ import numpy as np
 
 from .module import Module
 from .validation import check_float_dtype, check_output_grad, check_size, require_finite
+from ..kernels.threads import linear_work, uses_blas
 
 
 class Linear(Module):
@@ -59,6 +60,7 @@ class Linear(Module):
     def bias(self):
         return self._own_params.get("bias")
 
+    @uses_blas(linear_work)                                          # BLAS threads by call size
     def __call__(self, x) -> np.ndarray:
         """x (..., in_features) of the layer's dtype -> y (..., out_features). Keeps x for ``backward``."""
         x = np.asarray(x)
@@ -78,6 +80,7 @@ class Linear(Module):
         self._cache = x
         return y.reshape(x.shape[:-1] + (self.out_features,))     # (..., out)
 
+    @uses_blas(linear_work)
     def backward(self, dy) -> np.ndarray:
         """dy (..., out_features), the gradient of the loss w.r.t. the last output -> dx (..., in_features).
 

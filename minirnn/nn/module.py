@@ -63,8 +63,9 @@ class Module:
         """Copy arrays into the parameters by name (in place, so optimizers keep their references).
 
         Accepts NumPy arrays or anything ``np.asarray`` converts (a torch tensor's ``.numpy()``, or the tensor itself on
-        CPU). Every name must be present, no extra names, and every shape must match: otherwise a ``ValueError`` that
-        names the key, and nothing is changed.
+        CPU). Every name must be present, no extra names, every shape must match, and every value must be finite once
+        cast to the parameter's dtype (1e39 does not fit float32): otherwise a ``ValueError`` that names the key, and
+        nothing is changed.
         """
         if not isinstance(state, dict):
             raise TypeError(f"state must be a dict of name -> array, got {type(state).__name__}")
@@ -85,7 +86,13 @@ class Module:
             if not (np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)):
                 raise TypeError(f"state_dict[{name!r}] must be a real numeric array, got dtype {value.dtype}")
             require_finite(value, f"state_dict[{name!r}]")
-            converted[name] = value
+            with np.errstate(over="ignore", invalid="ignore"):
+                cast = value.astype(target.dtype)                    # what the parameter will hold
+            if not np.all(np.isfinite(cast)):
+                raise ValueError(f"state_dict[{name!r}] holds values that do not fit {target.dtype} (largest "
+                                 f"magnitude {np.abs(value).max():.3g}, the largest {target.dtype} is "
+                                 f"{np.finfo(target.dtype).max:.3g}); nothing was loaded")
+            converted[name] = cast
         for name, target in params.items():  # all checked: now write
             target[...] = converted[name]
 

@@ -85,8 +85,9 @@ class _Optimizer:
     def load_state_dict(self, state) -> None:
         """Restore what ``state_dict`` gave (also as loaded back from an ``.npz``: scalars may be 0-d arrays).
 
-        Checks the optimizer kind, that every buffer names a parameter of the module with its shape; raises
-        ``ValueError`` otherwise and changes nothing.
+        Checks the optimizer kind, that every buffer names a parameter of the module with its shape and holds finite
+        numbers, that every hyperparameter is one the constructor accepts (a finite number >= 0, betas below 1) and
+        that ``step`` is an integer >= 0; raises ``ValueError`` otherwise and changes nothing.
         """
         if not isinstance(state, dict):
             raise TypeError(f"state must be a dict (from state_dict()), got {type(state).__name__}")
@@ -103,18 +104,41 @@ class _Optimizer:
             if b not in buffers or name not in params:
                 raise ValueError(f"state key {key!r} is not a buffer of {type(self).__name__} for a parameter "
                                  f"of the module (buffers {list(self._buffers)}, parameters {sorted(params)})")
-            value = np.array(value, dtype=params[name].dtype)
+            value = np.asarray(value)
+            if value.dtype.kind not in "biuf":
+                raise ValueError(f"state[{key!r}] must be a real numeric array, got dtype {value.dtype}")
             if value.shape != params[name].shape:
                 raise ValueError(f"state[{key!r}] must have shape {params[name].shape}, got {value.shape}")
+            with np.errstate(over="ignore"):
+                value = np.array(value, dtype=params[name].dtype)
+            if not np.all(np.isfinite(value)):
+                raise ValueError(f"state[{key!r}] must hold finite numbers that fit {params[name].dtype}, "
+                                 f"got NaN, Inf or a value too large")
             buffers[b][name] = value
         missing = [k for k in ("step",) + self._hyper if k not in state]
         if missing:
             raise ValueError(f"state is missing {missing}")
-        hyper = {h: np.asarray(state[h]).item() for h in self._hyper}
-        self.step_count = int(np.asarray(state["step"]))
+        hyper = {h: self._check_hyper(h, state[h]) for h in self._hyper}
+        step = state["step"]
+        step = step.item() if isinstance(step, np.ndarray) and step.shape == () else step
+        if isinstance(step, (bool, np.bool_)) or not isinstance(step, (int, np.integer)) or step < 0:
+            raise ValueError(f"state['step'] must be an integer >= 0, got {step!r}")
+        self.step_count = int(step)                            # everything checked: now write
         for h, v in hyper.items():
             setattr(self, h, v)
         self.state = buffers
+
+    def _check_hyper(self, name, value):
+        """A saved hyperparameter as the constructor would accept it, or a ValueError naming it."""
+        value = value.item() if isinstance(value, np.ndarray) and value.shape == () else value
+        if name == "nesterov":
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"state['nesterov'] must be True or False, got {value!r}")
+            return bool(value)
+        value = _check_nonneg(value, f"state[{name!r}]")
+        if name in ("beta1", "beta2") and not value < 1:
+            raise ValueError(f"state[{name!r}] must be a number in [0, 1), got {value!r}")
+        return value
 
     def __repr__(self) -> str:
         args = ", ".join(f"{h}={getattr(self, h)!r}" for h in self._hyper)

@@ -29,6 +29,7 @@ import numpy as np
 from ..cells import registry
 from .merge import MERGE_MODES, merge, merge_backward, merged_size
 from .module import Module
+from ..kernels.threads import recurrent_work, uses_blas
 from .validation import refuse_masked, require_finite
 
 BACKENDS = ("auto", "numpy", "numba")
@@ -252,6 +253,7 @@ class _Recurrent(Module):
         return value[:, None, :] if unbatched else value
 
     # -- forward ---------------------------------------------------------------------------------------------------
+    @uses_blas(recurrent_work)                                       # BLAS threads by call size (kernels/threads.py)
     def _forward(self, x, states, lengths):
         """Shared forward. ``states`` is a tuple of (L*D, B, H) arrays in the order of ``cell.states``."""
         T, B, _ = x.shape
@@ -291,6 +293,7 @@ class _Recurrent(Module):
                        "merged": merged}
         return layer_input, tuple(np.stack(kind) for kind in finals)
 
+    @uses_blas(recurrent_work)
     def _backward(self, dout, dstates):
         """Shared backward. dout (T, B, D*H) time-major; dstates tuple of (L*D, B, H). Fills grads, returns dx, dstates0."""
         c = self._cache

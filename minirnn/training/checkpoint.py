@@ -1,7 +1,8 @@
 """Checkpoints: a model's parameters, its optimizer's state, the random generators and the training history in one
 ``.npz`` file, written atomically and checked on the way back in.
 
-This file holds only saving and loading; the training loop that calls it is in ``minirnn/train.py``.
+This file holds only saving and loading; the training loop that calls it is in ``training/loop.py``, the reader
+that checks every declared size before reading data in ``training/safe_npz.py``.
 
 Layout of the ``.npz`` (plain arrays, ``allow_pickle=False``)::
 
@@ -11,10 +12,12 @@ Layout of the ``.npz`` (plain arrays, ``allow_pickle=False``)::
     meta                a JSON string: format version, model repr and config, step, RNG states, anything else
     checksum            sha256 over every other entry's name, dtype, shape and bytes
 
-Writing goes to a temporary file in the same folder, is flushed and fsync'ed, then ``os.replace``'d over the target:
+Writing goes to a temporary file in the same folder (with the permissions the umask gives any new file), is flushed and
+fsync'ed, then ``os.replace``'d over the target:
 a crash leaves either the old checkpoint or the new one, never half of one. Loading checks the checksum, the format
-version and the model's architecture BEFORE touching anything: a truncated, corrupted, mismatched or future file
-raises ``ValueError`` and leaves the model and optimizer exactly as they were.
+version, the type of every field, every generator state and the model's architecture BEFORE touching anything: a
+truncated, corrupted, crafted, mismatched or future file raises ``ValueError`` naming the file and the field, and
+leaves the model, the optimizer and the generators exactly as they were.
 """
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ import tempfile
 import zipfile
 
 import numpy as np
+
+from .safe_npz import read_npz
 
 __all__ = ["FORMAT_VERSION", "save_checkpoint", "load_checkpoint", "read_checkpoint", "rng_state", "set_rng_state"]
 
@@ -84,6 +89,13 @@ def _module_rngs(model) -> dict:
 
     walk(model, "")
     return found
+
+
+def _mode_from_umask() -> int:
+    """The permissions ``open()`` gives a new file under the current umask (0o666 minus the umask's bits)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def save_checkpoint(path, model, optimizer=None, *, rng=None, arrays=None, meta=None) -> str:
@@ -148,6 +160,7 @@ def save_checkpoint(path, model, optimizer=None, *, rng=None, arrays=None, meta=
             np.savez(f, **entries)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, _mode_from_umask())                # mkstemp makes it 0600; a figure next to it gets 0644
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -164,6 +177,48 @@ def save_checkpoint(path, model, optimizer=None, *, rng=None, arrays=None, meta=
     return path
 
 
+def _field_error(path, field, expected, value) -> ValueError:
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return ValueError(f"checkpoint {path!r}: field {field!r} must be {expected}, got {shown}")
+
+
+def _decode_info(path, entries) -> dict:
+    """The ``meta`` entry as a dict whose fields have the types this file writes, or a ValueError naming the field."""
+    raw = entries.pop("meta")
+    if raw.shape != () or raw.dtype.kind != "U":
+        raise _field_error(path, "meta", "a JSON string", f"an array of shape {raw.shape} and dtype {raw.dtype}")
+    try:
+        info = json.loads(str(raw))
+    except json.JSONDecodeError as e:  # pragma: no cover - the checksum would have caught it
+        raise ValueError(f"checkpoint {path!r} has an unreadable meta entry: {e}") from None
+    except RecursionError:
+        raise ValueError(f"checkpoint {path!r}: field 'meta' is JSON nested too deeply to be a checkpoint's") from None
+    if not isinstance(info, dict):
+        raise _field_error(path, "meta", "a JSON object", info)
+    version = info.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ValueError(f"checkpoint {path!r} has format version {version!r}; this minirnn reads versions up to "
+                         f"{FORMAT_VERSION} (upgrade minirnn to read it)")
+    expected = {"meta": (dict, "a JSON object"), "model": (str, "a string (the model's repr)"),
+                "optimizer": ((dict, type(None)), "a JSON object or null"),
+                "rng": ((dict, type(None)), "a JSON object or null"), "module_rngs": (dict, "a JSON object")}
+    defaults = {"meta": {}, "model": None, "optimizer": None, "rng": None, "module_rngs": {}}
+    for field, (kind, what) in expected.items():
+        value = info.get(field, defaults[field])
+        if field == "model" and value is None:
+            continue
+        if not isinstance(value, kind):
+            raise _field_error(path, field, what, value)
+    for name, state in info.get("module_rngs", {}).items():
+        if not isinstance(state, dict):
+            raise _field_error(path, f"module_rngs.{name}", "a JSON object (a bit generator's state)", state)
+    step = info.get("meta", {}).get("step", 0)
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise _field_error(path, "meta.step", "an integer >= 0", step)
+    return info
+
+
 def read_checkpoint(path) -> dict:
     """Read and verify a checkpoint without applying it.
 
@@ -171,7 +226,8 @@ def read_checkpoint(path) -> dict:
     "module_rngs": {...}, "model": repr string, "format_version": int}``.
 
     Raises ``ValueError`` naming the file for anything that is not an intact checkpoint of a version this code knows:
-    a missing entry, a bad zip, a checksum mismatch, a future format version.
+    a missing entry, a bad zip, a declared size beyond the bounds of ``safe_npz`` (checked before any data is read),
+    a checksum mismatch, a future format version, a field of the wrong type.
     """
     path = _check_path(path)
     if os.path.isdir(path):
@@ -179,26 +235,21 @@ def read_checkpoint(path) -> dict:
     if not os.path.isfile(path):
         raise FileNotFoundError(f"checkpoint {path!r} does not exist")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            entries = {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as e:
-        raise ValueError(f"checkpoint {path!r} is not a readable .npz file (truncated or corrupted?): {e}") from None
+        entries = read_npz(path)
+    except ValueError as e:
+        raise ValueError(f"checkpoint {e}") from None
+    except OSError as e:
+        raise ValueError(f"checkpoint {path!r} cannot be read: {e}") from None
     for key in ("meta", "checksum"):
         if key not in entries:
             raise ValueError(f"checkpoint {path!r} has no {key!r} entry: not a minirnn checkpoint")
-    stored = str(entries.pop("checksum"))
-    if _checksum(entries) != stored:
+    checksum = entries.pop("checksum")
+    if checksum.shape != () or checksum.dtype.kind != "U" or _checksum(entries) != str(checksum):
         raise ValueError(f"checkpoint {path!r} is corrupted: its sha256 checksum does not match its contents")
-    try:
-        info = json.loads(str(entries.pop("meta")))
-    except json.JSONDecodeError as e:  # pragma: no cover - the checksum would have caught it
-        raise ValueError(f"checkpoint {path!r} has an unreadable meta entry: {e}") from None
-    version = info.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise ValueError(f"checkpoint {path!r} has format version {version!r}; this minirnn reads versions up to "
-                         f"{FORMAT_VERSION} (upgrade minirnn to read it)")
+    info = _decode_info(path, entries)
     out = {"params": {}, "arrays": {}, "optimizer": None, "meta": info.get("meta", {}), "rng": info.get("rng"),
-           "module_rngs": info.get("module_rngs", {}), "model": info.get("model"), "format_version": version}
+           "module_rngs": info.get("module_rngs", {}), "model": info.get("model"),
+           "format_version": info["format_version"]}
     optim = None if info.get("optimizer") is None else dict(info["optimizer"])
     for key, value in entries.items():
         kind, _, name = key.partition("/")
@@ -210,6 +261,17 @@ def read_checkpoint(path) -> dict:
             optim[name] = value
     out["optimizer"] = optim
     return out
+
+
+def _check_rng_state(path, field, state, bit_generator) -> None:
+    """Refuse a saved generator state that ``bit_generator`` would not take, without touching any live generator."""
+    if state.get("bit_generator") != type(bit_generator).__name__:
+        raise ValueError(f"checkpoint {path!r}: field {field!r} saved a {state.get('bit_generator')!r} generator, "
+                         f"the one to restore is a {type(bit_generator).__name__!r} one")
+    try:
+        type(bit_generator)().state = state                  # a throwaway generator of the same kind
+    except (TypeError, ValueError, KeyError, OverflowError) as e:
+        raise _field_error(path, field, f"a valid {type(bit_generator).__name__} state ({e})", state) from None
 
 
 def load_checkpoint(path, model, optimizer=None, *, rng=None) -> dict:
@@ -250,25 +312,30 @@ def load_checkpoint(path, model, optimizer=None, *, rng=None) -> dict:
         raise ValueError(f"checkpoint {os.fspath(path)!r} has no optimizer state, but an optimizer was given")
     if rng is not None and ck["rng"] is None:
         raise ValueError(f"checkpoint {os.fspath(path)!r} has no RNG state, but rng was given")
-    if rng is not None and ck["rng"].get("bit_generator") != type(rng.bit_generator).__name__:
-        raise ValueError(f"checkpoint {os.fspath(path)!r} saved a {ck['rng'].get('bit_generator')!r} generator, "
-                         f"rng is a {type(rng.bit_generator).__name__!r} one")
+    if rng is not None:
+        _check_rng_state(os.fspath(path), "rng", ck["rng"], rng.bit_generator)
     module_rngs = _module_rngs(model)
     if set(module_rngs) != set(ck["module_rngs"]):
         raise ValueError(f"checkpoint {os.fspath(path)!r} has generators {sorted(ck['module_rngs'])}, the model "
                          f"has {sorted(module_rngs)}")
+    for name, g in module_rngs.items():
+        _check_rng_state(os.fspath(path), f"module_rngs.{name}", ck["module_rngs"][name], g.bit_generator)
     # Everything checked that can be checked without writing; keep a copy so a late failure can undo.
     old_params = model.state_dict()
     old_optim = optimizer.state_dict() if optimizer is not None else None
     try:
-        model.load_state_dict(saved)
-        if optimizer is not None:
-            optimizer.load_state_dict(ck["optimizer"])
+        model.load_state_dict(saved)                     # checks every array (finite, fits the dtype), then writes
     except (ValueError, TypeError) as e:
-        model.load_state_dict(old_params)
-        if optimizer is not None:
+        raise ValueError(f"checkpoint {os.fspath(path)!r}: field 'param' does not fit the model: {e}") from None
+    if optimizer is not None:
+        try:
+            optimizer.load_state_dict(ck["optimizer"])   # checks every value, then writes
+        except (ValueError, TypeError) as e:
+            model.load_state_dict(old_params)
             optimizer.load_state_dict(old_optim)
-        raise ValueError(f"checkpoint {os.fspath(path)!r} does not fit: {e}") from None
+            raise ValueError(f"checkpoint {os.fspath(path)!r}: field 'optimizer' does not fit {optimizer!r}: "
+                             f"{e}") from None
+    # Every state was tried on a throwaway generator above: these cannot fail half-way.
     if rng is not None:
         set_rng_state(rng, ck["rng"])
     for name, g in module_rngs.items():

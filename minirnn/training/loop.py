@@ -19,21 +19,60 @@ What this file does not hold: the tasks' data and models (``minirnn/experiments.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import signal
 import sys
+import threading
 
 import numpy as np
 
+from ..kernels.threads import blas_threads_for
 from ..nn.optim import clip_grad_norm, grad_norm
 from ..nn.validation import NonFiniteInputError
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 
-__all__ = ["fit", "NonFiniteError", "new_history", "plot_history", "stream_chunk", "num_chunks"]
+__all__ = ["fit", "NonFiniteError", "TrainingInterrupted", "new_history", "plot_history", "stream_chunk",
+           "num_chunks"]
 
 
 class NonFiniteError(FloatingPointError):
     """Training met a NaN or Inf in the loss or a gradient; the message says at which step and where."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped :func:`fit` between two steps. ``step``: the last step completed; ``checkpoint``: the file it
+    was saved to (None without ``checkpoint_path``). The message says both."""
+
+    def __init__(self, message, step, checkpoint):
+        super().__init__(message)
+        self.step, self.checkpoint = step, checkpoint
+
+
+@contextlib.contextmanager
+def _deferred_interrupt():
+    """While inside, Ctrl-C (SIGINT) only sets ``flag["pending"]``, which the loop reads between two steps: a step is
+    never left half done (the optimizer updates parameters one by one). A second Ctrl-C interrupts at once.
+
+    Only in the main thread and when SIGINT has Python's default handler; otherwise nothing changes.
+    """
+    flag = {"pending": False}
+    if threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield flag
+        return
+
+    def handler(signum, frame):
+        if flag["pending"]:
+            raise KeyboardInterrupt
+        flag["pending"] = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def new_history() -> dict:
@@ -128,7 +167,8 @@ def fit(model, optimizer, train_step, steps, *, rng, evaluate=None, eval_every=0
         eval_every: evaluate every this many steps (0: only at the end, if ``evaluate`` is given).
         clip_norm: clip the global gradient norm to this (``optim.clip_grad_norm``), or None.
         checkpoint_path: ``.npz`` to write every ``checkpoint_every`` steps and at the end, or None.
-        resume: if True, first load ``checkpoint_path`` (if it exists) and continue from its step.
+        resume: if True, first load ``checkpoint_path`` (if it exists) and continue from its step (which must not
+            exceed ``steps``).
         progress: show a tqdm bar with the running loss on stderr. meta: JSON-able dict saved in checkpoints.
 
     Returns:
@@ -138,6 +178,12 @@ def fit(model, optimizer, train_step, steps, *, rng, evaluate=None, eval_every=0
     Raises:
         NonFiniteError: at the first step whose loss or gradient is not finite, naming the step and the parameter;
         the parameters are not updated and the last good checkpoint is left as it was.
+        TrainingInterrupted (a KeyboardInterrupt): Ctrl-C; the step under way is finished, the run is saved to
+        ``checkpoint_path`` (if given) and ``resume=True`` continues it bit-identically. A second Ctrl-C stops at once.
+        ValueError: ``resume=True`` and ``steps`` is fewer than the steps the checkpoint has done.
+
+    ``fit`` is longer than 60 lines because its step (``_one_step``), saving and evaluation are closures over the
+    run's state (history, carry, the bar), read top to bottom in the order they happen.
 
     Example:
         >>> from minirnn.nn import Linear
@@ -168,6 +214,10 @@ def fit(model, optimizer, train_step, steps, *, rng, evaluate=None, eval_every=0
 
     history, start, carry = new_history(), 0, None
     if resume and os.path.exists(checkpoint_path):
+        done = read_checkpoint(checkpoint_path)["meta"].get("step", 0)
+        if done > steps:
+            raise ValueError(f"steps={steps} is fewer than the {done} steps the run in {checkpoint_path!r} has "
+                             f"done; give steps >= {done} (nothing was changed)")
         ck = load_checkpoint(checkpoint_path, model, optimizer, rng=rng)
         start = int(ck["meta"].get("step", 0))
         carry = _unpack_carry(ck["arrays"])
@@ -194,53 +244,77 @@ def fit(model, optimizer, train_step, steps, *, rng, evaluate=None, eval_every=0
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=steps, initial=start, desc=desc, file=sys.stderr, dynamic_ncols=True, mininterval=0.5)
-    running = None
-    model.train()
-    try:
-        for step in range(start, steps):
-            kept = f"; the last good checkpoint {checkpoint_path!r} (step {last_good}) was kept" \
-                if last_good is not None else "; no checkpoint was written"
-            try:
-                result = train_step(model, rng, step, carry)
-            except NonFiniteInputError as e:             # a loss or layer refused a NaN/Inf the model produced
-                raise NonFiniteError(f"training stopped at step {step + 1}: {e}{kept}. "
-                                     f"Try a smaller learning rate or clip_norm.") from e
-            if not (isinstance(result, (tuple, list)) and len(result) == 3):
-                raise TypeError(f"train_step must return (loss, metric, carry), got {result!r:.80}")
-            loss, metric, new_carry = result
-            loss = float(loss)
-            grads = model.grads
-            total = clip_grad_norm(grads, clip_norm) if clip_norm else grad_norm(grads)
-            if not (math.isfinite(loss) and math.isfinite(total)):
-                where = _first_nonfinite(grads)
-                what = f"the gradient of {where!r} is not finite" if where else \
-                    (f"the loss is {loss}" if not math.isfinite(loss) else f"the gradient norm is {total}")
-                raise NonFiniteError(f"training stopped at step {step + 1}: {what} (loss {loss}){kept}. "
-                                     f"Try a smaller learning rate or clip_norm.")
-            optimizer.step()
-            carry = new_carry
-            done = step + 1
-            history["step"].append(done)
-            history["loss"].append(loss)
-            history["grad_norm"].append(total)
-            history["metric"].append(float(metric))
-            running = loss if running is None else 0.98 * running + 0.02 * loss
-            if bar is not None:
-                bar.update(1)
-                if done % 10 == 0 or done == steps:
-                    bar.set_postfix(loss=f"{running:.4f}", refresh=False)
-            if evaluate is not None and eval_every and done % eval_every == 0 and done != steps:
-                run_eval(done)
-            if checkpoint_path and checkpoint_every and done % checkpoint_every == 0 and done != steps:
-                save(done)
-                last_good = done
-    finally:
+    state = {"running": None, "last_good": last_good}
+
+    def _one_step(step):
+        """One update (see the module docstring); returns the running loss."""
+        nonlocal carry
+        last = state["last_good"]
+        kept = f"; the last good checkpoint {checkpoint_path!r} (step {last}) was kept" \
+            if last is not None else "; no checkpoint was written"
+        try:
+            result = train_step(model, rng, step, carry)
+        except NonFiniteInputError as e:             # a loss or layer refused a NaN/Inf the model produced
+            raise NonFiniteError(f"training stopped at step {step + 1}: {e}{kept}. "
+                                 f"Try a smaller learning rate or clip_norm.") from e
+        if not (isinstance(result, (tuple, list)) and len(result) == 3):
+            raise TypeError(f"train_step must return (loss, metric, carry), got {result!r:.80}")
+        loss, metric, new_carry = result
+        loss = float(loss)
+        grads = model.grads
+        total = clip_grad_norm(grads, clip_norm) if clip_norm else grad_norm(grads)
+        if not (math.isfinite(loss) and math.isfinite(total)):
+            where = _first_nonfinite(grads)
+            what = f"the gradient of {where!r} is not finite" if where else \
+                (f"the loss is {loss}" if not math.isfinite(loss) else f"the gradient norm is {total}")
+            raise NonFiniteError(f"training stopped at step {step + 1}: {what} (loss {loss}){kept}. "
+                                 f"Try a smaller learning rate or clip_norm.")
+        optimizer.step()
+        carry = new_carry
+        done = step + 1
+        history["step"].append(done)
+        history["loss"].append(loss)
+        history["grad_norm"].append(total)
+        history["metric"].append(float(metric))
+        running = state["running"]
+        running = state["running"] = loss if running is None else 0.98 * running + 0.02 * loss
+        if bar is not None:
+            bar.update(1)
+            if done % 10 == 0 or done == steps:
+                bar.set_postfix(loss=f"{running:.4f}", refresh=False)
+        if evaluate is not None and eval_every and done % eval_every == 0 and done != steps:
+            run_eval(done)
+        if checkpoint_path and checkpoint_every and done % checkpoint_every == 0 and done != steps:
+            save(done)
+            state["last_good"] = done
+        return running
+
+    def _interrupted(done):
+        """Save the run after step ``done`` (if there is a checkpoint path) and say so."""
         if bar is not None:
             bar.close()
-    if evaluate is not None and (not history["eval_step"] or history["eval_step"][-1] != steps):
-        run_eval(steps)
-    if checkpoint_path:
-        save(steps)
+        if checkpoint_path:
+            save(done)
+            return TrainingInterrupted(f"interrupted after step {done} of {steps}; the run is saved in "
+                                       f"{checkpoint_path!r} and continues with resume=True", done, checkpoint_path)
+        return TrainingInterrupted(f"interrupted after step {done} of {steps} (no checkpoint_path: not saved)",
+                                   done, None)
+
+    model.train()
+    # One BLAS thread by default for the whole run, so the layers' small products switch nothing (kernels/threads.py)
+    with _deferred_interrupt() as interrupt, blas_threads_for(0):
+        try:
+            for step in range(start, steps):
+                _one_step(step)
+                if interrupt["pending"] and step + 1 != steps:
+                    raise _interrupted(step + 1)
+        finally:
+            if bar is not None:
+                bar.close()
+        if evaluate is not None and (not history["eval_step"] or history["eval_step"][-1] != steps):
+            run_eval(steps)
+        if checkpoint_path:
+            save(steps)
     return history
 
 

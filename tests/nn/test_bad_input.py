@@ -306,7 +306,54 @@ ROWS = [
     ("from_keras empty list", lambda: interop.from_keras([]), ValueError, "non-empty list"),
     ("classifier_from_keras int", lambda: interop.classifier_from_keras(5), TypeError,
      "keras_model must be a Keras Model or Sequential"),
+    # -- loading weights and optimizer state -----------------------------------------------------------------------------
+    ("load_state_dict 1e39 into float32", lambda: _load_f32({"weight_hh_l0": 1e39}), ValueError,
+     "state_dict['weight_hh_l0'] holds values that do not fit float32"),
+    ("optimizer state lr NaN", lambda: _load_adam(lr=float("nan")), ValueError,
+     "state['lr'] must be a finite number >= 0, got nan"),
+    ("optimizer state lr text", lambda: _load_adam(lr="fast"), ValueError, "state['lr'] must be a finite number"),
+    ("optimizer state step -3", lambda: _load_adam(step=-3), ValueError,
+     "state['step'] must be an integer >= 0, got -3"),
+    ("optimizer state beta2 1", lambda: _load_adam(beta2=1.0), ValueError, "state['beta2'] must be a number in [0, 1)"),
+    ("optimizer state nesterov text", lambda: _load_sgd(nesterov="yes"), ValueError,
+     "state['nesterov'] must be True or False"),
+    ("optimizer state buffer Inf", lambda: _load_adam(**{"exp_avg:weight": np.full((3, 4), np.inf)}), ValueError,
+     "state['exp_avg:weight'] must hold finite numbers"),
 ]
+
+
+def _load_f32(values):
+    """Load a float64 state_dict into a float32 LSTM with entry [0, 0] of some tensors set to ``values``."""
+    layer = minirnn.LSTM(4, 6, seed=0, dtype=np.float32, backend="numpy")
+    state = {k: v.astype(np.float64) for k, v in layer.state_dict().items()}
+    for name, value in values.items():
+        state[name][0, 0] = value
+    before = layer.state_dict()
+    try:
+        layer.load_state_dict(state)
+    finally:
+        assert all(np.array_equal(before[k], v) for k, v in layer.params.items())   # nothing changed
+
+
+def _load_adam(**changes):
+    model = lin()
+    opt = optim.Adam(model, lr=1e-3)
+    model(np.ones((2, 4)))
+    model.backward(np.ones((2, 3)))
+    opt.step()
+    state = dict(opt.state_dict(), **changes)
+    before = opt.state_dict()
+    try:
+        opt.load_state_dict(state)
+    finally:
+        after = opt.state_dict()
+        assert all(np.array_equal(np.asarray(before[k]), np.asarray(after[k])) for k in before)
+
+
+def _load_sgd(**changes):
+    model = lin()
+    opt = optim.SGD(model, lr=0.1, momentum=0.9)
+    opt.load_state_dict(dict(opt.state_dict(), **changes))
 
 
 @pytest.mark.parametrize("call,error,message", [row[1:] for row in ROWS], ids=[row[0] for row in ROWS])
@@ -483,6 +530,31 @@ CLI_ROWS = [
     ("gradcheck target", ["gradcheck", "--target", "nosuch:f"], "--target: cannot import module 'nosuch'"),
     ("gradcheck eps", ["gradcheck", "--target", "gradcheck.example:loss_and_grads", "--eps", "-1"],
      "eps must be a positive finite number, got -1.0"),
+    ("train adding T 1", ["minirnn", "train", "adding", "--T", "1", "--out", "{tmp}/r"],
+     "minirnn train: --T must be at least 2 for the adding task"),
+    ("train classify T 1", ["minirnn", "train", "classify", "--T", "1", "--out", "{tmp}/r"],
+     "--T must be at least 2 for the classify task"),
+    ("train forecast T 1000", ["minirnn", "train", "forecast", "--T", "1000", "--out", "{tmp}/r"],
+     "--T must be at most 585 for forecast"),
+    ("train hidden 1e11", ["minirnn", "train", "adding", "--hidden", "100000000000", "--out", "{tmp}/r"],
+     "GB of memory"),
+    ("train batch 1e11", ["minirnn", "train", "adding", "--batch", "100000000000", "--out", "{tmp}/r"],
+     "GB of memory"),
+    ("train resume nothing", ["minirnn", "train", "copy", "--resume", "--out", "{tmp}/r"],
+     "there is no run to resume in"),
+    ("train out is a file", ["minirnn", "train", "copy", "--out", "{tmp}/text.npz"], "is a file, not a folder"),
+    ("train out under a file", ["minirnn", "train", "copy", "--out", "{tmp}/text.npz/run"], "cannot be created"),
+    ("sample temperature 1e-320", ["minirnn", "sample", "{tmp}/text.npz", "--temperature", "1e-320"],
+     "--temperature must be 0 (greedy) or a finite number >= 1e-06"),
+    ("assignment grade json folder", ["minirnn", "assignment", "grade", "{tmp}", "--json", "{tmp}/no/g.json"],
+     "the folder '{tmp}/no' does not exist"),
+    ("gradcheck json folder", ["gradcheck", "--target", "gradcheck.example:loss_and_grads", "--json",
+                               "{tmp}/no/r.json"], "the folder '{tmp}/no' does not exist"),
+    ("minirnn gradcheck json folder", ["minirnn", "gradcheck", "--json", "{tmp}/no/r.json"],
+     "the folder '{tmp}/no' does not exist"),
+    ("vanishing T 0", ["minirnn", "vanishing", "--T", "0", "--out", "{tmp}/v"],
+     "minirnn vanishing: --T must be an integer >= 2, got 0"),
+    ("demo out under a file", ["minirnn", "demo", "--out", "{tmp}/text.npz/demo"], "minirnn demo: --out"),
 ]
 _MAIN = {"minirnn": "from minirnn.cli import main", "gradcheck": "from gradcheck.cli import main"}
 

@@ -288,3 +288,43 @@ def test_other_seeds_give_other_numbers():
     a = minirnn.LSTM(3, 5, seed=1, backend="numpy")(np.ones((4, 2, 3)))[0]
     b = minirnn.LSTM(3, 5, seed=2, backend="numpy")(np.ones((4, 2, 3)))[0]
     assert hashlib.sha256(a.tobytes()).digest() != hashlib.sha256(b.tobytes()).digest()
+
+
+# -- Ctrl-C inside a compiled loop interrupts ------------------------------------------------------------------------
+INTERRUPT_SCRIPT = """
+    import sys, warnings
+    import numpy as np
+    from minirnn import kernels
+
+    warnings.simplefilter("error")                  # the cache warning must not appear: it would end the loop too
+    rng = np.random.default_rng(0)
+    T, B, I, H = 2000, 8, 16, 64
+    x, h0 = rng.normal(size=(T, B, I)), rng.normal(size=(B, H))
+    params = [rng.uniform(-0.1, 0.1, size=s) for s in [(H, I), (H, H), (H,), (H,)]]
+    kernels.rnn.forward(x, h0, *params)
+    print("ready", flush=True)
+    calls = 0
+    try:
+        while True:
+            kernels.rnn.forward(x, h0, *params)
+            calls += 1
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+        sys.exit(130)
+"""
+
+
+def test_ctrl_c_inside_a_compiled_loop_raises_keyboard_interrupt():
+    for delay in (0.15, 0.3, 0.45, 0.6):             # before the fix 5 of 6 such tries ended in a SystemError
+        child = start_python(INTERRUPT_SCRIPT)
+        try:
+            assert child.stdout.readline().strip() == "ready", child.stderr.read()
+            time.sleep(delay)
+            child.send_signal(signal.SIGINT)
+            out, err = child.communicate(timeout=60)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+        assert child.returncode == 130 and out.strip() == "interrupted", err[-2000:]
+        assert "SystemError" not in err and "compile cache" not in err, err[-2000:]
