@@ -181,8 +181,11 @@ def _prepare(args, path):
 def cmd_train(args) -> int:
     """Train ``args.task``; write the checkpoint and the curve; print the held-out metric last."""
     _check_positive(args)
-    if args.task == "tmaze":
-        return train_tmaze.cmd_train_tmaze(args)
+    if args.task == "tmaze":                            # its own trainer, the same protections of the run folder
+        args.out = args.out or os.path.join("runs", f"tmaze-{args.cell or train_tmaze._DEFAULTS['cell']}")
+        with run_folder(args.out):
+            _prepare(args, os.path.join(args.out, "checkpoint.npz"))
+            return train_tmaze.cmd_train_tmaze(args)
     for flag in ("corridor", "forget_bias"):
         if getattr(args, flag) is not None:
             raise UsageError(f"--{flag.replace('_', '-')} is for the tmaze task, got task {args.task!r}")

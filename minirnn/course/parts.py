@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from ..cells import registry
 
-CELLS = tuple(registry.CELLS)
+CELLS = tuple(name for name, cell in registry.CELLS.items() if not cell.family)       # the base cells, not variants
 HINT_LEVELS = (
     "forward",
     "backward",

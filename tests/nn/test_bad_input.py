@@ -547,7 +547,7 @@ CLI_ROWS = [
     ("sample temperature 1e-320", ["minirnn", "sample", "{tmp}/text.npz", "--temperature", "1e-320"],
      "--temperature must be 0 (greedy) or a finite number >= 1e-06"),
     ("assignment grade json folder", ["minirnn", "assignment", "grade", "{tmp}", "--json", "{tmp}/no/g.json"],
-     "the folder '{tmp}/no' does not exist"),
+     "the folder {tmp}/no does not exist"),
     ("gradcheck json folder", ["gradcheck", "--target", "gradcheck.example:loss_and_grads", "--json",
                                "{tmp}/no/r.json"], "the folder '{tmp}/no' does not exist"),
     ("minirnn gradcheck json folder", ["minirnn", "gradcheck", "--json", "{tmp}/no/r.json"],
