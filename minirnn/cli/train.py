@@ -22,9 +22,11 @@ from ..training import recipes as experiments
 from ..training.checkpoint import load_checkpoint, read_checkpoint
 
 #: Default number of steps per task (enough to beat the task's baseline clearly with the default sizes).
-DEFAULT_STEPS = {"adding": 5000, "copy": 3000, "forecast": 1500, "char": 3000, "classify": 1500}
+DEFAULT_STEPS = {"adding": 5000, "copy": 3000, "forecast": 1500, "char": 3000, "classify": 1500, "video": 2000}
 #: Settings that must not change between a run and its resumption (None on the command line: take the saved one).
-_RUN_KEYS = ("cell", "hidden", "T", "batch", "seed", "lr", "clip")
+_RUN_KEYS = ("cell", "hidden", "T", "batch", "seed", "lr", "clip", "label")
+#: The labels of the video task (``--label``); memory takes ``--K`` noise frames after the flash.
+VIDEO_LABELS = ("direction", "digit", "memory")
 
 
 def add_parser(sub) -> None:
@@ -32,7 +34,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a model on a task, with a progress bar, a loss curve and a checkpoint",
                        description="Train on one of the classic tasks. The last line printed is the held-out "
                                    "evaluation: test_mse=... (adding, forecast), test_loss=... in nats per symbol "
-                                   "(copy, char) or accuracy=... (classify).")
+                                   "(copy, char) or accuracy=... (classify, video).")
     p.add_argument("task", choices=experiments.TASKS)
     p.add_argument("--cell", choices=("rnn", "lstm", "gru"), default=None, help="recurrent cell (default lstm)")
     p.add_argument("--out", default=None, help="folder for checkpoint.npz and loss.png (default runs/TASK-CELL)")
@@ -41,7 +43,7 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=None, help="seed of weights, batches and test data (default 0)")
     p.add_argument("--hidden", type=int, default=None, help="hidden size (default per task)")
     p.add_argument("--T", type=int, default=None, help="sequence length: adding/classify length, copy delay, "
-                   "forecast window, char BPTT chunk (default per task)")
+                   "forecast window, char BPTT chunk, video frames (default per task)")
     p.add_argument("--batch", type=int, default=None, help="batch size (default 32)")
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 1e-3)")
     p.add_argument("--clip", type=float, default=None, help="gradient norm clipping, 0 for none (default 1.0)")
@@ -52,6 +54,10 @@ def add_parser(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run saved in OUT/checkpoint.npz")
     p.add_argument("--backend", choices=("auto", "numpy", "numba"), default="auto")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--label", choices=VIDEO_LABELS, default=None, help="video only: what to classify, the "
+                   "direction of motion, the digit, or the digit flashed before K noise frames (default direction)")
+    p.add_argument("--K", type=int, default=None, help="video --label memory only: noise frames after the flash "
+                   "(default 10; the video has K + 1 frames)")
     p.add_argument("--text", default=None, metavar="FILE", help="char only: train on this UTF-8 text file "
                    "(default: the Python standard library's own source)")
     p.set_defaults(func=cmd_train)
@@ -66,11 +72,12 @@ def _settings(args) -> dict:
         if saved.get("task") != args.task:
             raise SystemExit(f"--resume: {path} holds a {saved.get('task')!r} run, not {args.task!r}")
         for k in _RUN_KEYS:
-            if given[k] is not None and given[k] != saved["settings"][k]:
-                raise SystemExit(f"--resume: the run in {path} used --{k} {saved['settings'][k]}, got --{k} "
+            if given[k] is not None and given[k] != saved["settings"].get(k):
+                raise SystemExit(f"--resume: the run in {path} used --{k} {saved['settings'].get(k)}, got --{k} "
                                  f"{given[k]}; leave it out or start a new --out")
-            given[k] = saved["settings"][k]
-    defaults = {"cell": "lstm", "batch": 32, "seed": 0, "lr": 1e-3, "clip": 1.0}
+            given[k] = saved["settings"].get(k)
+    defaults = {"cell": "lstm", "batch": 32, "seed": 0, "lr": 1e-3, "clip": 1.0,
+                "label": "direction" if args.task == "video" else None}
     return {k: (defaults.get(k) if v is None else v) for k, v in given.items()}
 
 
@@ -79,10 +86,30 @@ def _check_positive(args):
         raise SystemExit(f"--lr must be a positive number, got {args.lr}")
     if args.clip is not None and not 0 <= args.clip < float("inf"):
         raise SystemExit(f"--clip must be a number >= 0 (0 for no clipping), got {args.clip}")
-    for name in ("steps", "hidden", "T", "batch", "eval_every", "checkpoint_every"):
+    for name in ("steps", "hidden", "T", "batch", "eval_every", "checkpoint_every", "K"):
         value = getattr(args, name)
         if value is not None and value < (0 if name == "steps" else 1):
             raise SystemExit(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+
+
+def _video_options(args):
+    """Check ``--label`` and ``--K`` (video only; K for memory only) and turn ``--K`` into ``--T`` = K + 1."""
+    if args.task != "video":
+        for name in ("label", "K"):
+            if getattr(args, name) is not None:
+                raise SystemExit(f"--{name} is for the video task, got task {args.task!r}")
+        return
+    if args.K is not None:
+        if (args.label or "direction") != "memory":
+            raise SystemExit(f"--K is for --label memory, got --label {args.label or 'direction'}")
+        if args.T is not None and args.T != args.K + 1:
+            raise SystemExit(f"--K {args.K} means --T {args.K + 1} (the flash and K noise frames), got --T {args.T}")
+        args.T = args.K + 1
+    if args.T is not None and args.T < (4 if (args.label or "direction") == "direction" else 2):
+        raise SystemExit(f"--T must be at least 4 for --label direction and 2 otherwise, got {args.T}")
+    if args.T is not None and (args.label or "direction") != "memory" and args.T > 13:
+        raise SystemExit(f"--T must be at most 13 for --label {args.label or 'direction'} (the path must fit on "
+                         f"the 20x20 canvas), got {args.T}")
 
 
 def _read_text(path) -> str:
@@ -100,6 +127,7 @@ def _read_text(path) -> str:
 def cmd_train(args) -> int:
     """Train ``args.task``; write the checkpoint and the curve; print the held-out metric last."""
     _check_positive(args)
+    _video_options(args)
     args.out = args.out or os.path.join("runs", f"{args.task}-{args.cell or 'lstm'}")
     os.makedirs(args.out, exist_ok=True)
     st = _settings(args)
@@ -107,6 +135,8 @@ def cmd_train(args) -> int:
     extra = {"text": _read_text(args.text)} if args.text is not None else {}
     if extra and args.task != "char":
         raise SystemExit(f"--text is for the char task, got task {args.task!r}")
+    if args.task == "video":
+        extra["label"] = st["label"]
     exp = experiments.make(args.task, cell=st["cell"], T=st["T"], hidden=st["hidden"], batch=st["batch"],
                            seed=st["seed"], backend=args.backend, **extra)
     st["T"], st["hidden"] = exp.info["T"], exp.model_config["hidden_size"]
@@ -116,7 +146,7 @@ def cmd_train(args) -> int:
     meta = {"task": args.task, "settings": st, "model_config": exp.model_config, "metric": exp.metric,
             "baseline": list(exp.baseline)}
     print(f"minirnn train {args.task}: {exp.model!r}, {exp.model.num_parameters()} parameters, "
-          f"{st['cell']} H={st['hidden']} T={st['T']} batch={st['batch']} Adam lr={st['lr']} clip={st['clip']}, "
+          f"{st['cell']} H={st['hidden']} T={st['T']}{' label=' + st['label'] if st['label'] else ''} batch={st['batch']} Adam lr={st['lr']} clip={st['clip']}, "
           f"{steps} steps -> {args.out}")
     print(f"baseline ({exp.baseline[0]}): {exp.metric}={exp.baseline[1]:.4g}")
     t0 = time.perf_counter()

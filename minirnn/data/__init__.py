@@ -5,10 +5,12 @@
 - ``sine_series``, ``make_windows``, ``nino_sst``: time series forecasting, synthetic and real (NOAA sea temperatures).
 - ``char_corpus``, ``Vocab``, ``train_val_split``, ``batchify``: character-level language modelling on offline text.
 - ``sequence_classification``: which frequency band a noisy, variable-length sine lies in.
+- ``moving_digits``, ``digit_images``: videos of handwritten digits (UCI optical digits, shipped) moving on a canvas.
 
 Sequences are time-major, ``(T, n, features)``, as the layers use them inside. Every random generator takes ``seed=``
 (an int) or ``rng=`` (a ``numpy.random.Generator``): the same seed gives the same arrays. Nothing is downloaded.
 """
+from .moving_digits import DIRECTIONS, LABELS, digit_images, moving_digits
 from .series import make_windows, nino_sst, sine_series
 from .synthetic import (ADDING_BASELINE_MSE, FREQUENCY_BANDS, adding_problem, copy_memory, copy_memory_baseline,
                         sequence_classification)
@@ -20,4 +22,5 @@ __all__ = [
     "sine_series", "make_windows", "nino_sst",
     "char_corpus", "Vocab", "train_val_split", "batchify",
     "sequence_classification", "FREQUENCY_BANDS", "STDLIB_CORPUS_FILES",
+    "moving_digits", "digit_images", "LABELS", "DIRECTIONS",
 ]

@@ -1,4 +1,4 @@
-"""The five training tasks of ``minirnn train``: for each, the data, the model, one training step, the held-out
+"""The six training tasks of ``minirnn train``: for each, the data, the model, one training step, the held-out
 evaluation and the baseline it must beat. One function per task, each returning an :class:`Experiment`.
 
     exp = experiments.adding(cell="lstm", T=50, hidden=64, seed=0)
@@ -14,6 +14,7 @@ copy       CharLM over symbol ids      test_loss, nats per step              bla
 forecast   Forecaster on Nino 3.4 SST  test_mse in degrees C squared         repeat the last value
 char       CharLM, truncated BPTT      test_loss, nats per character         bigram counts (add-one)
 classify   SequenceClassifier          accuracy                              the majority class
+video      VideoClassifier (LRCN)      accuracy (and on shuffled frames)     mean-frame logistic regression
 =========  ==========================  ====================================  =============================
 
 Training batches come from ``exp.rng`` (fresh samples for the generated tasks, random windows or stream chunks
@@ -37,7 +38,7 @@ __all__ = ["Experiment", "TASKS", "METRICS", "adding", "copy", "forecast", "char
 
 #: The metric printed for each task (the last line of ``minirnn train``).
 METRICS = {"adding": "test_mse", "copy": "test_loss", "forecast": "test_mse", "char": "test_loss",
-           "classify": "accuracy"}
+           "classify": "accuracy", "video": "accuracy"}
 TASKS = tuple(METRICS)
 
 
@@ -68,7 +69,7 @@ def build_model(config: dict, backend="auto"):
         >>> build_model({"class": "Forecaster", "cell": "gru", "input_size": 2, "hidden_size": 8, "output_size": 1})
         Forecaster('gru', 2, 8, output_size=1, horizon=1)
     """
-    classes = {"CharLM": CharLM, "Forecaster": Forecaster, "SequenceClassifier": None}
+    classes = {"CharLM": CharLM, "Forecaster": Forecaster, "SequenceClassifier": None, "VideoClassifier": None}
     kwargs = dict(config)
     name = kwargs.pop("class", None)
     if name not in classes:
@@ -76,6 +77,9 @@ def build_model(config: dict, backend="auto"):
     if name == "SequenceClassifier":
         from ..models.classifier import SequenceClassifier          # imported only when needed
         return SequenceClassifier(**kwargs, backend=backend)
+    if name == "VideoClassifier":
+        from ..models.video import VideoClassifier                  # the video task (recipes_video.py)
+        return VideoClassifier(**kwargs, backend=backend)
     return classes[name](**kwargs, backend=backend)
 
 
@@ -298,7 +302,9 @@ def make(task, **kwargs) -> Experiment:
         >>> make("adding", cell="rnn", T=10, hidden=4, n_test=10).model
         Forecaster('rnn', 2, 4, output_size=1, horizon=1)
     """
-    functions = {"adding": adding, "copy": copy, "forecast": forecast, "char": char, "classify": classify}
+    from .recipes_video import video                                # its own file, registered here
+    functions = {"adding": adding, "copy": copy, "forecast": forecast, "char": char, "classify": classify,
+                 "video": video}
     if task not in functions:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     return functions[task](**{k: v for k, v in kwargs.items() if v is not None})
