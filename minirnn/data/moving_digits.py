@@ -9,7 +9,10 @@ labels, three questions a video can ask:
   positions, so a model that sees the frames without their order (the mean frame, shuffled frames) is at chance,
   25%: only the ORDER of the frames tells which way each digit went. (Why not simpler: a single digit's path shows
   its axis in the mean frame, which gives those controls 50%; two digits moving at once keep, in every shuffled
-  frame, the pair of their positions, which shows the diagonal of their joint motion: 42% measured.)
+  frame, the pair of their positions, which shows the diagonal of their joint motion: 42% measured.) Motion wraps
+  around the edges (the canvas is a torus) and starts anywhere, so the digit's place in any ONE frame is uniform
+  whatever the direction; on a walled canvas a rightward path must start on the left, and a single frame at a known
+  time would give the direction away (38% measured for the middle frame).
 - ``"digit"``: one digit slides in one of 4 directions; the label is the digit, 10 classes. Any single frame shows it.
 - ``"memory"``: the digit is flashed in frame 0, then ``T - 1`` frames of uniform noise; the label is the digit. The
   model must carry it through K = T - 1 steps of noise.
@@ -85,31 +88,30 @@ def digit_images(split="train"):
 
 
 def _paste(frames, glyph, rows, cols):
-    """Draw ``glyph`` (8, 8) into ``frames[t]`` (T, S, S) at (rows[t], cols[t]), keeping the brighter pixel."""
+    """Draw ``glyph`` (8, 8) into ``frames[t]`` (T, S, S) with its corner at (rows[t], cols[t]), wrapping around the
+    edges (a glyph that leaves on the right comes back on the left), keeping the brighter pixel."""
+    size = frames.shape[-1]
     for t, (r, c) in enumerate(zip(rows, cols)):
-        window = frames[t, r:r + GLYPH, c:c + GLYPH]
-        np.maximum(window, glyph, out=window)
+        window = np.ix_((r + np.arange(GLYPH)) % size, (c + np.arange(GLYPH)) % size)
+        frames[t][window] = np.maximum(frames[t][window], glyph)
 
 
 def _path(g, T, size, step):
-    """Start positions along one axis for a glyph moving ``step`` (+1 or -1) pixels per frame, inside the canvas."""
-    room = size - GLYPH - (T - 1)                       # the start positions that keep the path on the canvas
-    start = g.integers(0, room + 1)
-    return start + np.arange(T) if step > 0 else start + (T - 1) - np.arange(T)
+    """Positions along one axis of a glyph moving ``step`` (+1 or -1) pixels per frame from anywhere, modulo size."""
+    return (g.integers(0, size) + step * np.arange(T)) % size
 
 
 def moving_digits(n, T=10, *, label="direction", split="train", size=20, seed=None, rng=None):
     """``n`` videos of ``T`` frames on a ``size`` x ``size`` canvas, and their labels (see the module docstring).
 
-    Motion is one pixel per frame. ``"direction"``: in frames [0, T//2) a digit on a random row moves dx = +1
+    Motion is one pixel per frame, wrapping around the edges. ``"direction"``: in frames [0, T//2) a digit on a random row moves dx = +1
     (right) or -1 (left); in frames [T//2, T) another digit on a random column moves dy = +1 (down) or -1 (up);
     label ``2 * (dx < 0) + (dy < 0)`` (the order of ``DIRECTIONS``). ``"digit"``: one digit moves right, left, down or up
     (uniformly); label its digit. ``"memory"``: the digit at a random place in frame 0, then T - 1 noise frames
     U(0, 1); label its digit. Overlapping digits keep the brighter pixel. Glyphs are drawn from ``split``.
 
     Args:
-        n: number of videos, >= 1.  T: frames, >= 2 (direction: >= 4; direction and digit: at most size - 7, so
-        the path fits).
+        n: number of videos, >= 1.  T: frames, >= 2 (direction: >= 4).
         label: "direction" | "digit" | "memory".  split: "train" | "test" (the glyphs, see :func:`digit_images`).
         size: canvas side in pixels, >= 9.  seed / rng: the randomness.
 
@@ -129,9 +131,6 @@ def moving_digits(n, T=10, *, label="direction", split="train", size=20, seed=No
     size = check_int(size, "size", GLYPH + 1)
     if label not in LABELS:
         raise ValueError(f"label must be one of {tuple(LABELS)}, got {label!r}")
-    if label != "memory" and T > size - GLYPH + 1:
-        raise ValueError(f"T must be at most size - {GLYPH - 1} = {size - GLYPH + 1} for a path of T frames to fit "
-                         f"on a {size}x{size} canvas, got T={T}")
     if label == "direction" and T < 4:
         raise ValueError(f"T must be at least 4 for label='direction' (two frames per digit), got T={T}")
     g = make_rng(seed, rng)
@@ -144,13 +143,13 @@ def moving_digits(n, T=10, *, label="direction", split="train", size=20, seed=No
             dx, dy = g.choice((1, -1)), g.choice((1, -1))
             i, j = g.integers(0, len(images), size=2)
             h = T // 2                                                    # frames of the first digit
-            _paste(video[:h], images[i], np.full(h, g.integers(0, size - GLYPH + 1)), _path(g, h, size, dx))
-            _paste(video[h:], images[j], _path(g, T - h, size, dy), np.full(T - h, g.integers(0, size - GLYPH + 1)))
+            _paste(video[:h], images[i], np.full(h, g.integers(0, size)), _path(g, h, size, dx))
+            _paste(video[h:], images[j], _path(g, T - h, size, dy), np.full(T - h, g.integers(0, size)))
             y[b] = 2 * (dx < 0) + (dy < 0)
         elif label == "digit":
             i = g.integers(0, len(images))
             axis, step = g.integers(0, 2), g.choice((1, -1))
-            moving, still = _path(g, T, size, step), np.full(T, g.integers(0, size - GLYPH + 1))
+            moving, still = _path(g, T, size, step), np.full(T, g.integers(0, size))
             _paste(video, images[i], *((still, moving) if axis == 0 else (moving, still)))
             y[b] = digits[i]
         else:
