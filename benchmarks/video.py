@@ -83,13 +83,14 @@ def main(argv=None):
     parser.add_argument("--rows", nargs="*", default=list(ROWS), choices=list(ROWS))
     parser.add_argument("--cells", nargs="*", default=("rnn", "lstm", "gru"), choices=("rnn", "lstm", "gru"))
     parser.add_argument("--seeds", nargs="*", type=int, default=list(SEEDS))
+    parser.add_argument("--K", nargs="*", type=int, default=None, help="memory rows: only these K")
     parser.add_argument("--results", default="benchmarks/video_results.jsonl")
     parser.add_argument("--table", action="store_true", help="only print the table of saved results")
     args = parser.parse_args(argv)
     if not args.table:
         for name in args.rows:
             for label, cell, T, steps in ROWS[name]:
-                if cell not in args.cells:
+                if cell not in args.cells or (label == "memory" and args.K and T - 1 not in args.K):
                     continue
                 for seed in args.seeds:
                     row = run(label, cell, T, steps, seed)
