@@ -219,5 +219,7 @@ plt.show()
 # 3. Evaluate the direction model on the frames played backwards (`x[::-1]`). What accuracy do you expect, and why?
 # 4. In the memory task, move the flash to the last frame instead of the first. What happens to the accuracy
 #    against K, and what does that say about where the difficulty lies?
-# 5. Replace the `Linear` + tanh encoder by a small convolution (write `Conv2d` with its own backward, and check it
-#    with `gradcheck`). Does the digit accuracy improve? Why would translation invariance help here?
+# 5. Replace the `Linear` + tanh encoder by a small convolution: `minirnn.nn.Conv2d(1, 8, 3, padding=1)` (im2col,
+#    with its own backward, checked against finite differences in `tests/nn/test_conv.py`), tanh, then the Linear.
+#    Write the model's backward and check it with `gradcheck`. Does the digit accuracy improve? Why would
+#    translation invariance help here?
