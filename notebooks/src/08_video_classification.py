@@ -127,12 +127,17 @@ def train(label, cell="gru", T=None, steps=STEPS, seed=0):
     fit(exp.model, Adam(exp.model, lr=3e-3), exp.train_step, steps, rng=exp.rng, clip_norm=1.0, progress=False)
     return exp, exp.evaluate(exp.model)
 
-exp, scores = train("direction")
-direction = {"GRU, frames in order": scores["accuracy"], "GRU, shuffled frames": scores["shuffled_accuracy"],
-             "mean frame (logistic)": exp.baseline[1],
-             "single frame": single_frame_accuracy("direction", steps=STEPS, n_test=N_TEST)}
-for name, value in direction.items():
-    print(f"{name:>24}: {value:.3f}")
+def with_controls(label):
+    """Train the GRU on ``label``; its accuracy on ordered and shuffled frames, and the two controls'."""
+    exp, scores = train(label)
+    result = {"GRU, frames in order": scores["accuracy"], "GRU, shuffled frames": scores["shuffled_accuracy"],
+              "mean frame (logistic)": exp.baseline[1],
+              "single frame": single_frame_accuracy(label, steps=STEPS, n_test=N_TEST)}
+    for name, value in result.items():
+        print(f"{name:>24}: {value:.3f}")
+    return result
+
+direction = with_controls("direction")
 
 # %% [markdown]
 # ## 5. Digit: a label that every frame shows
@@ -141,12 +146,7 @@ for name, value in direction.items():
 # recurrence has nothing to add when the label does not live in time.
 
 # %%
-exp_digit, scores_digit = train("digit")
-digit = {"GRU, frames in order": scores_digit["accuracy"], "GRU, shuffled frames": scores_digit["shuffled_accuracy"],
-         "mean frame (logistic)": exp_digit.baseline[1],
-         "single frame": single_frame_accuracy("digit", steps=STEPS, n_test=N_TEST)}
-for name, value in digit.items():
-    print(f"{name:>24}: {value:.3f}")
+digit = with_controls("digit")
 
 # %% tags=["readme-figure"]
 fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": [1.25, 1]})
