@@ -91,9 +91,10 @@ def _paste(frames, glyph, rows, cols):
     """Draw ``glyph`` (8, 8) into ``frames[t]`` (T, S, S) with its corner at (rows[t], cols[t]), wrapping around the
     edges (a glyph that leaves on the right comes back on the left), keeping the brighter pixel."""
     size = frames.shape[-1]
-    for t, (r, c) in enumerate(zip(rows, cols)):
-        window = np.ix_((r + np.arange(GLYPH)) % size, (c + np.arange(GLYPH)) % size)
-        frames[t][window] = np.maximum(frames[t][window], glyph)
+    r = (np.asarray(rows)[:, None] + np.arange(GLYPH)) % size              # (T, 8) the glyph's rows in each frame
+    c = (np.asarray(cols)[:, None] + np.arange(GLYPH)) % size              # (T, 8) and its columns
+    where = (np.arange(len(r))[:, None, None], r[:, :, None], c[:, None, :])   # (T, 8, 8) after broadcasting
+    frames[where] = np.maximum(frames[where], glyph)
 
 
 def _path(g, T, size, step):
