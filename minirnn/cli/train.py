@@ -107,6 +107,9 @@ def _video_options(args):
         args.T = args.K + 1
     if args.T is not None and args.T < (4 if (args.label or "direction") == "direction" else 2):
         raise SystemExit(f"--T must be at least 4 for --label direction and 2 otherwise, got {args.T}")
+    if args.T is not None and args.label == "digit" and args.T > 5:
+        raise SystemExit(f"--T must be at most 5 for --label digit (the path must fit on the 12x12 canvas), "
+                         f"got {args.T}")
 
 
 def _read_text(path) -> str:

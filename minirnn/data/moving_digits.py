@@ -13,7 +13,8 @@ labels, three questions a video can ask:
   around the edges (the canvas is a torus) and starts anywhere, so the digit's place in any ONE frame is uniform
   whatever the direction; on a walled canvas a rightward path must start on the left, and a single frame at a known
   time would give the direction away (38% measured for the middle frame).
-- ``"digit"``: one digit slides in one of 4 directions; the label is the digit, 10 classes. Any single frame shows it.
+- ``"digit"``: one digit slides in one of 4 directions, on a walled canvas (it stays whole); the label is the digit,
+  10 classes. Any single frame shows it.
 - ``"memory"``: the digit is flashed in frame 0, then ``T - 1`` frames of uniform noise; the label is the digit. The
   model must carry it through K = T - 1 steps of noise.
 
@@ -97,22 +98,26 @@ def _paste(frames, glyph, rows, cols):
     frames[where] = np.maximum(frames[where], glyph)
 
 
-def _path(g, T, size, step):
-    """Positions along one axis of a glyph moving ``step`` (+1 or -1) pixels per frame from anywhere, modulo size."""
-    return (g.integers(0, size) + step * np.arange(T)) % size
+def _path(g, T, size, step, wrap=True):
+    """Positions along one axis of a glyph moving ``step`` (+1 or -1) pixels per frame: from anywhere, modulo size
+    (``wrap``), or from wherever the whole path stays on the canvas."""
+    if wrap:
+        return (g.integers(0, size) + step * np.arange(T)) % size
+    start = g.integers(0, size - GLYPH - (T - 1) + 1)                      # the first column of the leftmost frame
+    return start + np.arange(T) if step > 0 else start + (T - 1) - np.arange(T)
 
 
 def moving_digits(n, T=10, *, label="direction", split="train", size=20, seed=None, rng=None):
     """``n`` videos of ``T`` frames on a ``size`` x ``size`` canvas, and their labels (see the module docstring).
 
-    Motion is one pixel per frame, wrapping around the edges. ``"direction"``: in frames [0, T//2) a digit on a random row moves dx = +1
-    (right) or -1 (left); in frames [T//2, T) another digit on a random column moves dy = +1 (down) or -1 (up);
-    label ``2 * (dx < 0) + (dy < 0)`` (the order of ``DIRECTIONS``). ``"digit"``: one digit moves right, left, down or up
-    (uniformly); label its digit. ``"memory"``: the digit at a random place in frame 0, then T - 1 noise frames
+    Motion is one pixel per frame. ``"direction"``: in frames [0, T//2) a digit on a random row moves dx = +1
+    (right) or -1 (left); in frames [T//2, T) another digit on a random column moves dy = +1 (down) or -1 (up),
+    both wrapping around the edges; label ``2 * (dx < 0) + (dy < 0)`` (the order of ``DIRECTIONS``). ``"digit"``:
+    one digit moves right, left, down or up (uniformly) and stays on the canvas; label its digit. ``"memory"``: the digit at a random place in frame 0, then T - 1 noise frames
     U(0, 1); label its digit. Overlapping digits keep the brighter pixel. Glyphs are drawn from ``split``.
 
     Args:
-        n: number of videos, >= 1.  T: frames, >= 2 (direction: >= 4).
+        n: number of videos, >= 1.  T: frames, >= 2 (direction: >= 4; digit: <= size - 7, so the path fits).
         label: "direction" | "digit" | "memory".  split: "train" | "test" (the glyphs, see :func:`digit_images`).
         size: canvas side in pixels, >= 9.  seed / rng: the randomness.
 
@@ -134,6 +139,9 @@ def moving_digits(n, T=10, *, label="direction", split="train", size=20, seed=No
         raise ValueError(f"label must be one of {tuple(LABELS)}, got {label!r}")
     if label == "direction" and T < 4:
         raise ValueError(f"T must be at least 4 for label='direction' (two frames per digit), got T={T}")
+    if label == "digit" and T > size - GLYPH + 1:
+        raise ValueError(f"T must be at most size - {GLYPH - 1} = {size - GLYPH + 1} for label='digit' (the path of "
+                         f"T frames must fit on the {size}x{size} canvas), got T={T}")
     g = make_rng(seed, rng)
     images, digits = digit_images(split)
     frames = np.zeros((T, n, size, size))
@@ -150,7 +158,7 @@ def moving_digits(n, T=10, *, label="direction", split="train", size=20, seed=No
         elif label == "digit":
             i = g.integers(0, len(images))
             axis, step = g.integers(0, 2), g.choice((1, -1))
-            moving, still = _path(g, T, size, step), np.full(T, g.integers(0, size))
+            moving, still = _path(g, T, size, step, wrap=False), np.full(T, g.integers(0, size - GLYPH + 1))
             _paste(video, images[i], *((still, moving) if axis == 0 else (moving, still)))
             y[b] = digits[i]
         else:

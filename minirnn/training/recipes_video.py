@@ -9,7 +9,7 @@
 label      what decides the class             C      T, px   what the controls should show
 =========  =================================  =====  ======  ==========================================
 direction  which way two digits move          4      10, 20  mean frame, shuffled, one frame: 25% chance
-digit      which digit moves                  10     10, 20  one frame does as well as the whole video
+digit      which digit moves                  10     5, 12   one frame does as well as the whole video
 memory     the digit flashed in frame 0       10     K+1,12  one frame after the flash: 10% chance
 =========  =================================  =====  ======  ==========================================
 
@@ -33,7 +33,7 @@ from ..nn.optim import Adam, clip_grad_norm
 __all__ = ["video", "VIDEO_DEFAULTS", "mean_frame_accuracy", "single_frame_accuracy", "shuffle_frames"]
 
 #: Per label: frames T and canvas side (memory: T = K + 1 with K = 10 noise frames).
-VIDEO_DEFAULTS = {"direction": {"T": 10, "size": 20}, "digit": {"T": 10, "size": 20}, "memory": {"T": 11, "size": 12}}
+VIDEO_DEFAULTS = {"direction": {"T": 10, "size": 20}, "digit": {"T": 5, "size": 12}, "memory": {"T": 11, "size": 12}}
 
 
 def _seeds(seed, n=3):

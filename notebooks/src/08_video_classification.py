@@ -46,23 +46,28 @@ N_TEST = 200 if SMALL else 1000             # held-out videos per evaluation
 #
 # `data.moving_digits(n, T, label=...)` returns frames `(T, n, size, size)` in $[0, 1]$ and one label per video.
 #
-# - **direction** (4 classes): one digit crosses the canvas sideways (right or left), then a second one moves up
-#   or down; the label is the pair of directions.
-# - **digit** (10 classes): one digit slides in one of four directions; the label is the digit.
-# - **memory** (10 classes): the digit is flashed in frame 0, then $K$ frames of uniform noise follow.
+# - **direction** (4 classes, 10 frames of 20x20): one digit crosses the canvas sideways (right or left), then a
+#   second one moves up or down; the label is the pair of directions. Motion wraps around the edges, so that the
+#   digit's place in any one frame says nothing about where it is going.
+# - **digit** (10 classes, 5 frames of 12x12): one digit slides in one of four directions; the label is the digit.
+# - **memory** (10 classes, $K + 1$ frames of 12x12): the digit is flashed in frame 0, then $K$ frames of uniform
+#   noise follow.
 
 # %%
 def filmstrip(frames, title, axes):
     for t, ax in enumerate(axes):
-        ax.imshow(frames[t], cmap="gray_r", vmin=0, vmax=1)
         ax.set_xticks([]), ax.set_yticks([])
-        ax.set_title(f"t={t}", fontsize=9)
+        if t < len(frames):
+            ax.imshow(frames[t], cmap="gray_r", vmin=0, vmax=1)
+            ax.set_title(f"t={t}", fontsize=9)
+        else:
+            ax.axis("off")
     axes[0].set_ylabel(title, fontsize=10)
 
 fig, rows = plt.subplots(3, 10, figsize=(13, 4.4))
 x, y = data.moving_digits(1, 10, label="direction", split="test", seed=1)
 filmstrip(x[:, 0], "direction:\n" + " then ".join(data.DIRECTIONS[y[0]]), rows[0])
-x, y = data.moving_digits(1, 10, label="digit", split="test", seed=2)
+x, y = data.moving_digits(1, 5, label="digit", split="test", size=12, seed=2)
 filmstrip(x[:, 0], f"digit: {y[0]}", rows[1])
 x, y = data.moving_digits(1, 10, label="memory", split="test", size=12, seed=3)
 filmstrip(x[:, 0], f"memory: {y[0]}\n(K=9)", rows[2])

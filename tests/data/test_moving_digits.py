@@ -106,6 +106,7 @@ def test_shuffled_frames_keep_each_video_s_frames():
     ({"label": "speed"}, "label must be one of"),
     ({"split": "validation"}, "split must be"),
     ({"T": 3}, "at least 4 for label='direction'"),
+    ({"T": 14, "label": "digit"}, "T must be at most size - 7 = 13 for label='digit'"),
     ({"size": 8}, "size must be an integer >= 9"),
     ({"T": 2.5}, "T must be an integer"),
 ])

@@ -47,6 +47,7 @@ def test_cli_train_video_prints_accuracy_last_and_resumes_with_its_label(tmp_pat
     (["train", "video", "--K", "5"], "--K is for --label memory, got --label direction"),
     (["train", "video", "--label", "memory", "--K", "5", "--T", "9"], "--K 5 means --T 6"),
     (["train", "video", "--T", "3"], "at least 4 for --label direction"),
+    (["train", "video", "--label", "digit", "--T", "6"], "at most 5 for --label digit"),
     (["train", "video", "--label", "memory", "--K", "0"], "--K must be a positive integer, got 0"),
 ])
 def test_cli_video_mistakes_are_one_sentence(args, words, tmp_path):
