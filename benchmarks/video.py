@@ -8,7 +8,8 @@ Rows (``minirnn train video`` defaults: H=64, encoder 64, batch 32, Adam lr 3e-3
 held-out glyphs per seed):
     direction  GRU and LSTM, T=10, 2000 steps. Success: accuracy >= 0.95. Controls: mean-frame logistic regression,
                the trained model on shuffled frames, the single-frame classifier (middle frame): chance is 0.25.
-    digit      GRU, T=5 on 12x12, 2000 steps. Claim: the recurrent model about equals the single-frame one (2000 steps too).
+    digit      GRU, T=5 on 12x12, 2000 steps. Claim: the recurrent model about equals the single-frame one
+               (2000 steps too).
     memory     RNN / LSTM / GRU, K = 1, 4, 10 noise frames after the flash (T = K + 1, 12x12 canvas), 3000 steps.
                Success: accuracy >= 0.5 (chance 0.1).
 """

@@ -146,7 +146,8 @@ def cmd_train(args) -> int:
     meta = {"task": args.task, "settings": st, "model_config": exp.model_config, "metric": exp.metric,
             "baseline": list(exp.baseline)}
     print(f"minirnn train {args.task}: {exp.model!r}, {exp.model.num_parameters()} parameters, "
-          f"{st['cell']} H={st['hidden']} T={st['T']}{' label=' + st['label'] if st['label'] else ''} batch={st['batch']} Adam lr={st['lr']} clip={st['clip']}, "
+          f"{st['cell']} H={st['hidden']} T={st['T']}{' label=' + st['label'] if st['label'] else ''} "
+          f"batch={st['batch']} Adam lr={st['lr']} clip={st['clip']}, "
           f"{steps} steps -> {args.out}")
     print(f"baseline ({exp.baseline[0]}): {exp.metric}={exp.baseline[1]:.4g}")
     t0 = time.perf_counter()

@@ -131,7 +131,8 @@ def moving_digits(n, T=10, *, label="direction", split="train", size=20, seed=No
     Motion is one pixel per frame. ``"direction"``: in frames [0, T//2) a digit on a random row moves dx = +1
     (right) or -1 (left); in frames [T//2, T) another digit on a random column moves dy = +1 (down) or -1 (up),
     both wrapping around the edges; label ``2 * (dx < 0) + (dy < 0)`` (the order of ``DIRECTIONS``). ``"digit"``:
-    one digit moves right, left, down or up (uniformly) and stays on the canvas; label its digit. ``"memory"``: the digit at a random place in frame 0, then T - 1 noise frames
+    one digit moves right, left, down or up (uniformly) and stays on the canvas; label its digit. ``"memory"``:
+    the digit at a random place in frame 0, then T - 1 noise frames
     U(0, 1); label its digit. Overlapping digits keep the brighter pixel. Glyphs are drawn from ``split``.
 
     Args:

@@ -11,7 +11,7 @@ import pytest
 from minirnn import data
 from minirnn.training.recipes_video import mean_frame_accuracy, shuffle_frames
 
-md = importlib.import_module("minirnn.data.moving_digits")      # the module (minirnn.data.moving_digits is the function)
+md = importlib.import_module("minirnn.data.moving_digits")      # the module (the package exports the function)
 
 
 def _glyphs_in(frame, images, labels):

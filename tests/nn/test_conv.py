@@ -58,7 +58,8 @@ def test_conv2d_init_bounds_and_output_size_are_torch_s():
 
 def test_conv2d_bad_input_is_named():
     conv = Conv2d(2, 3, 3)
-    with pytest.raises(ValueError, match=r"x must have shape \(N, in_channels, H, W\) = \(N, 2, H, W\), got \(1, 3, 5, 5\)"):
+    expected = r"x must have shape \(N, in_channels, H, W\) = \(N, 2, H, W\), got \(1, 3, 5, 5\)"
+    with pytest.raises(ValueError, match=expected):
         conv(np.zeros((1, 3, 5, 5)))
     with pytest.raises(TypeError, match="dtype float64, got float32"):
         conv(np.zeros((1, 2, 5, 5), dtype=np.float32))
