@@ -7,12 +7,12 @@ labels, three questions a video can ask:
 - ``"direction"``: one digit crosses the canvas sideways (right or left), then a second one up or down; the label is
   the pair of directions, 4 classes. Whatever the label, the frames are one horizontal and one vertical path of
   positions, so a model that sees the frames without their order (the mean frame, shuffled frames) is at chance,
-  25%: only the ORDER of the frames tells which way each digit went. (Why not simpler: a single digit's path shows
-  its axis in the mean frame, which gives those controls 50%; two digits moving at once keep, in every shuffled
-  frame, the pair of their positions, which shows the diagonal of their joint motion: 42% measured.) Motion wraps
-  around the edges (the canvas is a torus) and starts anywhere, so the digit's place in any ONE frame is uniform
-  whatever the direction; on a walled canvas a rightward path must start on the left, and a single frame at a known
-  time would give the direction away (38% measured for the middle frame).
+  25%: only the ORDER of the frames tells which way each digit went. Why not simpler: a single digit's path shows
+  its axis in the mean frame (the order-blind controls could reach 50%); two digits moving at once keep, in every
+  shuffled frame, the pair of their positions, which shows the diagonal of their joint motion. Motion wraps around
+  the edges (the canvas is a torus) and starts anywhere, so the digit's place in any ONE frame is uniform whatever
+  the direction; on a walled canvas a rightward path must start on the left, and a single frame at a known time
+  would give the direction away.
 - ``"digit"``: one digit slides in one of 4 directions, on a walled canvas (it stays whole); the label is the digit,
   10 classes. Any single frame shows it.
 - ``"memory"``: the digit is flashed in frame 0, then ``T - 1`` frames of uniform noise; the label is the digit. The
