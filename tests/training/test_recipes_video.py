@@ -13,7 +13,7 @@ from minirnn.training.recipes import build_model, make
 
 def test_a_small_gru_learns_direction_from_frame_order_and_shuffled_frames_stay_at_chance():
     exp = make("video", cell="gru", T=6, size=10, hidden=16, encoder_size=16, label="direction", n_test=400, seed=0)
-    history = fit(exp.model, Adam(exp.model, lr=3e-3), exp.train_step, 600, rng=exp.rng, evaluate=exp.evaluate,
+    history = fit(exp.model, Adam(exp.model, lr=3e-3), exp.train_step, 1000, rng=exp.rng, evaluate=exp.evaluate,
                   clip_norm=1.0, progress=False)
     assert history["eval"]["accuracy"][-1] >= 0.95
     assert abs(history["eval"]["shuffled_accuracy"][-1] - 0.25) < 0.07     # 400 videos: one s.e. is 0.022
