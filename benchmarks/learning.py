@@ -10,6 +10,7 @@ Rows (task, T, cells, steps):
     char         character LM on the stdlib corpus, LSTM, 2000 steps        bar: below the bigram model's loss
     forecast     Nino 3.4 SST next month, LSTM, 1500 steps                  bar: below "repeat the last value"
     classify     frequency bands, LSTM / GRU, 1500 steps                     bar: far above the majority class
+    video        moving digits, 5 seeds with controls: ``--video`` runs benchmarks/video.py (its own table)
 
 Settings are those of ``minirnn train`` (H=64 for adding, batch 32, Adam lr 1e-3, gradient norm clipped to 1).
 The figure (``--figure``) shows the held-out MSE of the adding problem against steps, per cell, at T=50 and T=100.
@@ -98,7 +99,11 @@ def main(argv=None):
     parser.add_argument("--results", default="benchmarks/learning_results.jsonl")
     parser.add_argument("--figure", default="benchmarks/vanishing_adding.png")
     parser.add_argument("--table", action="store_true", help="only print the table of saved results")
+    parser.add_argument("--video", action="store_true", help="the video rows over 5 seeds (benchmarks/video.py)")
     args = parser.parse_args(argv)
+    if args.video:
+        import video                                          # benchmarks/video.py, next to this file
+        return video.main([])
     if not args.table:
         for name in args.rows:
             for task, cell, T, steps in ROWS[name]:

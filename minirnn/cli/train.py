@@ -31,12 +31,14 @@ from ._errors import UsageError
 from ._run_folder import memory_available, run_folder
 
 #: Default number of steps per task (enough to beat the task's baseline clearly with the default sizes).
-DEFAULT_STEPS = {"adding": 5000, "copy": 3000, "forecast": 1500, "char": 3000, "classify": 1500, "translate": 600,
-                 "tmaze": train_tmaze.DEFAULT_STEPS}
+DEFAULT_STEPS = {"adding": 5000, "copy": 3000, "forecast": 1500, "char": 3000, "classify": 1500, "video": 2000,
+                 "translate": 600, "tmaze": train_tmaze.DEFAULT_STEPS}
 #: Settings that must not change between a run and its resumption (None on the command line: take the saved one).
-_RUN_KEYS = ("cell", "hidden", "T", "batch", "seed", "lr", "clip", "attention", "data", "sampling")
+_RUN_KEYS = ("cell", "hidden", "T", "batch", "seed", "lr", "clip", "label", "attention", "data", "sampling")
 #: The translate task's own options and their defaults (the other tasks ignore them).
 _TRANSLATE_DEFAULTS = {"attention": "additive", "data": "dates", "sampling": 0.0}
+#: The labels of the video task (``--label``); memory takes ``--K`` noise frames after the flash.
+VIDEO_LABELS = ("direction", "digit", "memory")
 
 
 def add_parser(sub) -> None:
@@ -44,7 +46,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a model on a task, with a progress bar, a loss curve and a checkpoint",
                        description="Train on one of the classic tasks. The last line printed is the held-out "
                                    "evaluation: test_mse=... (adding, forecast), test_loss=... in nats per symbol "
-                                   "(copy, char), accuracy=... (classify), exact_match=... (translate) or success=... "
+                                   "(copy, char), accuracy=... (classify, video), exact_match=... (translate) or success=... "
                                    "memoryless=... (tmaze: correct turns of the policy and of the memoryless control).")
     p.add_argument("task", choices=experiments.TASKS + ("tmaze",))
     p.add_argument("--cell", choices=("rnn", "lstm", "gru"), default=None,
@@ -55,9 +57,9 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=None, help="seed of weights, batches and test data (default 0)")
     p.add_argument("--hidden", type=int, default=None, help="hidden size (default per task)")
     p.add_argument("--T", type=int, default=None, help="sequence length: adding/classify length, copy delay, "
-                   "forecast window, char BPTT chunk (default per task)")
+                   "forecast window, char BPTT chunk, video frames (default per task)")
     p.add_argument("--batch", type=int, default=None, help="batch size (default 32)")
-    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 1e-3)")
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 1e-3; video 3e-3)")
     p.add_argument("--clip", type=float, default=None, help="gradient norm clipping, 0 for none (default 1.0)")
     p.add_argument("--eval-every", type=int, default=None, help="held-out evaluation every N steps (default "
                    "steps/10)")
@@ -69,6 +71,10 @@ def add_parser(sub) -> None:
     p.add_argument("--backend", choices=("auto", "numpy", "numba"), default="auto", help="recurrent loops: "
                    "compiled (numba), readable (numpy) or auto")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--label", choices=VIDEO_LABELS, default=None, help="video only: what to classify, the "
+                   "direction of motion, the digit, or the digit flashed before K noise frames (default direction)")
+    p.add_argument("--K", type=int, default=None, help="video --label memory only: noise frames after the flash "
+                   "(default 10; the video has K + 1 frames)")
     p.add_argument("--text", default=None, metavar="FILE", help="char only: train on this UTF-8 text file "
                    "(default: the Python standard library's own source)")
     p.add_argument("--attention", choices=("additive", "dot", "general", "none"), default=None,
@@ -100,7 +106,8 @@ def _settings(args) -> dict:
                 raise UsageError(f"--resume: the run in {path} used --{k} {saved['settings'].get(k)}, got --{k} "
                                  f"{given[k]}; leave it out or start a new --out")
             given[k] = saved["settings"].get(k)
-    defaults = {"cell": "lstm", "batch": 32, "seed": 0, "lr": 1e-3, "clip": 1.0}
+    defaults = {"cell": "lstm", "batch": 32, "seed": 0, "lr": 3e-3 if args.task == "video" else 1e-3, "clip": 1.0,
+                "label": "direction" if args.task == "video" else None}
     if args.task == "translate":
         defaults.update(_TRANSLATE_DEFAULTS, cell="gru", batch=64, lr=3e-3)
     return {k: (defaults.get(k) if v is None else v) for k, v in given.items()}
@@ -115,10 +122,30 @@ def _check_positive(args):
         raise UsageError(f"--sampling must be a probability in [0, 1], got {args.sampling}")
     if args.clip is not None and not 0 <= args.clip < float("inf"):
         raise UsageError(f"--clip must be a number >= 0 (0 for no clipping), got {args.clip}")
-    for name in ("steps", "hidden", "T", "batch", "eval_every", "checkpoint_every"):
+    for name in ("steps", "hidden", "T", "batch", "eval_every", "checkpoint_every", "K"):
         value = getattr(args, name)
         if value is not None and value < (0 if name == "steps" else 1):
             raise UsageError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+
+
+def _video_options(args):
+    """Check ``--label`` and ``--K`` (video only; K for memory only) and turn ``--K`` into ``--T`` = K + 1."""
+    if args.task != "video":
+        for name in ("label", "K"):
+            if getattr(args, name) is not None:
+                raise UsageError(f"--{name} is for the video task, got task {args.task!r}")
+        return
+    if args.K is not None:
+        if (args.label or "direction") != "memory":
+            raise UsageError(f"--K is for --label memory, got --label {args.label or 'direction'}")
+        if args.T is not None and args.T != args.K + 1:
+            raise UsageError(f"--K {args.K} means --T {args.K + 1} (the flash and K noise frames), got --T {args.T}")
+        args.T = args.K + 1
+    if args.T is not None and args.T < (4 if (args.label or "direction") == "direction" else 2):
+        raise UsageError(f"--T must be at least 4 for --label direction and 2 otherwise, got {args.T}")
+    if args.T is not None and args.label == "digit" and args.T > 5:
+        raise UsageError(f"--T must be at most 5 for --label digit (the path must fit on the 12x12 canvas), "
+                         f"got {args.T}")
 
 
 def _read_text(path) -> str:
@@ -189,6 +216,7 @@ def cmd_train(args) -> int:
     for flag in ("corridor", "forget_bias"):
         if getattr(args, flag) is not None:
             raise UsageError(f"--{flag.replace('_', '-')} is for the tmaze task, got task {args.task!r}")
+    _video_options(args)
     default_cell = "gru" if args.task == "translate" else "lstm"
     args.out = args.out or os.path.join("runs", f"{args.task}-{args.cell or default_cell}")
     if args.text is not None and args.task != "char":
@@ -203,6 +231,8 @@ def cmd_train(args) -> int:
             raise UsageError("--T is the longest digit string of --data reverse or sort; dates set their own lengths")
         if args.task == "translate":
             extra = {"attention": st["attention"], "data": st["data"], "sampling": st["sampling"]}
+        if args.task == "video":
+            extra["label"] = st["label"]
         if args.resume:
             done = read_checkpoint(path)["meta"].get("step", 0)
             if steps < done:
@@ -222,7 +252,8 @@ def _run(args, st, steps, path, extra) -> int:
     meta = {"task": args.task, "settings": st, "model_config": exp.model_config, "metric": exp.metric,
             "baseline": list(exp.baseline)}
     print(f"minirnn train {args.task}: {exp.model!r}, {exp.model.num_parameters()} parameters, "
-          f"{st['cell']} H={st['hidden']} T={st['T']} batch={st['batch']} Adam lr={st['lr']} clip={st['clip']}, "
+          f"{st['cell']} H={st['hidden']} T={st['T']}{' label=' + st['label'] if st['label'] else ''} "
+          f"batch={st['batch']} Adam lr={st['lr']} clip={st['clip']}, "
           f"{steps} steps -> {args.out}", flush=True)
     print(f"baseline ({exp.baseline[0]}): {exp.metric}={exp.baseline[1]:.4g}", flush=True)
     t0 = time.perf_counter()

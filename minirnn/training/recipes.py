@@ -1,4 +1,4 @@
-"""The five training tasks of ``minirnn train``: for each, the data, the model, one training step, the held-out
+"""The six training tasks of ``minirnn train``: for each, the data, the model, one training step, the held-out
 evaluation and the baseline it must beat. One function per task, each returning an :class:`Experiment`.
 
     exp = experiments.adding(cell="lstm", T=50, hidden=64, seed=0)
@@ -15,6 +15,7 @@ forecast   Forecaster on Nino 3.4 SST  test_mse in degrees C squared         rep
 char       CharLM, truncated BPTT      test_loss, nats per character         bigram counts (add-one)
 classify   SequenceClassifier          accuracy                              the majority class
 translate  Seq2Seq                     exact_match (greedy decoding)         the most frequent answer
+video      VideoClassifier (LRCN)      accuracy (and on shuffled frames)     mean-frame logistic regression
 =========  ==========================  ====================================  =============================
 
 Training batches come from ``exp.rng`` (fresh samples for the generated tasks, random windows or stream chunks
@@ -39,7 +40,7 @@ __all__ = ["Experiment", "TASKS", "METRICS", "adding", "copy", "forecast", "char
 
 #: The metric printed for each task (the last line of ``minirnn train``).
 METRICS = {"adding": "test_mse", "copy": "test_loss", "forecast": "test_mse", "char": "test_loss",
-           "classify": "accuracy", "translate": "exact_match"}
+           "classify": "accuracy", "video": "accuracy", "translate": "exact_match"}
 TASKS = tuple(METRICS)
 
 
@@ -70,7 +71,8 @@ def build_model(config: dict, backend="auto"):
         >>> build_model({"class": "Forecaster", "cell": "gru", "input_size": 2, "hidden_size": 8, "output_size": 1})
         Forecaster('gru', 2, 8, output_size=1, horizon=1)
     """
-    classes = {"CharLM": CharLM, "Forecaster": Forecaster, "Seq2Seq": Seq2Seq, "SequenceClassifier": None}
+    classes = {"CharLM": CharLM, "Forecaster": Forecaster, "Seq2Seq": Seq2Seq, "SequenceClassifier": None,
+               "VideoClassifier": None}
     kwargs = dict(config)
     name = kwargs.pop("class", None)
     if name not in classes:
@@ -78,6 +80,9 @@ def build_model(config: dict, backend="auto"):
     if name == "SequenceClassifier":
         from ..models.classifier import SequenceClassifier          # imported only when needed
         return SequenceClassifier(**kwargs, backend=backend)
+    if name == "VideoClassifier":
+        from ..models.video import VideoClassifier                  # the video task (recipes_video.py)
+        return VideoClassifier(**kwargs, backend=backend)
     return classes[name](**kwargs, backend=backend)
 
 
@@ -301,8 +306,9 @@ def make(task, **kwargs) -> Experiment:
         Forecaster('rnn', 2, 4, output_size=1, horizon=1)
     """
     from .recipes_translate import translate                      # it imports this module
+    from .recipes_video import video                                # its own file, registered here
     functions = {"adding": adding, "copy": copy, "forecast": forecast, "char": char, "classify": classify,
-                 "translate": translate}
+                 "video": video, "translate": translate}
     if task not in functions:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     return functions[task](**{k: v for k, v in kwargs.items() if v is not None})

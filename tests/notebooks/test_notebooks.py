@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 PICTURES = ROOT / "docs" / "notebooks"
 NAMES = ["01_rnn_cell", "02_bptt_and_gradcheck", "03_lstm_and_gru", "04_vanishing_gradients", "05_char_rnn",
-         "06_forecasting", "07_from_pytorch_and_keras", "09_reinforcement_learning",
+         "06_forecasting", "07_from_pytorch_and_keras", "08_video_classification", "09_reinforcement_learning",
          "10_seq2seq_attention"]
 CELL_TIMEOUT = 120            # seconds per cell; a small run takes a few seconds per notebook
 
