@@ -147,7 +147,12 @@ def test_resume_on_a_corrupted_checkpoint_is_one_sentence(tmp_path, capsys):
     out = tmp_path / "run"
     assert train(out, steps=4) == 0
     data = bytearray((out / "checkpoint.npz").read_bytes())
-    data[len(data) // 2] ^= 0xFF
+    import io
+    import struct
+    import zipfile
+    info = max(zipfile.ZipFile(io.BytesIO(bytes(data))).infolist(), key=lambda i: i.compress_size)
+    name_len, extra_len = struct.unpack("<HH", data[info.header_offset + 26:info.header_offset + 30])
+    data[info.header_offset + 30 + name_len + extra_len + info.compress_size // 2] ^= 0xFF   # inside the data
     (out / "checkpoint.npz").write_bytes(bytes(data))
     capsys.readouterr()
     assert train(out, "--resume", steps=8) == 2
