@@ -80,11 +80,13 @@ def mark_spent(cache):
     cache["spent"] = True
 
 
-def check_forward_args(G, x, states, weights, mask=None):
+def check_forward_args(G, x, states, weights, mask=None, *, extra=None, H=None):
     """Refuse, before any compiled loop runs, arguments whose shapes would make it read past an array's end.
 
-    G is the cell's gate count; ``states`` maps names to initial states, ``weights`` is (W_ih, W_hh, b_ih, b_hh). The
-    compiled loops index by the sizes of x and W_hh alone, so a short bias or state would be read out of bounds.
+    G is the cell's gate count; ``states`` maps names to initial states (or to ``(state, shape)`` when a state is not
+    (B, H)), ``weights`` is (W_ih, W_hh, b_ih, b_hh); ``extra`` maps a variant's other parameters to ``(value,
+    shape)``; ``H`` is the hidden size when W_hh is not (G*H, H) (an LSTM with projections: (4H, P)). The compiled loops
+    index by the sizes of x and W_hh alone, so a short bias or state would be read out of bounds.
 
     Example:
         >>> check_forward_args(1, np.zeros((2, 3, 4)), {"h0": np.zeros((3, 5))},
@@ -97,17 +99,23 @@ def check_forward_args(G, x, states, weights, mask=None):
         raise ValueError(f"x must be a (T, B, I) array, got shape {np.shape(x)}")
     T, B, I = np.shape(x)
     W_hh = weights[1]
-    if np.ndim(W_hh) != 2 or np.shape(W_hh)[0] != G * np.shape(W_hh)[1]:
-        raise ValueError(f"W_hh must have shape (G*H, H) with G = {G}, got {np.shape(W_hh)}")
-    H = np.shape(W_hh)[1]
-    expected = {"W_ih": (G * H, I), "W_hh": (G * H, H), "b_ih": (G * H,), "b_hh": (G * H,)}
+    R = np.shape(W_hh)[1] if np.ndim(W_hh) == 2 else -1                 # what h_{t-1} has: H, or P
+    H = R if H is None else H
+    if np.ndim(W_hh) != 2 or np.shape(W_hh)[0] != G * H:
+        raise ValueError(f"W_hh must have shape (G*H, {'H' if R == H else 'P'}) with G = {G}, H = {H}, "
+                         f"got {np.shape(W_hh)}")
+    expected = {"W_ih": (G * H, I), "W_hh": (G * H, R), "b_ih": (G * H,), "b_hh": (G * H,)}
     for (name, shape), value in zip(expected.items(), weights):
         if np.shape(value) != shape:
             what = {"W_ih": "(G*H, I)", "W_hh": "(G*H, H)"}.get(name, "(G*H,)")
             raise ValueError(f"{name} must have shape {what} = {shape} (G = {G} gate blocks of H = {H}), "
                              f"got {np.shape(value)}")
+    for name, (value, shape) in (extra or {}).items():
+        if np.shape(value) != tuple(shape):
+            raise ValueError(f"{name} must have shape {tuple(shape)}, got {np.shape(value)}")
     for name, value in states.items():
-        _check_broadcastable(name, value, (B, H))
+        value, shape = value if isinstance(value, tuple) else (value, (B, H))
+        _check_broadcastable(name, value, shape)
     if mask is not None and np.shape(mask) != (T, B):
         raise ValueError(f"mask must have shape (T, B) = {(T, B)}, got {np.shape(mask)}")
 
@@ -118,8 +126,9 @@ def check_backward_args(dout, dstates, cache):
     T, B, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
     if np.shape(dout) != (T, B, H):
         raise ValueError(f"dout must have the output's shape (T, B, H) = {(T, B, H)}, got {np.shape(dout)}")
-    for name, value in dstates.items():
-        _check_broadcastable(name, value, (B, H))
+    for name, value in dstates.items():                               # dh_n like hs[-1], dc_n like cs[-1]
+        reference = cache.get("cs") if name == "dc_n" and "cs" in cache else hs
+        _check_broadcastable(name, value, tuple(np.shape(reference)[1:]))
 
 
 def _check_broadcastable(name, value, shape):

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..cells._common import as_step_mask, project_inputs
 from ..cells.gru_reset_before import gradients_after_loop
-from ._common import as_state, c_array, float_dtype, loop_mask, mark_spent, require_unspent
+from ._common import check_backward_args, check_forward_args, as_state, c_array, float_dtype, loop_mask, mark_spent, require_unspent
 from ._blas import gemm_nn, gemm_nt
 from ._jit import jit
 from ._math import tanh
@@ -32,6 +32,7 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None):
     Returns:
         ``out (T, B, H), h_n (B, H), cache``.
     """
+    check_forward_args(3, x, {"h0": h0}, (W_ih, W_hh, b_ih, b_hh), mask)
     dtype = float_dtype(x)
     T, B, _ = x.shape
     H = W_hh.shape[1]
@@ -55,6 +56,7 @@ def backward(dout, dh_n, cache):
     Returns:
         dict ``x (T, B, I), h0 (B, H), W_ih (3H, I), W_hh (3H, H), b_ih (3H,), b_hh (3H,)``.
     """
+    check_backward_args(dout, {"dh_n": dh_n}, cache)
     require_unspent(cache)
     x, m, W_ih, W_hh, hs, gates, rh = (cache[k] for k in ("x", "mask", "W_ih", "W_hh", "hs", "gates", "rh"))
     dtype = float_dtype(x)

@@ -14,7 +14,7 @@ import numpy as np
 from ..cells._common import as_step_mask, dropped, weight_gradients
 from ..cells.layer_norm import EPS, normalize_backward, normalize_inputs, sum_rows
 from ._blas import gemm_nn, gemm_nt
-from ._common import (as_state, c_array, dropped_state, float_dtype, loop_mask, loop_recurrent_mask, mark_spent,
+from ._common import (check_backward_args, check_forward_args, as_state, c_array, dropped_state, float_dtype, loop_mask, loop_recurrent_mask, mark_spent,
                       require_unspent)
 from ._jit import jit
 from ._layer_norm import normalize_row, normalize_row_backward
@@ -31,6 +31,8 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, g_ih, g_hh, mask=None, recurrent_mask
     Returns:
         ``out (T, B, H), h_n (B, H), cache``.
     """
+    check_forward_args(3, x, {"h0": h0}, (W_ih, W_hh, b_ih, b_hh), mask,
+                       extra={"g_ih": (g_ih, np.shape(b_ih)), "g_hh": (g_hh, np.shape(b_hh))})
     dtype = float_dtype(x)
     T, B, _ = x.shape
     H = W_hh.shape[1]
@@ -55,6 +57,7 @@ def backward(dout, dh_n, cache):
     Returns:
         dict of gradients ``x, h0, W_ih, W_hh, b_ih, b_hh, g_ih, g_hh``.
     """
+    check_backward_args(dout, {"dh_n": dh_n}, cache)
     require_unspent(cache)
     x, m, hs, rmask = cache["x"], cache["mask"], cache["hs"], cache["recurrent_mask"]
     dtype = float_dtype(x)

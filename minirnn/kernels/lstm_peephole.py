@@ -15,7 +15,7 @@ import numpy as np
 
 from ..cells._common import as_step_mask, project_inputs, weight_gradients
 from ..cells.lstm_peephole import peephole_gradients
-from ._common import as_state, c_array, float_dtype, loop_mask, mark_spent, require_unspent
+from ._common import check_backward_args, check_forward_args, as_state, c_array, float_dtype, loop_mask, mark_spent, require_unspent
 from ._blas import gemm_nn, gemm_nt
 from ._jit import jit
 from ._math import tanh
@@ -31,6 +31,9 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, w_ci, w_cf, w_co, mask=None):
     Returns:
         ``out (T, B, H), h_n (B, H), c_n (B, H), cache``.
     """
+    H = np.shape(W_hh)[-1]
+    check_forward_args(4, x, {"h0": h0, "c0": c0}, (W_ih, W_hh, b_ih, b_hh), mask,
+                       extra={"w_ci": (w_ci, (H,)), "w_cf": (w_cf, (H,)), "w_co": (w_co, (H,))})
     dtype = float_dtype(x)
     T, B, _ = x.shape
     H = W_hh.shape[1]
@@ -55,6 +58,7 @@ def backward(dout, dh_n, dc_n, cache):
     Returns:
         dict ``x, h0, c0, W_ih, W_hh, b_ih, b_hh, w_ci, w_cf, w_co`` (shapes of the inputs).
     """
+    check_backward_args(dout, {"dh_n": dh_n, "dc_n": dc_n}, cache)
     require_unspent(cache)
     x, m, W_ih, W_hh, hs, cs = cache["x"], cache["mask"], cache["W_ih"], cache["W_hh"], cache["hs"], cache["cs"]
     dtype = float_dtype(x)

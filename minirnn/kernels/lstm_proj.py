@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..cells._common import as_step_mask, project_inputs, weight_gradients
-from ._common import as_state, c_array, float_dtype, loop_mask, mark_spent, require_unspent
+from ._common import check_backward_args, check_forward_args, as_state, c_array, float_dtype, loop_mask, mark_spent, require_unspent
 from ._blas import gemm_nn, gemm_nt
 from ._jit import jit
 from ._math import tanh
@@ -30,6 +30,10 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr, mask=None):
     Returns:
         ``out (T, B, P), h_n (B, P), c_n (B, H), cache``.
     """
+    H, P = (np.shape(W_hh)[0] // 4, np.shape(W_hh)[1]) if np.ndim(W_hh) == 2 else (-1, -1)    # W_hh (4H, P)
+    B = np.shape(x)[1] if np.ndim(x) == 3 else -1
+    check_forward_args(4, x, {"h0": (h0, (B, P)), "c0": (c0, (B, H))}, (W_ih, W_hh, b_ih, b_hh), mask,
+                       extra={"W_hr": (W_hr, (P, H))}, H=H)
     dtype = float_dtype(x)
     T, B, _ = x.shape
     P, H = W_hr.shape
@@ -53,6 +57,7 @@ def backward(dout, dh_n, dc_n, cache):
     Returns:
         dict ``x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr`` (shapes of the inputs).
     """
+    check_backward_args(dout, {"dh_n": dh_n, "dc_n": dc_n}, cache)
     require_unspent(cache)
     x, m, W_ih, W_hh, W_hr = cache["x"], cache["mask"], cache["W_ih"], cache["W_hh"], cache["W_hr"]
     hs, cs, gates, tanh_c, ms = cache["hs"], cache["cs"], cache["gates"], cache["tanh_c"], cache["ms"]

@@ -53,3 +53,24 @@ def test_the_checked_kernels_still_agree_with_the_readable_cells(cell):
     np.testing.assert_allclose(o1, o2, rtol=1e-12, atol=1e-12)
     for key in g2:
         np.testing.assert_allclose(g1[key], g2[key], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(registry.CELLS))
+def test_every_cell_kernel_refuses_each_parameter_cut_short(name):
+    spec = registry.get(name)
+    proj = 3 if "weight_hr" in dict(spec.parameters) else 0
+    shapes = list(spec.parameter_shapes(I, H, proj).values()) if proj else list(spec.parameter_shapes(I, H).values())
+    sizes = spec.state_sizes(H, proj) if proj else spec.state_sizes(H)
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(T, B, I))
+    states = [np.zeros((B, sizes[s])) for s in spec.states]
+    module = spec.implementation("numba")
+    for k in range(len(shapes)):
+        weights = [rng.normal(size=s) for s in shapes]
+        weights[k] = weights[k][:1]
+        with pytest.raises(ValueError, match="must have shape"):
+            module.forward(x, *states, *weights)
+    weights = [rng.normal(size=s) for s in shapes]
+    out, *final, cache = module.forward(x, *states, *weights)
+    with pytest.raises(ValueError, match="must have"):
+        module.backward(np.ones((T, B, out.shape[-1] + 1)), *[np.zeros_like(f) for f in final], cache)
