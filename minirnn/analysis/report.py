@@ -6,27 +6,30 @@ import numpy as np
 
 from ..cells import registry
 from .experiments import (cell_profiles, clipping_traces, gain_scale_heatmap, gain_sweep, gate_bias_sweep,
-                          learnability, protocol_a, spectra)
-from .gradients import title
-from .figures import (_protocol_line, plot_cell_profiles, plot_clipping, plot_gain_sweep, plot_gate_bias,
-                      plot_heatmap, plot_learnability, plot_profiles, plot_spectra)
+                          protocol_a, spectra)
+from .figures import (_protocol_line, plot_cell_profiles, plot_clipping, plot_defaults, plot_gain_sweep,
+                      plot_gate_bias, plot_heatmap, plot_learnability, plot_profiles, plot_spectra)
+from .gradients import mid_range_factor, title
+from .remedies import defaults_profiles, learnability
 
 
 def summary_table(res):
-    """A text table of :func:`protocol_a`'s numbers: per row the median and range over seeds."""
+    """A text table of :func:`protocol_a`'s numbers: per row the median and range over seeds of the whole ratio,
+    the first step's drop and the mid-range per-step factor (10% to 90% of the distances; see ``gradients.py``)."""
     p = res["protocol"]
     lines = [f"Protocol A: {_protocol_line(p)}",
              "",
-             f"{'cell':<26}{'ratio ||dL/dh_0||/||dL/dh_T-1||':>34}{'per-step factor':>22}{'dL/dc ratio':>14}",
-             f"{'':<26}{'median [min, max]':>34}{'median [min, max]':>22}{'median':>14}"]
+             f"{'cell':<28}{'ratio ||dL/dh_0||/||dL/dh_T-1||':>32}{'first step':>20}{'mid-range factor':>20}"
+             f"{'dL/dc ratio':>13}",
+             f"{'':<28}{'median [min, max]':>32}{'median [min, max]':>20}{'median [min, max]':>20}{'median':>13}"]
     for key, d in res.items():
         if key == "protocol":
             continue
-        name = d["label"]
-        r, f = d["ratio"], d["factor"]
+        r, dr, m = d["ratio"], d["drop"], d["mid"]
         rc = f"{np.median(d['ratio_c']):.2g}" if "ratio_c" in d else "-"
-        lines.append(f"{name:<26}{f'{np.median(r):.1e} [{r.min():.0e}, {r.max():.0e}]':>34}"
-                     f"{f'{np.median(f):.3f} [{f.min():.2f}, {f.max():.2f}]':>22}{rc:>14}")
+        lines.append(f"{d['label']:<28}{f'{np.median(r):.1e} [{r.min():.0e}, {r.max():.0e}]':>32}"
+                     f"{f'{np.median(dr):.2f} [{dr.min():.2f}, {dr.max():.2f}]':>20}"
+                     f"{f'{np.median(m):.3f} [{m.min():.2f}, {m.max():.2f}]':>20}{rc:>13}")
     return "\n".join(lines)
 
 
@@ -55,24 +58,28 @@ def _write_csv(res, path):
     import csv
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["cell", "seed", "ratio", "per_step_factor", "ratio_c", "T", "hidden", "input_size", "dtype"])
+        w.writerow(["cell", "seed", "ratio", "first_step_drop", "mid_range_factor", "ratio_c", "T", "hidden",
+                    "input_size", "dtype"])
         p = res["protocol"]
         for key, d in res.items():
             if key == "protocol":
                 continue
             for s in range(len(d["ratio"])):
-                w.writerow([key, s, f"{d['ratio'][s]:.6e}", f"{d['factor'][s]:.6f}",
+                w.writerow([key, s, f"{d['ratio'][s]:.6e}", f"{d['drop'][s]:.6f}", f"{d['mid'][s]:.6f}",
                             f"{d['ratio_c'][s]:.6e}" if "ratio_c" in d else "", p["T"], p["hidden"],
                             p["input_size"], p["dtype"]])
 
 
-EXPERIMENTS = ("profiles", "trained", "gain", "heatmap", "bias", "spectra", "learnability", "clipping")
+EXPERIMENTS = ("profiles", "defaults", "trained", "gain", "heatmap", "bias", "spectra", "learnability", "clipping")
 
 
 def run(out, cells_=("rnn", "lstm", "gru"), T=100, hidden=64, input_size=8, seeds=16, experiments=("profiles",),
-        steps=300, task="adding", progress=True, echo=print):
+        steps=300, task="adding", progress=True, echo=print, n_jobs=-1):
     """What ``minirnn vanishing`` does: run the experiments, write ``<name>.png`` and ``<name>.json`` into ``out``
     (plus ``profiles.csv`` and ``summary.txt``), echo a summary of each; returns a dict name -> result.
+
+    ``learnability`` writes each run into ``<out>/learnability.jsonl`` as it finishes (a rerun resumes) and runs them
+    through joblib with ``n_jobs`` processes (``minirnn.analysis.sweep``); ``seeds`` caps its seeds at 5 or more.
     """
     import os
 
@@ -109,14 +116,14 @@ def run(out, cells_=("rnn", "lstm", "gru"), T=100, hidden=64, input_size=8, seed
                             progress=progress)
         save("trained", res, plot_cell_profiles)
         for cell in cells_:
-            echo(f"  {title(cell):<10} per-step factor at init {np.median(res['init'][cell]['factor']):.3f}, "
-                 f"after training {np.median(res['trained'][cell]['factor']):.3f} "
+            echo(f"  {title(cell):<10} mid-range factor at init {np.median(res['init'][cell]['mid']):.3f}, "
+                 f"after training {np.median(res['trained'][cell]['mid']):.3f} "
                  f"(test MSE {np.nanmedian(res['test_mse'][cell]):.4f}; 1/6 = 0.1667)")
     if "gain" in experiments:
         res = gain_sweep(T=T, hidden=hidden, input_size=input_size, seeds=seeds, progress=progress)
         save("gain", res, plot_gain_sweep)
-        echo("  tanh RNN, W_hh = g Q: per-step factor " + ", ".join(
-            f"g={g:g}: {np.median(f):.3f}" for g, f in zip(res["gains"], res["factor"])))
+        echo("  tanh RNN, W_hh = g Q: mid-range factor " + ", ".join(
+            f"g={g:g}: {np.median(f):.3f}" for g, f in zip(res["gains"], mid_range_factor(res["profiles"]))))
     if "heatmap" in experiments:
         res = gain_scale_heatmap(T=T, hidden=hidden, input_size=input_size, seeds=min(seeds, 4), progress=progress)
         save("heatmap", res, plot_heatmap)
@@ -139,14 +146,24 @@ def run(out, cells_=("rnn", "lstm", "gru"), T=100, hidden=64, input_size=8, seed
         for name in res["names"]:
             echo(f"  {name}: spectral radius {res['radius'][name]:.2f}, ||W_hh|| {res['norm'][name]:.2f}, "
                  f"largest singular value of dh_{{T-1}}/dh_0 {res['sv'][name][0, 0]:.1e}")
+    if "defaults" in experiments:
+        res = defaults_profiles(cells_, T, hidden, input_size, seeds, progress=progress)
+        save("defaults", res, plot_defaults)
+        echo("\n" + summary_table(res) + "\n")
     if "learnability" in experiments:
-        res = learnability(cells_, task=task, steps=steps, progress=progress)
-        save(f"learnability_{task}", res, plot_learnability)
-        for cell in cells_:
-            echo(f"  {title(cell):<10} test loss by T {dict(zip(res['Ts'].tolist(), np.round(np.nanmedian(res[cell]['test'], 0), 4).tolist()))}")
+        res = learnability(seeds=max(5, min(seeds, 10)), steps=steps, path=path("learnability", "jsonl"),
+                           n_jobs=n_jobs, progress=progress)
+        save("learnability", res, plot_learnability)
+        for label, rate, test in zip(res["labels"], res["success"], res["test"]):
+            echo(f"  {label:<32} solved (MSE < {res['threshold']:g}) by T {dict(zip(res['Ts'].tolist(), rate))}, "
+                 f"median MSE {np.round(np.nanmedian(test, 0), 3).tolist()}")
     if "clipping" in experiments:
         res = clipping_traces(progress=progress)
         save("clipping", res, plot_clipping)
+        echo(f"  growth through time at init ||dL/dh_0||/||dL/dh_T-1||: median {np.median(res['growth']):.1e}")
         for name in ("unclipped", "clipped"):
-            echo(f"  {name}: max gradient norm {np.nanmax(res[name]['grad_norm']):.1e}, test MSE {res[name]['test']:.3g}")
+            t = res[name]["test"]
+            echo(f"  {name}: max gradient norm {np.nanmax(res[name]['grad_norm']):.1e}, test MSE median "
+                 f"{np.nanmedian(t):.3g} [{np.nanmin(t):.3g}, {np.nanmax(t):.3g}], {np.sum(np.isfinite(t))}/{len(t)} "
+                 "finite")
     return results

@@ -81,10 +81,12 @@ def figure(ncols=1, width=5.2, height=4.2, nrows=1, **kwargs):
 
 
 def footer(fig, text, width=None):
-    """A caption under the axes, wrapped to the figure's width at :data:`MIN_FONT` pt; kept by the tight save."""
+    """A caption under everything already drawn (axes, legends below them), wrapped to the figure's width at
+    :data:`MIN_FONT` pt; the tight save keeps it."""
     chars = width or int(fig.get_figwidth() * 72 / (0.55 * MIN_FONT))  # characters per line at MIN_FONT
-    fig.text(0.0, 0.0, textwrap.fill(text, chars), fontsize=MIN_FONT, color="0.3", va="top", ha="left",
-             transform=fig.transFigure)
+    bottom = fig.get_tightbbox(fig.canvas.get_renderer()).y0 / fig.get_figheight()   # lowest artist, in figure units
+    fig.text(0.0, min(0.0, bottom) - 0.01, textwrap.fill(text, chars), fontsize=MIN_FONT, color="0.3", va="top",
+             ha="left", transform=fig.transFigure)
     return fig
 
 

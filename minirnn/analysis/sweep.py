@@ -58,6 +58,15 @@ def _jsonable(obj):
     return obj
 
 
+def _end_torn_line(path):
+    """If a killed run left ``path`` without a final newline, end that line, so the next row starts its own."""
+    if path is not None and os.path.exists(path) and os.path.getsize(path) > 0:
+        with open(path, "rb+") as fh:
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":
+                fh.write(b"\n")
+
+
 def _call(fn, job):
     return job, fn(**job)
 
@@ -82,6 +91,7 @@ def sweep(fn, jobs, path=None, n_jobs=-1, progress=True, desc="runs"):
     if not isinstance(jobs, (list, tuple)) or not all(isinstance(j, dict) for j in jobs):
         raise TypeError(f"jobs must be a list of dicts of keyword arguments, got {type(jobs).__name__}")
     done = {job_key(r["job"]): r for r in load(path)}
+    _end_torn_line(path)
     todo = [job for job in jobs if job_key(job) not in done]
     bar = None
     if progress and todo:
