@@ -32,7 +32,9 @@ from minirnn.lm import CharLM
 from minirnn.losses import softmax_cross_entropy
 from minirnn.train import fit, num_chunks, plot_history, stream_chunk
 
-plt.rcParams.update({"figure.dpi": 80})
+from minirnn.analysis import style  # noqa: E402
+
+style.use()                                             # the house style: 150 dpi, text >= 10 pt, rendered math
 np.set_printoptions(linewidth=110)
 print("sizes:", "small (MINIRNN_SMALL=1, for the tests)" if SMALL else "full")
 

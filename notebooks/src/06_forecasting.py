@@ -30,7 +30,9 @@ from minirnn.forecast import Forecaster
 from minirnn.losses import mse
 from minirnn.train import fit, plot_history
 
-plt.rcParams.update({"figure.dpi": 80, "axes.grid": True, "grid.alpha": 0.3})
+from minirnn.analysis import style  # noqa: E402
+
+style.use()                                             # the house style: 150 dpi, text >= 10 pt, rendered math
 np.set_printoptions(precision=3, linewidth=110)
 print("sizes:", "small (MINIRNN_SMALL=1, for the tests)" if SMALL else "full")
 
@@ -53,7 +55,7 @@ fig, ax = plt.subplots(figsize=(12, 3.2))
 ax.plot(years[:split], sst[:split], lw=1, label="training years")
 ax.plot(years[split:], sst[split:], lw=1, color="tab:red", label="held-out years")
 ax.set(xlabel="year", ylabel="SST (C)", title="Nino 3.4 monthly sea surface temperature")
-ax.legend(fontsize=8)
+ax.legend()
 plt.show()
 
 # %% [markdown]
@@ -162,7 +164,7 @@ ax1.plot(leads, rmse_model, "o-", color="tab:red", label="GRU, fed its own predi
 ax1.plot(leads, rmse_persist, "s--", color="tab:gray", label="persistence")
 ax1.plot(leads, rmse_clim, "^:", color="tab:blue", label="climatology")
 ax1.set(xlabel="lead time (months)", ylabel="RMSE (C)", title="Forecast error against lead time, held-out years")
-ax1.legend(fontsize=8)
+ax1.legend()
 start = min(60, n_valid - 1)
 shown = slice(split + start - 36, split + start + lead_max + 6)
 ax2.plot(years[shown], sst[shown], color="black", lw=1.4, label="truth")
@@ -170,7 +172,7 @@ ax2.plot(years[split + start:split + start + lead_max], preds[np.arange(lead_max
          label=f"GRU, {lead_max} months from {years[split + start - 1]:.1f}")
 ax2.axvline(years[split + start - 1], color="0.5", lw=1)
 ax2.set(xlabel="year", ylabel="SST (C)", title="One multi-step forecast")
-ax2.legend(fontsize=8)
+ax2.legend()
 fig.tight_layout()
 plt.show()
 

@@ -35,7 +35,9 @@ from minirnn.losses import softmax_cross_entropy
 from minirnn.models import tutorial_model
 
 torch.set_num_threads(1)
-plt.rcParams.update({"figure.dpi": 80})
+from minirnn.analysis import style  # noqa: E402
+
+style.use()                                             # the house style: 150 dpi, text >= 10 pt, rendered math
 np.set_printoptions(precision=4, linewidth=110)
 print("sizes:", "small (MINIRNN_SMALL=1, for the tests)" if SMALL else "full")
 print("torch", torch.__version__, "  keras", keras.__version__, "on", keras.backend.backend())
@@ -190,7 +192,7 @@ ax.set_ylim(1e-18, 1e-4)
 ax.set_xticks(range(len(names)), [n.replace(" ", "\n") for n in names])
 ax.set_ylabel("largest absolute difference")
 ax.set_title("The tutorial's six models rebuilt in minirnn: difference to the original")
-ax.legend(fontsize=8, loc="upper left")
+ax.legend(loc="upper left")
 ax.grid(True, axis="y", alpha=0.3)
 plt.show()
 
