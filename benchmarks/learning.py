@@ -144,7 +144,8 @@ def figure(results, path):
                     ax.plot(rows[0]["eval_step"], e, color=c, ls=ls, lw=0.8, alpha=0.35)
                 solved = sum(r["solved"] for r in rows)
                 name = registry.get(cell).title
-                ax.plot(rows[0]["eval_step"], np.median(evals, axis=0), color=c, ls=ls, lw=2.4,
+                ax.plot(rows[0]["eval_step"], np.median(evals, axis=0), color=c, ls=ls,
+                        lw=4.0 - 0.8 * _order(config), alpha=0.9,               # wide first, narrow on top: all show
                         label=f"{name}, {INITS[init]}: {solved}/{len(rows)} solved")
             ax.axhline(1 / 6, color="0.2", ls="--", lw=1.2, label="predict 1: MSE 1/6")
             ax.axhline(1 / 12, color="0.2", ls=":", lw=1.2, label="remember one number: 1/12")
@@ -153,7 +154,8 @@ def figure(results, path):
             ax.set_title(f"adding problem, T = {T}")
             ax.set_xlabel("training step")
         axes[0].set_ylabel("held-out MSE (thin: each seed; thick: median)")
-        axes[-1].legend(loc="lower left", fontsize=9)
+        for ax in axes:
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
         style.save(fig, path)
     return fig
 

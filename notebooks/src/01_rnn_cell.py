@@ -206,7 +206,8 @@ print(f"and the bit itself after 50 steps: h_50 = {flipflop(held, np.full((1, 1,
 #
 # Two panels: the *finite* gap for a change of 1 in every input at step 0, and the *sensitivity*, the gap for a
 # change of $\varepsilon = 10^{-7}$ divided by $\varepsilon$ (the linear response $\lVert (\partial h_t/\partial x_0)\,
-# \delta \rVert$, which is what a gradient measures).
+# \delta \rVert$, which is what a gradient measures; below about $10^{-16}\sqrt{H}/\varepsilon \approx 10^{-8}$ it is
+# round-off).
 
 # %% tags=["readme-figure"]
 H_mem, T_mem = (16, 30) if SMALL else (64, 100)
@@ -231,6 +232,7 @@ for scale in (1.0, 1.5, 2.0, 3.0):
     print(f"W_hh x {scale:g}: finite gap at the end {gap[-1]:.2g} (largest {gap.max():.2g}); "
           f"sensitivity at the end {sens[-1]:.2g} (largest {sens.max():.2g})")
 ax.axhspan(1e-17, 1e-14, color="0.5", alpha=0.15, lw=0, label="round-off: nothing is left")
+ax2.axhspan(1e-17, 1e-16 * np.sqrt(H_mem) / eps, color="0.5", alpha=0.15, lw=0)   # round-off / eps: the floor
 for a in (ax, ax2):
     a.set_xlabel("time step $t$")
 ax.set_ylabel(r"$\|h_t - h'_t\|$")
