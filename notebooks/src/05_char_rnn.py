@@ -6,7 +6,7 @@
 # - how to turn text into a next-character prediction problem: a vocabulary, integer ids, parallel streams;
 # - the model: an embedding, an LSTM and a linear read-out at every step (`minirnn.lm.CharLM`);
 # - truncated backpropagation through time: carry the hidden state from chunk to chunk, cut the gradient;
-# - how to judge the loss (nats per character, against a bigram baseline) and how temperature shapes the samples.
+# - how to judge the loss (bits per character, against a bigram baseline) and how temperature shapes the samples.
 #
 # This is Karpathy's *char-rnn* in miniature, trained in well under a minute on two CPU cores. Do not expect
 # Shakespeare: expect the shapes of words, indentation and Python syntax to appear out of noise.
@@ -69,7 +69,9 @@ print("\n" + text[3000:3400])
 V = len(vocab)
 uniform = np.log(V)
 bigram = bigram_loss(train_ids, test_ids, V)
-print(f"uniform guessing: {uniform:.3f} nats per character   bigram counts (add-one): {bigram:.3f}")
+LN2 = np.log(2)                                         # nats / ln 2 = bits
+print(f"uniform guessing: {uniform:.3f} nats = {uniform / LN2:.2f} bits per character   "
+      f"bigram counts (add-one): {bigram:.3f} nats = {bigram / LN2:.2f} bits per character")
 
 # %% [markdown]
 # ## 3. Parallel streams and truncated BPTT
@@ -144,12 +146,23 @@ start = time.perf_counter()
 history = fit(model, optim.Adam(model, lr=5e-3), train_step, steps, rng=np.random.default_rng(0),
               evaluate=evaluate, eval_every=max(1, steps // 4), clip_norm=1.0, progress=False)
 print(f"{steps} steps in {time.perf_counter() - start:.0f} s, {steps * B * T / len(train_ids):.1f} passes over the "
-      f"training text; held-out loss {history['eval']['test_loss'][-1]:.3f} nats per character "
-      f"(bigram {bigram:.3f}, uniform {uniform:.3f})")
+      f"training text; held-out loss {history['eval']['test_loss'][-1]:.3f} nats = "
+      f"{history['eval']['test_loss'][-1] / LN2:.2f} bits per character (bigram {bigram / LN2:.2f}, uniform "
+      f"{uniform / LN2:.2f} bits)")
 
 # %% tags=["readme-figure"]
-fig = plot_history(history, title=f"Character LSTM (H = {H}) on the standard-library corpus",
-                   baseline=("bigram counts", bigram))
+fig, ax = plt.subplots(figsize=(9, 4.4))
+w = max(1, steps // 40)
+train_bits = np.convolve(np.asarray(history["loss"]) / LN2, np.ones(w) / w, mode="valid")
+ax.plot(np.arange(w, len(history["loss"]) + 1), train_bits, color=style.color("lstm"), lw=1.2, alpha=0.5,
+        label=f"training loss ({w}-step mean)")
+ax.plot(history["eval_step"], np.asarray(history["eval"]["test_loss"]) / LN2, "o-", color=style.color("lstm"),
+        lw=2.5, label="held-out loss")
+ax.axhline(bigram / LN2, color="0.3", ls="--", label=f"bigram counts: {bigram / LN2:.2f} bits/char")
+ax.axhline(uniform / LN2, color="0.3", ls=":", label=f"uniform, $\\log_2 V$: {uniform / LN2:.2f} bits/char")
+ax.set(xlabel="training step", ylabel="cross-entropy (bits per character)",
+       title=f"Character LSTM (H = {H}) on the standard-library corpus")
+ax.legend(loc="upper right")
 plt.show()
 
 # %% [markdown]
