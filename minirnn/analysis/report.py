@@ -33,6 +33,18 @@ def summary_table(res):
     return "\n".join(lines)
 
 
+def learnability_table(res):
+    """A Markdown table of :func:`learnability`'s result: per configuration and T, solved/seeds and the median
+    [min, max] held-out MSE."""
+    Ts, S = res["Ts"], res["test"].shape[1]
+    lines = ["| configuration | " + " | ".join(f"T = {T}" for T in Ts) + " |", "|---|" + "---|" * len(Ts)]
+    for label, rate, test in zip(res["labels"], res["success"], res["test"]):
+        cells_ = [f"{int(round(r * S))}/{S} solved, MSE {np.nanmedian(m):.3f} [{np.nanmin(m):.3f}, {np.nanmax(m):.3f}]"
+                  for r, m in zip(rate, test.T)]
+        lines.append(f"| {label.replace('$', '')} | " + " | ".join(cells_) + " |")
+    return "\n".join(lines)
+
+
 def _jsonable(obj):
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
@@ -154,6 +166,9 @@ def run(out, cells_=("rnn", "lstm", "gru"), T=100, hidden=64, input_size=8, seed
         res = learnability(seeds=max(5, min(seeds, 10)), steps=steps, path=path("learnability", "jsonl"),
                            n_jobs=n_jobs, progress=progress)
         save("learnability", res, plot_learnability)
+        with open(path("learnability", "md"), "w") as fh:
+            fh.write(learnability_table(res) + "\n")
+        echo("\n" + learnability_table(res) + "\n")
         for label, rate, test in zip(res["labels"], res["success"], res["test"]):
             echo(f"  {label:<32} solved (MSE < {res['threshold']:g}) by T {dict(zip(res['Ts'].tolist(), rate))}, "
                  f"median MSE {np.round(np.nanmedian(test, 0), 3).tolist()}")
