@@ -41,7 +41,7 @@ def learnability_table(res):
     for label, rate, test in zip(res["labels"], res["success"], res["test"]):
         cells_ = [f"{int(round(r * S))}/{S} solved, MSE {np.nanmedian(m):.3f} [{np.nanmin(m):.3f}, {np.nanmax(m):.3f}]"
                   for r, m in zip(rate, test.T)]
-        lines.append(f"| {label.replace('$', '')} | " + " | ".join(cells_) + " |")
+        lines.append(f"| {label.replace('$', '').replace('{hh}', 'hh')} | " + " | ".join(cells_) + " |")
     return "\n".join(lines)
 
 
@@ -170,7 +170,8 @@ def run(out, cells_=("rnn", "lstm", "gru"), T=100, hidden=64, input_size=8, seed
             fh.write(learnability_table(res) + "\n")
         echo("\n" + learnability_table(res) + "\n")
         for label, rate, test in zip(res["labels"], res["success"], res["test"]):
-            echo(f"  {label:<32} solved (MSE < {res['threshold']:g}) by T {dict(zip(res['Ts'].tolist(), rate))}, "
+            rates = dict(zip(res["Ts"].tolist(), rate.tolist()))
+            echo(f"  {label:<32} solved (MSE < {res['threshold']:g}) by T {rates}, "
                  f"median MSE {np.round(np.nanmedian(test, 0), 3).tolist()}")
     if "clipping" in experiments:
         res = clipping_traces(progress=progress)
