@@ -44,9 +44,42 @@ LABELS = {
 
 
 def use():
-    """Apply the house style to matplotlib globally (notebooks call this once)."""
+    """Apply the house style to matplotlib globally (notebooks call this once, after ``%matplotlib inline``).
+
+    In IPython it also shows every figure as a :func:`compact_png`: 150 dpi, but with a palette of 128 colours, about
+    a third of the bytes, so that a notebook with a dozen figures stays small enough to commit and diff.
+    """
     import matplotlib
     matplotlib.rcParams.update(RC)
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        from matplotlib.figure import Figure
+        shell.display_formatter.formatters["image/png"].for_type(Figure, compact_png)
+
+
+def compact_png(fig, colors=128):
+    """The PNG bytes of ``fig`` at :data:`DPI`, tight, reduced to a palette of ``colors`` colours (median cut).
+
+    Example:
+        >>> import matplotlib; matplotlib.use("Agg"); import matplotlib.pyplot as plt
+        >>> fig, ax = plt.subplots(); _ = ax.plot([0, 1])
+        >>> compact_png(fig)[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
+        True
+    """
+    import io
+
+    from PIL import Image
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.1, facecolor="white")
+    image = Image.open(io.BytesIO(buf.getvalue())).convert("RGB").quantize(colors=colors,
+                                                                           method=Image.Quantize.MEDIANCUT)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True, dpi=(DPI, DPI))
+    return out.getvalue()
 
 
 def house():
