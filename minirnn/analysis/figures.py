@@ -1,13 +1,14 @@
-"""The vanishing-gradient figures: each ``plot_*`` takes an experiment's result, returns a matplotlib Figure and saves a
-PNG when given ``path``. All of them draw in the house style of :mod:`minirnn.analysis.style` (150 dpi, text >= 10
-pt, rendered math, nothing clipped) and give each cell its one colour (the registry's ``Cell.color``)."""
+"""The vanishing-gradient figures: each ``plot_*`` takes an experiment's result, returns a matplotlib Figure
+and saves a PNG when given ``path``. All of them draw in the house style of :mod:`minirnn.analysis.style` (150
+dpi, text >= 10 pt, rendered math, nothing clipped) and give each cell its one colour (the registry's
+``Cell.color``)."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..cells import registry
 from . import style
-from .gradients import decay_ratio, first_step_drop, mid_range_factor, title
+from .gradients import first_step_drop, mid_range_factor, title
 from .linear_rnn import LINEAR
 
 #: One colour per cell, the same in every figure.
@@ -41,7 +42,8 @@ def _new_fig(ncols, width=5.2, height=4.2):
 
 
 def _shape(d, key="h"):
-    """'first step x0.13, then x0.99/step': a profile's first-step drop and mid-range factor (medians over seeds)."""
+    """'first step x0.13, then x0.99/step': a profile's first-step drop and mid-range factor (medians over
+    seeds)."""
     n = d[key]
     return (rf"first step $\times${np.median(first_step_drop(n)):.2g}, "
             rf"then $\times${np.median(mid_range_factor(n)):.2f}/step")
@@ -64,10 +66,10 @@ def _legend_below(ax, ncol=1):
 
 @_housed
 def plot_profiles(res, path=None, title=None):
-    """The main figure: ||dL/dh_t|| / ||dL/dh_{T-1}|| against t, log scale, median and interquartile band per row,
-    and the input sensitivity ||dL/dx_t|| beside it. Each legend entry gives the first-step drop and the mid-range
-    per-step factor separately (a profile is rarely one straight line). ``res`` from :func:`protocol_a` or
-    :func:`defaults_profiles`.
+    """The main figure: ||dL/dh_t|| / ||dL/dh_{T-1}|| against t, log scale, median and interquartile band per
+    row, and the input sensitivity ||dL/dx_t|| beside it. Each legend entry gives the first-step drop and the
+    mid-range per-step factor separately (a profile is rarely one straight line). ``res`` from
+    :func:`protocol_a` or :func:`defaults_profiles`.
     """
     p = res.get("protocol", {})
     fig, (ax, ax2) = _new_fig(2, 5.5, 4.4)
@@ -117,7 +119,8 @@ def plot_cell_profiles(res, path=None):
 
 @_housed
 def plot_gain_sweep(res, path=None):
-    """tanh RNN with W_hh = g Q: median profile and band per gain, over the exact linear-RNN lines g^(T-1-t)."""
+    """tanh RNN with W_hh = g Q: median profile and band per gain, over the exact linear-RNN lines
+    g^(T-1-t)."""
     import matplotlib.pyplot as plt
     fig, (ax,) = _new_fig(1, 7.5, 5.0)
     cmap = plt.get_cmap("viridis")
@@ -125,8 +128,8 @@ def plot_gain_sweep(res, path=None):
     t = np.arange(T)
     for gi, g in enumerate(res["gains"]):
         color = cmap(0.9 * gi / max(1, len(res["gains"]) - 1))
-        _band(ax, t, res["profiles"][gi], color,
-              rf"tanh, $g$ = {g:g}: mid-range $\times${np.median(mid_range_factor(res['profiles'][gi])):.2f}/step")
+        mid = np.median(mid_range_factor(res["profiles"][gi]))
+        _band(ax, t, res["profiles"][gi], color, rf"tanh, $g$ = {g:g}: mid-range $\times${mid:.2f}/step")
         ax.plot(t, res["exact"][gi], color=color, ls=":", lw=1.5)
     ax.plot([], [], color="0.3", ls=":", label=r"linear RNN: exactly $g^{T-1-t}$")
     ax.set_yscale("log")
@@ -142,6 +145,7 @@ def plot_gain_sweep(res, path=None):
 def plot_heatmap(res, path=None):
     """log10 of ||dL/dh_0|| / ||dL/dh_{T-1}|| over gain x input scale (from :func:`gain_scale_heatmap`)."""
     from matplotlib.colors import TwoSlopeNorm
+
     fig, (ax,) = _new_fig(1, 8.0, 5.6)
     z = res["log10_ratio"]
     vmax = max(1.0, np.nanmax(np.abs(z)))
@@ -151,25 +155,39 @@ def plot_heatmap(res, path=None):
     ax.grid(False)
     for i in range(z.shape[0]):
         for k in range(z.shape[1]):
-            ax.text(k, i, f"{z[i, k]:.0f}", ha="center", va="center", fontsize=9,
-                    color="white" if abs(z[i, k]) > 0.6 * vmax else "black")
+            ax.text(
+                k,
+                i,
+                f"{z[i, k]:.0f}",
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="white" if abs(z[i, k]) > 0.6 * vmax else "black",
+            )
     ax.set_xlabel(r"input scale $s$ ($x \sim N(0, s^2)$)")
     ax.set_ylabel(r"gain $g$ of $W_{hh} = g\,Q$")
-    ax.set_title(r"$\log_{10} \|\partial L/\partial h_0\| / \|\partial L/\partial h_{T-1}\|$, tanh RNN" "\n"
-                 "red explodes, blue vanishes: large inputs saturate tanh")
+    ax.set_title(
+        r"$\log_{10} \|\partial L/\partial h_0\| / \|\partial L/\partial h_{T-1}\|$, tanh RNN"
+        "\n"
+        "red explodes, blue vanishes: large inputs saturate tanh"
+    )
     fig.colorbar(im, ax=ax, label=r"$\log_{10}$ ratio (linear RNN: $(T-1)\log_{10} g$)")
     return _finish(fig, path, res["protocol"])
 
 
 @_housed
 def plot_gate_bias(res, path=None):
-    """Three panels: LSTM dL/dc and dL/dh for forget bias b, GRU dL/dh for update bias b; sigmoid(b)^(T-1-t) dotted.
-    Legends give each profile's first-step drop and mid-range factor."""
+    """Three panels: LSTM dL/dc and dL/dh for forget bias b, GRU dL/dh for update bias b; sigmoid(b)^(T-1-t)
+    dotted. Legends give each profile's first-step drop and mid-range factor."""
     import matplotlib.pyplot as plt
+
     fig, axes = style.figure(3, 5.0, 4.6, nrows=1)
     cmaps = {"lstm": plt.get_cmap("Reds"), "gru": plt.get_cmap("Greens")}
-    panels = (("lstm", "c", "LSTM, forget bias $b$", "profile_c"), ("lstm", "h", "LSTM, forget bias $b$", "profile_h"),
-              ("gru", "h", "GRU, update-gate bias $b$", "profile_h"))
+    panels = (
+        ("lstm", "c", "LSTM, forget bias $b$", "profile_c"),
+        ("lstm", "h", "LSTM, forget bias $b$", "profile_h"),
+        ("gru", "h", "GRU, update-gate bias $b$", "profile_h"),
+    )
     biases = list(res[panels[0][0]])
     for ax, (cell, key, name, ylabel) in zip(axes, panels):
         for bi, b in enumerate(biases):
@@ -180,7 +198,7 @@ def plot_gate_bias(res, path=None):
             _band(ax, t, d[key] / d[key][:, -1:], color, f"$b$ = {b:g}: {_shape(d, key)}")
             sig = 0.5 * (1 + np.tanh(0.5 * b))
             ax.plot(t, sig ** (T - 1 - t), color=color, ls=":", lw=1.3)
-        if res["cec"]["cell"] == cell:                                  # the carousel belongs on its own cell's panels
+        if res["cec"]["cell"] == cell:  # the carousel belongs on its own cell's panels
             d = res["cec"]
             _band(ax, t, d[key] / d[key][:, -1:], "black", f"$f$ = 1 (1997 CEC): {_shape(d, key)}", "--")
         ax.plot([], [], color="0.4", ls=":", label=r"$\sigma(b)^{T-1-t}$: the gate path alone")
@@ -195,7 +213,8 @@ def plot_gate_bias(res, path=None):
 
 @_housed
 def plot_spectra(res, path=None):
-    """Eigenvalues of W_hh with the unit circle; singular values of dh_{T-1}/dh_t against the distance T-1-t."""
+    """Eigenvalues of W_hh with the unit circle; singular values of dh_{T-1}/dh_t against the distance
+    T-1-t."""
     fig, (ax, ax2) = _new_fig(2, 5.5, 5.2)
     colors = dict(zip(res["names"], (CELL_COLORS["rnn"], "#9467bd", "#ff7f0e")))
     markers = dict(zip(res["names"], ("o", "s", "^")))
@@ -203,15 +222,22 @@ def plot_spectra(res, path=None):
     ax.plot(np.cos(th), np.sin(th), color="0.5", lw=1, label="unit circle")
     for name in res["names"]:
         e = res["eig"][name]
-        ax.scatter(e.real, e.imag, s=14, color=colors[name], marker=markers[name], alpha=0.7,
-                   label=rf"{name}: $\rho$ = {res['radius'][name]:.2f}, $\sigma_{{\max}}$ = {res['norm'][name]:.2f}")
+        ax.scatter(
+            e.real,
+            e.imag,
+            s=14,
+            color=colors[name],
+            marker=markers[name],
+            alpha=0.7,
+            label=rf"{name}: $\rho$ = {res['radius'][name]:.2f}, $\sigma_{{\max}}$ = {res['norm'][name]:.2f}",
+        )
     ax.set_aspect("equal")
     ax.set_xlabel("Re(eigenvalue)")
     ax.set_ylabel("Im(eigenvalue)")
     ax.set_title("Eigenvalues of $W_{hh}$")
     _legend_below(ax)
     for name in res["names"]:
-        sv = res["sv"][name]                                         # (T, H), row t
+        sv = res["sv"][name]  # (T, H), row t
         dist = (sv.shape[0] - 1) - np.arange(sv.shape[0])
         ax2.plot(dist, sv[:, 0], color=colors[name], lw=2, label=f"{name}: largest")
         ax2.plot(dist, sv[:, -1], color=colors[name], lw=1, ls="--")
@@ -223,21 +249,25 @@ def plot_spectra(res, path=None):
     ax2.set_ylabel(r"singular values of $\partial h_{T-1}/\partial h_t$")
     ax2.set_title("Singular values of the Jacobian product")
     _legend_below(ax2)
-    fig.suptitle("The spectral radius is not the whole story: a non-normal $W_{hh}$ amplifies before it decays")
+    fig.suptitle(
+        "The spectral radius is not the whole story: a non-normal $W_{hh}$ amplifies before it decays"
+    )
     return _finish(fig, path, res["protocol"])
 
 
 @_housed
 def plot_learnability(res, path=None):
-    """Success rate (left) and held-out MSE (right, median and range over seeds) against T, per configuration of
-    :func:`learnability`; the 1/6 (predict 1) and 1/12 (remember one number) lines and the success threshold."""
+    """Success rate (left) and held-out MSE (right, median and range over seeds) against T, per configuration
+    of :func:`learnability`; the 1/6 (predict 1) and 1/12 (remember one number) lines and the success
+    threshold."""
     from .remedies import SETUP_STYLE
+
     fig, (ax, ax2) = _new_fig(2, 5.5, 4.6)
     Ts = res["Ts"]
     S = res["test"].shape[1]
     for ci, label in enumerate(res["labels"]):
         color, ls = CELL_COLORS[res["cells"][ci]], SETUP_STYLE[res["setups"][ci]]
-        jitter = 1 + 0.012 * (ci - len(res["labels"]) / 2)             # keep equal rates apart
+        jitter = 1 + 0.012 * (ci - len(res["labels"]) / 2)  # keep equal rates apart
         ax.plot(Ts * jitter, 100 * res["success"][ci], marker="o", color=color, ls=ls, label=label)
         test = res["test"][ci]
         ax2.plot(Ts, np.nanmedian(test, axis=0), marker="o", color=color, ls=ls)
@@ -264,7 +294,8 @@ def plot_learnability(res, path=None):
 
 @_housed
 def plot_clipping(res, path=None):
-    """Gradient norm per SGD step (median over seeds and range), with and without clipping, and the training loss."""
+    """Gradient norm per SGD step (median over seeds and range), with and without clipping, and the training
+    loss."""
     fig, (ax, ax2) = _new_fig(2, 5.4, 4.4)
     for name, color in (("unclipped", "#ff7f0e"), ("clipped", CELL_COLORS["rnn"])):
         h = res[name]
@@ -272,8 +303,16 @@ def plot_clipping(res, path=None):
         for a, key in ((ax, "grad_norm"), (ax2, "loss")):
             with np.errstate(all="ignore"):
                 med = np.nanmedian(h[key], axis=0)
-            a.plot(steps, med, color=color, lw=2, label=f"{name}: test MSE median {np.nanmedian(h['test']):.3g}"
-                   f" ({int(np.sum(np.isfinite(h['test'])))}/{len(h['test'])} finite)" if key == "loss" else name)
+            a.plot(
+                steps,
+                med,
+                color=color,
+                lw=2,
+                label=f"{name}: test MSE median {np.nanmedian(h['test']):.3g}"
+                f" ({int(np.sum(np.isfinite(h['test'])))}/{len(h['test'])} finite)"
+                if key == "loss"
+                else name,
+            )
             a.fill_between(steps, np.nanmin(h[key], 0), np.nanmax(h[key], 0), color=color, alpha=0.15, lw=0)
     ax.axhline(1.0, color="0.4", ls=":", lw=1, label="clipping threshold")
     ax2.axhline(1 / 6, color="k", ls="--", lw=1, label="predict 1: 1/6")
@@ -281,8 +320,11 @@ def plot_clipping(res, path=None):
         a.set_yscale("log")
         a.set_xlabel("SGD step")
     ax.set_ylabel("global gradient norm (before clipping)")
-    ax.set_title(rf"tanh RNN, $W_{{hh}}$ = {res.get('gain', 1.5):g} $Q$: growth through time at init "
-                 rf"$\times${np.median(res['growth']):.0e}", fontsize=11)
+    ax.set_title(
+        rf"tanh RNN, $W_{{hh}}$ = {res.get('gain', 1.5):g} $Q$: growth through time at init "
+        rf"$\times${np.median(res['growth']):.0e}",
+        fontsize=11,
+    )
     ax2.set_ylabel("training loss (MSE)")
     ax2.set_title("Training loss")
     _legend_below(ax)

@@ -1,14 +1,15 @@
-"""The remedies for vanishing gradients, measured: which initialisation lets which cell learn the adding problem at
-which length, over seeds; and PyTorch's default initialisation against Keras'.
+"""The remedies for vanishing gradients, measured: which initialisation lets which cell learn the adding
+problem at which length, over seeds; and PyTorch's default initialisation against Keras'.
 
 - :data:`CONFIGS`: tanh RNN (default, orthogonal W_hh (Saxe et al. 2014), IRNN = ReLU with W_hh = I (Le et al.
-  2015)), LSTM (default, forget bias 1 (Gers et al. 2000; Jozefowicz et al. 2015), chrono (Tallec & Ollivier 2018)),
-  GRU (default). Each is built by :func:`build_layer` with ``minirnn.init``.
-- :func:`learnability`: success rate against T on the adding problem (solved: held-out MSE below ``threshold``), the
-  runs in parallel through :func:`minirnn.analysis.sweep.sweep` (resumable when given ``path``).
-- :func:`keras_defaults_` and :func:`defaults_profiles`: the gradient profile of every cell at PyTorch's default
-  (every weight U(-1/sqrt(H), 1/sqrt(H))) and at Keras' (glorot-uniform W_ih, orthogonal W_hh, zero biases, forget
-  bias 1 where there is a forget gate).
+  2015)), LSTM (default, forget bias 1 (Gers et al. 2000; Jozefowicz et al. 2015), chrono (Tallec & Ollivier
+  2018)), GRU (default). Each is built by :func:`build_layer` with ``minirnn.init``.
+- :func:`learnability`: success rate against T on the adding problem (solved: held-out MSE below
+  ``threshold``), the runs in parallel through :func:`minirnn.analysis.sweep.sweep` (resumable when given
+  ``path``).
+- :func:`keras_defaults_` and :func:`defaults_profiles`: the gradient profile of every cell at PyTorch's
+  default (every weight U(-1/sqrt(H), 1/sqrt(H))) and at Keras' (glorot-uniform W_ih, orthogonal W_hh, zero
+  biases, forget bias 1 where there is a forget gate).
 """
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ SETUP_STYLE = {"default": "-", "orthogonal": "--", "irnn": ":", "forget_bias_1":
 
 
 def build_layer(config, input_size, hidden, seed, T_max=100):
-    """The layer of configuration ``config`` (a key of :data:`CONFIGS`), PyTorch's default init then the setup.
+    """The layer of configuration ``config`` (a key of :data:`CONFIGS`), PyTorch's default init then the
+    setup.
 
     Example:
         >>> irnn = build_layer("irnn", 2, 4, seed=0)
@@ -73,13 +75,13 @@ def learnability(configs=tuple(CONFIGS), Ts=(25, 50, 100), seeds=5, steps=500, h
                  threshold=0.05, path=None, n_jobs=-1, progress=False):
     """Success rate against T on the adding problem, per configuration, over ``seeds`` seeds.
 
-    Each run: :func:`build_layer` (chrono with T_max = T) + Linear head, ``steps`` Adam steps (lr, clip 1) of ``batch``
-    fresh sequences, then the MSE on 1000 fresh sequences; solved = MSE < ``threshold``. Predicting 1 scores 1/6; a
-    model that remembers only one of the two numbers scores 1/12.
+    Each run: :func:`build_layer` (chrono with T_max = T) + Linear head, ``steps`` Adam steps (lr, clip 1) of
+    ``batch`` fresh sequences, then the MSE on 1000 fresh sequences; solved = MSE < ``threshold``. Predicting
+    1 scores 1/6; a model that remembers only one of the two numbers scores 1/12.
 
     Returns:
-        dict ``protocol``, ``Ts``, ``configs``, ``labels``, ``cells``, ``threshold``, ``test`` (C, S, len(Ts)) and
-        ``success`` (C, len(Ts)): the fraction of seeds solved.
+        dict ``protocol``, ``Ts``, ``configs``, ``labels``, ``cells``, ``threshold``, ``test`` (C, S, len(Ts))
+        and ``success`` (C, len(Ts)): the fraction of seeds solved.
     """
     from .sweep import sweep
     Ts, configs = [int(T) for T in Ts], list(configs)
@@ -102,8 +104,9 @@ def learnability(configs=tuple(CONFIGS), Ts=(25, 50, 100), seeds=5, steps=500, h
 def keras_defaults_(layer, rng=None):
     """Re-initialise a single-layer layer as Keras does by default, in place; returns it.
 
-        W_ih: glorot uniform U(-a, a), a = sqrt(6 / (I + G H));  W_hh: orthogonal (Keras' (H, G H) kernel, i.e. our
-        (G H, H) with orthonormal columns);  biases 0;  forget gate bias 1 (``unit_forget_bias``) if the cell has one.
+        W_ih: glorot uniform U(-a, a), a = sqrt(6 / (I + G H));  W_hh: orthogonal (Keras' (H, G H) kernel,
+        i.e. our (G H, H) with orthonormal columns);  biases 0;  forget gate bias 1 (``unit_forget_bias``) if
+        the cell has one.
     """
     rng = np.random.default_rng(rng)
     W_ih = layer.params["weight_ih_l0"]
@@ -127,8 +130,16 @@ def defaults_profiles(cells_=tuple(registry.CELLS), T=100, hidden=64, input_size
                                  init="PyTorch default vs Keras default", seeds=seeds)}
     for cell in cells_:
         title = registry.get(cell).title
-        res[cell] = _measure(cell, seeds, T, hidden, input_size, progress=progress, label=f"{title}, PyTorch init")
-        res[f"{cell}_keras"] = _measure(cell, seeds, T, hidden, input_size, progress=progress,
-                                        modify=lambda l, s: keras_defaults_(l, 60_000 + s),
-                                        label=f"{title}, Keras init")
+        res[cell] = _measure(cell, seeds, T, hidden, input_size, progress=progress,
+                             label=f"{title}, PyTorch init")
+        res[f"{cell}_keras"] = _measure(
+            cell,
+            seeds,
+            T,
+            hidden,
+            input_size,
+            progress=progress,
+            modify=lambda l, s: keras_defaults_(l, 60_000 + s),
+            label=f"{title}, Keras init",
+        )
     return res

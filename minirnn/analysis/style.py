@@ -7,10 +7,11 @@
         ...
     style.save(fig, "out.png")                    # 150 dpi, tight box: nothing clipped
 
-What it fixes, once: PNGs at :data:`DPI` = 150 dpi; no text below 10 pt at the figure's own size (figures are drawn
-at most :data:`MAX_WIDTH` = 11 in wide, so on a 10 in slide text stays above 9 pt); math rendered by mathtext
-(``r"$\\|\\partial L/\\partial h_t\\|$"``); one colour per cell (:func:`color`, from ``cells/registry.py``); the grid
-and legend frame; ``savefig`` with a tight bounding box so titles, footers and legends outside the axes are kept.
+What it fixes, once: PNGs at :data:`DPI` = 150 dpi; no text below 10 pt at the figure's own size (figures are
+drawn at most :data:`MAX_WIDTH` = 11 in wide, so on a 10 in slide text stays above 9 pt); math rendered by
+mathtext (``r"$\\|\\partial L/\\partial h_t\\|$"``); one colour per cell (:func:`color`, from
+``cells/registry.py``); the grid and legend frame; ``savefig`` with a tight bounding box so titles, footers
+and legends outside the axes are kept.
 """
 from __future__ import annotations
 
@@ -46,8 +47,9 @@ LABELS = {
 def use():
     """Apply the house style to matplotlib globally (notebooks call this once, after ``%matplotlib inline``).
 
-    In IPython it also shows every figure as a :func:`compact_png`: 150 dpi, but with a palette of 128 colours, about
-    a third of the bytes, so that a notebook with a dozen figures stays small enough to commit and diff.
+    In IPython it also shows every figure as a :func:`compact_png`: 150 dpi, but with a palette of 128
+    colours, about a third of the bytes, so that a notebook with a dozen figures stays small enough to commit
+    and diff.
     """
     import matplotlib
     matplotlib.rcParams.update(RC)
@@ -62,7 +64,8 @@ def use():
 
 
 def compact_png(fig, colors=128):
-    """The PNG bytes of ``fig`` at :data:`DPI`, tight, reduced to a palette of ``colors`` colours (median cut).
+    """The PNG bytes of ``fig`` at :data:`DPI`, tight, reduced to a palette of ``colors`` colours (median
+    cut).
 
     Example:
         >>> import matplotlib; matplotlib.use("Agg"); import matplotlib.pyplot as plt
@@ -104,8 +107,8 @@ def color(cell: str) -> str:
 
 
 def figure(ncols=1, width=5.2, height=4.2, nrows=1, **kwargs):
-    """``plt.subplots`` in the house style with the total width capped at :data:`MAX_WIDTH`; returns (fig, axes) with
-    axes a flat array. Call inside :func:`house` (or after :func:`use`)."""
+    """``plt.subplots`` in the house style with the total width capped at :data:`MAX_WIDTH`; returns (fig,
+    axes) with axes a flat array. Call inside :func:`house` (or after :func:`use`)."""
     import matplotlib.pyplot as plt
     w = min(MAX_WIDTH, width * ncols)
     h = height * nrows * (w / (width * ncols))
@@ -117,14 +120,24 @@ def footer(fig, text, width=None):
     """A caption under everything already drawn (axes, legends below them), wrapped to the figure's width at
     :data:`MIN_FONT` pt; the tight save keeps it."""
     chars = width or int(fig.get_figwidth() * 72 / (0.55 * MIN_FONT))  # characters per line at MIN_FONT
-    bottom = fig.get_tightbbox(fig.canvas.get_renderer()).y0 / fig.get_figheight()   # lowest artist, in figure units
-    fig.text(0.0, min(0.0, bottom) - 0.01, textwrap.fill(text, chars), fontsize=MIN_FONT, color="0.3", va="top",
-             ha="left", transform=fig.transFigure)
+    # the lowest artist drawn so far, in figure units
+    bottom = fig.get_tightbbox(fig.canvas.get_renderer()).y0 / fig.get_figheight()
+    fig.text(
+        0.0,
+        min(0.0, bottom) - 0.01,
+        textwrap.fill(text, chars),
+        fontsize=MIN_FONT,
+        color="0.3",
+        va="top",
+        ha="left",
+        transform=fig.transFigure,
+    )
     return fig
 
 
 def save(fig, path):
-    """Save ``fig`` as a PNG at :data:`DPI` with a tight bounding box (if ``path`` is not None); returns fig."""
+    """Save ``fig`` as a PNG at :data:`DPI` with a tight bounding box (if ``path`` is not None); returns
+    fig."""
     if path is not None:
         fig.savefig(path, dpi=DPI, bbox_inches="tight", pad_inches=0.1, facecolor="white")
     return fig

@@ -2,13 +2,13 @@
 
     rows = sweep(train_one, jobs, "results.jsonl")          # jobs: a list of dicts of keyword arguments
 
-Each job is a dict of JSON-able keyword arguments of ``fn``; its key is the job itself. ``fn(**job)`` returns a dict
-of JSON-able results, which is appended to ``path`` as one line ``{"job": job, **result}`` in the parent process as
-soon as that run ends. A job whose line is already in ``path`` is not run again.
+Each job is a dict of JSON-able keyword arguments of ``fn``; its key is the job itself. ``fn(**job)`` returns
+a dict of JSON-able results, which is appended to ``path`` as one line ``{"job": job, **result}`` in the
+parent process as soon as that run ends. A job whose line is already in ``path`` is not run again.
 
-The runs go through joblib (``pip install joblib``; without it they run one after another here): local processes by
-default (``n_jobs=-1``, all cores). On a Dask or Ray cluster, the same call inside joblib's backend context runs there,
-with no code of ours for it::
+The runs go through joblib (``pip install joblib``; without it they run one after another here): local
+processes by default (``n_jobs=-1``, all cores). On a Dask or Ray cluster, the same call inside joblib's
+backend context runs there, with no code of ours for it::
 
     from dask.distributed import Client; import joblib
     client = Client("scheduler:8786")
@@ -30,8 +30,8 @@ def job_key(job: dict) -> str:
 
 
 def load(path) -> list:
-    """The rows already in the JSON-lines file ``path`` (an empty list if it does not exist); the last row of a job
-    wins, a truncated last line (a run killed while writing) is ignored."""
+    """The rows already in the JSON-lines file ``path`` (an empty list if it does not exist); the last row of
+    a job wins, a truncated last line (a run killed while writing) is ignored."""
     rows = {}
     if path is None or not os.path.exists(path):
         return []
@@ -59,7 +59,8 @@ def _jsonable(obj):
 
 
 def _end_torn_line(path):
-    """If a killed run left ``path`` without a final newline, end that line, so the next row starts its own."""
+    """If a killed run left ``path`` without a final newline, end that line, so the next row starts its
+    own."""
     if path is not None and os.path.exists(path) and os.path.getsize(path) > 0:
         with open(path, "rb+") as fh:
             fh.seek(-1, os.SEEK_END)
@@ -72,13 +73,15 @@ def _call(fn, job):
 
 
 def sweep(fn, jobs, path=None, n_jobs=-1, progress=True, desc="runs"):
-    """Run ``fn(**job)`` for every job not yet in ``path``, in parallel through joblib; returns the rows of all jobs.
+    """Run ``fn(**job)`` for every job not yet in ``path``, in parallel through joblib; returns the rows of
+    all jobs.
 
     Args:
         fn: a module-level function (it is pickled to the worker processes) returning a dict.
         jobs: list of dicts of JSON-able keyword arguments.
         path: JSON-lines file the rows are appended to as they finish (None: keep them in memory only).
-        n_jobs: joblib's n_jobs (-1: every core; 1: in this process). Inside ``joblib.parallel_config(backend=...)``
+        n_jobs: joblib's n_jobs (-1: every core; 1: in this process). Inside
+        ``joblib.parallel_config(backend=...)``
             the configured backend runs the jobs.
 
     Returns:
@@ -120,8 +123,8 @@ def sweep(fn, jobs, path=None, n_jobs=-1, progress=True, desc="runs"):
 
 
 def summarize(values, solved):
-    """Success rate, median and range of one configuration's runs: dict ``n``, ``solved``, ``median``, ``min``,
-    ``max`` (NaN-safe; a diverged run counts as not solved).
+    """Success rate, median and range of one configuration's runs: dict ``n``, ``solved``, ``median``,
+    ``min``, ``max`` (NaN-safe; a diverged run counts as not solved).
 
     Example:
         >>> summarize([0.01, 0.2, 0.03], [True, False, True])["solved"]

@@ -1,22 +1,22 @@
-"""Initialisations that keep gradients alive, in the style of ``torch.nn.init``: each function fills in place and
-returns what it filled.
+"""Initialisations that keep gradients alive, in the style of ``torch.nn.init``: each function fills in place
+and returns what it filled.
 
 Arrays (any float array with at least 2 dimensions, flattened to (rows, cols) = (shape[0], prod(shape[1:]))):
 
-- :func:`orthogonal_`: a (semi-)orthogonal matrix times ``gain``: W^T W = gain^2 I when rows >= cols, W W^T = gain^2 I
-  otherwise (Saxe et al. 2014; Keras' default ``recurrent_initializer``).
+- :func:`orthogonal_`: a (semi-)orthogonal matrix times ``gain``: W^T W = gain^2 I when rows >= cols, W W^T =
+  gain^2 I otherwise (Saxe et al. 2014; Keras' default ``recurrent_initializer``).
 - :func:`identity_`: ``gain`` times the identity (the IRNN's W_hh = I with ReLU, Le, Jaitly & Hinton 2015).
 
 Layers (a ``minirnn.RNN``/``LSTM``/``GRU``; every layer and direction):
 
-- :func:`forget_bias_`: the LSTM forget gate's total bias b_ih + b_hh = ``value`` (Gers et al. 2000; Jozefowicz et al.
-  2015; Keras' ``unit_forget_bias=True`` is value 1).
-- :func:`chrono_`: Tallec & Ollivier's (2018) chrono initialisation, b_f = log(u), u ~ U(1, T_max - 1), and the input
-  gate's b_i = -b_f (LSTM); for the GRU the update gate z (h_t = (1 - z) n + z h_{t-1}) takes b_z = log(u).
-  A gate held near sigmoid(log u) = u / (1 + u) forgets with a characteristic time of about u steps.
+- :func:`forget_bias_`: the LSTM forget gate's total bias b_ih + b_hh = ``value`` (Gers et al. 2000;
+  Jozefowicz et al. 2015; Keras' ``unit_forget_bias=True`` is value 1).
+- :func:`chrono_`: Tallec & Ollivier's (2018) chrono initialisation, b_f = log(u), u ~ U(1, T_max - 1), and
+  the input gate's b_i = -b_f (LSTM); for the GRU the update gate z (h_t = (1 - z) n + z h_{t-1}) takes b_z =
+  log(u). A gate held near sigmoid(log u) = u / (1 + u) forgets with a characteristic time of about u steps.
 
-The total bias of a gate block is written into ``bias_ih`` and ``bias_hh`` is set to 0 there, so that the gate's
-pre-activation bias is exactly the value asked for.
+The total bias of a gate block is written into ``bias_ih`` and ``bias_hh`` is set to 0 there, so that the
+gate's pre-activation bias is exactly the value asked for.
 
 Example:
     >>> import numpy as np, minirnn
@@ -88,7 +88,8 @@ def orthogonal_(W, gain=1.0, rng=None):
 
 
 def identity_(W, gain=1.0):
-    """Fill W (rows, cols) with ``gain`` times the identity (ones on the main diagonal, zeros elsewhere); returns W.
+    """Fill W (rows, cols) with ``gain`` times the identity (ones on the main diagonal, zeros elsewhere);
+    returns W.
 
     Example:
         >>> identity_(np.empty((2, 3)), gain=0.5).tolist()
@@ -103,7 +104,8 @@ def identity_(W, gain=1.0):
 
 
 def _bias_blocks(layer, gate):
-    """For every layer and direction: (bias_ih, bias_hh, slice of ``gate``'s block). TypeError/ValueError else."""
+    """For every layer and direction: (bias_ih, bias_hh, slice of ``gate``'s block). TypeError/ValueError
+    else."""
     from .recurrent import LAYERS
     if not isinstance(layer, tuple(LAYERS.values())):
         raise TypeError(f"layer must be a minirnn RNN, LSTM or GRU, got {type(layer).__name__}")
@@ -119,7 +121,8 @@ def _bias_blocks(layer, gate):
 
 
 def forget_bias_(lstm, value):
-    """Set the total forget-gate bias of every layer and direction of an LSTM to ``value``, in place; returns it.
+    """Set the total forget-gate bias of every layer and direction of an LSTM to ``value``, in place; returns
+    it.
 
         b_ih[f block] = value,   b_hh[f block] = 0          so the forget gate starts near sigmoid(value)
 
@@ -138,13 +141,14 @@ def forget_bias_(lstm, value):
 
 
 def chrono_(layer, T_max, rng=None):
-    """Chrono initialisation (Tallec & Ollivier 2018) of an LSTM or GRU, every layer and direction; returns it.
+    """Chrono initialisation (Tallec & Ollivier 2018) of an LSTM or GRU, every layer and direction; returns
+    it.
 
-        LSTM:  b_f = log(u),  b_i = -log(u),   u ~ U(1, T_max - 1) per unit      (total biases; b_hh blocks = 0)
-        GRU:   b_z = log(u)                    (z is the GRU's keep gate: h_t = (1 - z) * n + z * h_{t-1})
+        LSTM:  b_f = log(u),  b_i = -log(u),   u ~ U(1, T_max - 1) per unit      (total biases; b_hh blocks =
+        0) GRU:   b_z = log(u)                    (z is the GRU's keep gate: h_t = (1 - z) * n + z * h_{t-1})
 
-    ``T_max``: the longest dependency expected, > 2. A unit with b_f = log u has a forget gate near u / (1 + u) and
-    keeps its memory for about u steps. The tanh RNN has no gate to set: ValueError.
+    ``T_max``: the longest dependency expected, > 2. A unit with b_f = log u has a forget gate near u / (1 +
+    u) and keeps its memory for about u steps. The tanh RNN has no gate to set: ValueError.
 
     Example:
         >>> import minirnn
