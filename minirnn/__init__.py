@@ -11,9 +11,10 @@ The math of each cell is in ``minirnn.cells`` (readable NumPy), its fast loop in
 from . import _moved, interop, models
 from .models import SequenceClassifier
 from .nn import GRU, LSTM, RNN, Module, NonFiniteInputError, use_backend
+from .nn import init  # minirnn.init: orthogonal_, identity_, forget_bias_, chrono_
 
 _moved.install()
 
 __version__ = "0.1.0"
 __all__ = ["RNN", "LSTM", "GRU", "SequenceClassifier", "Module", "NonFiniteInputError", "use_backend", "interop", "models",
-           "__version__"]
+           "init", "__version__"]

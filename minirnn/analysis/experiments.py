@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..nn.validation import NonFiniteInputError
-from .gradients import (decay_ratio, gradient_norms, gradient_profile, jacobian_singular_values, make_layer,
-                        orthogonal, per_step_factor, set_gate_bias, title)
+from .gradients import (decay_ratio, first_step_drop, gradient_norms, gradient_profile, jacobian_singular_values,
+                        make_layer, mid_range_factor, orthogonal, per_step_factor, set_gate_bias, title)
 
 
 def _inputs(seed, T, B, I, scale=1.0, dtype=np.float64):
@@ -41,6 +41,7 @@ def _measure(cell, seeds, T, hidden, input_size, input_scale=1.0, batch=1, modif
     res = {k: np.array(v) for k, v in out.items() if v}
     res["ratio"] = decay_ratio(res["h"])
     res["factor"] = per_step_factor(res["h"])
+    res["drop"], res["mid"] = first_step_drop(res["h"]), mid_range_factor(res["h"])
     if "c" in res:
         res["ratio_c"] = decay_ratio(res["c"])
     res["cell"], res["label"] = cell, label or f"{title(cell)}, default init"
@@ -184,6 +185,7 @@ def cell_profiles(cells_=("rnn", "lstm", "gru"), T=50, hidden=32, seeds=4, steps
         for when in ("init", "trained"):
             d = {k: np.array(v) for k, v in stats[when].items() if v}
             d["ratio"], d["factor"] = decay_ratio(d["h"]), per_step_factor(d["h"])
+            d["drop"], d["mid"] = first_step_drop(d["h"]), mid_range_factor(d["h"])
             res[when][cell] = d
         res["test_mse"][cell] = np.array(tests)
     return res
@@ -275,10 +277,13 @@ def gate_bias_sweep(biases=(0.0, 1.0, 3.0, 5.0), T=100, hidden=64, input_size=8,
     return res
 
 
-def _non_normal(hidden, seed, rho=0.9, scale=1.0):
-    """rho * I + strictly upper-triangular N(0, scale^2 / H): every eigenvalue is rho, yet ||W|| is well above 1."""
-    n = np.random.default_rng(seed).normal(scale=scale / np.sqrt(hidden), size=(hidden, hidden))
-    return rho * np.eye(hidden) + np.triu(n, 1)
+def _non_normal(hidden, seed, low=0.3, high=0.7, scale=1.5):
+    """diag(U(low, high)) + strictly upper-triangular N(0, scale^2 / H): triangular, so its eigenvalues are the
+    diagonal (spectral radius < high < 1), yet ||W|| is well above 1: products of it grow before they decay."""
+    rng = np.random.default_rng(seed)
+    d = rng.uniform(low, high, size=hidden)
+    n = rng.normal(scale=scale / np.sqrt(hidden), size=(hidden, hidden))
+    return np.diag(d) + np.triu(n, 1)
 
 
 def spectra(T=100, hidden=64, input_size=8, seed=0):
@@ -286,8 +291,8 @@ def spectra(T=100, hidden=64, input_size=8, seed=0):
 
     Three matrices: the tanh RNN at PyTorch's default init (its eigenvalues fill a disc of radius about
     sqrt(H / (3H)) = 0.58, the circular law for U(-1/sqrt(H), 1/sqrt(H))), a linear RNN with W_hh = Q (orthogonal, on
-    the unit circle), and a linear RNN with a non-normal W_hh = 0.9 I + upper-triangular noise (spectral radius 0.9,
-    yet its Jacobian products grow for many steps before they decay).
+    the unit circle), and a linear RNN with a non-normal W_hh = diag(U(0.3, 0.7)) + upper-triangular noise
+    (spectral radius below 0.7, yet its Jacobian products grow for a dozen steps before they decay).
 
     Returns:
         dict ``protocol``, ``names``, ``eig`` (name -> complex (H,)), ``sv`` (name -> (T, H) singular values of
@@ -298,7 +303,7 @@ def spectra(T=100, hidden=64, input_size=8, seed=0):
     ortho = _gain_rnn(1.0, hidden, input_size, seed, cell="linear")
     nonnormal = _gain_rnn(1.0, hidden, input_size, seed, cell="linear")
     nonnormal.params["weight_hh_l0"][...] = _non_normal(hidden, seed)
-    layers_ = {"tanh RNN, default init": rnn, "linear, W_hh = Q": ortho, "linear, W_hh = 0.9 I + N (non-normal)": nonnormal}
+    layers_ = {"tanh RNN, default init": rnn, "linear, W_hh = Q": ortho, "linear, non-normal W_hh": nonnormal}
     res = {"protocol": _protocol(name="S", loss="Jacobian dh_{T-1}/dh_t", T=T, hidden=hidden, input_size=input_size,
                                  batch=1, inputs="x ~ N(0, 1)", dtype="float64", seeds=1),
            "names": list(layers_), "eig": {}, "sv": {}, "radius": {}, "norm": {}}
@@ -311,44 +316,33 @@ def spectra(T=100, hidden=64, input_size=8, seed=0):
     return res
 
 
-def learnability(cells_=("rnn", "lstm", "gru"), Ts=(10, 25, 50, 100, 200), task="adding", steps=300, hidden=32,
-                 batch=32, lr=1e-2, seeds=1, progress=False):
-    """Final test loss against T at a fixed budget per cell (``steps`` Adam steps of ``batch`` fresh sequences).
-
-    Returns:
-        dict ``protocol``, ``Ts``, ``baseline`` (T,): 1/6 for adding, 10 ln 8 / (T + 20) for copy, and per cell
-        ``test`` (S, len(Ts)).
-    """
-    from ..data import ADDING_BASELINE_MSE, copy_memory_baseline
-    Ts = [int(T) for T in Ts]
-    baseline = [ADDING_BASELINE_MSE if task == "adding" else copy_memory_baseline(T) for T in Ts]
-    res = {"protocol": _protocol(name="L", task=task, T=Ts, hidden=hidden, dtype="float64", seeds=seeds,
-                                 init="PyTorch default", loss="MSE" if task == "adding" else "cross-entropy per step",
-                                 training=f"Adam lr={lr}, clip 1, {steps} steps x {batch} fresh sequences"),
-           "Ts": np.array(Ts), "baseline": np.array(baseline), "task": task}
-    jobs = [(cell, T, s) for cell in cells_ for T in Ts for s in range(seeds)]
-    tests = {cell: np.full((seeds, len(Ts)), np.nan) for cell in cells_}
-    for cell, T, s in _progress(jobs, f"learnability ({task})", progress):
-        tests[cell][s, Ts.index(T)] = train_task(task, cell, T, hidden, steps, batch, lr, seed=s)[2]["test"]
-    for cell in cells_:
-        res[cell] = {"test": tests[cell]}
-    return res
-
-
-def clipping_traces(gain=1.5, T=50, hidden=32, input_scale=0.01, steps=200, batch=32, lr=0.05, max_norm=1.0, seed=0,
+def clipping_traces(gain=1.5, T=50, hidden=32, input_scale=0.01, steps=200, batch=32, lr=0.05, max_norm=1.0, seeds=5,
                     progress=False):
-    """Exploding gradients in training: tanh RNN with W_hh = gain * Q, zero biases, small inputs (adding problem x
-    ``input_scale``), plain SGD, with and without global norm clipping to ``max_norm``.
+    """Exploding gradients through time, then in training: tanh RNN with W_hh = gain * Q, zero biases, small inputs
+    (adding problem x ``input_scale``, so tanh stays near its linear range), plain SGD, with and without global norm
+    clipping to ``max_norm``, over ``seeds`` seeds.
+
+    Before any update, ``growth`` = ||dL/dh_0|| / ||dL/dh_{T-1}|| (L = sum(h_{T-1})) measures the explosion through
+    time: a linear RNN would give gain^(T-1) exactly.
 
     Returns:
-        dict ``protocol``, and ``clipped`` / ``unclipped`` -> history dicts (``loss``, ``grad_norm`` per step, ``test``).
+        dict ``protocol``, ``growth`` (S,), and ``clipped`` / ``unclipped`` -> dict ``loss``, ``grad_norm`` (S, steps),
+        ``test`` (S,) (NaN where training diverged).
     """
-    res = {"protocol": _protocol(name="E", task="adding", T=T, hidden=hidden, dtype="float64", seeds=1,
+    from ..data import adding_problem
+    res = {"protocol": _protocol(name="E", task="adding", T=T, hidden=hidden, dtype="float64", seeds=seeds,
                                  inputs=f"adding problem x {input_scale:g}",
                                  init=f"W_hh = {gain:g} Q (Q orthogonal), W_ih default, biases 0",
-                                 training=f"SGD lr={lr}, {steps} steps x {batch}, clip to {max_norm:g} or none")}
-    for name, clip in (("unclipped", None), ("clipped", max_norm)):
-        layer = _gain_rnn(gain, hidden, 2, seed)
-        res[name] = train_task("adding", "rnn", T, hidden, steps, batch, lr, clip=clip, seed=seed, optimizer="sgd",
-                               input_scale=input_scale, layer=layer, progress=progress)[2]
+                                 training=f"SGD lr={lr}, {steps} steps x {batch}, clip to {max_norm:g} or none"),
+           "gain": gain, "growth": np.empty(seeds)}
+    for name in ("unclipped", "clipped"):
+        res[name] = {"loss": np.empty((seeds, steps)), "grad_norm": np.empty((seeds, steps)), "test": np.empty(seeds)}
+    for s in _progress(range(seeds), "clipping", progress):
+        x = adding_problem(1, T, seed=40_000 + s)[0] * input_scale
+        res["growth"][s] = decay_ratio(gradient_norms(_gain_rnn(gain, hidden, 2, s), x, np.ones((1, hidden))))
+        for name, clip in (("unclipped", None), ("clipped", max_norm)):
+            h = train_task("adding", "rnn", T, hidden, steps, batch, lr, clip=clip, seed=s, optimizer="sgd",
+                           input_scale=input_scale, layer=_gain_rnn(gain, hidden, 2, s))[2]
+            for k in ("loss", "grad_norm", "test"):
+                res[name][k][s] = h[k]
     return res

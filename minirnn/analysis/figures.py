@@ -1,32 +1,32 @@
-"""The vanishing-gradient figures: each ``plot_*`` takes an experiment's result, returns a matplotlib Figure and saves a
-PNG when given ``path``. One colour per cell in every figure (the registry's ``Cell.color``)."""
+"""The vanishing-gradient figures: each ``plot_*`` takes an experiment's result, returns a matplotlib Figure
+and saves a PNG when given ``path``. All of them draw in the house style of :mod:`minirnn.analysis.style` (150
+dpi, text >= 10 pt, rendered math, nothing clipped) and give each cell its one colour (the registry's
+``Cell.color``)."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..cells import registry
-from .gradients import decay_ratio, title
+from . import style
+from .gradients import first_step_drop, mid_range_factor, title
 from .linear_rnn import LINEAR
 
 #: One colour per cell, the same in every figure.
 CELL_COLORS = {cell.name: cell.color for cell in (*registry.CELLS.values(), LINEAR)}
+L = style.LABELS
 
 
 def _protocol_line(p):
     """A one-line protocol for a figure caption."""
-    keys = ("loss", "T", "hidden", "input_size", "inputs", "dtype", "init", "seeds", "training")
+    keys = ("loss", "T", "hidden", "input_size", "inputs", "dtype", "init", "seeds", "training", "solved")
     return ", ".join(f"{k}={p[k]}" if k in ("T", "hidden", "input_size", "seeds") else str(p[k])
                      for k in keys if k in p)
 
 
 def _finish(fig, path, protocol=None):
     if protocol is not None:
-        import textwrap
-        fig.text(0.01, 0.005, textwrap.fill("Protocol: " + _protocol_line(protocol), 170), fontsize=7, color="0.35",
-                 va="bottom")
-    if path is not None:
-        fig.savefig(path, dpi=110)
-    return fig
+        style.footer(fig, "Protocol: " + _protocol_line(protocol))
+    return style.save(fig, path)
 
 
 def _band(ax, t, rows, color, label, ls="-"):
@@ -38,218 +38,295 @@ def _band(ax, t, rows, color, label, ls="-"):
 
 
 def _new_fig(ncols, width=5.2, height=4.2):
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, ncols, figsize=(width * ncols, height), squeeze=False)
-    return fig, axes[0]
+    return style.figure(ncols, width, height)
 
 
+def _shape(d, key="h"):
+    """'first step x0.13, then x0.99/step': a profile's first-step drop and mid-range factor (medians over
+    seeds)."""
+    n = d[key]
+    return (rf"first step $\times${np.median(first_step_drop(n)):.2g}, "
+            rf"then $\times${np.median(mid_range_factor(n)):.2f}/step")
+
+
+def _housed(plot):
+    """Run a figure function inside the house style (so every rcParam of :data:`style.RC` applies)."""
+    import functools
+
+    @functools.wraps(plot)
+    def wrapper(*args, **kwargs):
+        with style.house():
+            return plot(*args, **kwargs)
+    return wrapper
+
+
+def _legend_below(ax, ncol=1):
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=ncol, frameon=False)
+
+
+@_housed
 def plot_profiles(res, path=None, title=None):
-    """The main figure: ||dL/dh_t|| / ||dL/dh_{T-1}|| against t, log scale, median and interquartile band per cell,
-    and the input sensitivity ||dL/dx_t|| beside it. ``res`` from :func:`protocol_a` (or any dict cell -> profiles).
+    """The main figure: ||dL/dh_t|| / ||dL/dh_{T-1}|| against t, log scale, median and interquartile band per
+    row, and the input sensitivity ||dL/dx_t|| beside it. Each legend entry gives the first-step drop and the
+    mid-range per-step factor separately (a profile is rarely one straight line). ``res`` from
+    :func:`protocol_a` or :func:`defaults_profiles`.
     """
     p = res.get("protocol", {})
-    fig, (ax, ax2) = _new_fig(2, 5.6, 4.4)
+    fig, (ax, ax2) = _new_fig(2, 5.5, 4.4)
     for key, d in res.items():
         if key == "protocol":
             continue
         cell, label = d["cell"], d["label"]
-        ls = "-" if label.endswith("default init") else "--"
-        T = d["h"].shape[1]
-        t = np.arange(T)
-        _band(ax, t, d["h"] / d["h"][:, -1:], CELL_COLORS[cell], f"{label}  (per step {np.median(d['factor']):.2f})",
-              ls)
+        ls = "-" if label.endswith(("default init", "PyTorch init")) else "--"
+        t = np.arange(d["h"].shape[1])
+        _band(ax, t, d["h"] / d["h"][:, -1:], CELL_COLORS[cell], f"{label}: {_shape(d)}", ls)
         _band(ax2, t, d["x"] / d["h"][:, -1:], CELL_COLORS[cell], label, ls)
     for a in (ax, ax2):
         a.set_yscale("log")
-        a.set_xlabel("time step t (the loss sits on the last step)")
-        a.grid(True, which="major", alpha=0.3)
-    ax.set_ylabel("||dL/dh_t|| / ||dL/dh_{T-1}||")
-    ax.set_title("Gradient reaching step t")
-    ax2.set_ylabel("||dL/dx_t|| / ||dL/dh_{T-1}||")
-    ax2.set_title("How much the loss feels input x_t")
-    ax.legend(fontsize=8, loc="lower right")
-    fig.suptitle(title or "Vanishing gradients at initialisation: median and interquartile band over seeds")
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
+        a.set_xlabel(L["t"])
+    ax.set_ylabel(L["profile_h"])
+    ax.set_title("Gradient reaching step $t$")
+    ax2.set_ylabel(L["profile_x"])
+    ax2.set_title("How much the loss feels input $x_t$")
+    _legend_below(ax, 1)
+    fig.suptitle(title or "Gradients at initialisation: median and interquartile band over seeds")
     return _finish(fig, path, p)
 
 
+plot_defaults = plot_profiles
+
+
+@_housed
 def plot_cell_profiles(res, path=None):
     """Profiles at init and after training (from :func:`cell_profiles`), side by side on the same axes."""
     fig, axes = _new_fig(2, 5.4, 4.4)
     for ax, when in zip(axes, ("init", "trained")):
         for cell, d in res[when].items():
             t = np.arange(d["h"].shape[1])
-            extra = f", test MSE {np.nanmedian(res['test_mse'][cell]):.3f}" if when == "trained" else ""
-            _band(ax, t, d["h"] / d["h"][:, -1:], CELL_COLORS[cell],
-                  f"{title(cell)} (per step {np.median(d['factor']):.2f}{extra})")
+            extra = f"; test MSE {np.nanmedian(res['test_mse'][cell]):.3f}" if when == "trained" else ""
+            _band(ax, t, d["h"] / d["h"][:, -1:], CELL_COLORS[cell], f"{title(cell)}: {_shape(d)}{extra}")
         ax.set_yscale("log")
-        ax.set_xlabel("time step t")
-        ax.set_ylabel("||dL/dh_t|| / ||dL/dh_{T-1}||")
+        ax.set_xlabel(L["t"])
+        ax.set_ylabel(L["profile_h"])
         ax.set_title("at initialisation" if when == "init" else "after training on the adding problem")
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8, loc="lower right")
+        _legend_below(ax)
     lo = min(a.get_ylim()[0] for a in axes)
     for a in axes:
         a.set_ylim(lo, None)
-    fig.suptitle("Does training keep the gradient alive? (adding-problem inputs, 1/6 = predicting the mean)")
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.suptitle("Does training keep the gradient alive? (adding problem; predicting 1 scores 1/6)")
     return _finish(fig, path, res["protocol"])
 
 
+@_housed
 def plot_gain_sweep(res, path=None):
-    """tanh RNN with W_hh = g Q: median profile and band per gain, over the exact linear-RNN lines g^(T-1-t)."""
+    """tanh RNN with W_hh = g Q: median profile and band per gain, over the exact linear-RNN lines
+    g^(T-1-t)."""
     import matplotlib.pyplot as plt
-    fig, (ax,) = _new_fig(1, 7.0, 4.8)
+    fig, (ax,) = _new_fig(1, 7.5, 5.0)
     cmap = plt.get_cmap("viridis")
     T = res["profiles"].shape[2]
     t = np.arange(T)
     for gi, g in enumerate(res["gains"]):
-        color = cmap(gi / max(1, len(res["gains"]) - 1))
-        _band(ax, t, res["profiles"][gi], color, f"tanh, g = {g:g} (per step {np.median(res['factor'][gi]):.2f})")
+        color = cmap(0.9 * gi / max(1, len(res["gains"]) - 1))
+        mid = np.median(mid_range_factor(res["profiles"][gi]))
+        _band(ax, t, res["profiles"][gi], color, rf"tanh, $g$ = {g:g}: mid-range $\times${mid:.2f}/step")
         ax.plot(t, res["exact"][gi], color=color, ls=":", lw=1.5)
-    ax.plot([], [], color="0.3", ls=":", label="linear RNN: exactly g^(T-1-t)")
+    ax.plot([], [], color="0.3", ls=":", label=r"linear RNN: exactly $g^{T-1-t}$")
     ax.set_yscale("log")
     ax.set_ylim(max(1e-40, np.nanmin(res["profiles"]) / 10), None)
-    ax.set_xlabel("time step t")
-    ax.set_ylabel("||dL/dh_t|| / ||dL/dh_{T-1}||")
-    ax.set_title("W_hh = g Q (Q orthogonal): tanh can only pull the gradient below g^(T-1-t)")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    ax.set_xlabel(L["t"])
+    ax.set_ylabel(L["profile_h"])
+    ax.set_title(r"$W_{hh} = g\,Q$ ($Q$ orthogonal): tanh only pulls the gradient below $g^{T-1-t}$")
+    _legend_below(ax, 2)
     return _finish(fig, path, res["protocol"])
 
 
+@_housed
 def plot_heatmap(res, path=None):
     """log10 of ||dL/dh_0|| / ||dL/dh_{T-1}|| over gain x input scale (from :func:`gain_scale_heatmap`)."""
     from matplotlib.colors import TwoSlopeNorm
-    fig, (ax,) = _new_fig(1, 7.0, 5.0)
+
+    fig, (ax,) = _new_fig(1, 8.0, 5.6)
     z = res["log10_ratio"]
     vmax = max(1.0, np.nanmax(np.abs(z)))
     im = ax.imshow(z, origin="lower", aspect="auto", cmap="RdBu_r", norm=TwoSlopeNorm(0, -vmax, vmax))
-    ax.set_xticks(range(len(res["scales"])), [f"{s:.0e}" for s in res["scales"]], rotation=45)
+    ax.set_xticks(range(len(res["scales"])), [rf"$10^{{{np.log10(s):.0f}}}$" for s in res["scales"]])
     ax.set_yticks(range(len(res["gains"])), [f"{g:g}" for g in res["gains"]])
+    ax.grid(False)
     for i in range(z.shape[0]):
         for k in range(z.shape[1]):
-            ax.text(k, i, f"{z[i, k]:.0f}", ha="center", va="center", fontsize=6,
-                    color="white" if abs(z[i, k]) > 0.6 * vmax else "black")
-    ax.set_xlabel("input scale (x ~ N(0, scale^2))")
-    ax.set_ylabel("gain g of W_hh = g Q")
-    ax.set_title("log10 ||dL/dh_0|| / ||dL/dh_{T-1}||, tanh RNN\nred explodes, blue vanishes: "
-                 "large inputs saturate tanh and turn g > 1 into vanishing", fontsize=10)
-    fig.colorbar(im, ax=ax, label="log10 ratio (linear RNN: (T-1) log10 g)")
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+            ax.text(
+                k,
+                i,
+                f"{z[i, k]:.0f}",
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="white" if abs(z[i, k]) > 0.6 * vmax else "black",
+            )
+    ax.set_xlabel(r"input scale $s$ ($x \sim N(0, s^2)$)")
+    ax.set_ylabel(r"gain $g$ of $W_{hh} = g\,Q$")
+    ax.set_title(
+        r"$\log_{10} \|\partial L/\partial h_0\| / \|\partial L/\partial h_{T-1}\|$, tanh RNN"
+        "\n"
+        "red explodes, blue vanishes: large inputs saturate tanh"
+    )
+    fig.colorbar(im, ax=ax, label=r"$\log_{10}$ ratio (linear RNN: $(T-1)\log_{10} g$)")
     return _finish(fig, path, res["protocol"])
 
 
+@_housed
 def plot_gate_bias(res, path=None):
-    """Three panels: LSTM dL/dc and dL/dh for forget bias b, GRU dL/dh for update bias b; sigmoid(b)^(T-1-t) dotted."""
+    """Three panels: LSTM dL/dc and dL/dh for forget bias b, GRU dL/dh for update bias b; sigmoid(b)^(T-1-t)
+    dotted. Legends give each profile's first-step drop and mid-range factor."""
     import matplotlib.pyplot as plt
-    fig, axes = _new_fig(3, 5.0, 4.4)
+
+    fig, axes = style.figure(3, 5.0, 4.6, nrows=1)
     cmaps = {"lstm": plt.get_cmap("Reds"), "gru": plt.get_cmap("Greens")}
-    panels = (("lstm", "c", "LSTM: ||dL/dc_t||, forget bias b"), ("lstm", "h", "LSTM: ||dL/dh_t||, forget bias b"),
-              ("gru", "h", "GRU: ||dL/dh_t||, update-gate bias b"))
+    panels = (
+        ("lstm", "c", "LSTM, forget bias $b$", "profile_c"),
+        ("lstm", "h", "LSTM, forget bias $b$", "profile_h"),
+        ("gru", "h", "GRU, update-gate bias $b$", "profile_h"),
+    )
     biases = list(res[panels[0][0]])
-    for ax, (cell, key, title) in zip(axes, panels):
+    for ax, (cell, key, name, ylabel) in zip(axes, panels):
         for bi, b in enumerate(biases):
             d = res[cell][b]
             T = d[key].shape[1]
             t = np.arange(T)
             color = cmaps[cell](0.35 + 0.65 * bi / max(1, len(biases) - 1))
-            _band(ax, t, d[key] / d[key][:, -1:], color, f"b = {b:g} (ratio {np.median(decay_ratio(d[key])):.1e})")
+            _band(ax, t, d[key] / d[key][:, -1:], color, f"$b$ = {b:g}: {_shape(d, key)}")
             sig = 0.5 * (1 + np.tanh(0.5 * b))
             ax.plot(t, sig ** (T - 1 - t), color=color, ls=":", lw=1.3)
-        if res["cec"]["cell"] == cell:                                  # the carousel belongs on its own cell's panels
+        if res["cec"]["cell"] == cell:  # the carousel belongs on its own cell's panels
             d = res["cec"]
-            _band(ax, t, d[key] / d[key][:, -1:], "black",
-                  f"f fixed at 1, 1997 CEC (ratio {np.median(decay_ratio(d[key])):.1e})", "--")
-        ax.plot([], [], color="0.4", ls=":", label="sigmoid(b)^(T-1-t): the gate path alone")
+            _band(ax, t, d[key] / d[key][:, -1:], "black", f"$f$ = 1 (1997 CEC): {_shape(d, key)}", "--")
+        ax.plot([], [], color="0.4", ls=":", label=r"$\sigma(b)^{T-1-t}$: the gate path alone")
         ax.set_yscale("log")
-        ax.set_xlabel("time step t")
-        ax.set_ylabel(f"||dL/d{key}_t|| / ||dL/d{key}_{{T-1}}||")
-        ax.set_title(title, fontsize=10)
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.set_xlabel(r"time step $t$")
+        ax.set_ylabel(L[ylabel])
+        ax.set_title(name)
+        _legend_below(ax)
     fig.suptitle("Gates keep the gradient only when their bias holds them near 1")
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
     return _finish(fig, path, res["protocol"])
 
 
+@_housed
 def plot_spectra(res, path=None):
-    """Eigenvalues of W_hh with the unit circle; singular values of dh_{T-1}/dh_t against the distance T-1-t."""
-    fig, (ax, ax2) = _new_fig(2, 5.8, 5.6)
+    """Eigenvalues of W_hh with the unit circle; singular values of dh_{T-1}/dh_t against the distance
+    T-1-t."""
+    fig, (ax, ax2) = _new_fig(2, 5.5, 5.2)
     colors = dict(zip(res["names"], (CELL_COLORS["rnn"], "#9467bd", "#ff7f0e")))
+    markers = dict(zip(res["names"], ("o", "s", "^")))
     th = np.linspace(0, 2 * np.pi, 400)
     ax.plot(np.cos(th), np.sin(th), color="0.5", lw=1, label="unit circle")
     for name in res["names"]:
         e = res["eig"][name]
-        ax.scatter(e.real, e.imag, s=10, color=colors[name], alpha=0.7,
-                   label=f"{name}: radius {res['radius'][name]:.2f}, ||W|| {res['norm'][name]:.2f}")
+        ax.scatter(
+            e.real,
+            e.imag,
+            s=14,
+            color=colors[name],
+            marker=markers[name],
+            alpha=0.7,
+            label=rf"{name}: $\rho$ = {res['radius'][name]:.2f}, $\sigma_{{\max}}$ = {res['norm'][name]:.2f}",
+        )
     ax.set_aspect("equal")
     ax.set_xlabel("Re(eigenvalue)")
     ax.set_ylabel("Im(eigenvalue)")
-    ax.set_title("Eigenvalues of W_hh")
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14))
+    ax.set_title("Eigenvalues of $W_{hh}$")
+    _legend_below(ax)
     for name in res["names"]:
-        sv = res["sv"][name]                                         # (T, H), row t
+        sv = res["sv"][name]  # (T, H), row t
         dist = (sv.shape[0] - 1) - np.arange(sv.shape[0])
         ax2.plot(dist, sv[:, 0], color=colors[name], lw=2, label=f"{name}: largest")
         ax2.plot(dist, sv[:, -1], color=colors[name], lw=1, ls="--")
         ax2.plot(dist, res["radius"][name] ** dist, color=colors[name], lw=1, ls=":")
-    fig.suptitle("The spectral radius is not the whole story: a non-normal W_hh with radius 0.9 still amplifies")
     ax2.plot([], [], color="0.4", ls="--", label="smallest singular value")
-    ax2.plot([], [], color="0.4", ls=":", label="spectral radius ^ distance")
+    ax2.plot([], [], color="0.4", ls=":", label=r"$\rho^{\,T-1-t}$ (spectral radius)")
     ax2.set_yscale("log")
-    ax2.set_xlabel("distance T-1-t (steps back)")
-    ax2.set_ylabel("singular values of dh_{T-1}/dh_t")
+    ax2.set_xlabel(L["distance"])
+    ax2.set_ylabel(r"singular values of $\partial h_{T-1}/\partial h_t$")
     ax2.set_title("Singular values of the Jacobian product")
-    ax2.grid(True, alpha=0.3)
-    ax2.legend(fontsize=7)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    _legend_below(ax2)
+    fig.suptitle(
+        "The spectral radius is not the whole story: a non-normal $W_{hh}$ amplifies before it decays"
+    )
     return _finish(fig, path, res["protocol"])
 
 
+@_housed
 def plot_learnability(res, path=None):
-    """Final test loss against T per cell, with the memoryless baseline."""
-    fig, (ax,) = _new_fig(1, 6.4, 4.6)
+    """Success rate (left) and held-out MSE (right, median and range over seeds) against T, per configuration
+    of :func:`learnability`; the 1/6 (predict 1) and 1/12 (remember one number) lines and the success
+    threshold."""
+    from .remedies import SETUP_STYLE
+
+    fig, (ax, ax2) = _new_fig(2, 5.5, 4.6)
     Ts = res["Ts"]
-    for cell in CELL_COLORS:
-        if cell in res:
-            test = res[cell]["test"]
-            ax.plot(Ts, np.nanmedian(test, axis=0), "o-", color=CELL_COLORS[cell], lw=2, label=title(cell))
-            if test.shape[0] > 1:
-                ax.fill_between(Ts, np.nanmin(test, 0), np.nanmax(test, 0), color=CELL_COLORS[cell], alpha=0.2, lw=0)
-    adding = res["task"] == "adding"
-    ax.plot(Ts, res["baseline"], "k--", label="baseline: always predict 1 (MSE 1/6)" if adding
-            else "baseline: blanks, then guess (10 ln 8 / (T + 20))")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xticks(Ts, [str(T) for T in Ts])
-    ax.set_xlabel("sequence length T")
-    ax.set_ylabel("test MSE" if adding else "test cross-entropy per step")
-    ax.set_title(f"{'Adding' if adding else 'Copy'} problem at a fixed training budget: longer is harder")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    S = res["test"].shape[1]
+    for ci, label in enumerate(res["labels"]):
+        color, ls = CELL_COLORS[res["cells"][ci]], SETUP_STYLE[res["setups"][ci]]
+        jitter = 1 + 0.012 * (ci - len(res["labels"]) / 2)  # keep equal rates apart
+        ax.plot(Ts * jitter, 100 * res["success"][ci], marker="o", color=color, ls=ls, label=label)
+        test = res["test"][ci]
+        ax2.plot(Ts, np.nanmedian(test, axis=0), marker="o", color=color, ls=ls)
+        if S > 1:
+            ax2.fill_between(Ts, np.nanmin(test, 0), np.nanmax(test, 0), color=color, alpha=0.12, lw=0)
+    ax2.axhline(1 / 6, color="0.2", ls="--", lw=1.2, label="predict 1: 1/6")
+    ax2.axhline(1 / 12, color="0.2", ls=":", lw=1.2, label="remember one number: 1/12")
+    ax2.axhline(res["threshold"], color="0.5", ls="-.", lw=1, label=f"solved: MSE < {res['threshold']:g}")
+    for a in (ax, ax2):
+        a.set_xscale("log")
+        a.set_xticks(Ts, [str(T) for T in Ts])
+        a.minorticks_off()
+        a.set_xlabel("sequence length $T$")
+    ax.set_ylim(-5, 105)
+    ax.set_ylabel(f"runs solved, % of {S} seeds")
+    ax.set_title("Success rate on the adding problem")
+    ax2.set_yscale("log")
+    ax2.set_ylabel("held-out MSE (median, range)")
+    ax2.set_title("Held-out MSE")
+    _legend_below(ax, 2)
+    ax2.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     return _finish(fig, path, res["protocol"])
 
 
+@_housed
 def plot_clipping(res, path=None):
-    """Global gradient norm per training step, with and without clipping, and the loss."""
-    fig, (ax, ax2) = _new_fig(2, 5.4, 4.2)
+    """Gradient norm per SGD step (median over seeds and range), with and without clipping, and the training
+    loss."""
+    fig, (ax, ax2) = _new_fig(2, 5.4, 4.4)
     for name, color in (("unclipped", "#ff7f0e"), ("clipped", CELL_COLORS["rnn"])):
         h = res[name]
-        ax.plot(h["grad_norm"], color=color, lw=1.5, label=f"{name} (max {np.nanmax(h['grad_norm']):.1e})")
-        ax2.plot(h["loss"], color=color, lw=1.5, label=f"{name} (test MSE {h['test']:.3g})")
+        steps = np.arange(h["grad_norm"].shape[1])
+        for a, key in ((ax, "grad_norm"), (ax2, "loss")):
+            with np.errstate(all="ignore"):
+                med = np.nanmedian(h[key], axis=0)
+            a.plot(
+                steps,
+                med,
+                color=color,
+                lw=2,
+                label=f"{name}: test MSE median {np.nanmedian(h['test']):.3g}"
+                f" ({int(np.sum(np.isfinite(h['test'])))}/{len(h['test'])} finite)"
+                if key == "loss"
+                else name,
+            )
+            a.fill_between(steps, np.nanmin(h[key], 0), np.nanmax(h[key], 0), color=color, alpha=0.15, lw=0)
     ax.axhline(1.0, color="0.4", ls=":", lw=1, label="clipping threshold")
-    ax2.axhline(1 / 6, color="k", ls="--", lw=1, label="baseline 1/6")
+    ax2.axhline(1 / 6, color="k", ls="--", lw=1, label="predict 1: 1/6")
     for a in (ax, ax2):
         a.set_yscale("log")
-        a.set_xlabel("training step")
-        a.grid(True, alpha=0.3)
-        a.legend(fontsize=8)
+        a.set_xlabel("SGD step")
     ax.set_ylabel("global gradient norm (before clipping)")
-    ax.set_title("Exploding gradients: tanh RNN, W_hh = 1.5 Q")
+    ax.set_title(
+        rf"tanh RNN, $W_{{hh}}$ = {res.get('gain', 1.5):g} $Q$: growth through time at init "
+        rf"$\times${np.median(res['growth']):.0e}",
+        fontsize=11,
+    )
     ax2.set_ylabel("training loss (MSE)")
-    ax2.set_title("Clipping keeps training finite")
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    ax2.set_title("Training loss")
+    _legend_below(ax)
+    _legend_below(ax2)
     return _finish(fig, path, res["protocol"])

@@ -149,9 +149,46 @@ def decay_ratio(norms):
 
 
 def per_step_factor(norms):
-    """The geometric mean of the per-step factors, ``(norms[0] / norms[-1]) ** (1 / (T - 1))``."""
+    """The geometric mean of the per-step factors, ``(norms[0] / norms[-1]) ** (1 / (T - 1))``.
+
+    It describes a profile only when the profile is a straight line on a log scale; an LSTM with a large forget bias
+    loses most of its gradient in the first step back and then stays flat, which one mean misdescribes. Report
+    :func:`first_step_drop` and :func:`mid_range_factor` instead.
+    """
     norms = np.asarray(norms)
     return decay_ratio(norms) ** (1.0 / (norms.shape[-1] - 1))
+
+
+def first_step_drop(norms):
+    """``norms[-2] / norms[-1]``: what one step back from the loss keeps (T >= 2).
+
+    Example:
+        >>> float(first_step_drop([0.01, 0.1, 1.0]))
+        0.1
+    """
+    norms = np.asarray(norms, dtype=float)
+    return norms[..., -2] / norms[..., -1]
+
+
+def mid_range_factor(norms, lo=0.1, hi=0.9):
+    """The per-step factor of the least-squares line through log(norms) over the middle of the distances,
+    ``lo (T-1) <= T-1-t <= hi (T-1)``: exp(slope of log ||dL/dh_t|| against the distance T-1-t).
+
+        log norms[T-1-d] ~ a + d log f   for d in [lo (T-1), hi (T-1)]     ->  returns f
+
+    Example:
+        >>> d = np.arange(50)[::-1]                                   # distance of each t
+        >>> round(float(mid_range_factor(0.8 ** d)), 6)
+        0.8
+    """
+    norms = np.asarray(norms, dtype=float)
+    T = norms.shape[-1]
+    d = (T - 1) - np.arange(T)
+    keep = (d >= lo * (T - 1)) & (d <= hi * (T - 1))
+    logs = np.log(norms[..., keep])
+    dk = d[keep] - d[keep].mean()
+    slope = ((logs - logs.mean(axis=-1, keepdims=True)) * dk).sum(axis=-1) / (dk * dk).sum()
+    return np.exp(slope)
 
 
 def make_layer(cell, input_size, hidden_size, seed, dtype=np.float64):

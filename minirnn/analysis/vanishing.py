@@ -32,11 +32,13 @@ from __future__ import annotations
 
 from ..cells import registry
 from .experiments import (CEC_BIAS, cell_profiles, clipping_traces, gain_scale_heatmap, gain_sweep, gate_bias_sweep,
-                          learnability, protocol_a, spectra, train_task)
+                          protocol_a, spectra, train_task)
+from .remedies import CONFIGS, build_layer, defaults_profiles, keras_defaults_, learnability
 from .figures import (CELL_COLORS, plot_cell_profiles, plot_clipping, plot_gain_sweep, plot_gate_bias, plot_heatmap,
-                      plot_learnability, plot_profiles, plot_spectra)
-from .gradients import (decay_ratio, gradient_norms, gradient_profile, jacobian_singular_values, make_layer,
-                        orthogonal, per_step_factor, set_gate_bias)
+                      plot_defaults, plot_learnability, plot_profiles,
+                      plot_spectra)
+from .gradients import (decay_ratio, first_step_drop, gradient_norms, gradient_profile, jacobian_singular_values,
+                        make_layer, mid_range_factor, orthogonal, per_step_factor, set_gate_bias)
 from .linear_rnn import LINEAR, LinearRNN
 from .report import EXPERIMENTS, run, summary_table
 
@@ -49,5 +51,6 @@ __all__ = [
     "protocol_a", "cell_profiles", "gain_sweep", "gain_scale_heatmap", "gate_bias_sweep", "spectra",
     "learnability", "clipping_traces", "train_task", "CEC_BIAS", "EXPERIMENTS", "run",
     "plot_profiles", "plot_cell_profiles", "plot_gain_sweep", "plot_heatmap", "plot_gate_bias", "plot_spectra",
-    "plot_learnability", "plot_clipping", "summary_table",
+    "plot_learnability", "plot_clipping", "summary_table", "first_step_drop", "mid_range_factor", "CONFIGS",
+    "build_layer", "defaults_profiles", "keras_defaults_", "plot_defaults",
 ]

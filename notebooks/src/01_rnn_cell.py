@@ -23,9 +23,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import minirnn
-from minirnn import cells
+from minirnn import cells, vanishing
+from minirnn.analysis import style
 
-plt.rcParams.update({"figure.dpi": 80, "axes.grid": True, "grid.alpha": 0.3})
+style.use()                                             # the house style: 150 dpi, text >= 10 pt, rendered math
 np.set_printoptions(precision=4, suppress=True, linewidth=110)
 print("sizes:", "small (MINIRNN_SMALL=1, for the tests)" if SMALL else "full")
 
@@ -163,16 +164,35 @@ weak = minirnn.RNN(1, 1)                                # the same with recurren
 weak.load_state_dict({"weight_ih_l0": [[3.0]], "weight_hh_l0": [[0.9]], "bias_ih_l0": [0.0], "bias_hh_l0": [0.0]})
 forgets, _ = weak(pulses[:, None, None], h0)
 
-fig, ax = plt.subplots(figsize=(8, 3.2))
-ax.bar(np.arange(T_flip), pulses, color="0.7", label="input x_t (pulses)")
-ax.plot(remembers[:, 0, 0], lw=2, label="h_t, recurrent weight 2: remembers the last pulse")
-ax.plot(forgets[:, 0, 0], lw=2, ls="--", label="h_t, recurrent weight 0.9: drifts back to 0, forgets")
-ax.set_xlabel("time step t")
+fig, ax = plt.subplots(figsize=(9, 3.8))
+ax.bar(np.arange(T_flip), pulses, color="0.7", label="input $x_t$ (pulses)")
+ax.plot(remembers[:, 0, 0], lw=2, label="$h_t$, recurrent weight 2: remembers the last pulse")
+ax.plot(forgets[:, 0, 0], lw=2, ls="--", label="$h_t$, recurrent weight 0.9: drifts back to 0, forgets")
+ax.set_xlabel("time step $t$")
 ax.set_ylim(-1.15, 1.15)
 ax.set_title("A one-unit RNN as a flip-flop: the hidden state holds one bit")
-ax.legend(fontsize=8, loc="lower right")
+ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, frameon=False)
 plt.show()
 print("state at the end:", remembers[-1, 0, 0].round(3), "(weight 2)  ", forgets[-1, 0, 0].round(3), "(weight 0.9)")
+
+# %% [markdown]
+# **The latching dilemma** (Bengio, Simard & Frasconi, 1994). The flip-flop keeps its bit *because* every small
+# disturbance of $h$ dies out: near the fixed point $h^*$ one step multiplies a disturbance by
+# $\partial h_t / \partial h_{t-1} = 2\,(1 - h^{*2})$, well below 1. That same number multiplies the *gradient* at
+# every step back. A memory that is robust to noise is a memory whose gradient vanishes: the loss at the end cannot
+# tell the network, by gradient descent, what the bit should have been 50 steps earlier.
+
+# %%
+h_star = 0.96
+for _ in range(100):                                    # the fixed point of h = tanh(2 h)
+    h_star = np.tanh(2 * h_star)
+factor = 2 * (1 - h_star ** 2)
+held = np.zeros((51, 1, 1))                             # 51 steps with no input, starting from the "1" state
+norms = vanishing.gradient_norms(flipflop, held, np.ones((1, 1)), h0=np.full((1, 1), h_star))
+print(f"fixed point h* = {h_star:.4f}; one step back multiplies the gradient by 2 (1 - h*^2) = {factor:.3f}")
+print(f"over 50 steps: {factor:.3f}^50 = {factor ** 50:.1e};  exact BPTT through the flip-flop: "
+      f"||dL/dh_0|| / ||dL/dh_50|| = {norms[0] / norms[-1]:.1e}")
+print(f"and the bit itself after 50 steps: h_50 = {flipflop(held, np.full((1, 1, 1), h_star))[0][-1, 0, 0]:.4f}")
 
 # %% [markdown]
 # A trained network has to *find* weights like these. How long does a randomly initialised RNN remember? Feed two
@@ -183,6 +203,11 @@ print("state at the end:", remembers[-1, 0, 0].round(3), "(weight 2)  ", forgets
 # step shrinks the difference by roughly that factor and the memory of step 0 is gone after a few dozen steps. Scaling
 # $W_{hh}$ up lengthens the memory; scale it too far and the dynamics turn chaotic: the difference no longer shrinks,
 # but the state is scrambled rather than remembered.
+#
+# Two panels: the *finite* gap for a change of 1 in every input at step 0, and the *sensitivity*, the gap for a
+# change of $\varepsilon = 10^{-7}$ divided by $\varepsilon$ (the linear response $\lVert (\partial h_t/\partial x_0)\,
+# \delta \rVert$, which is what a gradient measures; below about $10^{-16}\sqrt{H}/\varepsilon \approx 10^{-8}$ it is
+# round-off).
 
 # %% tags=["readme-figure"]
 H_mem, T_mem = (16, 30) if SMALL else (64, 100)
@@ -190,26 +215,40 @@ x = np.random.default_rng(1).normal(size=(T_mem, 1, 8))
 x_other = x.copy()
 x_other[0] += 1.0                                       # the two inputs differ at step 0 only
 
-fig, ax = plt.subplots(figsize=(8, 4.2))
+x_tiny = x.copy()
+eps = 1e-7
+x_tiny[0] += eps                                        # the linear response: a change of eps, divided by eps
+
+fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.4), sharey=True)
 for scale in (1.0, 1.5, 2.0, 3.0):
     layer = minirnn.RNN(8, H_mem, seed=0)
     layer.params["weight_hh_l0"][...] *= scale          # params are the layer's own arrays: edit them in place
     radius = np.abs(np.linalg.eigvals(layer.params["weight_hh_l0"])).max()
     out_a, _ = layer(x)
-    out_b, _ = layer(x_other)
-    gap = np.linalg.norm(out_a - out_b, axis=(1, 2))    # ||h_t - h'_t||, (T,)
-    ax.semilogy(np.maximum(gap, 1e-17), lw=2, label=f"W_hh x {scale:g} (spectral radius {radius:.2f})")
+    gap = np.linalg.norm(out_a - layer(x_other)[0], axis=(1, 2))       # ||h_t - h'_t||, (T,)
+    sens = np.linalg.norm(out_a - layer(x_tiny)[0], axis=(1, 2)) / eps
+    ax.semilogy(np.maximum(gap, 1e-17), lw=2, label=rf"$W_{{hh}} \times$ {scale:g} ($\rho$ = {radius:.2f})")
+    ax2.semilogy(np.maximum(sens, 1e-17), lw=2)
+    print(f"W_hh x {scale:g}: finite gap at the end {gap[-1]:.2g} (largest {gap.max():.2g}); "
+          f"sensitivity at the end {sens[-1]:.2g} (largest {sens.max():.2g})")
 ax.axhspan(1e-17, 1e-14, color="0.5", alpha=0.15, lw=0, label="round-off: nothing is left")
-ax.set_xlabel("time step t")
-ax.set_ylabel("||h_t - h'_t||")
-ax.set_title(f"How much of step 0 is left at step t (tanh RNN, H = {H_mem}, inputs differ at t = 0 only)")
-ax.legend(fontsize=8, loc="lower left")
+ax2.axhspan(1e-17, 1e-16 * np.sqrt(H_mem) / eps, color="0.5", alpha=0.15, lw=0)   # round-off / eps: the floor
+for a in (ax, ax2):
+    a.set_xlabel("time step $t$")
+ax.set_ylabel(r"$\|h_t - h'_t\|$")
+ax.set_title("finite change of 1 at $t = 0$")
+ax2.set_title(r"sensitivity: change of $10^{-7}$, divided by it")
+ax.legend(loc="upper center", bbox_to_anchor=(1.05, -0.18), ncol=3, frameon=False)
+fig.suptitle(f"How much of step 0 is left at step $t$ (tanh RNN, H = {H_mem}, inputs differ at $t = 0$ only)")
 plt.show()
 
 # %% [markdown]
-# The left panel is a preview of notebook 4: how strongly $h_t$ depends on $x_0$ is exactly the size of the gradient
-# that flows from step $t$ back to step 0. When the memory fades geometrically, so does the gradient, and a network
-# trained by gradient descent cannot *learn* to use what happened long ago. LSTM and GRU cells (notebook 3) add gates
+# While the gap is small the two panels agree: the finite gap is then the sensitivity times the change, and the
+# sensitivity is the size of the gradient that flows from step $t$ back to step 0 (notebook 4). When the memory
+# fades geometrically, so does the gradient, and gradient descent cannot *learn* to use what happened long ago. In
+# the chaotic regime ($W_{hh} \times 3$) the two part ways: the finite gap saturates (both states stay in
+# $(-1, 1)^H$, so it cannot exceed $2\sqrt{H}$), while the sensitivity keeps growing (printed above). A gradient
+# then says how violently the state reacts to an infinitesimal change, not how much of $x_0$ the state remembers. LSTM and GRU cells (notebook 3) add gates
 # that can hold the state, like the flip-flop, without any weight having to be tuned to the edge of chaos.
 #
 # ## Summary
@@ -219,6 +258,8 @@ plt.show()
 # - A layer is that step in a loop over $T$; `out` is `(T, B, H)`, `h_n` is `(num_layers * num_directions, B, H)`.
 # - The hidden state is the only memory. It can hold a bit forever (recurrent weight 2 in the flip-flop) or forget it
 #   geometrically (default init: about 0.6 per step).
+# - The latching dilemma: the flip-flop keeps its bit because disturbances shrink by 0.17 per step, and so does its
+#   gradient (about $10^{-39}$ over 50 steps).
 #
 # ## Exercises
 #

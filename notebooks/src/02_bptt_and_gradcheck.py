@@ -29,7 +29,9 @@ import minirnn
 from gradcheck.plot import plot_eps_sweep
 from minirnn import cells
 
-plt.rcParams.update({"figure.dpi": 80})
+from minirnn.analysis import style  # noqa: E402
+
+style.use()                                             # the house style: 150 dpi, text >= 10 pt, rendered math
 np.set_printoptions(precision=4, suppress=True, linewidth=110)
 print("sizes:", "small (MINIRNN_SMALL=1, for the tests)" if SMALL else "full")
 

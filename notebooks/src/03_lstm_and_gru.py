@@ -28,7 +28,9 @@ from matplotlib.ticker import MaxNLocator
 import minirnn
 from minirnn import cells, tasks, vanishing
 
-plt.rcParams.update({"figure.dpi": 80})
+from minirnn.analysis import style  # noqa: E402
+
+style.use()                                             # the house style: 150 dpi, text >= 10 pt, rendered math
 np.set_printoptions(precision=3, suppress=True, linewidth=110)
 print("sizes:", "small (MINIRNN_SMALL=1, for the tests)" if SMALL else "full")
 

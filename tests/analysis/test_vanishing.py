@@ -127,10 +127,10 @@ def test_every_figure_function_returns_a_figure_and_writes_its_png(tmp_path):
                        tmp_path / "c.png"),
         v.plot_gate_bias(v.gate_bias_sweep(biases=(0.0, 3.0), seeds=2, **small), tmp_path / "d.png"),
         v.plot_spectra(v.spectra(**small), tmp_path / "e.png"),
-        v.plot_learnability(v.learnability(("gru",), Ts=(5, 10), steps=3, hidden=8, batch=4), tmp_path / "f.png"),
-        v.plot_learnability(v.learnability(("rnn",), Ts=(5,), task="copy", steps=2, hidden=8, batch=4),
-                            tmp_path / "g.png"),
-        v.plot_clipping(v.clipping_traces(T=10, hidden=8, steps=5, batch=4), tmp_path / "h.png"),
+        v.plot_learnability(v.learnability(("gru", "irnn"), Ts=(5, 10), seeds=2, steps=3, hidden=8, batch=4,
+                                           n_jobs=1), tmp_path / "f.png"),
+        v.plot_defaults(v.defaults_profiles(("lstm",), seeds=2, **small), tmp_path / "g.png"),
+        v.plot_clipping(v.clipping_traces(T=10, hidden=8, steps=5, batch=4, seeds=2), tmp_path / "h.png"),
         v.plot_cell_profiles(v.cell_profiles(("rnn", "lstm"), T=10, hidden=8, seeds=2, steps=3, batch=4),
                              tmp_path / "i.png"),
     ]
@@ -149,7 +149,7 @@ def test_cli_vanishing_writes_figures_numbers_and_a_summary_table(tmp_path, caps
     data = json.loads((tmp_path / "profiles.json").read_text())
     assert data["protocol"]["T"] == 30 and len(data["lstm"]["ratio"]) == 2
     out = capsys.readouterr().out
-    assert "per-step factor" in out and "LSTM forget bias 3" in out
+    assert "first step" in out and "mid-range factor" in out and "LSTM forget bias 3" in out
 
 
 def test_cli_vanishing_runs_a_selected_experiment(tmp_path):
