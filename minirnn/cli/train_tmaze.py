@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import time
 
+from ..cells import registry
+
 from ..training import loop
 from ..training.checkpoint import read_checkpoint
 from ..training.rl import reinforce
@@ -51,9 +53,9 @@ def _settings(args, path) -> dict:
     st = {k: (_DEFAULTS[k] if given[k] is None else given[k]) for k in _DEFAULTS}
     if st["corridor"] < 1:
         raise SystemExit(f"--corridor must be a positive integer, got {st['corridor']}")
-    if args.forget_bias is not None and st["cell"] != "lstm":
+    if args.forget_bias is not None and "f" not in registry.get(st["cell"]).gates:
         raise SystemExit(f"--forget-bias is for --cell lstm, got --cell {st['cell']}")
-    st["forget_bias"] = (1.0 if args.forget_bias is None else args.forget_bias) if st["cell"] == "lstm" else None
+    st["forget_bias"] = (1.0 if args.forget_bias is None else args.forget_bias) if "f" in registry.get(st["cell"]).gates else None
     return st
 
 

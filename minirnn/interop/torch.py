@@ -126,7 +126,7 @@ def _read_torch_state_dict(state, want, prefix):
         kwargs["proj_size"] = w_hr[0]
     if "weight_ci_l0" in keys:
         kwargs["peepholes"] = True
-    if ("proj_size" in kwargs or "peepholes" in kwargs) and spec.name != "lstm":
+    if ("proj_size" in kwargs or "peepholes" in kwargs) and "c" not in spec.states:
         raise ValueError(f"state_dict has weight_hr/weight_c* entries, which only an LSTM has, but its gate factor "
                          f"{factor} is a {spec.title}'s")
     return state, spec, kwargs

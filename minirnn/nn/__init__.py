@@ -1,7 +1,8 @@
 """Layers, losses and optimizers, each with its backward pass written out.
 
 - ``module.py``: ``Module``, the base of every layer and model (params, grads, state_dict, train/eval).
-- ``recurrent.py``: ``RNN``, ``LSTM``, ``GRU``: stacks, directions, padding and dropout wired from the cells.
+- ``recurrent.py``: ``RNN``, ``LSTM``, ``GRU``; ``recurrent_base.py``: what they share (stacks, directions, padding,
+  dropout, merges) wired from the cells.
 - ``linear.py``: ``Linear`` and ``Embedding``.   ``conv.py``: ``Conv2d`` (im2col, with its backward).
 - ``attention.py``: ``AdditiveAttention``, ``DotAttention``, ``GeneralAttention`` (with a padding mask).
 - ``losses.py``: softmax cross-entropy and mean squared error.   ``optim.py``: SGD, Adagrad, Adam, clipping.
