@@ -148,8 +148,7 @@ class RecurrentPolicy(_Heads):
         if cell not in CELLS:
             raise ValueError(f"RecurrentPolicy: cell must be one of {tuple(CELLS)}, got {cell!r}")
         if forget_bias is not None and "f" not in CELLS[cell].cell.gates:
-            raise ValueError(f"RecurrentPolicy: forget_bias is for the LSTM (a cell with a forget gate), got cell "
-                             f"{cell!r}")
+            raise ValueError(f"RecurrentPolicy: forget_bias is for the LSTM, got cell {cell!r} (it has no forget gate)")
         self.cell, self.n_actions, self.forget_bias = cell, int(n_actions), forget_bias
         s_rnn, s_heads = _seeds(seed, 2)
         self._modules["rnn"] = CELLS[cell](obs_size, hidden_size, dtype=dtype, seed=s_rnn, backend=backend)
