@@ -13,7 +13,8 @@ through joblib (``--n-jobs``, local processes); on a Dask or Ray cluster wrap :f
 Rows (task, T, configurations, steps):
     adding-T50   adding problem, T=50:  tanh RNN, LSTM, LSTM forget bias 1, GRU; 5000 steps
     adding-T100  adding problem, T=100: the same four; 5000 steps
-    char         character LM on the stdlib corpus, LSTM, 2000 steps      bar: below the bigram model (bits/char)
+    char         character LM on the stdlib corpus, LSTM, 2000 steps      bar: below the bigram model
+        (bits/char)
     forecast     Nino 3.4 SST next month, LSTM, 1500 steps                 bar: below "repeat the last value"
     classify     frequency bands, LSTM / GRU, 1500 steps                    bar: far above the majority class
     video        moving digits, 5 seeds with controls: ``--video`` runs benchmarks/video.py (its own table)
@@ -22,6 +23,7 @@ Settings are those of ``minirnn train`` (H=64 for adding, batch 32, Adam lr 1e-3
 Solved (adding problem): held-out MSE below :data:`SOLVED_MSE` = 0.05 at the end of the run; predicting 1
 scores 1/6, a model that remembers only one of the two numbers (and the mean 0.5 for the other) scores 1/12.
 """
+
 from __future__ import annotations
 
 import os
@@ -213,10 +215,13 @@ def main(argv=None):
     parser.add_argument("--results", default="benchmarks/results/learning.jsonl")
     parser.add_argument("--figure", default="benchmarks/vanishing_adding.png")
     parser.add_argument("--table", action="store_true", help="only print the table of saved results")
-    parser.add_argument("--video", action="store_true", help="the video rows over 5 seeds (benchmarks/video.py)")
+    parser.add_argument(
+        "--video", action="store_true", help="the video rows over 5 seeds (benchmarks/video.py)"
+    )
     args = parser.parse_args(argv)
     if args.video:
-        import video                                          # benchmarks/video.py, next to this file
+        import video  # benchmarks/video.py, next to this file
+
         return video.main([])
     from minirnn.analysis.sweep import load, sweep
 

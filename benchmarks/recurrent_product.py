@@ -1,6 +1,9 @@
-"""The recurrent product h W_hh^T of one step: OpenBLAS (which packs W_hh at every call) against a Numba loop over a
-W_hh laid out once (pre-transposed), plain and blocked. ``python benchmarks/recurrent_product.py``; the result is in
+"""The recurrent product h W_hh^T of one step: OpenBLAS (which packs W_hh at every call) against a Numba loop
+over a
+W_hh laid out once (pre-transposed), plain and blocked. ``python benchmarks/recurrent_product.py``; the
+result is in
 docs/performance.md ("What bounds what is still slow"). One thread, interleaved medians of 15 blocks."""
+
 import os
 import time
 
@@ -18,15 +21,21 @@ def gemm_wt(h, Wt, out):
     b = 0
     while b + 4 <= B:
         for j in range(N):
-            out[b, j] = 0; out[b+1, j] = 0; out[b+2, j] = 0; out[b+3, j] = 0
+            out[b, j] = 0
+            out[b + 1, j] = 0
+            out[b + 2, j] = 0
+            out[b + 3, j] = 0
         for k in range(K):
-            h0 = h[b, k]; h1 = h[b+1, k]; h2 = h[b+2, k]; h3 = h[b+3, k]
+            h0 = h[b, k]
+            h1 = h[b + 1, k]
+            h2 = h[b + 2, k]
+            h3 = h[b + 3, k]
             for j in range(N):
                 w = Wt[k, j]
                 out[b, j] += h0 * w
-                out[b+1, j] += h1 * w
-                out[b+2, j] += h2 * w
-                out[b+3, j] += h3 * w
+                out[b + 1, j] += h1 * w
+                out[b + 2, j] += h2 * w
+                out[b + 3, j] += h3 * w
         b += 4
     while b < B:
         for j in range(N):
@@ -36,6 +45,7 @@ def gemm_wt(h, Wt, out):
             for j in range(N):
                 out[b, j] += h0 * Wt[k, j]
         b += 1
+
 
 @njit(cache=False, error_model="numpy")
 def gemm_wt_blocked(h, Wt, out):
@@ -48,15 +58,21 @@ def gemm_wt_blocked(h, Wt, out):
         b = 0
         while b + 4 <= B:
             for j in range(j0, j1):
-                out[b, j] = 0; out[b+1, j] = 0; out[b+2, j] = 0; out[b+3, j] = 0
+                out[b, j] = 0
+                out[b + 1, j] = 0
+                out[b + 2, j] = 0
+                out[b + 3, j] = 0
             for k in range(K):
-                h0 = h[b, k]; h1 = h[b+1, k]; h2 = h[b+2, k]; h3 = h[b+3, k]
+                h0 = h[b, k]
+                h1 = h[b + 1, k]
+                h2 = h[b + 2, k]
+                h3 = h[b + 3, k]
                 for j in range(j0, j1):
                     w = Wt[k, j]
                     out[b, j] += h0 * w
-                    out[b+1, j] += h1 * w
-                    out[b+2, j] += h2 * w
-                    out[b+3, j] += h3 * w
+                    out[b + 1, j] += h1 * w
+                    out[b + 2, j] += h2 * w
+                    out[b + 3, j] += h3 * w
             b += 4
         while b < B:
             for j in range(j0, j1):
@@ -67,20 +83,41 @@ def gemm_wt_blocked(h, Wt, out):
                     out[b, j] += h0 * Wt[k, j]
             b += 1
 
+
 print("load average", os.getloadavg())
-for (B, H, G, dt) in [(32, 128, 4, np.float32), (4, 16, 4, np.float32), (64, 512, 4, np.float32), (32,128,4,np.float64)]:
+for B, H, G, dt in [
+    (32, 128, 4, np.float32),
+    (4, 16, 4, np.float32),
+    (64, 512, 4, np.float32),
+    (32, 128, 4, np.float64),
+]:
     rng = np.random.default_rng(0)
-    h = rng.normal(size=(B, H)).astype(dt); W = rng.normal(size=(G*H, H)).astype(dt)
-    Wt = np.ascontiguousarray(W.T); out = np.empty((B, G*H), dt); out2 = np.empty_like(out)
-    gemm_wt(h, Wt, out); gemm_wt_blocked(h, Wt, out2)
+    h = rng.normal(size=(B, H)).astype(dt)
+    W = rng.normal(size=(G * H, H)).astype(dt)
+    Wt = np.ascontiguousarray(W.T)
+    out = np.empty((B, G * H), dt)
+    out2 = np.empty_like(out)
+    gemm_wt(h, Wt, out)
+    gemm_wt_blocked(h, Wt, out2)
     ref = h @ W.T
     assert np.allclose(out, ref, rtol=1e-3, atol=1e-3) and np.allclose(out2, ref, rtol=1e-3, atol=1e-3)
-    fns = {"blas h@W.T": lambda: np.dot(h, W.T, out=out), "numba 4-row": lambda: gemm_wt(h, Wt, out), "numba blocked": lambda: gemm_wt_blocked(h, Wt, out2)}
-    n = max(1, int(0.01 / max(1e-7, (lambda t0: (fns["blas h@W.T"](), time.perf_counter() - t0)[1])(time.perf_counter()))))
+    fns = {
+        "blas h@W.T": lambda: np.dot(h, W.T, out=out),
+        "numba 4-row": lambda: gemm_wt(h, Wt, out),
+        "numba blocked": lambda: gemm_wt_blocked(h, Wt, out2),
+    }
+    n = max(
+        1,
+        int(
+            0.01
+            / max(1e-7, (lambda t0: (fns["blas h@W.T"](), time.perf_counter() - t0)[1])(time.perf_counter()))
+        ),
+    )
     res = {k: [] for k in fns}
     for r in range(15):
         for k, f in fns.items():
             t = time.perf_counter()
-            for _ in range(n): f()
+            for _ in range(n):
+                f()
             res[k].append((time.perf_counter() - t) / n)
-    print((B, H, G, dt.__name__), {k: f"{np.median(v)*1e6:.1f} us" for k, v in res.items()}, flush=True)
+    print((B, H, G, dt.__name__), {k: f"{np.median(v) * 1e6:.1f} us" for k, v in res.items()}, flush=True)

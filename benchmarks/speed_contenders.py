@@ -1,6 +1,9 @@
-"""The contenders of the speed benchmark and how they are timed: minirnn's backends, torch.nn at its best (oneDNN on,
-its default algorithm) and JAX (``lax.scan`` under ``jit``, warmed up), each doing one forward + backward of one layer
+"""The contenders of the speed benchmark and how they are timed: minirnn's backends, torch.nn at its best
+(oneDNN on,
+its default algorithm) and JAX (``lax.scan`` under ``jit``, warmed up), each doing one forward + backward of
+one layer
 on the same weights and input; plus the machine facts every result file records (load, versions, threads)."""
+
 from __future__ import annotations
 
 import os
@@ -14,20 +17,25 @@ CELLS = ("rnn", "lstm", "gru")
 
 
 def flops(cell, T, B, I, H):
-    """Forward + backward GEMM flops: x W_ih^T, h W_hh^T (forward); dx, dh, dW_ih, dW_hh (backward): 6 T B GH (I+H)."""
+    """Forward + backward GEMM flops: x W_ih^T, h W_hh^T (forward); dx, dh, dW_ih, dW_hh (backward): 6 T B GH
+    (I+H)."""
     from minirnn.cells import registry
+
     return 6 * T * B * registry.get(cell).num_gates * H * (I + H)
 
 
 def _weights(cell, dtype, I, H):
     """The minirnn layer's parameters (PyTorch names) for seed 0: every contender uses these."""
     from minirnn.nn.recurrent import layer_class
+
     return layer_class(cell)(I, H, dtype=dtype, seed=0).params
 
 
 def reference_grad(cell, dtype, x, H):
-    """minirnn's dL/dW_hh for L = sum(out) on the shared weights: what every other contender must reproduce."""
+    """minirnn's dL/dW_hh for L = sum(out) on the shared weights: what every other contender must
+    reproduce."""
     from minirnn.nn.recurrent import layer_class
+
     layer = layer_class(cell)(x.shape[2], H, dtype=dtype, seed=0, backend="numpy")
     out, _ = layer(x)
     layer.backward(np.ones_like(out))
@@ -35,18 +43,22 @@ def reference_grad(cell, dtype, x, H):
 
 
 def _check_agrees(name, grad, reference):
-    """Refuse to time a contender that computes something else (a wrong twin would make a meaningless ratio)."""
+    """Refuse to time a contender that computes something else (a wrong twin would make a meaningless
+    ratio)."""
     scale = np.abs(reference).max() + 1e-30
     err = float(np.abs(np.asarray(grad, dtype=np.float64) - reference).max() / scale)
     tol = 1e-4 if reference.dtype == np.float32 else 1e-9
     if not err <= tol:
-        raise RuntimeError(f"{name}: its dL/dW_hh differs from minirnn's by {err:.1e} (relative), more than {tol:g}")
+        raise RuntimeError(
+            f"{name}: its dL/dW_hh differs from minirnn's by {err:.1e} (relative), more than {tol:g}"
+        )
     return err
 
 
 def minirnn_contenders(cell, dtype, x, H, backends):
     """{backend: run()} for minirnn's layers; run() is one forward + backward with dout = ones."""
     from minirnn.nn.recurrent import layer_class
+
     T, B, I = x.shape
     out = {}
     for backend in backends:
@@ -56,6 +68,7 @@ def minirnn_contenders(cell, dtype, x, H, backends):
         def run(layer=layer, dout=dout):
             layer(x)
             layer.backward(dout)
+
         out[backend] = run
     return out
 
@@ -63,6 +76,7 @@ def minirnn_contenders(cell, dtype, x, H, backends):
 def torch_contender(torch, cell, dtype, x, H):
     """run() for ``torch.nn.<cell>`` on the same weights: forward, then backward of ``out`` with ones."""
     from minirnn.cells import registry
+
     T, B, I = x.shape
     tdtype = torch.float32 if dtype == np.float32 else torch.float64
     module = getattr(torch.nn, registry.get(cell).torch_class)(I, H).to(tdtype)
@@ -74,6 +88,7 @@ def torch_contender(torch, cell, dtype, x, H):
     def run():
         out, _ = module(tx)
         out.backward(torch.ones_like(out))
+
     run()
     _check_agrees("torch", module.weight_hh_l0.grad.numpy(), reference_grad(cell, dtype, x, H))
     module.zero_grad()
@@ -84,6 +99,7 @@ def _jax_steps():
     """One step of each cell in JAX, PyTorch's equations: ``step(p, (h, c), x_proj) -> ((h, c), h)``."""
     import jax
     import jax.numpy as jnp
+
     sig = jax.nn.sigmoid
 
     def rnn(p, carry, xp):
@@ -102,23 +118,27 @@ def _jax_steps():
         r, z = sig(xr + hr), sig(xz + hz)
         h = (1 - z) * jnp.tanh(xn + r * hn) + z * carry[0]
         return (h, carry[1]), h
+
     return {"rnn": rnn, "lstm": lstm, "gru": gru}
 
 
 def jax_contender(cell, dtype, x, H):
-    """run() for the same cell written with ``jax.lax.scan`` and differentiated by ``jax.grad``, under ``jax.jit``.
+    """run() for the same cell written with ``jax.lax.scan`` and differentiated by ``jax.grad``, under
+    ``jax.jit``.
 
-    The gradient of ``sum(out)`` (dout = ones) with respect to every weight and to x is one forward + backward; the
+    The gradient of ``sum(out)`` (dout = ones) with respect to every weight and to x is one forward +
+    backward; the
     function is compiled and run once before any timing.
     """
     import jax
     import jax.numpy as jnp
+
     jax.config.update("jax_enable_x64", True)
     T, B, I = x.shape
     step = _jax_steps()[cell]
 
     def loss(p, xs):
-        xp = xs @ p["weight_ih"].T + p["bias_ih"]                         # (T, B, GH): one GEMM
+        xp = xs @ p["weight_ih"].T + p["bias_ih"]  # (T, B, GH): one GEMM
         zeros = jnp.zeros((B, H), xs.dtype)
         _, out = jax.lax.scan(lambda carry, xt: step(p, carry, xt), (zeros, zeros), xp)
         return jnp.sum(out)
@@ -129,6 +149,7 @@ def jax_contender(cell, dtype, x, H):
 
     def run():
         return jax.block_until_ready(grad(params, xs))
+
     _check_agrees("jax", run()[0]["weight_hh"], reference_grad(cell, dtype, x, H))
     return run
 
@@ -136,9 +157,12 @@ def jax_contender(cell, dtype, x, H):
 def time_interleaved(contenders, reps, warmup, block_s=0.02):
     """Median milliseconds per call, per contender.
 
-    Each round runs every contender in turn; a contender's turn is a block of ``number`` back-to-back calls, timed
-    together, as ``python -m timeit`` does. ``number`` is set in the warm-up so that a block lasts about ``block_s``
-    (1 for calls longer than that): a training loop calls the same layer again and again with warm caches, so that is
+    Each round runs every contender in turn; a contender's turn is a block of ``number`` back-to-back calls,
+    timed
+    together, as ``python -m timeit`` does. ``number`` is set in the warm-up so that a block lasts about
+    ``block_s``
+    (1 for calls longer than that): a training loop calls the same layer again and again with warm caches, so
+    that is
     what we time, for every contender alike. Returns ``{name: (median, min, max)}`` in milliseconds.
     """
     numbers = {}
@@ -162,7 +186,7 @@ def gemm_rate(dtype, n=1024, reps=5):
     a = np.random.default_rng(0).normal(size=(n, n)).astype(dtype)
     a @ a
     best = min(_timed(lambda: a @ a) for _ in range(reps))
-    return 2 * n ** 3 / best / 1e9
+    return 2 * n**3 / best / 1e9
 
 
 def _timed(f):
@@ -172,21 +196,34 @@ def _timed(f):
 
 
 def machine(threads, torch=None, jax=None):
-    """What a result depends on: load averages, CPU count, library versions, BLAS and torch thread settings."""
+    """What a result depends on: load averages, CPU count, library versions, BLAS and torch thread
+    settings."""
     import numba
-    info = {"load_avg_1_5_15": list(os.getloadavg()), "cpu_count": os.cpu_count(), "threads": threads,
-            "python": sys.version.split()[0], "platform": platform.platform(), "numpy": np.__version__,
-            "numba": numba.__version__, "thread_env": {k: os.environ.get(k) for k in
-                                                        ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
-                                                         "MKL_NUM_THREADS", "OPENBLAS_CORETYPE")}}
+
+    info = {
+        "load_avg_1_5_15": list(os.getloadavg()),
+        "cpu_count": os.cpu_count(),
+        "threads": threads,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "thread_env": {
+            k: os.environ.get(k)
+            for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE")
+        },
+    }
     try:
         blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
         info["numpy_blas"] = f"{blas.get('name')} {blas.get('version')}"
-    except Exception:                                   # older NumPy: no dict form
+    except Exception:  # older NumPy: no dict form
         info["numpy_blas"] = None
     if torch is not None:
-        info.update(torch=torch.__version__, torch_threads=torch.get_num_threads(),
-                    torch_onednn=bool(torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled))
+        info.update(
+            torch=torch.__version__,
+            torch_threads=torch.get_num_threads(),
+            torch_onednn=bool(torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled),
+        )
     if jax is not None:
         info.update(jax=jax.__version__, jax_backend=jax.default_backend())
     return info

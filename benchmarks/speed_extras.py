@@ -1,5 +1,7 @@
-"""Parts of the speed benchmark beyond the layer table: start-up and compile times in fresh processes, peak memory of
+"""Parts of the speed benchmark beyond the layer table: start-up and compile times in fresh processes, peak
+memory of
 an LSTM forward + backward, and char-LM training throughput against torch. Used by ``benchmarks/speed.py``."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +13,13 @@ import time
 
 
 def _python(code, env=None, timeout=600, args=()):
-    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=timeout,
-                            env=dict(os.environ, **(env or {})))
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(os.environ, **(env or {})),
+    )
     if result.returncode != 0:
         raise RuntimeError(result.stderr[-2000:])
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -56,10 +63,13 @@ print(json.dumps({"seconds": time.perf_counter() - t}))
 
 
 def measure_startup(dtype="float32", loads=3):
-    """import time, a cold compile of the LSTM loops (empty cache folder) and the same from that cache, in seconds.
+    """import time, a cold compile of the LSTM loops (empty cache folder) and the same from that cache, in
+    seconds.
 
-    The cache load is the median of ``loads`` fresh processes, with SciPy importable (as in the test environment)
-    and hidden (as after ``pip install minirnn``). The floor beside it: ``import numba`` plus one trivial cached
+    The cache load is the median of ``loads`` fresh processes, with SciPy importable (as in the test
+    environment)
+    and hidden (as after ``pip install minirnn``). The floor beside it: ``import numba`` plus one trivial
+    cached
     ``@njit`` function (``x + 1``), the least any program that calls compiled code pays here.
     """
     result = _python(STARTUP_IMPORT)
@@ -69,9 +79,12 @@ def measure_startup(dtype="float32", loads=3):
         with open(os.path.join(cache, "trivial_njit.py"), "w") as f:
             f.write("import numba\n\n@numba.njit(cache=True)\ndef add_one(x):\n    return x + 1\n")
         env = {"NUMBA_CACHE_DIR": cache, "TRIVIAL_DIR": cache}
-        _python(TRIVIAL_NJIT, env)                                          # compile it once
-        for key, script, args in (("cached_s", code, ()), ("cached_no_scipy_s", code, ("--no-scipy",)),
-                                  ("numba_floor_s", TRIVIAL_NJIT, ())):
+        _python(TRIVIAL_NJIT, env)  # compile it once
+        for key, script, args in (
+            ("cached_s", code, ()),
+            ("cached_no_scipy_s", code, ("--no-scipy",)),
+            ("numba_floor_s", TRIVIAL_NJIT, ()),
+        ):
             runs = [_python(script, env, args=args)["seconds"] for _ in range(loads)]
             result[key] = sorted(runs)[len(runs) // 2]
     result["dtype"] = dtype
@@ -102,7 +115,8 @@ print(json.dumps({"before": before, "peak": peak}))
 
 
 def stored_activations(T, B, I, H, itemsize):
-    """Bytes BPTT must keep for one LSTM layer: hs, cs (T+1) B H each; gates T B 4H; tanh(c) T B H; out T B H."""
+    """Bytes BPTT must keep for one LSTM layer: hs, cs (T+1) B H each; gates T B 4H; tanh(c) T B H; out T B
+    H."""
     return itemsize * (2 * (T + 1) * B * H + T * B * 4 * H + T * B * H + T * B * H)
 
 
@@ -116,15 +130,30 @@ def measure_memory(size, dims, dtype, backend="auto"):
     r = _python(code)
     itemsize = 4 if dtype == "float32" else 8
     stored = stored_activations(T, B, I, H, itemsize)
-    grads = itemsize * (T * B * I + 4 * H * (I + H + 2))      # dx and the weight gradients (da reuses the gate buffer)
+    grads = itemsize * (
+        T * B * I + 4 * H * (I + H + 2)
+    )  # dx and the weight gradients (da reuses the gate buffer)
     extra = max(r["peak"] - r["before"], 0)
-    return {"size": size, "dtype": dtype, "backend": backend, "stored_MB": stored / 1e6, "grads_MB": grads / 1e6,
-            "peak_extra_MB": extra / 1e6, "ratio": extra / stored}
+    return {
+        "size": size,
+        "dtype": dtype,
+        "backend": backend,
+        "stored_MB": stored / 1e6,
+        "grads_MB": grads / 1e6,
+        "peak_extra_MB": extra / 1e6,
+        "ratio": extra / stored,
+    }
 
 
-# -- char-level training -----------------------------------------------------------------------------------------------
+# -- char-level training
+# -----------------------------------------------------------------------------------------------
 def train_throughput(torch, steps, H=128, T=64, B=32, V=65, E=32, warmup=3):
-    """Tokens per second of truncated-BPTT training of a 1-layer char LSTM LM (float32, Adam), minirnn vs torch."""
+    """Tokens per second of truncated-BPTT training of a 1-layer char LSTM LM (float32, Adam), minirnn vs
+    torch.
+
+    It is long because it builds the same model twice, minirnn's and torch's, side by side, so the two
+    training steps can be read against each other.
+    """
     import numpy as np
 
     from minirnn.models import CharLM
@@ -132,8 +161,13 @@ def train_throughput(torch, steps, H=128, T=64, B=32, V=65, E=32, warmup=3):
 
     rng = np.random.default_rng(0)
     data = rng.integers(0, V, size=(steps + warmup + 1) * T * B + 1)
-    batches = [(data[k * T * B:(k + 1) * T * B].reshape(T, B), data[k * T * B + 1:(k + 1) * T * B + 1].reshape(T, B))
-               for k in range(steps + warmup)]
+    batches = [
+        (
+            data[k * T * B : (k + 1) * T * B].reshape(T, B),
+            data[k * T * B + 1 : (k + 1) * T * B + 1].reshape(T, B),
+        )
+        for k in range(steps + warmup)
+    ]
     result = {}
     lm = CharLM(V, H, cell="lstm", embed_dim=E, dtype=np.float32, seed=0)
     opt = optim.Adam(lm, lr=2e-3)
@@ -146,22 +180,31 @@ def train_throughput(torch, steps, H=128, T=64, B=32, V=65, E=32, warmup=3):
 
     contenders = {"minirnn": step_minirnn}
     if torch is not None:
+
         class TorchLM(torch.nn.Module):
             def __init__(self):
                 super().__init__()
-                self.embed, self.rnn, self.fc = torch.nn.Embedding(V, E), torch.nn.LSTM(E, H), torch.nn.Linear(H, V)
+                self.embed, self.rnn, self.fc = (
+                    torch.nn.Embedding(V, E),
+                    torch.nn.LSTM(E, H),
+                    torch.nn.Linear(H, V),
+                )
 
             def forward(self, ids):
                 return self.fc(self.rnn(self.embed(ids))[0])
+
         tlm = TorchLM()
         topt = torch.optim.Adam(tlm.parameters(), lr=2e-3)
 
         def step_torch(ids, targets):
             topt.zero_grad()
             logits = tlm(torch.from_numpy(ids))
-            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, V), torch.from_numpy(targets).reshape(-1))
+            loss = torch.nn.functional.cross_entropy(
+                logits.reshape(-1, V), torch.from_numpy(targets).reshape(-1)
+            )
             loss.backward()
             topt.step()
+
         contenders["torch"] = step_torch
     times = {name: [] for name in contenders}
     for k, (ids, targets) in enumerate(batches):

@@ -1,18 +1,25 @@
-"""Video classification over seeds: does the LRCN model read the order of frames, and do the controls stay blind?
+"""Video classification over seeds: does the LRCN model read the order of frames, and do the controls stay
+blind?
 
     python benchmarks/video.py                          # every row, 5 seeds (hours on a busy 2-core machine)
-    python benchmarks/video.py --rows memory --cells gru    # some rows / cells; results accumulate in --results
+    python benchmarks/video.py --rows memory --cells gru    # some rows / cells; results accumulate in
+    --results
     python benchmarks/video.py --table                  # the README's table from the saved results
 
-Rows (``minirnn train video`` defaults: H=64, encoder 64, batch 32, Adam lr 3e-3, clip 1; 1000 held-out videos of
+Rows (``minirnn train video`` defaults: H=64, encoder 64, batch 32, Adam lr 3e-3, clip 1; 1000 held-out
+videos of
 held-out glyphs per seed):
-    direction  GRU and LSTM, T=10, 2000 steps. Success: accuracy >= 0.95. Controls: mean-frame logistic regression,
-               the trained model on shuffled frames, the single-frame classifier (middle frame): chance is 0.25.
+    direction  GRU and LSTM, T=10, 2000 steps. Success: accuracy >= 0.95. Controls: mean-frame logistic
+    regression,
+               the trained model on shuffled frames, the single-frame classifier (middle frame): chance is
+               0.25.
     digit      GRU, T=5 on 12x12, 2000 steps. Claim: the recurrent model about equals the single-frame one
                (2000 steps too).
-    memory     RNN / LSTM / GRU, K = 1 and 10 noise frames after the flash (T = K + 1, 12x12 canvas), 3000 steps.
+    memory     RNN / LSTM / GRU, K = 1 and 10 noise frames after the flash (T = K + 1, 12x12 canvas), 3000
+    steps.
                Success: accuracy >= 0.5 (chance 0.1).
 """
+
 from __future__ import annotations
 
 import os
@@ -36,7 +43,7 @@ ROWS = {
     "digit": [("digit", "gru", 5, 2000)],
     "memory": [("memory", c, K + 1, 3000) for c in ("rnn", "lstm", "gru") for K in (1, 10)],
 }
-LR = 3e-3              # the default of minirnn train video: at 1e-3 direction sits longer on a 50% plateau
+LR = 3e-3  # the default of minirnn train video: at 1e-3 direction sits longer on a 50% plateau
 THRESHOLD = {"direction": 0.95, "memory": 0.5}
 
 
@@ -44,11 +51,28 @@ def run(label, cell, T, steps, seed):
     """Train one model; returns a result row with its accuracy and the controls."""
     t0 = time.perf_counter()
     exp = make("video", cell=cell, T=T, label=label, seed=seed)
-    history = loop.fit(exp.model, Adam(exp.model, lr=LR), exp.train_step, steps, rng=exp.rng,
-                       evaluate=exp.evaluate, eval_every=0, clip_norm=1.0, progress=False)
-    row = {"label": label, "cell": cell, "T": T, "steps": steps, "seed": seed, "lr": LR,
-           "accuracy": history["eval"]["accuracy"][-1], "shuffled": history["eval"]["shuffled_accuracy"][-1],
-           "mean_frame": exp.baseline[1]}
+    history = loop.fit(
+        exp.model,
+        Adam(exp.model, lr=LR),
+        exp.train_step,
+        steps,
+        rng=exp.rng,
+        evaluate=exp.evaluate,
+        eval_every=0,
+        clip_norm=1.0,
+        progress=False,
+    )
+    row = {
+        "label": label,
+        "cell": cell,
+        "T": T,
+        "steps": steps,
+        "seed": seed,
+        "lr": LR,
+        "accuracy": history["eval"]["accuracy"][-1],
+        "shuffled": history["eval"]["shuffled_accuracy"][-1],
+        "mean_frame": exp.baseline[1],
+    }
     if label != "memory":
         row["single_frame"] = single_frame_accuracy(label, T, seed=seed, steps=steps, lr=LR)
     row["seconds"] = round(time.perf_counter() - t0, 1)
@@ -63,19 +87,26 @@ def _summary(values, threshold=None):
 
 def table(rows) -> str:
     """Markdown: per (label, cell, K) the success rate, median and range over seeds of each number."""
-    lines = ["| label | cell | T (K) | steps | seeds | accuracy: success, median [range] | shuffled frames | "
-             "mean frame | single frame |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| label | cell | T (K) | steps | seeds | accuracy: success, median [range] | shuffled frames | "
+        "mean frame | single frame |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     groups = {}
     for r in rows:
         groups.setdefault((r["label"], r["cell"], r["T"], r["steps"]), []).append(r)
     order = {"direction": 0, "digit": 1, "memory": 2}
-    for (label, cell, T, steps), rs in sorted(groups.items(), key=lambda kv: (order[kv[0][0]], kv[0][1], kv[0][2])):
+    for (label, cell, T, steps), rs in sorted(
+        groups.items(), key=lambda kv: (order[kv[0][0]], kv[0][1], kv[0][2])
+    ):
         single = _summary([r["single_frame"] for r in rs]) if "single_frame" in rs[0] else "-"
         tk = f"{T} (K={T - 1})" if label == "memory" else str(T)
-        lines.append(f"| {label} | {cell} | {tk} | {steps} | {len(rs)} | "
-                     f"{_summary([r['accuracy'] for r in rs], THRESHOLD.get(label))} | "
-                     f"{_summary([r['shuffled'] for r in rs])} | {_summary([r['mean_frame'] for r in rs])} | "
-                     f"{single} |")
+        lines.append(
+            f"| {label} | {cell} | {tk} | {steps} | {len(rs)} | "
+            f"{_summary([r['accuracy'] for r in rs], THRESHOLD.get(label))} | "
+            f"{_summary([r['shuffled'] for r in rs])} | {_summary([r['mean_frame'] for r in rs])} | "
+            f"{single} |"
+        )
     return "\n".join(lines)
 
 
@@ -103,7 +134,7 @@ def main(argv=None):
         with open(args.results, encoding="utf-8") as f:
             for line in f:
                 r = json.loads(line)
-                rows[(r["label"], r["cell"], r["T"], r["steps"], r["seed"])] = r     # the latest run counts
+                rows[(r["label"], r["cell"], r["T"], r["steps"], r["seed"])] = r  # the latest run counts
     print(table(list(rows.values())))
 
 

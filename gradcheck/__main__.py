@@ -1,4 +1,5 @@
 """``python -m gradcheck``: the same as the ``gradcheck`` command."""
+
 import sys
 
 from .cli import main

@@ -4,16 +4,21 @@ Every derivative here is a central difference in float64,
 
     df/dx_k  ~  (f(x + eps e_k) - f(x - eps e_k)) / (2 eps),
 
-taken by perturbing the caller's array *in place* and writing the original value back bit for bit afterwards. Its
-error is a truncation term ~ eps^2 f''' / 6 plus a round-off term ~ u |f| / eps (u = 2.2e-16): the total is smallest
-near eps = 1e-5..1e-6, where it is about 1e-10 for well-scaled functions (``eps_sweep`` draws the V-shaped curve).
+taken by perturbing the caller's array *in place* and writing the original value back bit for bit afterwards.
+Its
+error is a truncation term ~ eps^2 f''' / 6 plus a round-off term ~ u |f| / eps (u = 2.2e-16): the total is
+smallest
+near eps = 1e-5..1e-6, where it is about 1e-10 for well-scaled functions (``eps_sweep`` draws the V-shaped
+curve).
 float32 is refused: its u = 1.2e-7 makes the round-off term ~1e-1 at eps = 1e-6, which swamps any real bug.
 
 Public functions:
     numerical_gradient(f, x, df=None, eps=1e-6)    one array's numeric gradient (the CS231n pattern)
-    check_gradients(f, params, grads, ...)         compare analytic gradients of a loss with numeric ones -> Report
+    check_gradients(f, params, grads, ...)         compare analytic gradients of a loss with numeric ones ->
+    Report
     eps_sweep(f, params, grads, ...)               the same comparison for eps = 1e-2 .. 1e-10
 """
+
 from __future__ import annotations
 
 import inspect
@@ -24,26 +29,36 @@ from .progress import Progress
 from .report import Report, Row, reading
 
 METHODS = ("full", "sampled", "direction")
-EPS_SWEEP_VALUES = tuple(10.0 ** -k for k in range(2, 11))  # 1e-2, 1e-3, ..., 1e-10
+EPS_SWEEP_VALUES = tuple(10.0**-k for k in range(2, 11))  # 1e-2, 1e-3, ..., 1e-10
 _U = np.finfo(np.float64).eps
 
 
-# -- validation ---------------------------------------------------------------------------------------------------------
+# -- validation
+# ---------------------------------------------------------------------------------------------------------
 def _require_float64_array(label: str, value) -> np.ndarray:
-    """``value`` itself if it is a writeable float64 ndarray, else a ValueError/TypeError saying why and how to fix it."""
+    """``value`` itself if it is a writeable float64 ndarray, else a ValueError/TypeError saying why and how
+    to fix it."""
     if not isinstance(value, np.ndarray):
-        raise TypeError(f"{label} must be a float64 numpy array (it is perturbed in place), got {type(value).__name__}; "
-                        f"wrap it with np.array({label}, dtype=np.float64) and pass that same array to your function")
+        raise TypeError(
+            f"{label} must be a float64 numpy array (it is perturbed in place), got {type(value).__name__}; "
+            f"wrap it with np.array({label}, dtype=np.float64) and pass that same array to your function"
+        )
     if value.dtype == np.float32 or value.dtype == np.float16:
-        raise ValueError(f"{label} is {value.dtype}: finite differences need float64, because {value.dtype} round-off "
-                         f"(about {np.finfo(value.dtype).eps:.0e} relative) divided by a small eps swamps the gradient; "
-                         f"cast with {label} = {label}.astype(np.float64) and run your function in float64")
+        raise ValueError(
+            f"{label} is {value.dtype}: finite differences need float64, because {value.dtype} round-off "
+            f"(about {np.finfo(value.dtype).eps:.0e} relative) divided by a small eps swamps the gradient; "
+            f"cast with {label} = {label}.astype(np.float64) and run your function in float64"
+        )
     if value.dtype != np.float64:
-        raise ValueError(f"{label} must have dtype float64, got {value.dtype}; cast with "
-                         f"{label} = {label}.astype(np.float64)")
+        raise ValueError(
+            f"{label} must have dtype float64, got {value.dtype}; cast with "
+            f"{label} = {label}.astype(np.float64)"
+        )
     if not value.flags.writeable:
-        raise ValueError(f"{label} is read-only, but it must be perturbed in place; pass a writeable copy "
-                         f"({label}.copy()) and make your function read that copy")
+        raise ValueError(
+            f"{label} is read-only, but it must be perturbed in place; pass a writeable copy "
+            f"({label}.copy()) and make your function read that copy"
+        )
     return value
 
 
@@ -58,8 +73,10 @@ def _call_with_optional_x(f, x):
     """Call ``f()`` if it takes no positional argument, else ``f(x)`` (the CS231n ``lambda x: ...`` style)."""
     try:
         sig = inspect.signature(f)
-        takes_arg = any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
-                        and p.default is p.empty for p in sig.parameters.values())
+        takes_arg = any(
+            p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) and p.default is p.empty
+            for p in sig.parameters.values()
+        )
     except (TypeError, ValueError):  # builtins without a signature
         takes_arg = True
     return f(x) if takes_arg else f()
@@ -70,8 +87,10 @@ def _scalarise(value, df, label: str) -> float:
     value = np.asarray(value, dtype=np.float64)
     if df is None:
         if value.size != 1:
-            raise ValueError(f"{label} returned an array of shape {value.shape} but df is None; return a scalar loss, "
-                             f"or pass df (the upstream gradient, same shape as the output) to check sum(f * df)")
+            raise ValueError(
+                f"{label} returned an array of shape {value.shape} but df is None; return a scalar loss, "
+                f"or pass df (the upstream gradient, same shape as the output) to check sum(f * df)"
+            )
         return float(value.reshape(()))
     if value.shape != np.shape(df):
         raise ValueError(f"df must have the shape of {label}'s output {value.shape}, got {np.shape(df)}")
@@ -79,7 +98,8 @@ def _scalarise(value, df, label: str) -> float:
 
 
 def _sign_pattern(preactivations, params):
-    """Flattened boolean ``pre > 0`` of everything ``preactivations(params)`` returns (array, list or dict of arrays)."""
+    """Flattened boolean ``pre > 0`` of everything ``preactivations(params)`` returns (array, list or dict of
+    arrays)."""
     pre = preactivations(params)
     if isinstance(pre, dict):
         pre = list(pre.values())
@@ -88,13 +108,16 @@ def _sign_pattern(preactivations, params):
     return np.asarray(pre, dtype=np.float64).ravel() > 0
 
 
-# -- one array, the CS231n pattern ----------------------------------------------------------------------------------------
+# -- one array, the CS231n pattern
+# ----------------------------------------------------------------------------------------
 def numerical_gradient(f, x: np.ndarray, df=None, eps: float = 1e-6) -> np.ndarray:
     """Central-difference gradient of ``sum(f(x) * df)`` with respect to every entry of ``x``.
 
     ``f`` reads ``x`` itself (it is called as ``f()``; a one-argument ``f`` is called as ``f(x)``, so CS231n's
-    ``lambda x: layer_forward(x, w)[0]`` works too). Each entry of ``x`` is set to ``x_k + eps`` and ``x_k - eps`` in
-    place and then restored bit for bit. The step actually taken, ``(x_k + eps) - (x_k - eps)`` in float64, is the
+    ``lambda x: layer_forward(x, w)[0]`` works too). Each entry of ``x`` is set to ``x_k + eps`` and ``x_k -
+    eps`` in
+    place and then restored bit for bit. The step actually taken, ``(x_k + eps) - (x_k - eps)`` in float64,
+    is the
     denominator, which removes the representation error of the step.
 
     Args:
@@ -126,14 +149,16 @@ def numerical_gradient(f, x: np.ndarray, df=None, eps: float = 1e-6) -> np.ndarr
             minus = _scalarise(_call_with_optional_x(f, x), df, "f")
             step = step - x[idx]
         finally:
-            x[idx] = old                                # restored even when f raises
+            x[idx] = old  # restored even when f raises
         grad[idx] = (plus - minus) / step
     return grad
 
 
-# -- comparing analytic with numeric -------------------------------------------------------------------------------------
+# -- comparing analytic with numeric
+# -------------------------------------------------------------------------------------
 def _errors(a: np.ndarray, n: np.ndarray):
-    """Entry-wise absolute and relative errors, and the normwise relative error, of analytic a vs numeric n."""
+    """Entry-wise absolute and relative errors, and the normwise relative error, of analytic a vs numeric
+    n."""
     abs_err = np.abs(a - n)
     rel_err = abs_err / np.maximum(np.abs(a) + np.abs(n), 1e-8)
     norm_rel = float(np.linalg.norm(a - n) / max(np.linalg.norm(a) + np.linalg.norm(n), 1e-8))
@@ -141,7 +166,8 @@ def _errors(a: np.ndarray, n: np.ndarray):
 
 
 def _entry_indices(shape, method: str, num_samples: int, rng: np.random.Generator):
-    """Flat indices of the entries to check: all of them, or ``num_samples`` distinct ones drawn with ``rng``."""
+    """Flat indices of the entries to check: all of them, or ``num_samples`` distinct ones drawn with
+    ``rng``."""
     size = int(np.prod(shape, dtype=np.int64))
     if method == "full" or num_samples >= size:
         return np.arange(size)
@@ -150,7 +176,8 @@ def _entry_indices(shape, method: str, num_samples: int, rng: np.random.Generato
 
 def _verdict(passed, norm_rel, failing, abs_err, noise):
     """The reading of a row: CS231n's for a passing one; for a failing one "suspicious" only where round-off
-    (every failing error within 10 times ``noise = default_atol(loss, eps)``, the round-off of a central difference)
+    (every failing error within 10 times ``noise = default_atol(loss, eps)``, the round-off of a central
+    difference)
     or kinks (a few isolated entries, under 5%) can explain it, else "wrong"."""
     if passed:
         verdict = reading(norm_rel)
@@ -160,7 +187,9 @@ def _verdict(passed, norm_rel, failing, abs_err, noise):
     return "suspicious" if roundoff or isolated else "wrong"
 
 
-def _check_entries(loss, arr, analytic, flat_indices, eps, rtol, atol, name, signs, noise, bar=None, offset=0):
+def _check_entries(
+    loss, arr, analytic, flat_indices, eps, rtol, atol, name, signs, noise, bar=None, offset=0
+):
     """Row for an entry-wise (full or sampled) check of one tensor."""
     numeric = np.empty(len(flat_indices))
     kinked = np.zeros(len(flat_indices), dtype=bool)
@@ -177,7 +206,7 @@ def _check_entries(loss, arr, analytic, flat_indices, eps, rtol, atol, name, sig
             sign_minus = signs() if signs else None
             step = step - arr[idx]
         finally:
-            arr[idx] = old                              # restored even when f raises
+            arr[idx] = old  # restored even when f raises
         numeric[j] = (plus - minus) / step
         if signs:
             kinked[j] = bool(np.any(sign_plus != sign_minus))
@@ -192,12 +221,21 @@ def _check_entries(loss, arr, analytic, flat_indices, eps, rtol, atol, name, sig
     ranking = np.where(kinked, -1.0, scaled) if not kinked.all() else scaled
     worst = int(np.argmax(ranking))
     failing = (scaled > 1.0) & ~kinked
-    return Row(name=name, shape=tuple(arr.shape), checked=len(flat_indices),
-               max_abs_error=float(abs_err.max()), max_rel_error=float(rel_err.max()), norm_rel_error=norm_rel,
-               worst_index=tuple(int(i) for i in np.unravel_index(flat_indices[worst], arr.shape)),
-               worst_analytic=float(a[worst]), worst_numeric=float(numeric[worst]), passed=passed,
-               kinks=int(kinked.sum()), verdict=_verdict(passed, norm_rel, failing, abs_err, noise),
-               numeric_zero=bool(np.all(numeric == 0)))
+    return Row(
+        name=name,
+        shape=tuple(arr.shape),
+        checked=len(flat_indices),
+        max_abs_error=float(abs_err.max()),
+        max_rel_error=float(rel_err.max()),
+        norm_rel_error=norm_rel,
+        worst_index=tuple(int(i) for i in np.unravel_index(flat_indices[worst], arr.shape)),
+        worst_analytic=float(a[worst]),
+        worst_numeric=float(numeric[worst]),
+        passed=passed,
+        kinks=int(kinked.sum()),
+        verdict=_verdict(passed, norm_rel, failing, abs_err, noise),
+        numeric_zero=bool(np.all(numeric == 0)),
+    )
 
 
 def _check_direction(loss, arr, analytic, rng, eps, rtol, atol, name, signs, noise):
@@ -212,23 +250,36 @@ def _check_direction(loss, arr, analytic, rng, eps, rtol, atol, name, signs, noi
         minus = loss()
         sign_minus = signs() if signs else None
     finally:
-        arr[...] = original                             # restored even when f raises
+        arr[...] = original  # restored even when f raises
     numeric = (plus - minus) / (2 * eps)
     a = float(np.sum(analytic * v))
     abs_err, rel_err, norm_rel = _errors(np.array([a]), np.array([numeric]))
     kink = bool(np.any(sign_plus != sign_minus)) if signs else False
-    passed = (kink or bool(abs_err[0] <= atol + rtol * max(abs(a), abs(numeric)))) and bool(np.isfinite(numeric))
-    return Row(name=name, shape=tuple(arr.shape), checked=1, max_abs_error=float(abs_err[0]),
-               max_rel_error=float(rel_err[0]), norm_rel_error=norm_rel, worst_index=None, worst_analytic=a,
-               worst_numeric=float(numeric), passed=passed, kinks=int(kink),
-               verdict=_verdict(passed, norm_rel, np.array([not passed]), abs_err, noise),
-               numeric_zero=bool(numeric == 0))
+    passed = (kink or bool(abs_err[0] <= atol + rtol * max(abs(a), abs(numeric)))) and bool(
+        np.isfinite(numeric)
+    )
+    return Row(
+        name=name,
+        shape=tuple(arr.shape),
+        checked=1,
+        max_abs_error=float(abs_err[0]),
+        max_rel_error=float(rel_err[0]),
+        norm_rel_error=norm_rel,
+        worst_index=None,
+        worst_analytic=a,
+        worst_numeric=float(numeric),
+        passed=passed,
+        kinks=int(kink),
+        verdict=_verdict(passed, norm_rel, np.array([not passed]), abs_err, noise),
+        numeric_zero=bool(numeric == 0),
+    )
 
 
 def default_atol(loss_value: float, eps: float) -> float:
     """The absolute tolerance used when ``atol=None``: 100 round-offs of the loss divided by the step.
 
-    A central difference of a loss of size |L| carries round-off of roughly ``u |L| / eps``; entries whose gradient is
+    A central difference of a loss of size |L| carries round-off of roughly ``u |L| / eps``; entries whose
+    gradient is
     of that size cannot be judged relatively. ``100 * u * max(|L|, 1) / eps`` leaves a margin of a hundred.
 
     Example:
@@ -238,14 +289,31 @@ def default_atol(loss_value: float, eps: float) -> float:
     return float(100 * _U * max(abs(float(loss_value)), 1.0) / eps)
 
 
-def check_gradients(f, params: dict, grads: dict, *, eps: float = 1e-6, method: str = "full", seed: int | None = 0,
-                    num_samples: int = 20, rtol: float = 1e-5, atol: float | None = None, df=None,
-                    names=None, preactivations=None, title: str = "", progress="auto") -> Report:
+def check_gradients(
+    f,
+    params: dict,
+    grads: dict,
+    *,
+    eps: float = 1e-6,
+    method: str = "full",
+    seed: int | None = 0,
+    num_samples: int = 20,
+    rtol: float = 1e-5,
+    atol: float | None = None,
+    df=None,
+    names=None,
+    preactivations=None,
+    title: str = "",
+    progress="auto",
+) -> Report:
     """Compare analytic gradients of a loss with central differences, tensor by tensor.
 
-    Each array in ``params`` is perturbed *in place* (``f`` must read those very arrays) and restored exactly. An entry
-    passes when ``|a - n| <= atol + rtol * max(|a|, |n|)`` (a analytic, n numeric); a tensor passes when all its
-    checked entries do. The default ``rtol=1e-5`` fails a gradient that is off by 0.1% (relative error 5e-4), which
+    Each array in ``params`` is perturbed *in place* (``f`` must read those very arrays) and restored
+    exactly. An entry
+    passes when ``|a - n| <= atol + rtol * max(|a|, |n|)`` (a analytic, n numeric); a tensor passes when all
+    its
+    checked entries do. The default ``rtol=1e-5`` fails a gradient that is off by 0.1% (relative error 5e-4),
+    which
     ``torch.autograd.gradcheck``'s rtol=1e-3 lets through.
 
     Args:
@@ -253,22 +321,27 @@ def check_gradients(f, params: dict, grads: dict, *, eps: float = 1e-6, method: 
         params: dict name -> float64 ndarray, inputs and initial states included.
         grads: dict name -> analytic gradient of the loss, same shape as ``params[name]``.
         eps: the half step of the central difference.
-        method: ``"full"`` every entry; ``"sampled"`` ``num_samples`` random entries per tensor; ``"direction"`` one
+        method: ``"full"`` every entry; ``"sampled"`` ``num_samples`` random entries per tensor;
+            ``"direction"`` one
             random direction v per tensor, comparing ``sum(grad * v)`` with the directional difference (two
             evaluations per tensor, cheap for big models, but it cannot say which entry is wrong).
         seed: seeds the sampled entries and the random directions.
         num_samples: entries per tensor for ``method="sampled"``.
-        rtol, atol: the tolerances above; ``atol=None`` uses ``default_atol(f(params), eps)`` (round-off level).
+        rtol, atol: the tolerances above; ``atol=None`` uses ``default_atol(f(params), eps)`` (round-off
+            level).
         df: the upstream gradient when ``f`` returns an array (CS231n style).
         names: which keys of ``params`` to check (default: all, in order).
-        preactivations: optional ``g(params) -> array`` (or list/dict of arrays) of the values fed to ReLU-like kinks.
-            Entries whose perturbation flips the sign of any of them are counted in ``row.kinks`` and excluded from
+        preactivations: optional ``g(params) -> array`` (or list/dict of arrays) of the values fed to
+            ReLU-like kinks.
+            Entries whose perturbation flips the sign of any of them are counted in ``row.kinks`` and
+            excluded from
             the pass/fail decision (a central difference across a kink is not a derivative).
         title: a heading for the printed table.
         progress: ``"auto"`` draws a bar with the time left on stderr when the check is predicted to take more
             than 10 seconds (and suggests ``method="sampled"``); True always, False never.
     Returns:
-        ``Report``: ``report.passed``, ``report.rows`` (``.name``, ``.max_abs_error``, ``.max_rel_error``, ``.passed``,
+        ``Report``: ``report.passed``, ``report.rows`` (``.name``, ``.max_abs_error``, ``.max_rel_error``,
+        ``.passed``,
         ...), ``print(report)`` for the table, ``report.to_json()``.
 
     Example:
@@ -279,12 +352,17 @@ def check_gradients(f, params: dict, grads: dict, *, eps: float = 1e-6, method: 
         >>> report = check_gradients(loss, params, {"W": np.outer(dz, x), "x": W.T @ dz})
         >>> report.passed, [r.name for r in report.rows]
         (True, ['W', 'x'])
+
+    It is long because the loop that perturbs, restores and records each entry is kept in one piece:
+    the restore-on-error guarantee is easier to see that way.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     eps = _check_eps(eps)
     if not isinstance(params, dict) or not params:
-        raise TypeError(f"params must be a non-empty dict name -> float64 ndarray, got {type(params).__name__}")
+        raise TypeError(
+            f"params must be a non-empty dict name -> float64 ndarray, got {type(params).__name__}"
+        )
     if not isinstance(grads, dict):
         raise TypeError(f"grads must be a dict name -> ndarray, got {type(grads).__name__}")
     names = list(params) if names is None else list(names)
@@ -294,13 +372,18 @@ def check_gradients(f, params: dict, grads: dict, *, eps: float = 1e-6, method: 
             raise KeyError(f"names contains {name!r}, which is not a key of params ({list(params)})")
         _require_float64_array(f"params[{name!r}]", params[name])
         if name not in grads:
-            raise KeyError(f"grads has no entry {name!r}; every checked tensor needs its analytic gradient "
-                           f"(grads has {list(grads)})")
+            raise KeyError(
+                f"grads has no entry {name!r}; every checked tensor needs its analytic gradient "
+                f"(grads has {list(grads)})"
+            )
         g = np.asarray(grads[name], dtype=np.float64)
         if g.shape != params[name].shape:
-            raise ValueError(f"grads[{name!r}] must have the shape of params[{name!r}] {params[name].shape}, "
-                             f"got {g.shape}")
-        analytic[name] = g.copy()  # a copy: f may overwrite the caller's gradient buffers while we evaluate it
+            raise ValueError(
+                f"grads[{name!r}] must have the shape of params[{name!r}] {params[name].shape}, got {g.shape}"
+            )
+        analytic[name] = (
+            g.copy()
+        )  # a copy: f may overwrite the caller's gradient buffers while we evaluate it
     if df is not None:
         df = np.asarray(df, dtype=np.float64)
     if num_samples < 1:
@@ -313,59 +396,98 @@ def check_gradients(f, params: dict, grads: dict, *, eps: float = 1e-6, method: 
     loss0 = loss()
     if not np.isfinite(loss0):
         raise ValueError(f"f(params) returned a non-finite loss {loss0}; the check needs a finite loss")
-    noise = default_atol(loss0, eps)                   # the round-off level of a central difference of this loss
+    noise = default_atol(loss0, eps)  # the round-off level of a central difference of this loss
     atol = noise if atol is None else float(atol)
     rng = np.random.default_rng(seed)
     rows = []
-    chosen = {name: None if method == "direction" else _entry_indices(params[name].shape, method, num_samples, rng)
-              for name in names}
+    chosen = {
+        name: None if method == "direction" else _entry_indices(params[name].shape, method, num_samples, rng)
+        for name in names
+    }
     total = sum(1 if flat is None else flat.size for flat in chosen.values())
-    hint = "; --method sampled (method=\"sampled\") or direction takes seconds" if method == "full" else ""
+    hint = '; --method sampled (method="sampled") or direction takes seconds' if method == "full" else ""
     bar = Progress(total, "entries", show=progress, hint=hint) if progress else None
     done = 0
     try:
         for name in names:
             arr, flat = params[name], chosen[name]
             if flat is None:
-                rows.append(_check_direction(loss, arr, analytic[name], rng, eps, rtol, atol, name, signs, noise))
+                rows.append(
+                    _check_direction(loss, arr, analytic[name], rng, eps, rtol, atol, name, signs, noise)
+                )
                 done += 1
                 if bar is not None:
                     bar.update(done)
             elif flat.size:
-                rows.append(_check_entries(loss, arr, analytic[name], flat, eps, rtol, atol, name, signs, noise, bar,
-                                           done))
+                rows.append(
+                    _check_entries(
+                        loss, arr, analytic[name], flat, eps, rtol, atol, name, signs, noise, bar, done
+                    )
+                )
                 done += flat.size
     finally:
         if bar is not None:
             bar.close()
-    report = Report(rows=rows, title=title, method=method, eps=eps, rtol=rtol, atol=atol, seed=seed, loss=loss0)
+    report = Report(
+        rows=rows, title=title, method=method, eps=eps, rtol=rtol, atol=atol, seed=seed, loss=loss0
+    )
     if rows and all(row.numeric_zero for row in rows):
-        report.error = ("every numeric gradient is exactly zero: f may not be reading the parameters (it must "
-                        "compute the loss from the very arrays in params, which are perturbed in place)")
+        report.error = (
+            "every numeric gradient is exactly zero: f may not be reading the parameters (it must "
+            "compute the loss from the very arrays in params, which are perturbed in place)"
+        )
     return report
 
 
-def eps_sweep(f, params: dict, grads: dict, *, eps_values=EPS_SWEEP_VALUES, method: str = "full",
-              seed: int | None = 0, num_samples: int = 20, df=None, names=None) -> dict:
+def eps_sweep(
+    f,
+    params: dict,
+    grads: dict,
+    *,
+    eps_values=EPS_SWEEP_VALUES,
+    method: str = "full",
+    seed: int | None = 0,
+    num_samples: int = 20,
+    df=None,
+    names=None,
+) -> dict:
     """Max relative and absolute error of every tensor for each eps: the V-shaped truncation/round-off curve.
 
-    Large eps: truncation error ~ eps^2 dominates; small eps: round-off ~ 1/eps dominates; the bottom of the V is the
+    Large eps: truncation error ~ eps^2 dominates; small eps: round-off ~ 1/eps dominates; the bottom of the
+        V is the
     best eps (about 1e-5..1e-6 in float64). The same entries are checked at every eps (same ``seed``).
 
     Returns:
-        ``{"eps": [..], "max_rel_error": {name: [..]}, "max_abs_error": {name: [..]}, "norm_rel_error": {name: [..]}}``
+        ``{"eps": [..], "max_rel_error": {name: [..]}, "max_abs_error": {name: [..]}, "norm_rel_error":
+        {name: [..]}}``
         lists aligned with ``eps``; ``gradcheck.plot.plot_eps_sweep`` draws it.
 
     Example:
-        >>> x = np.array([0.7]); sweep = eps_sweep(lambda p: float(np.sin(p["x"][0])), {"x": x}, {"x": np.cos(x)})
+        >>> x = np.array([0.7])
+        >>> sweep = eps_sweep(lambda p: float(np.sin(p["x"][0])), {"x": x}, {"x": np.cos(x)})
         >>> best = sweep["eps"][int(np.argmin(sweep["max_rel_error"]["x"]))]
         >>> 1e-8 <= best <= 1e-3
         True
     """
-    out = {"eps": [float(e) for e in eps_values], "max_rel_error": {}, "max_abs_error": {}, "norm_rel_error": {}}
+    out = {
+        "eps": [float(e) for e in eps_values],
+        "max_rel_error": {},
+        "max_abs_error": {},
+        "norm_rel_error": {},
+    }
     for eps in out["eps"]:
-        report = check_gradients(f, params, grads, eps=eps, method=method, seed=seed, num_samples=num_samples,
-                                 df=df, names=names, progress=False)
+        report = check_gradients(
+            f,
+            params,
+            grads,
+            eps=eps,
+            method=method,
+            seed=seed,
+            num_samples=num_samples,
+            df=df,
+            names=names,
+            progress=False,
+        )
         for row in report.rows:
             out["max_rel_error"].setdefault(row.name, []).append(row.max_rel_error)
             out["max_abs_error"].setdefault(row.name, []).append(row.max_abs_error)

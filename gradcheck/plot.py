@@ -1,9 +1,12 @@
-"""Figures of gradient checks. matplotlib is imported inside each function, so ``import gradcheck`` never needs it."""
+"""Figures of gradient checks. matplotlib is imported inside each function, so ``import gradcheck`` never
+needs it."""
+
 from __future__ import annotations
 
 
 def plot_eps_sweep(sweep: dict, path=None, *, title: str = "Central-difference error against eps", ax=None):
-    """Draw the max relative error of each tensor against eps on log-log axes (the V of truncation vs round-off).
+    """Draw the max relative error of each tensor against eps on log-log axes (the V of truncation vs
+    round-off).
 
     Args:
         sweep: what ``gradcheck.eps_sweep`` returns.
@@ -31,8 +34,8 @@ def plot_eps_sweep(sweep: dict, path=None, *, title: str = "Central-difference e
         floor = [max(e, 1e-17) for e in errors]  # an exact zero has no place on a log axis
         lowest = min([lowest] + floor)
         ax.loglog(eps, floor, marker="o", label=name)
-    ax.axhspan(1e-20, 1e-7, color="tab:green", alpha=0.08, lw=0)   # CS231n: good
-    ax.axhspan(1e-2, 1e3, color="tab:red", alpha=0.08, lw=0)       # CS231n: wrong
+    ax.axhspan(1e-20, 1e-7, color="tab:green", alpha=0.08, lw=0)  # CS231n: good
+    ax.axhspan(1e-2, 1e3, color="tab:red", alpha=0.08, lw=0)  # CS231n: wrong
     ax.set_ylim(lowest / 10, 10)
     ax.set_xlabel("eps (half step of the central difference)")
     ax.set_ylabel("max relative error |a-n| / (|a|+|n|)")

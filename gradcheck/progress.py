@@ -1,4 +1,5 @@
-"""A progress bar for long gradient checks, written on stderr with the standard library only (gradcheck imports
+"""A progress bar for long gradient checks, written on stderr with the standard library only (gradcheck
+imports
 nothing but NumPy).
 
     bar = Progress(total=109_000, what="entries", show="auto")
@@ -7,17 +8,20 @@ nothing but NumPy).
         bar.update(k + 1)
     bar.close()
 
-With ``show="auto"`` nothing is printed unless the first few seconds predict a check longer than ``AUTO_SECONDS``;
-then one line says how long it will take and that ``--method sampled`` or ``direction`` takes seconds, and a bar
+With ``show="auto"`` nothing is printed unless the first few seconds predict a check longer than
+``AUTO_SECONDS``;
+then one line says how long it will take and that ``--method sampled`` or ``direction`` takes seconds, and a
+bar
 ``[#####.......] 12000/109000 entries, 0:41 elapsed, about 5:31 left`` is redrawn at most twice a second.
 """
+
 from __future__ import annotations
 
 import sys
 import time
 
-AUTO_SECONDS = 10.0        # show the bar when the whole check is predicted to take longer than this
-_WARMUP_SECONDS = 1.0      # measure this long before predicting
+AUTO_SECONDS = 10.0  # show the bar when the whole check is predicted to take longer than this
+_WARMUP_SECONDS = 1.0  # measure this long before predicting
 
 
 def _clock(seconds: float) -> str:
@@ -44,7 +48,7 @@ class Progress:
         self.start = time.perf_counter()
         self._last_draw = 0.0
         self._drawn = False
-        self._decided = show is True                   # show is True, False or "auto"
+        self._decided = show is True  # show is True, False or "auto"
 
     def update(self, done: int) -> None:
         """``done`` of ``total`` finished; redraw if it is time."""
@@ -58,8 +62,10 @@ class Progress:
                 self.show = False
                 return
             self._decided = True
-            self.stream.write(f"gradcheck: checking {self.total} {self.what} will take about {_clock(predicted)}"
-                              f"{self.hint}\n")
+            self.stream.write(
+                f"gradcheck: checking {self.total} {self.what} will take about {_clock(predicted)}"
+                f"{self.hint}\n"
+            )
         if not self.show or (now - self._last_draw < 0.5 and done < self.total):
             return
         self._last_draw = now
@@ -67,8 +73,10 @@ class Progress:
         filled = int(width * done / max(self.total, 1))
         left = elapsed / done * (self.total - done) if done else float("nan")
         eta = _clock(left) if done else "?"
-        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} {self.what}, "
-                          f"{_clock(elapsed)} elapsed, about {eta} left")
+        self.stream.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} {self.what}, "
+            f"{_clock(elapsed)} elapsed, about {eta} left"
+        )
         self.stream.flush()
         self._drawn = True
 

@@ -8,6 +8,7 @@
 
 The math of each cell is in ``minirnn.cells`` (readable NumPy), its fast loop in ``minirnn.kernels`` (Numba).
 """
+
 from . import _moved, interop, models
 from .models import SequenceClassifier
 from .nn import GRU, LSTM, RNN, Module, NonFiniteInputError, use_backend
@@ -16,5 +17,16 @@ from .nn import init  # minirnn.init: orthogonal_, identity_, forget_bias_, chro
 _moved.install()
 
 __version__ = "0.1.0"
-__all__ = ["RNN", "LSTM", "GRU", "SequenceClassifier", "Module", "NonFiniteInputError", "use_backend", "interop", "models",
-           "init", "__version__"]
+__all__ = [
+    "RNN",
+    "LSTM",
+    "GRU",
+    "SequenceClassifier",
+    "Module",
+    "NonFiniteInputError",
+    "use_backend",
+    "interop",
+    "models",
+    "init",
+    "__version__",
+]

@@ -1,6 +1,8 @@
 """Old import paths of modules that moved when the package was split by concept (``minirnn.layers`` is now
-``minirnn.nn.recurrent``, ...). An old path gives the very same module object, so code written for the old layout
+``minirnn.nn.recurrent``, ...). An old path gives the very same module object, so code written for the old
+layout
 keeps working; new code should import from the new paths."""
+
 from __future__ import annotations
 
 import importlib
@@ -37,11 +39,12 @@ class _OldPaths(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def create_module(self, spec):
         module = importlib.import_module(MOVED[spec.name])
-        spec.loader_state = module.__spec__                  # the module's own spec, put back by exec_module
+        spec.loader_state = module.__spec__  # the module's own spec, put back by exec_module
         return module
 
     def exec_module(self, module):
-        """Nothing to run (the module was imported at its new path); give it back its own ``__spec__``, which the
+        """Nothing to run (the module was imported at its new path); give it back its own ``__spec__``, which
+        the
         import system has just set to the old path's."""
         module.__spec__ = module.__spec__.loader_state
 

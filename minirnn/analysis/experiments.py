@@ -1,12 +1,26 @@
-"""The vanishing-gradient experiments: each returns a plain dict of arrays plus its ``protocol`` (loss, sizes, input
-scale, dtype, seeds), measured with :mod:`minirnn.analysis.gradients` and trained through ``minirnn.training.fit``."""
+"""The vanishing-gradient experiments: each returns a plain dict of arrays plus its ``protocol`` (loss,
+sizes, input
+scale, dtype, seeds), measured with :mod:`minirnn.analysis.gradients` and trained through
+    ``minirnn.training.fit``."""
+
 from __future__ import annotations
 
 import numpy as np
 
 from ..nn.validation import NonFiniteInputError
-from .gradients import (decay_ratio, first_step_drop, gradient_norms, gradient_profile, jacobian_singular_values,
-                        make_layer, mid_range_factor, orthogonal, per_step_factor, set_gate_bias, title)
+from .gradients import (
+    decay_ratio,
+    first_step_drop,
+    gradient_norms,
+    gradient_profile,
+    jacobian_singular_values,
+    make_layer,
+    mid_range_factor,
+    orthogonal,
+    per_step_factor,
+    set_gate_bias,
+    title,
+)
 
 
 def _inputs(seed, T, B, I, scale=1.0, dtype=np.float64):
@@ -18,6 +32,7 @@ def _progress(iterable, desc, progress, total=None):
     if not progress:
         return iterable
     from tqdm.auto import tqdm
+
     return tqdm(iterable, desc=desc, total=total, leave=False)
 
 
@@ -25,8 +40,19 @@ def _protocol(**kw):
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in kw.items()}
 
 
-def _measure(cell, seeds, T, hidden, input_size, input_scale=1.0, batch=1, modify=None, progress=False, desc="",
-             label=None):
+def _measure(
+    cell,
+    seeds,
+    T,
+    hidden,
+    input_size,
+    input_scale=1.0,
+    batch=1,
+    modify=None,
+    progress=False,
+    desc="",
+    label=None,
+):
     """Profiles over seeds: dict h, c (LSTM), x: (S, T) arrays of norms; ratio, factor: (S,); ``cell`` and the
     ``label`` figures and tables give the row (default: the cell's title at default init)."""
     out = {"h": [], "c": [], "x": []}
@@ -34,7 +60,9 @@ def _measure(cell, seeds, T, hidden, input_size, input_scale=1.0, batch=1, modif
         layer = make_layer(cell, input_size, hidden, seed=s)
         if modify is not None:
             modify(layer, s)
-        prof = gradient_profile(layer, _inputs(s, T, batch, input_size, input_scale), np.ones((batch, hidden)))
+        prof = gradient_profile(
+            layer, _inputs(s, T, batch, input_size, input_scale), np.ones((batch, hidden))
+        )
         for k in out:
             if prof[k] is not None:
                 out[k].append(prof[k])
@@ -48,45 +76,85 @@ def _measure(cell, seeds, T, hidden, input_size, input_scale=1.0, batch=1, modif
     return res
 
 
-def protocol_a(cells_=("rnn", "lstm", "gru"), T=100, hidden=64, input_size=8, seeds=16, forget_bias=3.0,
-               progress=False):
-    """Protocol A: the gradient profile of each cell at PyTorch's default init, plus an LSTM with forget bias 3.
+def protocol_a(
+    cells_=("rnn", "lstm", "gru"), T=100, hidden=64, input_size=8, seeds=16, forget_bias=3.0, progress=False
+):
+    """Protocol A: the gradient profile of each cell at PyTorch's default init, plus an LSTM with forget bias
+    3.
 
-    float64, x ~ N(0, 1) of shape (T, 1, input_size), h0 = c0 = 0, loss L = sum(h_{T-1}) (dh_last = ones), layer seed s
+    float64, x ~ N(0, 1) of shape (T, 1, input_size), h0 = c0 = 0, loss L = sum(h_{T-1}) (dh_last = ones),
+    layer seed s
     and input seed 10000 + s for s in range(seeds).
 
     Returns:
-        dict ``protocol`` and one entry per cell (and ``"lstm_fb3"``): ``h``/``c``/``x`` (S, T) norms, ``ratio`` and
+        dict ``protocol`` and one entry per cell (and ``"lstm_fb3"``): ``h``/``c``/``x`` (S, T) norms,
+        ``ratio`` and
         ``factor`` (S,), ``ratio_c`` for LSTMs.
     """
-    res = {"protocol": _protocol(name="A", loss="L = sum(h_{T-1}) (dh_last = ones)", T=T, hidden=hidden,
-                                 input_size=input_size, batch=1, inputs="x ~ N(0, 1)", dtype="float64",
-                                 init="PyTorch default U(-1/sqrt(H), 1/sqrt(H))", seeds=seeds)}
+    res = {
+        "protocol": _protocol(
+            name="A",
+            loss="L = sum(h_{T-1}) (dh_last = ones)",
+            T=T,
+            hidden=hidden,
+            input_size=input_size,
+            batch=1,
+            inputs="x ~ N(0, 1)",
+            dtype="float64",
+            init="PyTorch default U(-1/sqrt(H), 1/sqrt(H))",
+            seeds=seeds,
+        )
+    }
     for cell in cells_:
         res[cell] = _measure(cell, seeds, T, hidden, input_size, progress=progress)
     if forget_bias is not None:
         res["protocol"]["forget_bias"] = forget_bias
-        res[f"lstm_fb{forget_bias:g}"] = _measure("lstm", seeds, T, hidden, input_size, progress=progress,
-                                                  modify=lambda l, s: set_gate_bias(l, "f", forget_bias),
-                                                  label=f"LSTM forget bias {forget_bias:g}")
+        res[f"lstm_fb{forget_bias:g}"] = _measure(
+            "lstm",
+            seeds,
+            T,
+            hidden,
+            input_size,
+            progress=progress,
+            modify=lambda l, s: set_gate_bias(l, "f", forget_bias),
+            label=f"LSTM forget bias {forget_bias:g}",
+        )
     return res
 
 
-def train_task(task="adding", cell="lstm", T=50, hidden=32, steps=300, batch=32, lr=1e-2, clip=1.0, seed=0,
-               optimizer="adam", input_scale=1.0, layer=None, progress=False):
+def train_task(
+    task="adding",
+    cell="lstm",
+    T=50,
+    hidden=32,
+    steps=300,
+    batch=32,
+    lr=1e-2,
+    clip=1.0,
+    seed=0,
+    optimizer="adam",
+    input_scale=1.0,
+    layer=None,
+    progress=False,
+):
     """Train ``cell`` + a Linear head on a long-memory task, with fresh data every step: the explicit loop.
 
-    - ``task="adding"``: the head Linear(H, 1) reads the last hidden state; loss MSE against the sum of the two marked
+    - ``task="adding"``: the head Linear(H, 1) reads the last hidden state; loss MSE against the sum of the
+        two marked
       numbers (``tasks.adding_problem``; predicting 1 always scores 1/6).
-    - ``task="copy"``: one-hot inputs (10 classes), the head Linear(H, 9) at every step; loss the mean cross-entropy
+    - ``task="copy"``: one-hot inputs (10 classes), the head Linear(H, 9) at every step; loss the mean
+        cross-entropy
       over all T + 20 steps (``tasks.copy_memory``; the memoryless baseline scores 10 ln 8 / (T + 20)).
 
-    Each step, in ``minirnn.training.fit``: forward, backward, global norm clipping to ``clip`` (``None``: no clipping,
-    the norm is still recorded), then one Adam (``optimizer="adam"``) or plain SGD step. Training stops at the first
+    Each step, in ``minirnn.training.fit``: forward, backward, global norm clipping to ``clip`` (``None``: no
+    clipping,
+    the norm is still recorded), then one Adam (``optimizer="adam"``) or plain SGD step. Training stops at
+    the first
     step whose loss or gradient is not finite (the rest of the history is NaN).
 
     Returns:
-        ``layer, head, history``: history has per-step arrays ``loss`` and ``grad_norm`` (global, before clipping),
+        ``layer, head, history``: history has per-step arrays ``loss`` and ``grad_norm`` (global, before
+        clipping),
         and ``test`` (a float: MSE or cross-entropy on 1000 fresh sequences, NaN if training diverged).
     """
     from ..data import adding_problem, copy_memory
@@ -114,7 +182,7 @@ def train_task(task="adding", cell="lstm", T=50, hidden=32, steps=300, batch=32,
         return x * input_scale, y
 
     def loss_and_dout(x, y):
-        out = layer(x)[0]                                            # (T', B, H)
+        out = layer(x)[0]  # (T', B, H)
         if task == "adding":
             loss, dpred = mse(head(out[-1]), y)
             dout = np.zeros_like(out)
@@ -124,20 +192,28 @@ def train_task(task="adding", cell="lstm", T=50, hidden=32, steps=300, batch=32,
             dout = head.backward(dlogits)
         return loss, dout
 
-    losses, norms = [], []                                          # per step, recorded even if training diverges
+    losses, norms = [], []  # per step, recorded even if training diverges
 
     def train_step(model, rng, step, carry):
         loss, dout = loss_and_dout(*data(batch, rng))
         layer.backward(dout)
         losses.append(loss)
-        norms.append(optim.grad_norm(model))                         # global, before clipping
+        norms.append(optim.grad_norm(model))  # global, before clipping
         return loss, float("nan"), None
 
     try:
-        fit(model, opt, train_step, steps, rng=np.random.default_rng(20_000 + seed), clip_norm=clip or None,
-            progress=progress, desc=f"{title(cell)} {task} T={T}")
+        fit(
+            model,
+            opt,
+            train_step,
+            steps,
+            rng=np.random.default_rng(20_000 + seed),
+            clip_norm=clip or None,
+            progress=progress,
+            desc=f"{title(cell)} {task} T={T}",
+        )
         diverged = False
-    except NonFiniteError:                                           # a non-finite loss or gradient: stop there
+    except NonFiniteError:  # a non-finite loss or gradient: stop there
         diverged = True
     pad = lambda a: np.concatenate([a, np.full(steps - len(a), np.nan)])  # noqa: E731
     losses, norms = pad(np.array(losses[:steps], dtype=float)), pad(np.array(norms[:steps], dtype=float))
@@ -145,29 +221,46 @@ def train_task(task="adding", cell="lstm", T=50, hidden=32, steps=300, batch=32,
     if not diverged:
         try:
             test = loss_and_dout(*data(1000, np.random.default_rng(30_000 + seed)))[0]
-        except NonFiniteInputError:                                  # the trained model outputs NaN/Inf
+        except NonFiniteInputError:  # the trained model outputs NaN/Inf
             pass
     return layer, head, {"loss": losses, "grad_norm": norms, "test": test}
 
 
-def cell_profiles(cells_=("rnn", "lstm", "gru"), T=50, hidden=32, seeds=4, steps=300, batch=32, lr=1e-2,
-                  progress=False):
-    """Protocol B: each cell's gradient profile at init and after training on the adding problem, on the same inputs.
+def cell_profiles(
+    cells_=("rnn", "lstm", "gru"), T=50, hidden=32, seeds=4, steps=300, batch=32, lr=1e-2, progress=False
+):
+    """Protocol B: each cell's gradient profile at init and after training on the adding problem, on the same
+    inputs.
 
     float64, input size 2 (adding-problem sequences of length T, one per seed), loss for the profile
     L = sum(h_{T-1}) (dh_last = ones), PyTorch default init; training as :func:`train_task` (Adam, lr, clip 1,
     ``steps`` steps of ``batch`` fresh sequences).
 
     Returns:
-        dict ``protocol``, ``init`` and ``trained`` (each cell -> dict ``h``/``c`` (S, T) norms, ``ratio``, ``factor``),
+        dict ``protocol``, ``init`` and ``trained`` (each cell -> dict ``h``/``c`` (S, T) norms, ``ratio``,
+        ``factor``),
         ``test_mse`` (cell -> (S,)).
     """
     from ..data import adding_problem
-    res = {"protocol": _protocol(name="B", loss="L = sum(h_{T-1}) (dh_last = ones)", T=T, hidden=hidden, input_size=2,
-                                 batch=1, inputs="adding-problem sequences", dtype="float64",
-                                 init="PyTorch default U(-1/sqrt(H), 1/sqrt(H))", seeds=seeds,
-                                 training=f"adding problem T={T}, Adam lr={lr}, clip 1, {steps} steps x {batch}"),
-           "init": {}, "trained": {}, "test_mse": {}}
+
+    res = {
+        "protocol": _protocol(
+            name="B",
+            loss="L = sum(h_{T-1}) (dh_last = ones)",
+            T=T,
+            hidden=hidden,
+            input_size=2,
+            batch=1,
+            inputs="adding-problem sequences",
+            dtype="float64",
+            init="PyTorch default U(-1/sqrt(H), 1/sqrt(H))",
+            seeds=seeds,
+            training=f"adding problem T={T}, Adam lr={lr}, clip 1, {steps} steps x {batch}",
+        ),
+        "init": {},
+        "trained": {},
+        "test_mse": {},
+    }
     for cell in cells_:
         stats = {"init": {"h": [], "c": []}, "trained": {"h": [], "c": []}}
         tests = []
@@ -176,7 +269,9 @@ def cell_profiles(cells_=("rnn", "lstm", "gru"), T=50, hidden=32, seeds=4, steps
             layer = make_layer(cell, 2, hidden, seed=s)
             for when in ("init", "trained"):
                 if when == "trained":
-                    layer, _, hist = train_task("adding", cell, T, hidden, steps, batch, lr, seed=s, layer=layer)
+                    layer, _, hist = train_task(
+                        "adding", cell, T, hidden, steps, batch, lr, seed=s, layer=layer
+                    )
                     tests.append(hist["test"])
                 prof = gradient_profile(layer, x, np.ones((1, hidden)))
                 stats[when]["h"].append(prof["h"])
@@ -200,9 +295,11 @@ def _gain_rnn(gain, hidden, input_size, seed, cell="rnn"):
     return layer
 
 
-def gain_sweep(gains=(0.5, 0.9, 1.0, 1.1, 1.5), T=100, hidden=64, input_size=8, seeds=16, input_scale=1.0,
-               progress=False):
-    """Protocol G: tanh RNN with W_hh = g Q (Q orthogonal, seeded), zero biases, against the exact linear-RNN lines.
+def gain_sweep(
+    gains=(0.5, 0.9, 1.0, 1.1, 1.5), T=100, hidden=64, input_size=8, seeds=16, input_scale=1.0, progress=False
+):
+    """Protocol G: tanh RNN with W_hh = g Q (Q orthogonal, seeded), zero biases, against the exact linear-RNN
+    lines.
 
     For the linear RNN the profile is exactly g^(T-1-t); the tanh slope 1 - h^2 <= 1 can only pull it down.
 
@@ -217,18 +314,32 @@ def gain_sweep(gains=(0.5, 0.9, 1.0, 1.1, 1.5), T=100, hidden=64, input_size=8, 
             n = gradient_norms(layer, _inputs(s, T, 1, input_size, input_scale), np.ones((1, hidden)))
             profiles[gi, s] = n / n[-1]
     t = np.arange(T)
-    return {"protocol": _protocol(name="G", loss="L = sum(h_{T-1})", T=T, hidden=hidden, input_size=input_size,
-                                  batch=1, inputs=f"x ~ N(0, {input_scale:g}^2)", dtype="float64",
-                                  init="W_hh = g Q (Q orthogonal), W_ih default, biases 0", seeds=seeds),
-            "gains": np.array(gains, dtype=float), "profiles": profiles,
-            "exact": np.array([g ** (T - 1 - t) for g in gains]),
-            "factor": per_step_factor(profiles)}
+    return {
+        "protocol": _protocol(
+            name="G",
+            loss="L = sum(h_{T-1})",
+            T=T,
+            hidden=hidden,
+            input_size=input_size,
+            batch=1,
+            inputs=f"x ~ N(0, {input_scale:g}^2)",
+            dtype="float64",
+            init="W_hh = g Q (Q orthogonal), W_ih default, biases 0",
+            seeds=seeds,
+        ),
+        "gains": np.array(gains, dtype=float),
+        "profiles": profiles,
+        "exact": np.array([g ** (T - 1 - t) for g in gains]),
+        "factor": per_step_factor(profiles),
+    }
 
 
 def gain_scale_heatmap(gains=None, scales=None, T=100, hidden=64, input_size=8, seeds=4, progress=False):
-    """Protocol G over a grid: the median log10 ratio ||dL/dh_0|| / ||dL/dh_{T-1}|| of the tanh RNN with W_hh = g Q.
+    """Protocol G over a grid: the median log10 ratio ||dL/dh_0|| / ||dL/dh_{T-1}|| of the tanh RNN with W_hh
+    = g Q.
 
-    Small inputs keep tanh in its linear range, where g > 1 explodes as g^(T-1); large inputs saturate it and the
+    Small inputs keep tanh in its linear range, where g > 1 explodes as g^(T-1); large inputs saturate it and
+    the
     slope 1 - h^2 turns the same g into vanishing.
 
     Returns:
@@ -240,46 +351,91 @@ def gain_scale_heatmap(gains=None, scales=None, T=100, hidden=64, input_size=8, 
     out = np.empty((len(gains), len(scales)))
     for gi, g in enumerate(_progress(gains, "gain x scale", progress)):
         for k, sc in enumerate(scales):
-            r = [decay_ratio(gradient_norms(_gain_rnn(g, hidden, input_size, s), _inputs(s, T, 1, input_size, sc),
-                                            np.ones((1, hidden)))) for s in range(seeds)]
+            r = [
+                decay_ratio(
+                    gradient_norms(
+                        _gain_rnn(g, hidden, input_size, s),
+                        _inputs(s, T, 1, input_size, sc),
+                        np.ones((1, hidden)),
+                    )
+                )
+                for s in range(seeds)
+            ]
             out[gi, k] = np.median(np.log10(r))
-    return {"protocol": _protocol(name="G", loss="L = sum(h_{T-1})", T=T, hidden=hidden, input_size=input_size,
-                                  batch=1, inputs="x ~ N(0, scale^2)", dtype="float64",
-                                  init="W_hh = g Q (Q orthogonal), W_ih default, biases 0", seeds=seeds),
-            "gains": gains, "scales": scales, "log10_ratio": out, "linear": (T - 1) * np.log10(gains)}
+    return {
+        "protocol": _protocol(
+            name="G",
+            loss="L = sum(h_{T-1})",
+            T=T,
+            hidden=hidden,
+            input_size=input_size,
+            batch=1,
+            inputs="x ~ N(0, scale^2)",
+            dtype="float64",
+            init="W_hh = g Q (Q orthogonal), W_ih default, biases 0",
+            seeds=seeds,
+        ),
+        "gains": gains,
+        "scales": scales,
+        "log10_ratio": out,
+        "linear": (T - 1) * np.log10(gains),
+    }
 
 
-#: A forget-gate bias this large gives sigmoid(b) == 1.0 exactly in float64 (and f(1 - f) == 0): the 1997 LSTM,
+#: A forget-gate bias this large gives sigmoid(b) == 1.0 exactly in float64 (and f(1 - f) == 0): the 1997
+#: LSTM,
 #: c_t = c_{t-1} + i * g, whose cell path carries the gradient unchanged (the constant error carousel).
 CEC_BIAS = 50.0
 
 
 def gate_bias_sweep(biases=(0.0, 1.0, 3.0, 5.0), T=100, hidden=64, input_size=8, seeds=16, progress=False):
-    """Protocol A with the gate biases changed: LSTM forget bias b, GRU update-gate bias b, and the LSTM with f == 1.
+    """Protocol A with the gate biases changed: LSTM forget bias b, GRU update-gate bias b, and the LSTM with
+    f == 1.
 
-    The total bias of the gate block is set to b (``set_gate_bias``: bias_ih block = b, bias_hh block = 0), so the gate
+    The total bias of the gate block is set to b (``set_gate_bias``: bias_ih block = b, bias_hh block = 0),
+    so the gate
     sits near sigmoid(b), and the cell path alone would carry sigmoid(b)^(T-1-t).
 
     Returns:
-        dict ``protocol``, ``biases``, ``lstm`` (b -> profile dict with ``h``, ``c``), ``gru`` (b -> profile dict),
+        dict ``protocol``, ``biases``, ``lstm`` (b -> profile dict with ``h``, ``c``), ``gru`` (b -> profile
+        dict),
         ``cec`` (profile dict of the LSTM with the forget gate fixed at 1).
     """
-    res = {"protocol": _protocol(name="A", loss="L = sum(h_{T-1}) (dh_last = ones)", T=T, hidden=hidden,
-                                 input_size=input_size, batch=1, inputs="x ~ N(0, 1)", dtype="float64",
-                                 init="PyTorch default, then the gate's total bias set to b", seeds=seeds),
-           "biases": np.array(biases, dtype=float), "lstm": {}, "gru": {}}
+    res = {
+        "protocol": _protocol(
+            name="A",
+            loss="L = sum(h_{T-1}) (dh_last = ones)",
+            T=T,
+            hidden=hidden,
+            input_size=input_size,
+            batch=1,
+            inputs="x ~ N(0, 1)",
+            dtype="float64",
+            init="PyTorch default, then the gate's total bias set to b",
+            seeds=seeds,
+        ),
+        "biases": np.array(biases, dtype=float),
+        "lstm": {},
+        "gru": {},
+    }
     for b in _progress(biases, "gate biases", progress):
-        res["lstm"][float(b)] = _measure("lstm", seeds, T, hidden, input_size,
-                                         modify=lambda l, s, b=b: set_gate_bias(l, "f", b))
-        res["gru"][float(b)] = _measure("gru", seeds, T, hidden, input_size,
-                                        modify=lambda l, s, b=b: set_gate_bias(l, "z", b))
-    res["cec"] = _measure("lstm", seeds, T, hidden, input_size, modify=lambda l, s: set_gate_bias(l, "f", CEC_BIAS))
+        res["lstm"][float(b)] = _measure(
+            "lstm", seeds, T, hidden, input_size, modify=lambda l, s, b=b: set_gate_bias(l, "f", b)
+        )
+        res["gru"][float(b)] = _measure(
+            "gru", seeds, T, hidden, input_size, modify=lambda l, s, b=b: set_gate_bias(l, "z", b)
+        )
+    res["cec"] = _measure(
+        "lstm", seeds, T, hidden, input_size, modify=lambda l, s: set_gate_bias(l, "f", CEC_BIAS)
+    )
     return res
 
 
 def _non_normal(hidden, seed, low=0.3, high=0.7, scale=1.5):
-    """diag(U(low, high)) + strictly upper-triangular N(0, scale^2 / H): triangular, so its eigenvalues are the
-    diagonal (spectral radius < high < 1), yet ||W|| is well above 1: products of it grow before they decay."""
+    """diag(U(low, high)) + strictly upper-triangular N(0, scale^2 / H): triangular, so its eigenvalues are
+    the
+    diagonal (spectral radius < high < 1), yet ||W|| is well above 1: products of it grow before they
+    decay."""
     rng = np.random.default_rng(seed)
     d = rng.uniform(low, high, size=hidden)
     n = rng.normal(scale=scale / np.sqrt(hidden), size=(hidden, hidden))
@@ -287,16 +443,20 @@ def _non_normal(hidden, seed, low=0.3, high=0.7, scale=1.5):
 
 
 def spectra(T=100, hidden=64, input_size=8, seed=0):
-    """Eigenvalues of W_hh and the singular values of the Jacobian product dh_{T-1}/dh_t against the distance T-1-t.
+    """Eigenvalues of W_hh and the singular values of the Jacobian product dh_{T-1}/dh_t against the distance
+    T-1-t.
 
     Three matrices: the tanh RNN at PyTorch's default init (its eigenvalues fill a disc of radius about
-    sqrt(H / (3H)) = 0.58, the circular law for U(-1/sqrt(H), 1/sqrt(H))), a linear RNN with W_hh = Q (orthogonal, on
+    sqrt(H / (3H)) = 0.58, the circular law for U(-1/sqrt(H), 1/sqrt(H))), a linear RNN with W_hh = Q
+    (orthogonal, on
     the unit circle), and a linear RNN with a non-normal W_hh = diag(U(0.3, 0.7)) + upper-triangular noise
     (spectral radius below 0.7, yet its Jacobian products grow for a dozen steps before they decay).
 
     Returns:
-        dict ``protocol``, ``names``, ``eig`` (name -> complex (H,)), ``sv`` (name -> (T, H) singular values of
-        dh_{T-1}/dh_t, row t), ``radius`` and ``norm`` (name -> spectral radius and largest singular value of W_hh).
+        dict ``protocol``, ``names``, ``eig`` (name -> complex (H,)), ``sv`` (name -> (T, H) singular values
+        of
+        dh_{T-1}/dh_t, row t), ``radius`` and ``norm`` (name -> spectral radius and largest singular value of
+        W_hh).
     """
     x = _inputs(seed, T, 1, input_size)
     rnn = make_layer("rnn", input_size, hidden, seed)
@@ -304,9 +464,24 @@ def spectra(T=100, hidden=64, input_size=8, seed=0):
     nonnormal = _gain_rnn(1.0, hidden, input_size, seed, cell="linear")
     nonnormal.params["weight_hh_l0"][...] = _non_normal(hidden, seed)
     layers_ = {"tanh RNN, default init": rnn, "linear, W_hh = Q": ortho, "linear, non-normal W_hh": nonnormal}
-    res = {"protocol": _protocol(name="S", loss="Jacobian dh_{T-1}/dh_t", T=T, hidden=hidden, input_size=input_size,
-                                 batch=1, inputs="x ~ N(0, 1)", dtype="float64", seeds=1),
-           "names": list(layers_), "eig": {}, "sv": {}, "radius": {}, "norm": {}}
+    res = {
+        "protocol": _protocol(
+            name="S",
+            loss="Jacobian dh_{T-1}/dh_t",
+            T=T,
+            hidden=hidden,
+            input_size=input_size,
+            batch=1,
+            inputs="x ~ N(0, 1)",
+            dtype="float64",
+            seeds=1,
+        ),
+        "names": list(layers_),
+        "eig": {},
+        "sv": {},
+        "radius": {},
+        "norm": {},
+    }
     for name, layer in layers_.items():
         W = layer.params["weight_hh_l0"]
         res["eig"][name] = np.linalg.eigvals(W)
@@ -316,33 +491,74 @@ def spectra(T=100, hidden=64, input_size=8, seed=0):
     return res
 
 
-def clipping_traces(gain=1.5, T=50, hidden=32, input_scale=0.01, steps=200, batch=32, lr=0.05, max_norm=1.0, seeds=5,
-                    progress=False):
-    """Exploding gradients through time, then in training: tanh RNN with W_hh = gain * Q, zero biases, small inputs
-    (adding problem x ``input_scale``, so tanh stays near its linear range), plain SGD, with and without global norm
+def clipping_traces(
+    gain=1.5,
+    T=50,
+    hidden=32,
+    input_scale=0.01,
+    steps=200,
+    batch=32,
+    lr=0.05,
+    max_norm=1.0,
+    seeds=5,
+    progress=False,
+):
+    """Exploding gradients through time, then in training: tanh RNN with W_hh = gain * Q, zero biases, small
+    inputs
+    (adding problem x ``input_scale``, so tanh stays near its linear range), plain SGD, with and without
+    global norm
     clipping to ``max_norm``, over ``seeds`` seeds.
 
-    Before any update, ``growth`` = ||dL/dh_0|| / ||dL/dh_{T-1}|| (L = sum(h_{T-1})) measures the explosion through
+    Before any update, ``growth`` = ||dL/dh_0|| / ||dL/dh_{T-1}|| (L = sum(h_{T-1})) measures the explosion
+    through
     time: a linear RNN would give gain^(T-1) exactly.
 
     Returns:
-        dict ``protocol``, ``growth`` (S,), and ``clipped`` / ``unclipped`` -> dict ``loss``, ``grad_norm`` (S, steps),
+        dict ``protocol``, ``growth`` (S,), and ``clipped`` / ``unclipped`` -> dict ``loss``, ``grad_norm``
+        (S, steps),
         ``test`` (S,) (NaN where training diverged).
     """
     from ..data import adding_problem
-    res = {"protocol": _protocol(name="E", task="adding", T=T, hidden=hidden, dtype="float64", seeds=seeds,
-                                 inputs=f"adding problem x {input_scale:g}",
-                                 init=f"W_hh = {gain:g} Q (Q orthogonal), W_ih default, biases 0",
-                                 training=f"SGD lr={lr}, {steps} steps x {batch}, clip to {max_norm:g} or none"),
-           "gain": gain, "growth": np.empty(seeds)}
+
+    res = {
+        "protocol": _protocol(
+            name="E",
+            task="adding",
+            T=T,
+            hidden=hidden,
+            dtype="float64",
+            seeds=seeds,
+            inputs=f"adding problem x {input_scale:g}",
+            init=f"W_hh = {gain:g} Q (Q orthogonal), W_ih default, biases 0",
+            training=f"SGD lr={lr}, {steps} steps x {batch}, clip to {max_norm:g} or none",
+        ),
+        "gain": gain,
+        "growth": np.empty(seeds),
+    }
     for name in ("unclipped", "clipped"):
-        res[name] = {"loss": np.empty((seeds, steps)), "grad_norm": np.empty((seeds, steps)), "test": np.empty(seeds)}
+        res[name] = {
+            "loss": np.empty((seeds, steps)),
+            "grad_norm": np.empty((seeds, steps)),
+            "test": np.empty(seeds),
+        }
     for s in _progress(range(seeds), "clipping", progress):
         x = adding_problem(1, T, seed=40_000 + s)[0] * input_scale
         res["growth"][s] = decay_ratio(gradient_norms(_gain_rnn(gain, hidden, 2, s), x, np.ones((1, hidden))))
         for name, clip in (("unclipped", None), ("clipped", max_norm)):
-            h = train_task("adding", "rnn", T, hidden, steps, batch, lr, clip=clip, seed=s, optimizer="sgd",
-                           input_scale=input_scale, layer=_gain_rnn(gain, hidden, 2, s))[2]
+            h = train_task(
+                "adding",
+                "rnn",
+                T,
+                hidden,
+                steps,
+                batch,
+                lr,
+                clip=clip,
+                seed=s,
+                optimizer="sgd",
+                input_scale=input_scale,
+                layer=_gain_rnn(gain, hidden, 2, s),
+            )[2]
             for k in ("loss", "grad_norm", "test"):
                 res[name][k][s] = h[k]
     return res

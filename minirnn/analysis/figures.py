@@ -2,6 +2,7 @@
 and saves a PNG when given ``path``. All of them draw in the house style of :mod:`minirnn.analysis.style` (150
 dpi, text >= 10 pt, rendered math, nothing clipped) and give each cell its one colour (the registry's
 ``Cell.color``)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,8 +20,9 @@ L = style.LABELS
 def _protocol_line(p):
     """A one-line protocol for a figure caption."""
     keys = ("loss", "T", "hidden", "input_size", "inputs", "dtype", "init", "seeds", "training", "solved")
-    return ", ".join(f"{k}={p[k]}" if k in ("T", "hidden", "input_size", "seeds") else str(p[k])
-                     for k in keys if k in p)
+    return ", ".join(
+        f"{k}={p[k]}" if k in ("T", "hidden", "input_size", "seeds") else str(p[k]) for k in keys if k in p
+    )
 
 
 def _finish(fig, path, protocol=None):
@@ -45,8 +47,10 @@ def _shape(d, key="h"):
     """'first step x0.13, then x0.99/step': a profile's first-step drop and mid-range factor (medians over
     seeds)."""
     n = d[key]
-    return (rf"first step $\times${np.median(first_step_drop(n)):.2g}, "
-            rf"then $\times${np.median(mid_range_factor(n)):.2f}/step")
+    return (
+        rf"first step $\times${np.median(first_step_drop(n)):.2g}, "
+        rf"then $\times${np.median(mid_range_factor(n)):.2f}/step"
+    )
 
 
 def _housed(plot):
@@ -57,6 +61,7 @@ def _housed(plot):
     def wrapper(*args, **kwargs):
         with style.house():
             return plot(*args, **kwargs)
+
     return wrapper
 
 
@@ -122,6 +127,7 @@ def plot_gain_sweep(res, path=None):
     """tanh RNN with W_hh = g Q: median profile and band per gain, over the exact linear-RNN lines
     g^(T-1-t)."""
     import matplotlib.pyplot as plt
+
     fig, (ax,) = _new_fig(1, 7.5, 5.0)
     cmap = plt.get_cmap("viridis")
     T = res["profiles"].shape[2]

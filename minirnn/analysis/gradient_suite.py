@@ -1,14 +1,22 @@
-"""The gradient checks of minirnn's own cells and layers, run by the ``gradcheck`` command and ``minirnn demo``.
+"""The gradient checks of minirnn's own cells and layers, run by the ``gradcheck`` command and ``minirnn
+demo``.
 
-This file uses ``gradcheck`` from the outside (the arrow points one way: gradcheck never imports minirnn; its command
-loads ``minirnn.analysis.gradient_suite:run_suite`` by name). Every check builds a loss with fixed random upstream gradients,
+This file uses ``gradcheck`` from the outside (the arrow points one way: gradcheck never imports minirnn; its
+command
+loads ``minirnn.analysis.gradient_suite:run_suite`` by name). Every check builds a loss with fixed random
+upstream gradients,
 
-    L = sum(out * G) + sum(h_n * G_h) [+ sum(c_n * G_c)]        never a plain sum, which hides errors that cancel,
+    L = sum(out * G) + sum(h_n * G_h) [+ sum(c_n * G_c)]        never a plain sum, which hides errors that
+    cancel,
 
-and compares the hand-written backward with central differences for every parameter, the input ``x`` and the initial
-states, each as its own tensor. Sizes are small (T=5, B=3, I=4, H=6) so a full check of every entry takes seconds.
-ReLU RNNs report kinks: entries whose perturbation flips the sign of a pre-activation (none at the default seed).
+and compares the hand-written backward with central differences for every parameter, the input ``x`` and the
+initial
+states, each as its own tensor. Sizes are small (T=5, B=3, I=4, H=6) so a full check of every entry takes
+seconds.
+ReLU RNNs report kinks: entries whose perturbation flips the sign of a pre-activation (none at the default
+    seed).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -19,7 +27,8 @@ from ..cells import registry
 
 
 def _variants():
-    """Every cell with every combination of its options: ``{"rnn_tanh": (RNN cell, {"nonlinearity": "tanh"}), ...}``."""
+    """Every cell with every combination of its options: ``{"rnn_tanh": (RNN cell, {"nonlinearity": "tanh"}),
+    ...}``."""
     out = {}
     for cell in registry.CELLS.values():
         keys = list(cell.options)
@@ -34,7 +43,8 @@ CELLS = tuple(VARIANTS)
 
 
 def make_lengths(T: int, B: int) -> np.ndarray:
-    """Decreasing lengths from T down to 1 for a batch of B (the first sequence is full, the last has length 1 if B>1).
+    """Decreasing lengths from T down to 1 for a batch of B (the first sequence is full, the last has length
+    1 if B>1).
 
     Example:
         >>> make_lengths(5, 3).tolist()
@@ -44,14 +54,17 @@ def make_lengths(T: int, B: int) -> np.ndarray:
 
 
 def _mask(lengths, T):
-    return None if lengths is None else np.arange(T)[:, None] < np.asarray(lengths)[None, :]    # (T, B)
+    return None if lengths is None else np.arange(T)[:, None] < np.asarray(lengths)[None, :]  # (T, B)
 
 
 def _relu_preactivations(x, h0, weights, num_layers, num_directions, mask):
-    """Every pre-activation ``a_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh`` of a (stacked, bidirectional) ReLU RNN.
+    """Every pre-activation ``a_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh`` of a (stacked, bidirectional)
+    ReLU RNN.
 
-    Written here independently of minirnn's cells: a plain loop that only serves to flag kinks. ``weights[(k, d)]`` is
-    ``(W_ih, W_hh, b_ih, b_hh)`` of layer k, direction d; ``h0`` is (num_layers * num_directions, B, H); ``mask`` (T, B)
+    Written here independently of minirnn's cells: a plain loop that only serves to flag kinks. ``weights[(k,
+    d)]`` is
+    ``(W_ih, W_hh, b_ih, b_hh)`` of layer k, direction d; ``h0`` is (num_layers * num_directions, B, H);
+    ``mask`` (T, B)
     or None. Padded steps carry the state and are left out of the returned list.
     """
     T = x.shape[0]
@@ -63,7 +76,7 @@ def _relu_preactivations(x, h0, weights, num_layers, num_directions, mask):
             W_ih, W_hh, b_ih, b_hh = weights[(k, d)]
             h = h0[k * num_directions + d].copy()
             out = np.zeros(inputs.shape[:2] + (h.shape[-1],))
-            for t in (range(T) if d == 0 else reversed(range(T))):
+            for t in range(T) if d == 0 else reversed(range(T)):
                 a = inputs[t] @ W_ih.T + b_ih + h @ W_hh.T + b_hh
                 pre.append(a[valid[t]])
                 h = np.where(valid[t][:, None], np.maximum(a, 0), h)
@@ -73,7 +86,8 @@ def _relu_preactivations(x, h0, weights, num_layers, num_directions, mask):
     return pre
 
 
-# -- the cells (functional) ------------------------------------------------------------------------------------------------
+# -- the cells (functional)
+# ------------------------------------------------------------------------------------------------
 def _variant(cell):
     if cell not in VARIANTS:
         raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
@@ -81,7 +95,8 @@ def _variant(cell):
 
 
 def _proj_size(spec, H):
-    """The proj_size the checks give a cell with projections (``weight_hr``): about H / 2; 0 for any other cell."""
+    """The proj_size the checks give a cell with projections (``weight_hr``): about H / 2; 0 for any other
+    cell."""
     return max(1, H // 2) if any(base == "weight_hr" for base, _ in spec.parameters) else 0
 
 
@@ -90,8 +105,11 @@ def _loss(outputs, upstream):
     return float(sum(np.sum(a * g) for a, g in zip(outputs, upstream)))
 
 
-def cell_problem(cell: str, *, lengths: bool = False, T: int = 5, B: int = 3, I: int = 4, H: int = 6, seed: int = 0):
-    """The loss, parameters, analytic gradients and (for ReLU) pre-activations of one minirnn cell's whole sequence.
+def cell_problem(
+    cell: str, *, lengths: bool = False, T: int = 5, B: int = 3, I: int = 4, H: int = 6, seed: int = 0
+):
+    """The loss, parameters, analytic gradients and (for ReLU) pre-activations of one minirnn cell's whole
+    sequence.
 
     Returns:
         ``(f, params, grads, preactivations)`` ready for ``gradcheck.check_gradients(f, params, grads,
@@ -107,13 +125,16 @@ def cell_problem(cell: str, *, lengths: bool = False, T: int = 5, B: int = 3, I:
     rng = np.random.default_rng(seed)
     s = 1 / np.sqrt(H)
     P = _proj_size(spec, H)
-    sizes = spec.state_sizes(H, P)                                    # {"h": H or P, "c": H}
+    sizes = spec.state_sizes(H, P)  # {"h": H or P, "c": H}
     params = {"x": rng.normal(size=(T, B, I))}
     params.update({f"{state}0": rng.normal(scale=0.5, size=(B, sizes[state])) for state in spec.states})
     for (base, arg), shape in zip(spec.parameters, spec.parameter_shapes(I, H, P).values()):
         params[arg] = rng.uniform(-s, s, size=shape) * (2.0 if base.startswith("weight") else 1.0)
     mask = _mask(make_lengths(T, B), T) if lengths else None
-    upstream = (rng.normal(size=(T, B, sizes["h"])), *(rng.normal(size=(B, sizes[state])) for state in spec.states))
+    upstream = (
+        rng.normal(size=(T, B, sizes["h"])),
+        *(rng.normal(size=(B, sizes[state])) for state in spec.states),
+    )
     weights = tuple(params[arg] for _, arg in spec.parameters)
 
     def run(p):
@@ -126,16 +147,32 @@ def cell_problem(cell: str, *, lengths: bool = False, T: int = 5, B: int = 3, I:
     grads = {k: np.array(v, dtype=np.float64) for k, v in grads.items()}
     preactivations = None
     if options.get("nonlinearity") == "relu":
+
         def preactivations(p):
             return _relu_preactivations(p["x"], p["h0"][None], {(0, 0): weights}, 1, 1, mask)
+
     return (lambda p: run(p)[0]), params, grads, preactivations
 
 
-# -- the layers (modules with PyTorch's interface) -----------------------------------------------------------------------
-def layer_problem(cell: str, *, num_layers: int = 1, bidirectional: bool = False, lengths: bool = False,
-                  T: int = 5, B: int = 3, I: int = 4, H: int = 6, seed: int = 0, backend: str = "auto"):
-    """Like ``cell_problem`` for a ``minirnn.RNN``/``LSTM``/``GRU`` layer: params are the layer's own arrays (PyTorch
-    names, perturbed in place so the layer sees them) plus ``x``, ``h0`` and, for LSTM, ``c0``. ``backend`` is the
+# -- the layers (modules with PyTorch's interface)
+# -----------------------------------------------------------------------
+def layer_problem(
+    cell: str,
+    *,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+    lengths: bool = False,
+    T: int = 5,
+    B: int = 3,
+    I: int = 4,
+    H: int = 6,
+    seed: int = 0,
+    backend: str = "auto",
+):
+    """Like ``cell_problem`` for a ``minirnn.RNN``/``LSTM``/``GRU`` layer: params are the layer's own arrays
+    (PyTorch
+    names, perturbed in place so the layer sees them) plus ``x``, ``h0`` and, for LSTM, ``c0``. ``backend``
+    is the
     layer's (``"auto"``, ``"numpy"`` or ``"numba"``).
 
     Returns:
@@ -146,19 +183,33 @@ def layer_problem(cell: str, *, num_layers: int = 1, bidirectional: bool = False
         >>> f, params, grads, pre, layer = layer_problem("lstm", T=3, B=2, I=2, H=3)
         >>> gradcheck.check_gradients(f, params, grads).passed
         True
+
+    It is long because it builds the layer, its inputs, the loss and the ReLU kink detector for one
+    problem; each piece is a few lines and they share the same arrays.
     """
     from ..nn.recurrent import layer_for
 
     spec, options = _variant(cell)
     D = 2 if bidirectional else 1
     projection = {"proj_size": _proj_size(spec, H)} if _proj_size(spec, H) else {}
-    layer = layer_for(spec, I, H, num_layers=num_layers, bidirectional=bidirectional, dtype=np.float64, seed=seed,
-                      backend=backend, **projection, **options)
-    sizes = layer.state_sizes                                         # {"h": H or P, "c": H}
+    layer = layer_for(
+        spec,
+        I,
+        H,
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+        dtype=np.float64,
+        seed=seed,
+        backend=backend,
+        **projection,
+        **options,
+    )
+    sizes = layer.state_sizes  # {"h": H or P, "c": H}
     rng = np.random.default_rng(seed + 1)
     inputs = {"x": rng.normal(size=(T, B, I))}
-    inputs.update({f"{state}0": rng.normal(scale=0.5, size=(num_layers * D, B, sizes[state]))
-                   for state in spec.states})
+    inputs.update(
+        {f"{state}0": rng.normal(scale=0.5, size=(num_layers * D, B, sizes[state])) for state in spec.states}
+    )
     lens = make_lengths(T, B) if lengths else None
     dout = rng.normal(size=(T, B, D * sizes["h"]))
     dfinal = tuple(rng.normal(size=(num_layers * D, B, sizes[state])) for state in spec.states)
@@ -171,37 +222,66 @@ def layer_problem(cell: str, *, num_layers: int = 1, bidirectional: bool = False
     run(params)
     layer.zero_grad()
     dx, d0 = layer.backward(dout, layer.pack_states(dfinal))
-    grads = {"x": dx, **{f"{state}0": g for state, g in zip(spec.states, layer.unpack_states(d0))}, **layer.grads}
+    grads = {
+        "x": dx,
+        **{f"{state}0": g for state, g in zip(spec.states, layer.unpack_states(d0))},
+        **layer.grads,
+    }
     grads = {k: np.array(v, dtype=np.float64) for k, v in grads.items()}
 
     preactivations = None
     if options.get("nonlinearity") == "relu":
+
         def preactivations(p):
             weights = {}
             for k in range(num_layers):
                 for d in range(D):
                     sfx = f"_l{k}" + ("_reverse" if d else "")
                     zeros = np.zeros(H)
-                    weights[(k, d)] = (p["weight_ih" + sfx], p["weight_hh" + sfx],
-                                       p.get("bias_ih" + sfx, zeros), p.get("bias_hh" + sfx, zeros))
+                    weights[(k, d)] = (
+                        p["weight_ih" + sfx],
+                        p["weight_hh" + sfx],
+                        p.get("bias_ih" + sfx, zeros),
+                        p.get("bias_hh" + sfx, zeros),
+                    )
             return _relu_preactivations(p["x"], p["h0"], weights, num_layers, D, _mask(lens, T))
+
     return run, params, grads, preactivations, layer
 
 
-# -- the suite ----------------------------------------------------------------------------------------------------------
+# -- the suite
+# ----------------------------------------------------------------------------------------------------------
 def _as_tuple(value):
     return tuple(value) if isinstance(value, (list, tuple)) else (value,)
 
 
-def run_suite(cells=CELLS, num_layers=(1, 2), bidirectional=(False, True), lengths=(False, True), *,
-              levels=("cell", "layer"), T: int = 5, B: int = 3, I: int = 4, H: int = 6, seed: int = 0,
-              method: str = "full", num_samples: int = 20, eps: float = 1e-6, rtol: float = 1e-5, atol=None,
-              backends=("auto",)) -> list:
+def run_suite(
+    cells=CELLS,
+    num_layers=(1, 2),
+    bidirectional=(False, True),
+    lengths=(False, True),
+    *,
+    levels=("cell", "layer"),
+    T: int = 5,
+    B: int = 3,
+    I: int = 4,
+    H: int = 6,
+    seed: int = 0,
+    method: str = "full",
+    num_samples: int = 20,
+    eps: float = 1e-6,
+    rtol: float = 1e-5,
+    atol=None,
+    backends=("auto",),
+) -> list:
     """Check every configuration of minirnn's cells and layers; one ``gradcheck.Report`` per configuration.
 
-    Cells (``levels`` has ``"cell"``) are checked for each cell with and without ``lengths`` (a padding mask); layers
-    for every combination of cell, ``num_layers``, ``bidirectional`` and ``lengths``. A configuration that cannot be
-    built or run (for example a feature not implemented yet) gives a report with no rows and ``report.error`` set, which
+    Cells (``levels`` has ``"cell"``) are checked for each cell with and without ``lengths`` (a padding
+    mask); layers
+    for every combination of cell, ``num_layers``, ``bidirectional`` and ``lengths``. A configuration that
+    cannot be
+    built or run (for example a feature not implemented yet) gives a report with no rows and ``report.error``
+    set, which
     counts as a failure.
 
     Args:
@@ -219,6 +299,9 @@ def run_suite(cells=CELLS, num_layers=(1, 2), bidirectional=(False, True), lengt
         >>> reports = run_suite(cells=("rnn_tanh",), levels=("cell",), lengths=False, T=3, B=2, I=2, H=3)
         >>> [(r.title, r.passed) for r in reports]
         [('cell rnn_tanh', True)]
+
+    It is long because it walks the whole grid of cells, levels, stacks, directions and paddings and
+    names each check; the grid is easier to audit in one loop.
     """
     import gradcheck
 
@@ -238,17 +321,37 @@ def run_suite(cells=CELLS, num_layers=(1, 2), bidirectional=(False, True), lengt
                 for k in _as_tuple(num_layers):
                     for bi in _as_tuple(bidirectional):
                         for with_lengths in _as_tuple(lengths):
-                            title = (f"layer {cell} num_layers={k}" + (" bidirectional" if bi else "")
-                                     + (" lengths" if with_lengths else "")
-                                     + (f" backend={backend}" if backend != "auto" else ""))
-                            jobs.append((title, lambda c=cell, k=k, bi=bi, w=with_lengths, be=backend: layer_problem(
-                                c, num_layers=k, bidirectional=bi, lengths=w, backend=be, **sizes)[:4]))
+                            title = (
+                                f"layer {cell} num_layers={k}"
+                                + (" bidirectional" if bi else "")
+                                + (" lengths" if with_lengths else "")
+                                + (f" backend={backend}" if backend != "auto" else "")
+                            )
+                            jobs.append(
+                                (
+                                    title,
+                                    lambda c=cell, k=k, bi=bi, w=with_lengths, be=backend: layer_problem(
+                                        c, num_layers=k, bidirectional=bi, lengths=w, backend=be, **sizes
+                                    )[:4],
+                                )
+                            )
     reports = []
     for title, build in jobs:
         try:
             f, params, grads, pre = build()
-            reports.append(gradcheck.check_gradients(f, params, grads, preactivations=pre, title=title, **options))
+            reports.append(
+                gradcheck.check_gradients(f, params, grads, preactivations=pre, title=title, **options)
+            )
         except Exception as exc:  # a configuration that does not run is reported, not hidden
-            reports.append(gradcheck.Report(rows=[], title=title, method=method, eps=eps, rtol=rtol, seed=seed,
-                                            error=f"{type(exc).__name__}: {exc}"))
+            reports.append(
+                gradcheck.Report(
+                    rows=[],
+                    title=title,
+                    method=method,
+                    eps=eps,
+                    rtol=rtol,
+                    seed=seed,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+            )
     return reports

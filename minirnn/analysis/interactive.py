@@ -8,6 +8,7 @@
 cell's hand-written BPTT, :func:`minirnn.analysis.gradients.gradient_norms`) and draws it, so a test can drive
 it too.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,7 +19,7 @@ from .gradients import first_step_drop, gradient_norms, make_layer, mid_range_fa
 
 #: The slider ranges: cells, gain of W_hh, gate bias, sequence length.
 CONTROLS = {
-    "cell": tuple(registry.CELLS),
+    "cell": registry.BASE_CELLS,
     "gain": (0.25, 3.0, 0.05),
     "bias": (-2.0, 8.0, 0.5),
     "T": (10, 200, 10),

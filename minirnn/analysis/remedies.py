@@ -11,6 +11,7 @@ problem at which length, over seeds; and PyTorch's default initialisation agains
   default (every weight U(-1/sqrt(H), 1/sqrt(H))) and at Keras' (glorot-uniform W_ih, orthogonal W_hh, zero
   biases, forget bias 1 where there is a forget gate).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -67,12 +68,26 @@ def learn_one(config, T, seed, steps, hidden, batch, lr, threshold):
     layer = build_layer(config, 2, hidden, seed, T_max=T)
     _, _, hist = train_task("adding", CONFIGS[config][0], T, hidden, steps, batch, lr, seed=seed, layer=layer)
     test = float(hist["test"])
-    return {"test": test, "solved": bool(np.isfinite(test) and test < threshold),
-            "final_loss": float(np.nanmean(hist["loss"][-10:]))}
+    return {
+        "test": test,
+        "solved": bool(np.isfinite(test) and test < threshold),
+        "final_loss": float(np.nanmean(hist["loss"][-10:])),
+    }
 
 
-def learnability(configs=tuple(CONFIGS), Ts=(25, 50, 100), seeds=5, steps=500, hidden=32, batch=32, lr=1e-2,
-                 threshold=0.05, path=None, n_jobs=-1, progress=False):
+def learnability(
+    configs=tuple(CONFIGS),
+    Ts=(25, 50, 100),
+    seeds=5,
+    steps=500,
+    hidden=32,
+    batch=32,
+    lr=1e-2,
+    threshold=0.05,
+    path=None,
+    n_jobs=-1,
+    progress=False,
+):
     """Success rate against T on the adding problem, per configuration, over ``seeds`` seeds.
 
     Each run: :func:`build_layer` (chrono with T_max = T) + Linear head, ``steps`` Adam steps (lr, clip 1) of
@@ -84,29 +99,59 @@ def learnability(configs=tuple(CONFIGS), Ts=(25, 50, 100), seeds=5, steps=500, h
         and ``success`` (C, len(Ts)): the fraction of seeds solved.
     """
     from .sweep import sweep
+
     Ts, configs = [int(T) for T in Ts], list(configs)
-    jobs = [{"config": c, "T": T, "seed": s, "steps": steps, "hidden": hidden, "batch": batch, "lr": lr,
-             "threshold": threshold} for s in range(seeds) for T in Ts for c in configs]
+    jobs = [
+        {
+            "config": c,
+            "T": T,
+            "seed": s,
+            "steps": steps,
+            "hidden": hidden,
+            "batch": batch,
+            "lr": lr,
+            "threshold": threshold,
+        }
+        for s in range(seeds)
+        for T in Ts
+        for c in configs
+    ]
     rows = sweep(learn_one, jobs, path, n_jobs=n_jobs, progress=progress, desc="learnability")
     test = np.full((len(configs), seeds, len(Ts)), np.nan)
     for row in rows:
         j = row["job"]
         test[configs.index(j["config"]), j["seed"], Ts.index(j["T"])] = row["test"]
     success = np.mean(np.nan_to_num(test, nan=np.inf) < threshold, axis=1)
-    return {"protocol": _protocol(name="L", task="adding", T=Ts, hidden=hidden, dtype="float64", seeds=seeds,
-                                  init="see configs", loss="MSE", solved=f"test MSE < {threshold:g}",
-                                  training=f"Adam lr={lr}, clip 1, {steps} steps x {batch} fresh sequences"),
-            "Ts": np.array(Ts), "configs": configs, "labels": [CONFIGS[c][2] for c in configs],
-            "cells": [CONFIGS[c][0] for c in configs], "setups": [CONFIGS[c][1] for c in configs],
-            "threshold": threshold, "test": test, "success": success}
+    return {
+        "protocol": _protocol(
+            name="L",
+            task="adding",
+            T=Ts,
+            hidden=hidden,
+            dtype="float64",
+            seeds=seeds,
+            init="see configs",
+            loss="MSE",
+            solved=f"test MSE < {threshold:g}",
+            training=f"Adam lr={lr}, clip 1, {steps} steps x {batch} fresh sequences",
+        ),
+        "Ts": np.array(Ts),
+        "configs": configs,
+        "labels": [CONFIGS[c][2] for c in configs],
+        "cells": [CONFIGS[c][0] for c in configs],
+        "setups": [CONFIGS[c][1] for c in configs],
+        "threshold": threshold,
+        "test": test,
+        "success": success,
+    }
 
 
 def keras_defaults_(layer, rng=None):
     """Re-initialise a single-layer layer as Keras does by default, in place; returns it.
 
-        W_ih: glorot uniform U(-a, a), a = sqrt(6 / (I + G H));  W_hh: orthogonal (Keras' (H, G H) kernel,
-        i.e. our (G H, H) with orthonormal columns);  biases 0;  forget gate bias 1 (``unit_forget_bias``) if
-        the cell has one.
+    W_ih: glorot uniform U(-a, a), a = sqrt(6 / (I + G H));  W_hh: orthogonal (Keras' (H, G H) kernel,
+    i.e. our (G H, H) with orthonormal columns);  biases 0;  forget gate bias 1 (``unit_forget_bias``) if
+    the cell has one.
     """
     rng = np.random.default_rng(rng)
     W_ih = layer.params["weight_ih_l0"]
@@ -119,19 +164,31 @@ def keras_defaults_(layer, rng=None):
     return layer
 
 
-def defaults_profiles(cells_=tuple(registry.CELLS), T=100, hidden=64, input_size=8, seeds=16, progress=False):
+def defaults_profiles(cells_=registry.BASE_CELLS, T=100, hidden=64, input_size=8, seeds=16, progress=False):
     """Protocol A at PyTorch's default init and at Keras' (:func:`keras_defaults_`), for every cell.
 
     Returns:
         dict ``protocol`` and ``"<cell>"`` / ``"<cell>_keras"`` -> profile dicts as :func:`protocol_a`'s.
     """
-    res = {"protocol": _protocol(name="A", loss="L = sum(h_{T-1}) (dh_last = ones)", T=T, hidden=hidden,
-                                 input_size=input_size, batch=1, inputs="x ~ N(0, 1)", dtype="float64",
-                                 init="PyTorch default vs Keras default", seeds=seeds)}
+    res = {
+        "protocol": _protocol(
+            name="A",
+            loss="L = sum(h_{T-1}) (dh_last = ones)",
+            T=T,
+            hidden=hidden,
+            input_size=input_size,
+            batch=1,
+            inputs="x ~ N(0, 1)",
+            dtype="float64",
+            init="PyTorch default vs Keras default",
+            seeds=seeds,
+        )
+    }
     for cell in cells_:
         title = registry.get(cell).title
-        res[cell] = _measure(cell, seeds, T, hidden, input_size, progress=progress,
-                             label=f"{title}, PyTorch init")
+        res[cell] = _measure(
+            cell, seeds, T, hidden, input_size, progress=progress, label=f"{title}, PyTorch init"
+        )
         res[f"{cell}_keras"] = _measure(
             cell,
             seeds,

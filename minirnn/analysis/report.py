@@ -1,14 +1,32 @@
 """What ``minirnn vanishing`` writes: the summary table, JSON and CSV files, and :func:`run`, which runs the
 chosen experiments and saves each figure and result."""
+
 from __future__ import annotations
 
 import numpy as np
 
 from ..cells import registry
-from .experiments import (cell_profiles, clipping_traces, gain_scale_heatmap, gain_sweep, gate_bias_sweep,
-                          protocol_a, spectra)
-from .figures import (_protocol_line, plot_cell_profiles, plot_clipping, plot_defaults, plot_gain_sweep,
-                      plot_gate_bias, plot_heatmap, plot_learnability, plot_profiles, plot_spectra)
+from .experiments import (
+    cell_profiles,
+    clipping_traces,
+    gain_scale_heatmap,
+    gain_sweep,
+    gate_bias_sweep,
+    protocol_a,
+    spectra,
+)
+from .figures import (
+    _protocol_line,
+    plot_cell_profiles,
+    plot_clipping,
+    plot_defaults,
+    plot_gain_sweep,
+    plot_gate_bias,
+    plot_heatmap,
+    plot_learnability,
+    plot_profiles,
+    plot_spectra,
+)
 from .gradients import mid_range_factor, title
 from .remedies import defaults_profiles, learnability
 
@@ -149,6 +167,9 @@ def run(
     ``learnability`` writes each run into ``<out>/learnability.jsonl`` as it finishes (a rerun resumes) and
     runs them through joblib with ``n_jobs`` processes (``minirnn.analysis.sweep``); ``seeds`` caps its seeds
     at 5 or more.
+
+    It is long because it is the command's script: one short block per experiment, in the order
+    ``minirnn vanishing`` runs them.
     """
     import os
 

@@ -13,6 +13,7 @@ mathtext (``r"$\\|\\partial L/\\partial h_t\\|$"``); one colour per cell (:func:
 ``cells/registry.py``); the grid and legend frame; ``savefig`` with a tight bounding box so titles, footers
 and legends outside the axes are kept.
 """
+
 from __future__ import annotations
 
 import textwrap
@@ -26,12 +27,26 @@ MIN_FONT = 10
 
 #: The rcParams of the house style.
 RC = {
-    "figure.dpi": DPI, "savefig.dpi": DPI, "savefig.bbox": "tight", "savefig.pad_inches": 0.1,
-    "figure.facecolor": "white", "savefig.facecolor": "white",
-    "font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "xtick.labelsize": 10, "ytick.labelsize": 10,
-    "legend.fontsize": MIN_FONT, "legend.title_fontsize": MIN_FONT, "figure.titlesize": 13,
-    "axes.grid": True, "grid.alpha": 0.3, "legend.framealpha": 0.85, "lines.linewidth": 2.0,
-    "mathtext.fontset": "dejavusans", "axes.formatter.use_mathtext": True,
+    "figure.dpi": DPI,
+    "savefig.dpi": DPI,
+    "savefig.bbox": "tight",
+    "savefig.pad_inches": 0.1,
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+    "font.size": 11,
+    "axes.titlesize": 12,
+    "axes.labelsize": 11,
+    "xtick.labelsize": 10,
+    "ytick.labelsize": 10,
+    "legend.fontsize": MIN_FONT,
+    "legend.title_fontsize": MIN_FONT,
+    "figure.titlesize": 13,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "legend.framealpha": 0.85,
+    "lines.linewidth": 2.0,
+    "mathtext.fontset": "dejavusans",
+    "axes.formatter.use_mathtext": True,
 }
 
 #: Labels with rendered math, shared by the figures.
@@ -52,6 +67,7 @@ def use():
     and diff.
     """
     import matplotlib
+
     matplotlib.rcParams.update(RC)
     try:
         from IPython import get_ipython
@@ -60,6 +76,7 @@ def use():
     shell = get_ipython()
     if shell is not None:
         from matplotlib.figure import Figure
+
         shell.display_formatter.formatters["image/png"].for_type(Figure, compact_png)
 
 
@@ -76,10 +93,14 @@ def compact_png(fig, colors=128):
     import io
 
     from PIL import Image
+
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.1, facecolor="white")
-    image = Image.open(io.BytesIO(buf.getvalue())).convert("RGB").quantize(colors=colors,
-                                                                           method=Image.Quantize.MEDIANCUT)
+    image = (
+        Image.open(io.BytesIO(buf.getvalue()))
+        .convert("RGB")
+        .quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
+    )
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True, dpi=(DPI, DPI))
     return out.getvalue()
@@ -88,6 +109,7 @@ def compact_png(fig, colors=128):
 def house():
     """A context manager in which matplotlib draws in the house style (``matplotlib.rc_context(RC)``)."""
     import matplotlib
+
     return matplotlib.rc_context(RC)
 
 
@@ -100,6 +122,7 @@ def color(cell: str) -> str:
     """
     from ..cells import registry
     from .linear_rnn import LINEAR
+
     cells = {c.name: c for c in (*registry.CELLS.values(), LINEAR)}
     if cell not in cells:
         raise ValueError(f"cell must be one of {tuple(cells)}, got {cell!r}")
@@ -110,6 +133,7 @@ def figure(ncols=1, width=5.2, height=4.2, nrows=1, **kwargs):
     """``plt.subplots`` in the house style with the total width capped at :data:`MAX_WIDTH`; returns (fig,
     axes) with axes a flat array. Call inside :func:`house` (or after :func:`use`)."""
     import matplotlib.pyplot as plt
+
     w = min(MAX_WIDTH, width * ncols)
     h = height * nrows * (w / (width * ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(w, h), squeeze=False, **kwargs)

@@ -16,6 +16,7 @@ backend context runs there, with no code of ours for it::
         sweep(train_one, jobs, "results.jsonl")
     # Ray: from ray.util.joblib import register_ray; register_ray(); joblib.parallel_config(backend="ray")
 """
+
 from __future__ import annotations
 
 import json
@@ -99,16 +100,18 @@ def sweep(fn, jobs, path=None, n_jobs=-1, progress=True, desc="runs"):
     bar = None
     if progress and todo:
         from tqdm.auto import tqdm
+
         bar = tqdm(total=len(todo), desc=desc, leave=False)
     try:
         import joblib
-    except ImportError:                                              # serial fallback
+    except ImportError:  # serial fallback
         joblib = None
     if joblib is None or n_jobs == 1 or len(todo) <= 1:
         results = (_call(fn, job) for job in todo)
     else:
         results = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-            joblib.delayed(_call)(fn, job) for job in todo)
+            joblib.delayed(_call)(fn, job) for job in todo
+        )
     for job, result in results:
         row = _jsonable({"job": job, **result})
         done[job_key(job)] = row
@@ -132,6 +135,11 @@ def summarize(values, solved):
     """
     v = np.asarray(values, dtype=float)
     finite = v[np.isfinite(v)]
-    stat = (lambda f: float(f(finite)) if finite.size else float("nan"))
-    return {"n": int(v.size), "solved": int(np.sum(solved)), "median": stat(np.median), "min": stat(np.min),
-            "max": stat(np.max)}
+    stat = lambda f: float(f(finite)) if finite.size else float("nan")
+    return {
+        "n": int(v.size),
+        "solved": int(np.sum(solved)),
+        "median": stat(np.median),
+        "min": stat(np.min),
+        "max": stat(np.max),
+    }

@@ -1,5 +1,8 @@
-"""Small pieces shared by the cells: the logistic sigmoid, the padding mask, the recurrent-dropout mask, and the two
-matrix products around the time loop (all inputs projected at once before it, every weight gradient at once after it)."""
+"""Small pieces shared by the cells: the logistic sigmoid, the padding mask, the recurrent-dropout mask, and
+the two
+matrix products around the time loop (all inputs projected at once before it, every weight gradient at once
+after it)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,29 +14,34 @@ def sigmoid(a):
 
 
 def dropped(h, recurrent_mask):
-    """``h * recurrent_mask``: h_{t-1} as it enters the recurrent product under recurrent dropout; h itself when
+    """``h * recurrent_mask``: h_{t-1} as it enters the recurrent product under recurrent dropout; h itself
+    when
     the mask is None (no dropout: no multiplication, no copy).
 
-    ``recurrent_mask`` (B, H) is drawn once per sequence (0 or 1/(1-p), Gal & Ghahramani 2016) and used at every step.
+    ``recurrent_mask`` (B, H) is drawn once per sequence (0 or 1/(1-p), Gal & Ghahramani 2016) and used at
+    every step.
     """
     return h if recurrent_mask is None else h * recurrent_mask
 
 
 def as_step_mask(mask, x):
-    """A (T, B) boolean mask as a (T, B, 1) array of 0/1 in x's dtype, ready to multiply states; None stays None."""
+    """A (T, B) boolean mask as a (T, B, 1) array of 0/1 in x's dtype, ready to multiply states; None stays
+    None."""
     if mask is None:
         return None
     return np.asarray(mask, dtype=bool).astype(x.dtype)[:, :, None]
 
 
 def project_inputs(x, W_ih, b_ih):
-    """``x W_ih^T + b_ih`` for every step at once: x (T, B, I) -> (T, B, G*H), as ONE 2-D GEMM on the T*B rows.
+    """``x W_ih^T + b_ih`` for every step at once: x (T, B, I) -> (T, B, G*H), as ONE 2-D GEMM on the T*B
+    rows.
 
-    (NumPy's matmul on a 3-D array would call BLAS once per time step; the bias is added in place, so no second
+    (NumPy's matmul on a 3-D array would call BLAS once per time step; the bias is added in place, so no
+    second
     (T*B, G*H) array is filled: docs/performance.md.)
     """
     T, B, I = x.shape
-    x_proj = x.reshape(T * B, I) @ W_ih.T                                    # (TB, GH)
+    x_proj = x.reshape(T * B, I) @ W_ih.T  # (TB, GH)
     x_proj += b_ih
     return x_proj.reshape(T, B, W_ih.shape[0])
 
@@ -41,8 +49,10 @@ def project_inputs(x, W_ih, b_ih):
 def weight_gradients(dx_proj, dh_proj, x, hs, W_ih):
     """After the time loop: dx and every weight gradient as single matrix products over all T*B rows.
 
-    dx_proj, dh_proj (T, B, G*H): gradients of ``x_t W_ih^T + b_ih`` and ``h_{t-1} W_hh^T + b_hh`` at every step (the
-    same array for RNN and LSTM; different for GRU, whose reset gate sits inside the recurrent term); x (T, B, I);
+    dx_proj, dh_proj (T, B, G*H): gradients of ``x_t W_ih^T + b_ih`` and ``h_{t-1} W_hh^T + b_hh`` at every
+        step (the
+    same array for RNN and LSTM; different for GRU, whose reset gate sits inside the recurrent term); x (T,
+    B, I);
     hs (T+1, B, H) the carried states, so ``hs[:-1]`` are the h_{t-1}.
 
         dx = dx_proj W_ih        dW_ih = sum_t dx_proj_t^T x_t        dW_hh = sum_t dh_proj_t^T h_{t-1}
@@ -50,19 +60,21 @@ def weight_gradients(dx_proj, dh_proj, x, hs, W_ih):
 
     Returns a dict with keys ``x, W_ih, W_hh, b_ih, b_hh``.
 
-    When dx_proj and dh_proj are one array (RNN, LSTM), dW_ih and dW_hh come from one product with the inputs side by
-    side, ``dx_proj^T [x | h_prev]``: one (GH, I+H) GEMM instead of a skinny (GH, I) one and a (GH, H) one, and one
+    When dx_proj and dh_proj are one array (RNN, LSTM), dW_ih and dW_hh come from one product with the inputs
+    side by
+    side, ``dx_proj^T [x | h_prev]``: one (GH, I+H) GEMM instead of a skinny (GH, I) one and a (GH, H) one,
+    and one
     bias sum instead of two (docs/performance.md).
     """
     T, B, I = x.shape
     H, GH = hs.shape[-1], dx_proj.shape[-1]
-    dxp, dhp = dx_proj.reshape(T * B, GH), dh_proj.reshape(T * B, GH)       # (TB, GH)
-    x2, h2 = x.reshape(T * B, I), hs[:-1].reshape(T * B, H)                  # (TB, I), (TB, H): h_{t-1}
-    grads = {"x": (dxp @ W_ih).reshape(T, B, I), "b_ih": dxp.sum(0)}         # dx (T, B, I)
+    dxp, dhp = dx_proj.reshape(T * B, GH), dh_proj.reshape(T * B, GH)  # (TB, GH)
+    x2, h2 = x.reshape(T * B, I), hs[:-1].reshape(T * B, H)  # (TB, I), (TB, H): h_{t-1}
+    grads = {"x": (dxp @ W_ih).reshape(T, B, I), "b_ih": dxp.sum(0)}  # dx (T, B, I)
     if dh_proj is dx_proj:
-        dW = dxp.T @ np.concatenate([x2, h2], axis=1)                        # (GH, I + H)
+        dW = dxp.T @ np.concatenate([x2, h2], axis=1)  # (GH, I + H)
         grads["W_ih"], grads["W_hh"] = np.ascontiguousarray(dW[:, :I]), np.ascontiguousarray(dW[:, I:])
         grads["b_hh"] = grads["b_ih"].copy()
     else:
-        grads["W_ih"], grads["W_hh"], grads["b_hh"] = dxp.T @ x2, dhp.T @ h2, dhp.sum(0)      # (GH, I), (GH, H)
+        grads["W_ih"], grads["W_hh"], grads["b_hh"] = dxp.T @ x2, dhp.T @ h2, dhp.sum(0)  # (GH, I), (GH, H)
     return grads

@@ -1,10 +1,12 @@
-"""Layer normalisation (Ba, Kiros & Hinton 2016) over the last axis, and its backward: what the layer-normalised
+"""Layer normalisation (Ba, Kiros & Hinton 2016) over the last axis, and its backward: what the
+layer-normalised
 cells (``ln_lstm.py``, ``ln_gru.py``) apply to their pre-activations.
 
 For one row v of F numbers (F = G*H for a pre-activation, H for the LSTM's cell state)::
 
     mu = mean(v),   var = mean((v - mu)^2),   rstd = 1 / sqrt(var + eps),   v_hat = (v - mu) * rstd
-    LN(v) = gain * v_hat + bias                          gain, bias (F,) learned; eps = 1e-5 as torch.nn.LayerNorm
+    LN(v) = gain * v_hat + bias                          gain, bias (F,) learned; eps = 1e-5 as
+    torch.nn.LayerNorm
 
 Backward, given dy = dL/dLN(v)::
 
@@ -12,6 +14,7 @@ Backward, given dy = dL/dLN(v)::
     dv     = rstd * (dv_hat - mean(dv_hat) - v_hat * mean(dv_hat * v_hat))
     dgain  = sum over rows of dy * v_hat,      dbias = sum over rows of dy
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,7 +33,7 @@ def normalize(v, eps=EPS):
     mu = v.mean(axis=-1, keepdims=True)
     centered = v - mu
     var = (centered * centered).mean(axis=-1, keepdims=True)
-    rstd = 1 / np.sqrt(var + v.dtype.type(eps))                      # (..., 1)
+    rstd = 1 / np.sqrt(var + v.dtype.type(eps))  # (..., 1)
     return centered * rstd, rstd
 
 
@@ -48,7 +51,8 @@ def normalize_backward(dv_hat, v_hat, rstd):
 
 
 def sum_rows(a):
-    """``a`` (..., F) summed over every axis but the last -> (F,): a gain's or bias's gradient over steps and batch.
+    """``a`` (..., F) summed over every axis but the last -> (F,): a gain's or bias's gradient over steps and
+    batch.
 
     Example:
         >>> sum_rows(np.ones((2, 3, 4))).tolist()
@@ -58,7 +62,8 @@ def sum_rows(a):
 
 
 def normalize_inputs(x, W_ih, gain):
-    """The input side of a layer-normalised cell for all steps at once: ``u = x W_ih^T`` as one GEMM on the T*B rows,
+    """The input side of a layer-normalised cell for all steps at once: ``u = x W_ih^T`` as one GEMM on the
+    T*B rows,
     then ``u_hat, rstd = normalize(u)``. x (T, B, I), W_ih (G*H, I), gain (G*H,).
 
     Returns ``gain * u_hat`` (T, B, G*H) (the caller adds b_ih), ``u_hat`` (T, B, G*H) and ``rstd`` (T, B, 1).
@@ -69,6 +74,6 @@ def normalize_inputs(x, W_ih, gain):
         ((2, 1, 4), (2, 1, 1))
     """
     T, B, I = x.shape
-    u = (x.reshape(T * B, I) @ W_ih.T).reshape(T, B, W_ih.shape[0])   # (T, B, GH)
+    u = (x.reshape(T * B, I) @ W_ih.T).reshape(T, B, W_ih.shape[0])  # (T, B, GH)
     u_hat, rstd = normalize(u)
     return gain * u_hat, u_hat, rstd

@@ -21,10 +21,12 @@ b_ih and b_hh are the biases of the two normalisations (a separate LN bias would
 Backward, one step, given dh: ``gru.gate_gradients`` gives dx_proj, dh_proj (B, 3H), the gradients of the two
 normalised terms, and the shortcut dh * z; then::
 
-    db_ih += sum_B dx_proj,   db_hh += sum_B dh_proj,   dg_ih += sum_B dx_proj * u_hat,   dg_hh += sum_B dh_proj * v_hat
+    db_ih += sum_B dx_proj,   db_hh += sum_B dh_proj,   dg_ih += sum_B dx_proj * u_hat,   dg_hh += sum_B
+    dh_proj * v_hat
     dv = LN_backward(dh_proj * g_hh),   dh_prev = dh * z + (dv W_hh) * m,   dW_hh += dv^T (h_prev * m)
     du = LN_backward(dx_proj * g_ih),   dx = du W_ih,                        dW_ih += du^T x
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -37,17 +39,18 @@ PARAMETERS = ("W_ih", "W_hh", "b_ih", "b_hh", "g_ih", "g_hh")
 
 
 def recurrent_step(x_term, h_prev, W_hh, b_hh, g_hh, recurrent_mask=None):
-    """The part of a step inside the time loop; ``x_term = g_ih * LN(x W_ih^T) + b_ih`` (B, 3H) comes precomputed.
+    """The part of a step inside the time loop; ``x_term = g_ih * LN(x W_ih^T) + b_ih`` (B, 3H) comes
+    precomputed.
 
     Returns ``h (B, H)`` and ``saved = (gates (B, 3H) = [r, z, n], hn (B, H), v_hat (B, 3H), v_rstd (B, 1))``.
     """
     H = h_prev.shape[-1]
-    v_hat, v_rstd = normalize(dropped(h_prev, recurrent_mask) @ W_hh.T)        # (B, 3H), (B, 1)
-    h_term = g_hh * v_hat + b_hh                                     # (B, 3H)
+    v_hat, v_rstd = normalize(dropped(h_prev, recurrent_mask) @ W_hh.T)  # (B, 3H), (B, 1)
+    h_term = g_hh * v_hat + b_hh  # (B, 3H)
     r = sigmoid(x_term[:, :H] + h_term[:, :H])
-    z = sigmoid(x_term[:, H:2 * H] + h_term[:, H:2 * H])
-    hn = h_term[:, 2 * H:]
-    n = np.tanh(x_term[:, 2 * H:] + r * hn)
+    z = sigmoid(x_term[:, H : 2 * H] + h_term[:, H : 2 * H])
+    hn = h_term[:, 2 * H :]
+    n = np.tanh(x_term[:, 2 * H :] + r * hn)
     h = (1 - z) * n + z * h_prev
     return h, (np.concatenate([r, z, n], axis=1), hn, v_hat, v_rstd)
 
@@ -98,25 +101,39 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, g_ih, g_hh, mask=None, recurrent_mask
     """
     T, B, _ = x.shape
     H = h0.shape[-1]
-    m = as_step_mask(mask, x)                                        # (T, B, 1) or None
-    x_term, u_hat, u_rstd = normalize_inputs(x, W_ih, g_ih)          # (T, B, 3H): all steps at once
+    m = as_step_mask(mask, x)  # (T, B, 1) or None
+    x_term, u_hat, u_rstd = normalize_inputs(x, W_ih, g_ih)  # (T, B, 3H): all steps at once
     x_term += b_ih
-    hs = np.empty((T + 1, B, H), dtype=x.dtype)                      # carried states, hs[0] = h0
+    hs = np.empty((T + 1, B, H), dtype=x.dtype)  # carried states, hs[0] = h0
     gates, v_hat = np.empty((T, B, 3 * H), dtype=x.dtype), np.empty((T, B, 3 * H), dtype=x.dtype)
     hn, v_rstd = np.empty((T, B, H), dtype=x.dtype), np.empty((T, B, 1), dtype=x.dtype)
     out = np.empty((T, B, H), dtype=x.dtype)
     hs[0] = h0
     for t in range(T):
-        h, (gates[t], hn[t], v_hat[t], v_rstd[t]) = recurrent_step(x_term[t], hs[t], W_hh, b_hh, g_hh,
-                                                                   recurrent_mask)
+        h, (gates[t], hn[t], v_hat[t], v_rstd[t]) = recurrent_step(
+            x_term[t], hs[t], W_hh, b_hh, g_hh, recurrent_mask
+        )
         if m is None:
             hs[t + 1], out[t] = h, h
-        else:                                                        # padded rows keep their state
+        else:  # padded rows keep their state
             hs[t + 1] = m[t] * h + (1 - m[t]) * hs[t]
             out[t] = m[t] * h
-    cache = {"x": x, "mask": m, "W_ih": W_ih, "W_hh": W_hh, "g_ih": g_ih, "g_hh": g_hh, "hs": hs, "gates": gates,
-             "hn": hn, "u_hat": u_hat, "u_rstd": u_rstd, "v_hat": v_hat, "v_rstd": v_rstd,
-             "recurrent_mask": recurrent_mask}
+    cache = {
+        "x": x,
+        "mask": m,
+        "W_ih": W_ih,
+        "W_hh": W_hh,
+        "g_ih": g_ih,
+        "g_hh": g_hh,
+        "hs": hs,
+        "gates": gates,
+        "hn": hn,
+        "u_hat": u_hat,
+        "u_rstd": u_rstd,
+        "v_hat": v_hat,
+        "v_rstd": v_rstd,
+        "recurrent_mask": recurrent_mask,
+    }
     return out, hs[T], cache
 
 
@@ -131,16 +148,16 @@ def backward(dout, dh_n, cache):
     """
     x, m, hs = cache["x"], cache["mask"], cache["hs"]
     T, B, _ = x.shape
-    dx_proj = np.empty((T, B, 3 * hs.shape[-1]), dtype=x.dtype)      # gradients of the two normalised terms
+    dx_proj = np.empty((T, B, 3 * hs.shape[-1]), dtype=x.dtype)  # gradients of the two normalised terms
     dh_proj, dv = np.empty_like(dx_proj), np.empty_like(dx_proj)
-    dh_carry = dh_n.copy()                                           # gradient at the carried state h_t
+    dh_carry = dh_n.copy()  # gradient at the carried state h_t
     for t in reversed(range(T)):
         dh = dout[t] + dh_carry if m is None else m[t] * (dout[t] + dh_carry)
         dx_proj[t], dh_proj[t], dv[t], dh_prev = _step_back(t, dh, cache)
-        if m is not None:                                            # padded rows pass it straight through
+        if m is not None:  # padded rows pass it straight through
             dh_prev += (1 - m[t]) * dh_carry
         dh_carry = dh_prev
-    du = normalize_backward(dx_proj * cache["g_ih"], cache["u_hat"], cache["u_rstd"])     # (T, B, 3H)
+    du = normalize_backward(dx_proj * cache["g_ih"], cache["u_hat"], cache["u_rstd"])  # (T, B, 3H)
     grads = weight_gradients(du, dv, x, dropped(hs, cache["recurrent_mask"]), cache["W_ih"])
     grads["b_ih"], grads["b_hh"] = sum_rows(dx_proj), sum_rows(dh_proj)
     grads["g_ih"], grads["g_hh"] = sum_rows(dx_proj * cache["u_hat"]), sum_rows(dh_proj * cache["v_hat"])

@@ -30,6 +30,7 @@ Backward, one step, given dh and dc (k = tanh(g_c * LN(c) + b_c), c_hat = LN(c) 
     dv = LN_backward(da * g_hh),   dh_prev = (dv W_hh) * m,   dW_hh += dv^T (h_prev * m)
     du = LN_backward(da * g_ih),   dx = du W_ih,              dW_ih += du^T x
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -41,17 +42,18 @@ PARAMETERS = ("W_ih", "W_hh", "b_ih", "b_hh", "g_ih", "g_hh", "g_c", "b_c")
 
 
 def recurrent_step(x_term, h_prev, c_prev, W_hh, b_hh, g_hh, g_c, b_c, recurrent_mask=None):
-    """The part of a step inside the time loop; ``x_term = g_ih * LN(x W_ih^T) + b_ih`` (B, 4H) comes precomputed.
+    """The part of a step inside the time loop; ``x_term = g_ih * LN(x W_ih^T) + b_ih`` (B, 4H) comes
+    precomputed.
 
     Returns ``h, c`` (B, H) and ``saved = (gates (B, 4H), v_hat (B, 4H), v_rstd (B, 1), c_hat (B, H),
     c_rstd (B, 1), tanh_c (B, H))``, what the backward needs.
     """
     H = h_prev.shape[-1]
-    v_hat, v_rstd = normalize(dropped(h_prev, recurrent_mask) @ W_hh.T)        # (B, 4H), (B, 1)
-    a = x_term + g_hh * v_hat + b_hh                                 # (B, 4H)
-    i, f = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H])
-    g, o = np.tanh(a[:, 2 * H:3 * H]), sigmoid(a[:, 3 * H:])
-    c = f * c_prev + i * g                                           # (B, H)
+    v_hat, v_rstd = normalize(dropped(h_prev, recurrent_mask) @ W_hh.T)  # (B, 4H), (B, 1)
+    a = x_term + g_hh * v_hat + b_hh  # (B, 4H)
+    i, f = sigmoid(a[:, :H]), sigmoid(a[:, H : 2 * H])
+    g, o = np.tanh(a[:, 2 * H : 3 * H]), sigmoid(a[:, 3 * H :])
+    c = f * c_prev + i * g  # (B, H)
     c_hat, c_rstd = normalize(c)
     tanh_c = np.tanh(g_c * c_hat + b_c)
     h = o * tanh_c
@@ -71,15 +73,17 @@ def step_forward(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh, g_ih, g_hh, g_c, b_c
         >>> h.shape, c.shape
         ((2, 4), (2, 4))
     """
-    out, h, c, cache = forward(x[None], h_prev, c_prev, W_ih, W_hh, b_ih, b_hh, g_ih, g_hh, g_c, b_c,
-                               recurrent_mask=recurrent_mask)
+    out, h, c, cache = forward(
+        x[None], h_prev, c_prev, W_ih, W_hh, b_ih, b_hh, g_ih, g_hh, g_c, b_c, recurrent_mask=recurrent_mask
+    )
     return h, c, cache
 
 
 def step_backward(dh, dc, cache):
     """Backward of :func:`step_forward`. dh, dc (B, H): the gradients arriving at the new h and c.
 
-    Returns ``dx (B, I), dh_prev, dc_prev (B, H)`` and the weight gradients in the order of :data:`PARAMETERS`.
+    Returns ``dx (B, I), dh_prev, dc_prev (B, H)`` and the weight gradients in the order of
+    :data:`PARAMETERS`.
     """
     grads = backward(np.zeros_like(dh)[None], dh, dc, cache)
     return (grads["x"][0], grads["h0"], grads["c0"], *(grads[name] for name in PARAMETERS))
@@ -109,8 +113,8 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, g_ih, g_hh, g_c, b_c, mask=None, 
     """
     T, B, _ = x.shape
     H = h0.shape[-1]
-    m = as_step_mask(mask, x)                                        # (T, B, 1) or None
-    x_term, u_hat, u_rstd = normalize_inputs(x, W_ih, g_ih)          # (T, B, 4H): all steps at once
+    m = as_step_mask(mask, x)  # (T, B, 1) or None
+    x_term, u_hat, u_rstd = normalize_inputs(x, W_ih, g_ih)  # (T, B, 4H): all steps at once
     x_term += b_ih
     hs, cs = np.empty((T + 1, B, H), dtype=x.dtype), np.empty((T + 1, B, H), dtype=x.dtype)
     gates, v_hat = np.empty((T, B, 4 * H), dtype=x.dtype), np.empty((T, B, 4 * H), dtype=x.dtype)
@@ -120,16 +124,34 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, g_ih, g_hh, g_c, b_c, mask=None, 
     hs[0], cs[0] = h0, c0
     for t in range(T):
         h, c, (gates[t], v_hat[t], v_rstd[t], c_hat[t], c_rstd[t], tanh_c[t]) = recurrent_step(
-            x_term[t], hs[t], cs[t], W_hh, b_hh, g_hh, g_c, b_c, recurrent_mask)
+            x_term[t], hs[t], cs[t], W_hh, b_hh, g_hh, g_c, b_c, recurrent_mask
+        )
         if m is None:
             hs[t + 1], cs[t + 1], out[t] = h, c, h
-        else:                                                        # padded rows keep their state
+        else:  # padded rows keep their state
             hs[t + 1] = m[t] * h + (1 - m[t]) * hs[t]
             cs[t + 1] = m[t] * c + (1 - m[t]) * cs[t]
             out[t] = m[t] * h
-    cache = {"x": x, "mask": m, "W_ih": W_ih, "W_hh": W_hh, "g_ih": g_ih, "g_hh": g_hh, "g_c": g_c,
-             "hs": hs, "cs": cs, "gates": gates, "tanh_c": tanh_c, "u_hat": u_hat, "u_rstd": u_rstd,
-             "v_hat": v_hat, "v_rstd": v_rstd, "c_hat": c_hat, "c_rstd": c_rstd, "recurrent_mask": recurrent_mask}
+    cache = {
+        "x": x,
+        "mask": m,
+        "W_ih": W_ih,
+        "W_hh": W_hh,
+        "g_ih": g_ih,
+        "g_hh": g_hh,
+        "g_c": g_c,
+        "hs": hs,
+        "cs": cs,
+        "gates": gates,
+        "tanh_c": tanh_c,
+        "u_hat": u_hat,
+        "u_rstd": u_rstd,
+        "v_hat": v_hat,
+        "v_rstd": v_rstd,
+        "c_hat": c_hat,
+        "c_rstd": c_rstd,
+        "recurrent_mask": recurrent_mask,
+    }
     return out, hs[T], cs[T], cache
 
 
@@ -137,7 +159,8 @@ def backward(dout, dh_n, dc_n, cache):
     """Backpropagation through time for :func:`forward`.
 
     Args:
-        dout: (T, B, H) gradient with respect to ``out``;  dh_n, dc_n: (B, H) with respect to the final states.
+        dout: (T, B, H) gradient with respect to ``out``;  dh_n, dc_n: (B, H) with respect to the final
+            states.
 
     Returns:
         dict of gradients ``x, h0, c0`` and every parameter of :data:`PARAMETERS` (shapes of the inputs).
@@ -145,21 +168,21 @@ def backward(dout, dh_n, dc_n, cache):
     x, m, hs = cache["x"], cache["mask"], cache["hs"]
     T, B, _ = x.shape
     H = hs.shape[-1]
-    da = np.empty((T, B, 4 * H), dtype=x.dtype)                      # gradients of a, all steps
-    dv = np.empty_like(da)                                           # gradients of v = (h_prev * m) W_hh^T
-    dk = np.empty((T, B, H), dtype=x.dtype)                          # gradients of k's argument g_c LN(c) + b_c
-    dh_carry, dc_carry = dh_n.copy(), dc_n.copy()                    # gradient at the carried state h_t, c_t
+    da = np.empty((T, B, 4 * H), dtype=x.dtype)  # gradients of a, all steps
+    dv = np.empty_like(da)  # gradients of v = (h_prev * m) W_hh^T
+    dk = np.empty((T, B, H), dtype=x.dtype)  # gradients of k's argument g_c LN(c) + b_c
+    dh_carry, dc_carry = dh_n.copy(), dc_n.copy()  # gradient at the carried state h_t, c_t
     for t in reversed(range(T)):
         if m is None:
             dh, dc = dout[t] + dh_carry, dc_carry
-        else:                                                        # only real steps pass gradient into the cell
+        else:  # only real steps pass gradient into the cell
             dh, dc = m[t] * (dout[t] + dh_carry), m[t] * dc_carry
         da[t], dv[t], dk[t], (dh_prev, dc_prev), _ = _step_back(t, dh, dc, cache)
-        if m is not None:                                            # padded rows pass it straight through
+        if m is not None:  # padded rows pass it straight through
             dh_prev += (1 - m[t]) * dh_carry
             dc_prev += (1 - m[t]) * dc_carry
         dh_carry, dc_carry = dh_prev, dc_prev
-    du = normalize_backward(da * cache["g_ih"], cache["u_hat"], cache["u_rstd"])          # (T, B, 4H)
+    du = normalize_backward(da * cache["g_ih"], cache["u_hat"], cache["u_rstd"])  # (T, B, 4H)
     grads = weight_gradients(du, dv, x, dropped(hs, cache["recurrent_mask"]), cache["W_ih"])
     grads["b_ih"] = sum_rows(da)
     grads["b_hh"] = grads["b_ih"].copy()
@@ -173,9 +196,9 @@ def _step_back(t, dh, dc, cache):
     """Step t of BPTT: ``da, dv (B, 4H), dk (B, H), (dh_prev, dc_prev), dc_total`` (module docstring)."""
     gates, tanh_c, c_prev = cache["gates"][t], cache["tanh_c"][t], cache["cs"][t]
     H = dh.shape[-1]
-    i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
+    i, f, g, o = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H : 3 * H], gates[:, 3 * H :]
     do = dh * tanh_c
-    dk = dh * o * (1 - tanh_c * tanh_c)                              # (B, H)
+    dk = dh * o * (1 - tanh_c * tanh_c)  # (B, H)
     dc_total = dc + normalize_backward(dk * cache["g_c"], cache["c_hat"][t], cache["c_rstd"][t])
     di, df, dg = dc_total * g, dc_total * c_prev, dc_total * i
     dc_prev = dc_total * f
@@ -186,10 +209,12 @@ def _step_back(t, dh, dc, cache):
 
 
 def backward_step(t, dstates, cache):
-    """Step t of :func:`backward` (no padding): from ``(dh, dc)``, the gradients reaching h_t and c_t from later.
+    """Step t of :func:`backward` (no padding): from ``(dh, dc)``, the gradients reaching h_t and c_t from
+    later.
 
     Returns ``du, dv`` (B, 4H), the gradients of ``x_t W_ih^T`` and ``(h_{t-1} * m) W_hh^T`` (before their
-    normalisation), ``(dh_prev, dc_prev)`` reaching the previous states, and ``(dh, dc_total)``, the gradients at
+    normalisation), ``(dh_prev, dc_prev)`` reaching the previous states, and ``(dh, dc_total)``, the
+    gradients at
     step t's own states (dc_total also counts the path through h_t).
     """
     dh, dc = dstates

@@ -1,8 +1,10 @@
 """The LSTM with peephole connections (Gers and Schmidhuber 2000; TF's ``LSTMCell(use_peepholes=True)``):
-the input and forget gates see the previous cell state c_{t-1}, the output gate sees the new one c_t, each through a
+the input and forget gates see the previous cell state c_{t-1}, the output gate sees the new one c_t, each
+through a
 diagonal weight. ``minirnn.LSTM(..., peepholes=True)``.
 
-Plain NumPy, to be read beside the equations; ``minirnn/kernels/lstm_peephole.py`` runs the same loop fast. PyTorch
+Plain NumPy, to be read beside the equations; ``minirnn/kernels/lstm_peephole.py`` runs the same loop fast.
+PyTorch
 has no such cell; its parameters are named in PyTorch's style: ``weight_ci_l{k}``, ``weight_cf_l{k}``,
 ``weight_co_l{k}`` (each (H,)), after the four of ``nn.LSTM``.
 
@@ -31,6 +33,7 @@ Backward, one step, given dh and dc (the gradients arriving at h and c)::
     dh_prev = da W_hh,   dx = da W_ih,   dW_ih += da^T x,   dW_hh += da^T h_prev,   db_ih = db_hh += sum_B da
     dw_ci += sum_B da_i * c_prev,   dw_cf += sum_B da_f * c_prev,   dw_co += sum_B da_o * c
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -51,7 +54,7 @@ def step_forward(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh, w_ci, w_cf, w_co):
         >>> h.shape, c.shape
         ((2, 4), (2, 4))
     """
-    x_proj = x @ W_ih.T + b_ih                                       # (B, 4H)
+    x_proj = x @ W_ih.T + b_ih  # (B, 4H)
     h, c, step_cache = recurrent_step(x_proj, h_prev, c_prev, W_hh, b_hh, w_ci, w_cf, w_co)
     return h, c, (x, W_ih, c, step_cache)
 
@@ -64,7 +67,9 @@ def step_backward(dh, dc, cache):
     x, W_ih, c, (h_prev, c_prev, W_hh, gates, tanh_c, peepholes) = cache
     H = dh.shape[-1]
     da, dc_prev, _ = gate_gradients(dh, dc, c_prev, gates, tanh_c, *peepholes)
-    dw_ci, dw_cf, dw_co = [(da[:, k * H:(k + 1) * H] * s).sum(0) for k, s in ((0, c_prev), (1, c_prev), (3, c))]
+    dw_ci, dw_cf, dw_co = [
+        (da[:, k * H : (k + 1) * H] * s).sum(0) for k, s in ((0, c_prev), (1, c_prev), (3, c))
+    ]
     return da @ W_ih, da @ W_hh, dc_prev, da.T @ x, da.T @ h_prev, da.sum(0), da.sum(0), dw_ci, dw_cf, dw_co
 
 
@@ -74,22 +79,23 @@ def recurrent_step(x_proj, h_prev, c_prev, W_hh, b_hh, w_ci, w_cf, w_co):
     Returns ``h, c, cache`` with ``cache = (h_prev, c_prev, W_hh, gates, tanh_c, (w_ci, w_cf, w_co))``.
     """
     H = h_prev.shape[-1]
-    a = x_proj + h_prev @ W_hh.T + b_hh                              # (B, 4H)
-    i = sigmoid(a[:, 0 * H:1 * H] + w_ci * c_prev)
-    f = sigmoid(a[:, 1 * H:2 * H] + w_cf * c_prev)
-    g = np.tanh(a[:, 2 * H:3 * H])
-    c = f * c_prev + i * g                                           # (B, H)
-    o = sigmoid(a[:, 3 * H:4 * H] + w_co * c)
+    a = x_proj + h_prev @ W_hh.T + b_hh  # (B, 4H)
+    i = sigmoid(a[:, 0 * H : 1 * H] + w_ci * c_prev)
+    f = sigmoid(a[:, 1 * H : 2 * H] + w_cf * c_prev)
+    g = np.tanh(a[:, 2 * H : 3 * H])
+    c = f * c_prev + i * g  # (B, H)
+    o = sigmoid(a[:, 3 * H : 4 * H] + w_co * c)
     tanh_c = np.tanh(c)
     h = o * tanh_c
-    gates = np.concatenate([i, f, g, o], axis=1)                     # (B, 4H) after their nonlinearities
+    gates = np.concatenate([i, f, g, o], axis=1)  # (B, 4H) after their nonlinearities
     return h, c, (h_prev, c_prev, W_hh, gates, tanh_c, (w_ci, w_cf, w_co))
 
 
 def gate_gradients(dh, dc, c_prev, gates, tanh_c, w_ci, w_cf, w_co):
-    """From dh, dc (B, H) to ``da`` (B, 4H), ``dc_prev`` (B, H) and ``dc`` at c_t (all paths); see the docstring."""
+    """From dh, dc (B, H) to ``da`` (B, 4H), ``dc_prev`` (B, H) and ``dc`` at c_t (all paths); see the
+    docstring."""
     H = dh.shape[-1]
-    i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
+    i, f, g, o = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H : 3 * H], gates[:, 3 * H :]
     do = dh * tanh_c
     da_o = do * o * (1 - o)
     dc = dc + dh * o * (1 - tanh_c * tanh_c) + da_o * w_co
@@ -106,7 +112,8 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, w_ci, w_cf, w_co, mask=None):
     Args:
         x: (T, B, I) inputs, time-major.
         h0, c0: (B, H) initial states.
-        W_ih (4H, I), W_hh (4H, H), b_ih (4H,), b_hh (4H,): as ``cells.lstm``;  w_ci, w_cf, w_co (H,): the peepholes.
+        W_ih (4H, I), W_hh (4H, H), b_ih (4H,), b_hh (4H,): as ``cells.lstm``;  w_ci, w_cf, w_co (H,): the
+            peepholes.
         mask: optional (T, B) booleans; False marks padding: the states are carried, the output is zero.
 
     Returns:
@@ -121,9 +128,9 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, w_ci, w_cf, w_co, mask=None):
     """
     T, B, _ = x.shape
     H = h0.shape[-1]
-    m = as_step_mask(mask, x)                                        # (T, B, 1) or None
-    x_proj = project_inputs(x, W_ih, b_ih)                          # (T, B, 4H): all steps, one GEMM
-    hs = np.empty((T + 1, B, H), dtype=x.dtype)                      # carried states, hs[0] = h0
+    m = as_step_mask(mask, x)  # (T, B, 1) or None
+    x_proj = project_inputs(x, W_ih, b_ih)  # (T, B, 4H): all steps, one GEMM
+    hs = np.empty((T + 1, B, H), dtype=x.dtype)  # carried states, hs[0] = h0
     cs = np.empty((T + 1, B, H), dtype=x.dtype)
     gates = np.empty((T, B, 4 * H), dtype=x.dtype)
     tanh_c = np.empty((T, B, H), dtype=x.dtype)
@@ -131,15 +138,26 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, w_ci, w_cf, w_co, mask=None):
     hs[0], cs[0] = h0, c0
     peepholes = (w_ci, w_cf, w_co)
     for t in range(T):
-        h, c, (_, _, _, gates[t], tanh_c[t], _) = recurrent_step(x_proj[t], hs[t], cs[t], W_hh, b_hh, *peepholes)
+        h, c, (_, _, _, gates[t], tanh_c[t], _) = recurrent_step(
+            x_proj[t], hs[t], cs[t], W_hh, b_hh, *peepholes
+        )
         if m is None:
             hs[t + 1], cs[t + 1], out[t] = h, c, h
-        else:                                                        # padded rows keep their state
+        else:  # padded rows keep their state
             hs[t + 1] = m[t] * h + (1 - m[t]) * hs[t]
             cs[t + 1] = m[t] * c + (1 - m[t]) * cs[t]
             out[t] = m[t] * h
-    cache = {"x": x, "mask": m, "W_ih": W_ih, "W_hh": W_hh, "peepholes": peepholes, "hs": hs, "cs": cs,
-             "gates": gates, "tanh_c": tanh_c}
+    cache = {
+        "x": x,
+        "mask": m,
+        "W_ih": W_ih,
+        "W_hh": W_hh,
+        "peepholes": peepholes,
+        "hs": hs,
+        "cs": cs,
+        "gates": gates,
+        "tanh_c": tanh_c,
+    }
     return out, hs[T], cs[T], cache
 
 
@@ -147,7 +165,8 @@ def backward(dout, dh_n, dc_n, cache):
     """Backpropagation through time for :func:`forward`.
 
     Args:
-        dout: (T, B, H) gradient with respect to ``out``;  dh_n, dc_n: (B, H) with respect to the final states.
+        dout: (T, B, H) gradient with respect to ``out``;  dh_n, dc_n: (B, H) with respect to the final
+            states.
 
     Returns:
         dict ``x, h0, c0, W_ih, W_hh, b_ih, b_hh, w_ci, w_cf, w_co`` (shapes of the inputs).
@@ -155,44 +174,51 @@ def backward(dout, dh_n, dc_n, cache):
     x, m, W_ih, hs = cache["x"], cache["mask"], cache["W_ih"], cache["hs"]
     T, B, _ = x.shape
     H = hs.shape[-1]
-    da = np.empty((T, B, 4 * H), dtype=x.dtype)                      # pre-activation gradients, all steps
-    dh_carry, dc_carry = dh_n.copy(), dc_n.copy()                    # gradient at the carried states h_t, c_t
+    da = np.empty((T, B, 4 * H), dtype=x.dtype)  # pre-activation gradients, all steps
+    dh_carry, dc_carry = dh_n.copy(), dc_n.copy()  # gradient at the carried states h_t, c_t
     for t in reversed(range(T)):
         if m is None:
             dh, dc = dout[t] + dh_carry, dc_carry
-        else:                                                        # only real steps pass gradient into the cell
+        else:  # only real steps pass gradient into the cell
             dh, dc = m[t] * (dout[t] + dh_carry), m[t] * dc_carry
         da[t], _, (dh_prev, dc_prev), _ = backward_step(t, (dh, dc), cache)
-        if m is not None:                                            # padded rows pass it straight through
+        if m is not None:  # padded rows pass it straight through
             dh_prev += (1 - m[t]) * dh_carry
             dc_prev += (1 - m[t]) * dc_carry
         dh_carry, dc_carry = dh_prev, dc_prev
-    grads = weight_gradients(da, da, x, hs, W_ih)                    # dx and the LSTM's weight gradients
+    grads = weight_gradients(da, da, x, hs, W_ih)  # dx and the LSTM's weight gradients
     grads.update(peephole_gradients(da, cache["cs"]))
     grads["h0"], grads["c0"] = dh_carry, dc_carry
     return grads
 
 
 def peephole_gradients(da, cs):
-    """``dw_ci = sum da_i * c_prev,  dw_cf = sum da_f * c_prev,  dw_co = sum da_o * c`` over all steps and rows.
+    """``dw_ci = sum da_i * c_prev,  dw_cf = sum da_f * c_prev,  dw_co = sum da_o * c`` over all steps and
+    rows.
 
-    da (T, B, 4H); cs (T+1, B, H) the carried cell states, so ``cs[:-1]`` are the c_{t-1} and ``cs[1:]`` the c_t
+    da (T, B, 4H); cs (T+1, B, H) the carried cell states, so ``cs[:-1]`` are the c_{t-1} and ``cs[1:]`` the
+    c_t
     (at a padded step cs carries the old c, but da is zero there).
     """
     H = cs.shape[-1]
     c_prev, c = cs[:-1], cs[1:]
-    return {"w_ci": np.einsum("tbh,tbh->h", da[..., :H], c_prev),
-            "w_cf": np.einsum("tbh,tbh->h", da[..., H:2 * H], c_prev),
-            "w_co": np.einsum("tbh,tbh->h", da[..., 3 * H:], c)}
+    return {
+        "w_ci": np.einsum("tbh,tbh->h", da[..., :H], c_prev),
+        "w_cf": np.einsum("tbh,tbh->h", da[..., H : 2 * H], c_prev),
+        "w_co": np.einsum("tbh,tbh->h", da[..., 3 * H :], c),
+    }
 
 
 def backward_step(t, dstates, cache):
-    """Step t of :func:`backward` (no padding): from ``(dh, dc)``, the gradients reaching h_t and c_t from later.
+    """Step t of :func:`backward` (no padding): from ``(dh, dc)``, the gradients reaching h_t and c_t from
+    later.
 
-    Returns ``da, da`` (B, 4H), ``(dh_prev, dc_prev)`` and ``(dh, dc_total)``, where ``dc_total`` also counts the
+    Returns ``da, da`` (B, 4H), ``(dh_prev, dc_prev)`` and ``(dh, dc_total)``, where ``dc_total`` also counts
+    the
     paths from c_t through h_t and through the output gate's peephole.
     """
     dh, dc = dstates
-    da, dc_prev, dc_total = gate_gradients(dh, dc, cache["cs"][t], cache["gates"][t], cache["tanh_c"][t],
-                                           *cache["peepholes"])
+    da, dc_prev, dc_total = gate_gradients(
+        dh, dc, cache["cs"][t], cache["gates"][t], cache["tanh_c"][t], *cache["peepholes"]
+    )
     return da, da, (da @ cache["W_hh"], dc_prev), (dh, dc_total)

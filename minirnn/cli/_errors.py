@@ -1,5 +1,7 @@
-"""The one error class of the command line: a mistake of the user's, printed by ``minirnn.cli.main`` as one line
+"""The one error class of the command line: a mistake of the user's, printed by ``minirnn.cli.main`` as one
+line
 ``minirnn <command>: <sentence>`` with exit status 2, never a traceback."""
+
 from __future__ import annotations
 
 

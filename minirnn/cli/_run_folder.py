@@ -1,13 +1,17 @@
-"""The run folder of ``minirnn train --out``: made writable, locked against a second ``train``, and never replaced
+"""The run folder of ``minirnn train --out``: made writable, locked against a second ``train``, and never
+replaced
 without being asked.
 
     with run_folder(out) as folder:      # made (or refused with a sentence), probed for writing, locked
         ...                              # a second process on the same folder gets RunFolderError at once
 
-The lock is an advisory ``flock`` on ``OUT/.lock`` held for the whole run: the operating system releases it when the
-process ends, however it ends, so a killed run never leaves a stale lock. Where ``fcntl`` does not exist (Windows)
+The lock is an advisory ``flock`` on ``OUT/.lock`` held for the whole run: the operating system releases it
+when the
+process ends, however it ends, so a killed run never leaves a stale lock. Where ``fcntl`` does not exist
+(Windows)
 there is no lock. Every problem raises :class:`RunFolderError` with one sentence for the user.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -34,14 +38,18 @@ def _make(folder):
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as e:
-        raise RunFolderError(f"--out {folder!r} cannot be created ({e.strerror}: "
-                             f"{e.filename or folder}); choose another folder") from None
-    try:                                               # can we write there? (permissions, read-only file system)
+        raise RunFolderError(
+            f"--out {folder!r} cannot be created ({e.strerror}: "
+            f"{e.filename or folder}); choose another folder"
+        ) from None
+    try:  # can we write there? (permissions, read-only file system)
         fd, probe = tempfile.mkstemp(prefix=".probe-", dir=folder)
         os.close(fd)
         os.remove(probe)
     except OSError as e:
-        raise RunFolderError(f"--out {folder!r} is not writable ({e.strerror}); choose another folder") from None
+        raise RunFolderError(
+            f"--out {folder!r} is not writable ({e.strerror}); choose another folder"
+        ) from None
 
 
 @contextlib.contextmanager
@@ -58,17 +66,20 @@ def run_folder(folder):
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             other = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-            raise RunFolderError(f"--out {folder!r} is in use by another `minirnn train` (pid {other}); wait for "
-                                 f"it to finish or choose another --out") from None
+            raise RunFolderError(
+                f"--out {folder!r} is in use by another `minirnn train` (pid {other}); wait for "
+                f"it to finish or choose another --out"
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield folder
     finally:
-        os.close(fd)                                   # releases the lock
+        os.close(fd)  # releases the lock
 
 
 def memory_available() -> int | None:
-    """Bytes of memory available to a new allocation (``MemAvailable`` on Linux, else physical memory), or None."""
+    """Bytes of memory available to a new allocation (``MemAvailable`` on Linux, else physical memory), or
+    None."""
     try:
         with open("/proc/meminfo") as f:
             for line in f:

@@ -9,6 +9,7 @@
 Exit codes: 0 success (grade: all parts pass), 1 some part does not pass, 2 bad arguments (a sentence on
     stderr).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,14 @@ def cmd_new(args) -> int:
     """Write the student's (or with ``--with-solution`` the instructor's) files into ``--out``."""
     cells = assignment.CELLS if args.cell == "all" else (args.cell,)
     try:
-        paths = assignment.write_assignment(args.out, cells=cells, with_solution=args.with_solution,
-                                            overwrite=args.force, hints=args.hints, format=args.format)
+        paths = assignment.write_assignment(
+            args.out,
+            cells=cells,
+            with_solution=args.with_solution,
+            overwrite=args.force,
+            hints=args.hints,
+            format=args.format,
+        )
     except (FileExistsError, NotADirectoryError, ValueError) as e:
         return _fail("new", e)
     kind = "solution" if args.with_solution else "assignment"
@@ -74,13 +81,16 @@ def cmd_grade_all(args) -> int:
     if args.workers < 1:
         return _fail("grade-all", f"--workers must be at least 1, got {args.workers}")
     try:
-        rows = classroom.grade_all(args.submissions, args.out, seed=args.seed, timeout=args.timeout,
-                                   workers=args.workers)
+        rows = classroom.grade_all(
+            args.submissions, args.out, seed=args.seed, timeout=args.timeout, workers=args.workers
+        )
     except (OSError, ValueError, RuntimeError) as e:
         return _fail("grade-all", e)
     scores = [r["score"] for r in rows]
-    print(f"graded {len(rows)} submissions; total points: median {sorted(scores)[len(scores) // 2]}, "
-          f"min {min(scores)}, max {max(scores)} (of {max(r['max_score'] for r in rows)})")
+    print(
+        f"graded {len(rows)} submissions; total points: median {sorted(scores)[len(scores) // 2]}, "
+        f"min {min(scores)}, max {max(scores)} (of {max(r['max_score'] for r in rows)})"
+    )
     print(classroom.summary(rows))
     print(f"gradebook written to {args.out}")
     return 0
@@ -95,16 +105,21 @@ def cmd_gradescope(args) -> int:
         path = gradescope.build_bundle(args.out, cells=cells)
     except OSError as e:
         return _fail("gradescope", e)
-    print(f"wrote the Gradescope autograder ({', '.join(cells)}) to {path}: upload it as the assignment's "
-          f"autograder (setup.sh, run_autograder and the kit)")
+    print(
+        f"wrote the Gradescope autograder ({', '.join(cells)}) to {path}: upload it as the assignment's "
+        f"autograder (setup.sh, run_autograder and the kit)"
+    )
     return 0
 
 
 def add_parser(sub) -> None:
     """Declare ``assignment new|grade|grade-all|gradescope`` on the ``minirnn`` subparsers."""
-    p = sub.add_parser("assignment", help="course kit: student skeletons of the cells and a grader",
-                       description="Generate the classic RNN/LSTM/GRU forward-and-backward assignment from "
-                                   "minirnn's own cells, and grade students' work against them in a sandbox.")
+    p = sub.add_parser(
+        "assignment",
+        help="course kit: student skeletons of the cells and a grader",
+        description="Generate the classic RNN/LSTM/GRU forward-and-backward assignment from "
+        "minirnn's own cells, and grade students' work against them in a sandbox.",
+    )
     asub = p.add_subparsers(
         dest="assignment_command", metavar="{new,grade,grade-all,gradescope}", required=True
     )
@@ -112,8 +127,13 @@ def add_parser(sub) -> None:
     _add_grade(asub)
     _add_grade_all(asub)
     scope = asub.add_parser("gradescope", help="build the Gradescope autograder zip")
-    scope.add_argument("cell", nargs="?", default="all", choices=(*assignment.CELLS, "all"),
-                       help="the cells graded (default all)")
+    scope.add_argument(
+        "cell",
+        nargs="?",
+        default="all",
+        choices=(*assignment.CELLS, "all"),
+        help="the cells graded (default all)",
+    )
     scope.add_argument("--out", required=True, help="the zip to write (autograder.zip)")
     scope.set_defaults(func=cmd_gradescope)
 

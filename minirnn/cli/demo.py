@@ -1,5 +1,6 @@
 """``minirnn demo``: gradient checks of every cell, the backends side by side, a short training run and the
 vanishing-gradient figure."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +10,9 @@ def add_parser(sub) -> None:
     """Declare ``demo`` on the ``minirnn`` subparsers."""
     demo = sub.add_parser("demo", help="gradient checks of every cell and the backends side by side")
     demo.add_argument("--seed", type=int, default=0, help="seed for weights and inputs (default 0)")
-    demo.add_argument("--out", default="minirnn_demo", help="folder for the demo's figure (default minirnn_demo)")
+    demo.add_argument(
+        "--out", default="minirnn_demo", help="folder for the demo's figure (default minirnn_demo)"
+    )
     demo.set_defaults(func=cmd_demo)
 
 
@@ -19,12 +22,17 @@ def cmd_demo(args) -> int:
     from ..analysis import gradient_suite as gradchecks
     from .vanishing import _make_out
 
-    _make_out(args.out)                                # a bad --out is one sentence now, not after the checks
+    _make_out(args.out)  # a bad --out is one sentence now, not after the checks
     from ..nn import recurrent as layers
 
     print("minirnn demo: every gradient of every cell against central differences (float64, eps=1e-6)\n")
-    print("Loss L = sum(out * G) + sum(h_n * G_h) [+ sum(c_n * G_c)] with fixed random G; each tensor checked alone.\n")
-    reports = gradchecks.run_suite(num_layers=(1,), bidirectional=(False,), lengths=(False, True), seed=args.seed)
+    print(
+        "Loss L = sum(out * G) + sum(h_n * G_h) [+ sum(c_n * G_c)] with fixed random G; each tensor checked "
+        "alone.\n"
+    )
+    reports = gradchecks.run_suite(
+        num_layers=(1,), bidirectional=(False,), lengths=(False, True), seed=args.seed
+    )
     print(gradcheck.summary_table(reports))
     failed = [r for r in reports if not r.passed]
     print()
@@ -40,13 +48,17 @@ def cmd_demo(args) -> int:
             outs[backend] = (out, dx, layer.grads)
         (o1, d1, g1), (o2, d2, g2) = outs["numpy"], outs["numba"]
         diff = max(np.abs(o1 - o2).max(), np.abs(d1 - d2).max(), *(np.abs(g1[k] - g2[k]).max() for k in g1))
-        print(f"  {cls.__name__:<5} num_layers=2 bidirectional lengths=[20, 15, 9, 1]: "
-              f"max |numpy - numba| = {diff:.1e}")
+        print(
+            f"  {cls.__name__:<5} num_layers=2 bidirectional lengths=[20, 15, 9, 1]: "
+            f"max |numpy - numba| = {diff:.1e}"
+        )
     print()
     from .train import demo_training
+
     demo_training(seed=args.seed)
     print()
     from ..analysis import vanishing
+
     print("Vanishing gradients: how much of the gradient of a loss on step 99 reaches each earlier step")
     vanishing.run(args.out, experiments=("profiles",), seeds=4, progress=False)
     print(f"  figure: {args.out}/profiles.png")

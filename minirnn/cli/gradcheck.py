@@ -1,6 +1,9 @@
-"""``minirnn gradcheck ...``: the stand-alone ``gradcheck`` command, with minirnn's suite of every cell and layer
-configuration as its default (``gradcheck`` itself imports only NumPy and loads that suite only when no ``--target``
+"""``minirnn gradcheck ...``: the stand-alone ``gradcheck`` command, with minirnn's suite of every cell and
+layer
+configuration as its default (``gradcheck`` itself imports only NumPy and loads that suite only when no
+``--target``
 is given; here loading minirnn is what was asked for)."""
+
 from __future__ import annotations
 
 import argparse
@@ -10,8 +13,12 @@ SUITE = "minirnn.analysis.gradient_suite:run_suite"
 
 def add_parser(sub) -> None:
     """Declare ``gradcheck`` on the ``minirnn`` subparsers; every option after it belongs to ``gradcheck``."""
-    p = sub.add_parser("gradcheck", add_help=False, help="finite-difference checks of every cell and layer, or of "
-                       "your function (options: minirnn gradcheck --help)")
+    p = sub.add_parser(
+        "gradcheck",
+        add_help=False,
+        help="finite-difference checks of every cell and layer, or of "
+        "your function (options: minirnn gradcheck --help)",
+    )
     p.add_argument("gradcheck_args", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_gradcheck)
 

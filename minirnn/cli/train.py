@@ -6,12 +6,17 @@
     minirnn train tmaze --cell gru --corridor 20      # reinforcement learning: cli/train_tmaze.py
 
 ``train`` writes ``OUT/checkpoint.npz`` (every ``--checkpoint-every`` steps, at Ctrl-C and at the end) and
-``OUT/loss.png``, shows a progress bar, and prints the final held-out evaluation as its last line (``test_mse=0.0034``,
-``test_loss=1.234`` or ``accuracy=0.97``). ``--resume`` continues the run saved in ``OUT`` up to ``--steps``; an
-existing run is never replaced without ``--force``, and a lock keeps a second ``train`` out of a folder in use.
-Every mistake is one sentence: :class:`UsageError` (status 2); a run that stops is one line too (status 1, or 130
+``OUT/loss.png``, shows a progress bar, and prints the final held-out evaluation as its last line
+(``test_mse=0.0034``,
+``test_loss=1.234`` or ``accuracy=0.97``). ``--resume`` continues the run saved in ``OUT`` up to ``--steps``;
+an
+existing run is never replaced without ``--force``, and a lock keeps a second ``train`` out of a folder in
+use.
+Every mistake is one sentence: :class:`UsageError` (status 2); a run that stops is one line too (status 1, or
+    130
 at Ctrl-C with the run saved).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,9 +36,18 @@ from ._errors import UsageError
 from ._run_folder import memory_available, run_folder
 
 #: Default number of steps per task (enough to beat the task's baseline clearly with the default sizes).
-DEFAULT_STEPS = {"adding": 5000, "copy": 3000, "forecast": 1500, "char": 3000, "classify": 1500, "video": 2000,
-                 "translate": 600, "tmaze": train_tmaze.DEFAULT_STEPS}
-#: Settings that must not change between a run and its resumption (None on the command line: take the saved one).
+DEFAULT_STEPS = {
+    "adding": 5000,
+    "copy": 3000,
+    "forecast": 1500,
+    "char": 3000,
+    "classify": 1500,
+    "video": 2000,
+    "translate": 600,
+    "tmaze": train_tmaze.DEFAULT_STEPS,
+}
+#: Settings that must not change between a run and its resumption (None on the command line: take the saved
+#: one).
 _RUN_KEYS = ("cell", "hidden", "T", "batch", "seed", "lr", "clip", "label", "attention", "data", "sampling")
 #: The translate task's own options and their defaults (the other tasks ignore them).
 _TRANSLATE_DEFAULTS = {"attention": "additive", "data": "dates", "sampling": 0.0}
@@ -42,53 +56,118 @@ VIDEO_LABELS = ("direction", "digit", "memory")
 
 
 def add_parser(sub) -> None:
-    """Declare ``train`` on the ``minirnn`` subparsers."""
-    p = sub.add_parser("train", help="train a model on a task, with a progress bar, a loss curve and a checkpoint",
-                       description="Train on one of the classic tasks. The last line printed is the held-out "
-                                   "evaluation: test_mse=... (adding, forecast), test_loss=... in nats per symbol "
-                                   "(copy, char), accuracy=... (classify, video), exact_match=... (translate) or success=... "
-                                   "memoryless=... (tmaze: correct turns of the policy and of the memoryless control).")
+    """Declare ``train`` on the ``minirnn`` subparsers.
+
+    It is long because it declares every option of ``minirnn train`` in one place (the command's
+    interface as ``--help`` prints it).
+    """
+    p = sub.add_parser(
+        "train",
+        help="train a model on a task, with a progress bar, a loss curve and a checkpoint",
+        description="Train on one of the classic tasks. The last line printed is the held-out "
+        "evaluation: test_mse=... (adding, forecast), test_loss=... in nats per symbol "
+        "(copy, char), accuracy=... (classify, video), exact_match=... (translate) or success=... "
+        "memoryless=... (tmaze: correct turns of the policy and of the memoryless control).",
+    )
     p.add_argument("task", choices=experiments.TASKS + ("tmaze",))
-    p.add_argument("--cell", choices=("rnn", "lstm", "gru"), default=None,
-                   help="recurrent cell (default lstm; gru for translate)")
-    p.add_argument("--out", default=None, help="folder for checkpoint.npz and loss.png (default runs/TASK-CELL)")
-    p.add_argument("--steps", type=int, default=None, help="total training steps (default per task: "
-                   + ", ".join(f"{k} {v}" for k, v in DEFAULT_STEPS.items()) + ")")
-    p.add_argument("--seed", type=int, default=None, help="seed of weights, batches and test data (default 0)")
+    p.add_argument(
+        "--cell",
+        choices=("rnn", "lstm", "gru"),
+        default=None,
+        help="recurrent cell (default lstm; gru for translate)",
+    )
+    p.add_argument(
+        "--out", default=None, help="folder for checkpoint.npz and loss.png (default runs/TASK-CELL)"
+    )
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="total training steps (default per task: "
+        + ", ".join(f"{k} {v}" for k, v in DEFAULT_STEPS.items())
+        + ")",
+    )
+    p.add_argument(
+        "--seed", type=int, default=None, help="seed of weights, batches and test data (default 0)"
+    )
     p.add_argument("--hidden", type=int, default=None, help="hidden size (default per task)")
-    p.add_argument("--T", type=int, default=None, help="sequence length: adding/classify length, copy delay, "
-                   "forecast window, char BPTT chunk, video frames (default per task)")
+    p.add_argument(
+        "--T",
+        type=int,
+        default=None,
+        help="sequence length: adding/classify length, copy delay, "
+        "forecast window, char BPTT chunk, video frames (default per task)",
+    )
     p.add_argument("--batch", type=int, default=None, help="batch size (default 32)")
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 1e-3; video 3e-3)")
-    p.add_argument("--clip", type=float, default=None, help="gradient norm clipping, 0 for none (default 1.0)")
-    p.add_argument("--eval-every", type=int, default=None, help="held-out evaluation every N steps (default "
-                   "steps/10)")
-    p.add_argument("--checkpoint-every", type=int, default=None, help="checkpoint every N steps (default "
-                   "steps/10)")
+    p.add_argument(
+        "--clip", type=float, default=None, help="gradient norm clipping, 0 for none (default 1.0)"
+    )
+    p.add_argument(
+        "--eval-every", type=int, default=None, help="held-out evaluation every N steps (default steps/10)"
+    )
+    p.add_argument(
+        "--checkpoint-every", type=int, default=None, help="checkpoint every N steps (default steps/10)"
+    )
     p.add_argument("--resume", action="store_true", help="continue the run saved in OUT/checkpoint.npz")
-    p.add_argument("--force", action="store_true", help="replace the run saved in OUT (without it, an existing "
-                   "run needs --resume)")
-    p.add_argument("--backend", choices=("auto", "numpy", "numba"), default="auto", help="recurrent loops: "
-                   "compiled (numba), readable (numpy) or auto")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the run saved in OUT (without it, an existing run needs --resume)",
+    )
+    p.add_argument(
+        "--backend",
+        choices=("auto", "numpy", "numba"),
+        default="auto",
+        help="recurrent loops: compiled (numba), readable (numpy) or auto",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--label", choices=VIDEO_LABELS, default=None, help="video only: what to classify, the "
-                   "direction of motion, the digit, or the digit flashed before K noise frames (default direction)")
-    p.add_argument("--K", type=int, default=None, help="video --label memory only: noise frames after the flash "
-                   "(default 10; the video has K + 1 frames)")
-    p.add_argument("--text", default=None, metavar="FILE", help="char only: train on this UTF-8 text file "
-                   "(default: the Python standard library's own source)")
-    p.add_argument("--attention", choices=("additive", "dot", "general", "none"), default=None,
-                   help="translate only: the decoder's attention (default additive)")
-    p.add_argument("--data", choices=("dates", "reverse", "sort"), default=None, help="translate only: "
-                   "human-written dates -> ISO, or reverse / sort 1..T digits (default dates)")
-    p.add_argument("--sampling", type=float, default=None, help="translate only: scheduled sampling, the "
-                   "probability (reached after 300 steps) of feeding the model's own prediction (default 0)")
+    p.add_argument(
+        "--label",
+        choices=VIDEO_LABELS,
+        default=None,
+        help="video only: what to classify, the "
+        "direction of motion, the digit, or the digit flashed before K noise frames (default direction)",
+    )
+    p.add_argument(
+        "--K",
+        type=int,
+        default=None,
+        help="video --label memory only: noise frames after the flash "
+        "(default 10; the video has K + 1 frames)",
+    )
+    p.add_argument(
+        "--text",
+        default=None,
+        metavar="FILE",
+        help="char only: train on this UTF-8 text file (default: the Python standard library's own source)",
+    )
+    p.add_argument(
+        "--attention",
+        choices=("additive", "dot", "general", "none"),
+        default=None,
+        help="translate only: the decoder's attention (default additive)",
+    )
+    p.add_argument(
+        "--data",
+        choices=("dates", "reverse", "sort"),
+        default=None,
+        help="translate only: human-written dates -> ISO, or reverse / sort 1..T digits (default dates)",
+    )
+    p.add_argument(
+        "--sampling",
+        type=float,
+        default=None,
+        help="translate only: scheduled sampling, the "
+        "probability (reached after 300 steps) of feeding the model's own prediction (default 0)",
+    )
     train_tmaze.add_arguments(p)
     p.set_defaults(func=cmd_train)
 
 
 def _settings(args) -> dict:
-    """The run's settings: the command line, completed from the checkpoint when resuming, then the defaults."""
+    """The run's settings: the command line, completed from the checkpoint when resuming, then the
+    defaults."""
     given = {k: getattr(args, k) for k in _RUN_KEYS}
     path = os.path.join(args.out, "checkpoint.npz")
     if args.resume:
@@ -97,17 +176,27 @@ def _settings(args) -> dict:
         except ValueError as e:
             raise UsageError(f"--resume: {e}; start a new run with --force") from None
         if not isinstance(saved.get("settings"), dict) or set(_RUN_KEYS) - set(saved["settings"]):
-            raise UsageError(f"--resume: {path} was not written by `minirnn train` (no settings); start a new run "
-                             f"with --force")
+            raise UsageError(
+                f"--resume: {path} was not written by `minirnn train` (no settings); start a new run "
+                f"with --force"
+            )
         if saved.get("task") != args.task:
             raise UsageError(f"--resume: {path} holds a {saved.get('task')!r} run, not {args.task!r}")
         for k in _RUN_KEYS:
             if given[k] is not None and given[k] != saved["settings"].get(k):
-                raise UsageError(f"--resume: the run in {path} used --{k} {saved['settings'].get(k)}, got --{k} "
-                                 f"{given[k]}; leave it out or start a new --out")
+                raise UsageError(
+                    f"--resume: the run in {path} used --{k} {saved['settings'].get(k)}, got --{k} "
+                    f"{given[k]}; leave it out or start a new --out"
+                )
             given[k] = saved["settings"].get(k)
-    defaults = {"cell": "lstm", "batch": 32, "seed": 0, "lr": 3e-3 if args.task == "video" else 1e-3, "clip": 1.0,
-                "label": "direction" if args.task == "video" else None}
+    defaults = {
+        "cell": "lstm",
+        "batch": 32,
+        "seed": 0,
+        "lr": 3e-3 if args.task == "video" else 1e-3,
+        "clip": 1.0,
+        "label": "direction" if args.task == "video" else None,
+    }
     if args.task == "translate":
         defaults.update(_TRANSLATE_DEFAULTS, cell="gru", batch=64, lr=3e-3)
     return {k: (defaults.get(k) if v is None else v) for k, v in given.items()}
@@ -117,7 +206,9 @@ def _check_positive(args):
     if args.lr is not None and not 0 < args.lr < float("inf"):
         raise UsageError(f"--lr must be a positive number, got {args.lr}")
     if args.task != "translate" and any(getattr(args, k) is not None for k in _TRANSLATE_DEFAULTS):
-        raise UsageError(f"--attention, --data and --sampling are for the translate task, got task {args.task!r}")
+        raise UsageError(
+            f"--attention, --data and --sampling are for the translate task, got task {args.task!r}"
+        )
     if args.sampling is not None and not 0 <= args.sampling <= 1:
         raise UsageError(f"--sampling must be a probability in [0, 1], got {args.sampling}")
     if args.clip is not None and not 0 <= args.clip < float("inf"):
@@ -139,13 +230,16 @@ def _video_options(args):
         if (args.label or "direction") != "memory":
             raise UsageError(f"--K is for --label memory, got --label {args.label or 'direction'}")
         if args.T is not None and args.T != args.K + 1:
-            raise UsageError(f"--K {args.K} means --T {args.K + 1} (the flash and K noise frames), got --T {args.T}")
+            raise UsageError(
+                f"--K {args.K} means --T {args.K + 1} (the flash and K noise frames), got --T {args.T}"
+            )
         args.T = args.K + 1
     if args.T is not None and args.T < (4 if (args.label or "direction") == "direction" else 2):
         raise UsageError(f"--T must be at least 4 for --label direction and 2 otherwise, got {args.T}")
     if args.T is not None and args.label == "digit" and args.T > 5:
-        raise UsageError(f"--T must be at most 5 for --label digit (the path must fit on the 12x12 canvas), "
-                         f"got {args.T}")
+        raise UsageError(
+            f"--T must be at most 5 for --label digit (the path must fit on the 12x12 canvas), got {args.T}"
+        )
 
 
 def _read_text(path) -> str:
@@ -156,49 +250,73 @@ def _read_text(path) -> str:
     except (OSError, UnicodeDecodeError) as e:
         raise UsageError(f"--text: cannot read {path!r} as UTF-8 text: {e}") from None
     if len(text) < 1000:
-        raise UsageError(f"--text: {path!r} has {len(text)} characters; a character model needs at least 1000")
+        raise UsageError(
+            f"--text: {path!r} has {len(text)} characters; a character model needs at least 1000"
+        )
     return text
 
 
 def _check_sizes(task, st):
     """Refuse a sequence length the task cannot use, and sizes whose memory this machine does not have."""
-    T = st["T"] if st["T"] is not None else {"adding": 50, "copy": 20, "forecast": 24, "char": 64,
-                                              "classify": 60}.get(task, 50)
+    T = (
+        st["T"]
+        if st["T"] is not None
+        else {"adding": 50, "copy": 20, "forecast": 24, "char": 64, "classify": 60}.get(task, 50)
+    )
     if task in ("adding", "classify") and T < 2:
-        raise UsageError(f"--T must be at least 2 for the {task} task (its sequences need two steps), got {T}")
+        raise UsageError(
+            f"--T must be at least 2 for the {task} task (its sequences need two steps), got {T}"
+        )
     if task == "forecast":
         from ..data import nino_sst
+
         n = len(nino_sst()[1])
-        longest = n - int(round(n * 0.2)) - 1                  # the training years must hold one window + target
+        longest = n - int(round(n * 0.2)) - 1  # the training years must hold one window + target
         if T > longest:
-            raise UsageError(f"--T must be at most {longest} for forecast (the training part of the {n}-month "
-                             f"series must hold a window and its next month), got {T}")
-    H = st["hidden"] if st["hidden"] is not None else {"adding": 64, "copy": 64, "forecast": 32, "char": 128,
-                                                        "classify": 32}.get(task, 64)
+            raise UsageError(
+                f"--T must be at most {longest} for forecast (the training part of the {n}-month "
+                f"series must hold a window and its next month), got {T}"
+            )
+    H = (
+        st["hidden"]
+        if st["hidden"] is not None
+        else {"adding": 64, "copy": 64, "forecast": 32, "char": 128, "classify": 32}.get(task, 64)
+    )
     B = st["batch"]
     gates, inputs = registry.get(st["cell"]).num_gates, 256
     n_params = gates * H * (inputs + H + 2) + H * inputs
     n_eval = 1000 if task in ("adding", "classify", "copy") else B
-    need = 8 * (6 * n_params + 3 * (gates + 2) * H * T * (B + n_eval))   # weights, Adam, grads; caches of a forward
+    need = 8 * (
+        6 * n_params + 3 * (gates + 2) * H * T * (B + n_eval)
+    )  # weights, Adam, grads; caches of a forward
     have = memory_available()
     if have is not None and need > have:
-        raise UsageError(f"--hidden {H}, --batch {B} and --T {T} need about {need / 1e9:.3g} GB of memory "
-                         f"(weights, optimizer state, activations), and {have / 1e9:.3g} GB are available; "
-                         f"choose smaller sizes")
+        raise UsageError(
+            f"--hidden {H}, --batch {B} and --T {T} need about {need / 1e9:.3g} GB of memory "
+            f"(weights, optimizer state, activations), and {have / 1e9:.3g} GB are available; "
+            f"choose smaller sizes"
+        )
 
 
 def _prepare(args, path):
-    """Refuse to replace a run without --force, to resume nothing, or to go back in steps; remove a forced run."""
+    """Refuse to replace a run without --force, to resume nothing, or to go back in steps; remove a forced
+    run."""
     exists = os.path.exists(path)
     if args.resume and args.force:
-        raise UsageError("--resume and --force contradict each other: --resume continues the run in OUT, "
-                         "--force replaces it")
+        raise UsageError(
+            "--resume and --force contradict each other: --resume continues the run in OUT, "
+            "--force replaces it"
+        )
     if args.resume and not exists:
-        raise UsageError(f"--resume: there is no run to resume in {args.out!r} (no checkpoint.npz); leave out "
-                         f"--resume to start one")
+        raise UsageError(
+            f"--resume: there is no run to resume in {args.out!r} (no checkpoint.npz); leave out "
+            f"--resume to start one"
+        )
     if exists and not args.resume and not args.force:
-        raise UsageError(f"--out {args.out!r} already holds a run ({path}); continue it with --resume or replace "
-                         f"it with --force")
+        raise UsageError(
+            f"--out {args.out!r} already holds a run ({path}); continue it with --resume or replace "
+            f"it with --force"
+        )
     if exists and args.force:
         for name in ("checkpoint.npz", "loss.png"):
             if os.path.exists(os.path.join(args.out, name)):
@@ -208,7 +326,7 @@ def _prepare(args, path):
 def cmd_train(args) -> int:
     """Train ``args.task``; write the checkpoint and the curve; print the held-out metric last."""
     _check_positive(args)
-    if args.task == "tmaze":                            # its own trainer, the same protections of the run folder
+    if args.task == "tmaze":  # its own trainer, the same protections of the run folder
         args.out = args.out or os.path.join("runs", f"tmaze-{args.cell or train_tmaze._DEFAULTS['cell']}")
         with run_folder(args.out):
             _prepare(args, os.path.join(args.out, "checkpoint.npz"))
@@ -223,12 +341,14 @@ def cmd_train(args) -> int:
         raise UsageError(f"--text is for the char task, got task {args.task!r}")
     extra = {"text": _read_text(args.text)} if args.text is not None else {}
     path = os.path.join(args.out, "checkpoint.npz")
-    with run_folder(args.out):                          # made, writable, locked until the run ends
+    with run_folder(args.out):  # made, writable, locked until the run ends
         _prepare(args, path)
         st = _settings(args)
         steps = DEFAULT_STEPS[args.task] if args.steps is None else args.steps
         if args.task == "translate" and st["data"] == "dates" and args.T is not None:
-            raise UsageError("--T is the longest digit string of --data reverse or sort; dates set their own lengths")
+            raise UsageError(
+                "--T is the longest digit string of --data reverse or sort; dates set their own lengths"
+            )
         if args.task == "translate":
             extra = {"attention": st["attention"], "data": st["data"], "sampling": st["sampling"]}
         if args.task == "video":
@@ -236,43 +356,84 @@ def cmd_train(args) -> int:
         if args.resume:
             done = read_checkpoint(path)["meta"].get("step", 0)
             if steps < done:
-                raise UsageError(f"--steps {steps} is fewer than the {done} steps the run in {args.out!r} has "
-                                 f"done; --steps is the total, so give at least {done}")
+                raise UsageError(
+                    f"--steps {steps} is fewer than the {done} steps the run in {args.out!r} has "
+                    f"done; --steps is the total, so give at least {done}"
+                )
         _check_sizes(args.task, st)
         return _run(args, st, steps, path, extra)
 
 
 def _run(args, st, steps, path, extra) -> int:
-    """Build the experiment, train, plot, print; the run's failures are one line each."""
-    exp = experiments.make(args.task, cell=st["cell"], T=st["T"], hidden=st["hidden"], batch=st["batch"],
-                           seed=st["seed"], backend=args.backend, **extra)
+    """Build the experiment, train, plot, print; the run's failures are one line each.
+
+    It is long because every failure of a run (interrupt, non-finite loss, full disk) gets its own
+    one-line message here, beside the call that can raise it.
+    """
+    exp = experiments.make(
+        args.task,
+        cell=st["cell"],
+        T=st["T"],
+        hidden=st["hidden"],
+        batch=st["batch"],
+        seed=st["seed"],
+        backend=args.backend,
+        **extra,
+    )
     st["T"], st["hidden"] = exp.info["T"], exp.model_config["hidden_size"]
     opt = Adam(exp.model, lr=st["lr"])
     every = max(1, steps // 10)
-    meta = {"task": args.task, "settings": st, "model_config": exp.model_config, "metric": exp.metric,
-            "baseline": list(exp.baseline)}
-    print(f"minirnn train {args.task}: {exp.model!r}, {exp.model.num_parameters()} parameters, "
-          f"{st['cell']} H={st['hidden']} T={st['T']}{' label=' + st['label'] if st['label'] else ''} "
-          f"batch={st['batch']} Adam lr={st['lr']} clip={st['clip']}, "
-          f"{steps} steps -> {args.out}", flush=True)
+    meta = {
+        "task": args.task,
+        "settings": st,
+        "model_config": exp.model_config,
+        "metric": exp.metric,
+        "baseline": list(exp.baseline),
+    }
+    print(
+        f"minirnn train {args.task}: {exp.model!r}, {exp.model.num_parameters()} parameters, "
+        f"{st['cell']} H={st['hidden']} T={st['T']}{' label=' + st['label'] if st['label'] else ''} "
+        f"batch={st['batch']} Adam lr={st['lr']} clip={st['clip']}, "
+        f"{steps} steps -> {args.out}",
+        flush=True,
+    )
     print(f"baseline ({exp.baseline[0]}): {exp.metric}={exp.baseline[1]:.4g}", flush=True)
     t0 = time.perf_counter()
     try:
-        history = train.fit(exp.model, opt, exp.train_step, steps, rng=exp.rng, evaluate=exp.evaluate,
-                            eval_every=args.eval_every or every, clip_norm=st["clip"] or None,
-                            checkpoint_path=path, checkpoint_every=args.checkpoint_every or every,
-                            resume=args.resume, progress=not args.no_progress, meta=meta,
-                            desc=f"{args.task} {st['cell']}")
+        history = train.fit(
+            exp.model,
+            opt,
+            exp.train_step,
+            steps,
+            rng=exp.rng,
+            evaluate=exp.evaluate,
+            eval_every=args.eval_every or every,
+            clip_norm=st["clip"] or None,
+            checkpoint_path=path,
+            checkpoint_every=args.checkpoint_every or every,
+            resume=args.resume,
+            progress=not args.no_progress,
+            meta=meta,
+            desc=f"{args.task} {st['cell']}",
+        )
     except train.TrainingInterrupted as e:
-        print(f"minirnn train: interrupted after step {e.step} of {steps}; the run is saved in {path}: continue "
-              f"it with the same command and --resume", file=sys.stderr)
+        print(
+            f"minirnn train: interrupted after step {e.step} of {steps}; the run is saved in {path}: "
+            "continue "
+            f"it with the same command and --resume",
+            file=sys.stderr,
+        )
         return 130
     except train.NonFiniteError as e:
         print(f"minirnn train: {e}", file=sys.stderr)
         return 1
     except OSError as e:
-        print(f"minirnn train: cannot write the checkpoint {path} ({e.strerror or e}); the previous checkpoint, "
-              f"if any, was kept", file=sys.stderr)
+        print(
+            f"minirnn train: cannot write the checkpoint {path} ({e.strerror or e}); the previous "
+            "checkpoint, "
+            f"if any, was kept",
+            file=sys.stderr,
+        )
         return 1
     seconds = time.perf_counter() - t0
     _report(args, exp, st, history, path, seconds)
@@ -281,9 +442,14 @@ def _run(args, st, steps, path, extra) -> int:
 
 def _report(args, exp, st, history, path, seconds):
     """The curve, the evaluations, a sample for char, and the metric as the last line."""
-    fig = train.plot_history(history, os.path.join(args.out, "loss.png"), baseline=exp.baseline,
-                             title=f"{args.task}, {st['cell']} H={st['hidden']} T={st['T']}")
+    fig = train.plot_history(
+        history,
+        os.path.join(args.out, "loss.png"),
+        baseline=exp.baseline,
+        title=f"{args.task}, {st['cell']} H={st['hidden']} T={st['T']}",
+    )
     import matplotlib.pyplot as plt
+
     plt.close(fig)
     for step, *values in zip(history["eval_step"], *history["eval"].values()):
         print(f"  step {step:>6}: " + ", ".join(f"{k}={v:.4g}" for k, v in zip(history["eval"], values)))
@@ -299,12 +465,24 @@ def _report(args, exp, st, history, path, seconds):
 
 
 def demo_training(seed=0, steps=300) -> float:
-    """The training part of ``minirnn demo``: a GRU learns the adding problem at T=20; returns the test MSE."""
+    """The training part of ``minirnn demo``: a GRU learns the adding problem at T=20; returns the test
+    MSE."""
     exp = experiments.adding("gru", T=20, hidden=32, seed=seed, n_test=500)
-    print(f"Training: a GRU (H=32) learns the adding problem at T=20 for {steps} steps (Adam, lr 3e-3); "
-          f"baseline '{exp.baseline[0]}' has test MSE {exp.baseline[1]:.3f}")
-    history = train.fit(exp.model, Adam(exp.model, lr=3e-3), exp.train_step, steps, rng=exp.rng,
-                        evaluate=exp.evaluate, eval_every=max(1, steps // 3), clip_norm=1.0, desc="adding gru")
+    print(
+        f"Training: a GRU (H=32) learns the adding problem at T=20 for {steps} steps (Adam, lr 3e-3); "
+        f"baseline '{exp.baseline[0]}' has test MSE {exp.baseline[1]:.3f}"
+    )
+    history = train.fit(
+        exp.model,
+        Adam(exp.model, lr=3e-3),
+        exp.train_step,
+        steps,
+        rng=exp.rng,
+        evaluate=exp.evaluate,
+        eval_every=max(1, steps // 3),
+        clip_norm=1.0,
+        desc="adding gru",
+    )
     for step, value in zip(history["eval_step"], history["eval"]["test_mse"]):
         print(f"  step {step:>4}: test_mse={value:.4f}")
     return history["eval"]["test_mse"][-1]

@@ -12,6 +12,7 @@ student's code in a sandbox (``sandbox.py``) that cannot import minirnn and send
 ``minirnn assignment new | grade | grade-all | gradescope`` is the command-line side
 (``minirnn/cli/assignment.py``).
 """
+
 from . import grader
 from .grader import grade, grade_submission
 from .parts import CELLS, HINT_LEVELS, PARTS, part_names

@@ -18,6 +18,7 @@ Example:
     >>> len(cases), cases[0]["gates"].shape, describe(cases[2], sequence=True)
     (5, (2, 16), 'random 1 (B=4, I=5, H=3, T=6, padded)')
 """
+
 from __future__ import annotations
 
 import zlib
@@ -28,7 +29,7 @@ from ..cells import registry
 from .parts import calls
 from .sandbox_child import call
 
-FIXED_SEED = 20240                     # the "fixed" inputs: the same in every run, whatever --seed says
+FIXED_SEED = 20240  # the "fixed" inputs: the same in every run, whatever --seed says
 SHAPES = [
     ("fixed 1", 2, 3, 4, 5, None),
     ("fixed 2", 3, 3, 4, 5, "prefix"),

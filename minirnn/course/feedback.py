@@ -12,6 +12,7 @@ Example:
     >>> explain("lstm", "c[0, 1] in fixed 1")
     'c is the line `c = f * c_prev + i * g` of the forward equations'
 """
+
 from __future__ import annotations
 
 import inspect
@@ -22,8 +23,8 @@ import numpy as np
 from ..cells import registry
 from .sandbox_child import Mismatch
 
-TOLERANCE = 1e-8                       # largest relative error that passes
-GRADCHECK_RTOL = 1e-5                  # |a - n| <= atol + rtol max(|a|, |n|), as in gradcheck.check_gradients
+TOLERANCE = 1e-8  # largest relative error that passes
+GRADCHECK_RTOL = 1e-5  # |a - n| <= atol + rtol max(|a|, |n|), as in gradcheck.check_gradients
 
 
 def compare(student: list, reference: list, labels: list):

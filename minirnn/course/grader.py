@@ -24,6 +24,7 @@ Example:
     >>> result.score, result.max_score, result.passed
     (10, 10, True)
 """
+
 from __future__ import annotations
 
 import time
@@ -37,7 +38,7 @@ from .results import GradeResult, PartResult
 from .sandbox import Sandbox, SandboxCrashed, SandboxTimeout
 from .submissions import Submission, flags, load
 
-DEFAULT_TIMEOUT = 10.0                 # seconds per part
+DEFAULT_TIMEOUT = 10.0  # seconds per part
 ERROR_STATUS = {"NotImplementedError": "todo", "Mismatch": "fail"}
 
 __all__ = ["grade", "grade_submission", "GradeResult", "PartResult", "DEFAULT_TIMEOUT", "TOLERANCE"]
@@ -46,15 +47,19 @@ __all__ = ["grade", "grade_submission", "GradeResult", "PartResult", "DEFAULT_TI
 def _answer(reference, allowed):
     """The grader's side of a helper call: the reference function on the child's arguments (plain data
     only)."""
+
     def answer(message):
         name = message.get("function")
         if name not in allowed:
             return {"kind": "raise", "message": f"{name} is not available while this part is graded"}
         try:
-            return {"kind": "return", "value": getattr(reference, name)(*message.get("args", ()),
-                                                                         **message.get("kwargs", {}))}
+            return {
+                "kind": "return",
+                "value": getattr(reference, name)(*message.get("args", ()), **message.get("kwargs", {})),
+            }
         except Exception as e:  # noqa: BLE001 - bad arguments from the student
             return {"kind": "raise", "message": f"{name} raised {type(e).__name__}: {e}"}
+
     return answer
 
 
@@ -67,8 +72,12 @@ def _mark(cell: str, part: str, task: dict, cases: list, reply: dict) -> dict:
         text = {"todo": f"NotImplementedError: {message}", "fail": message}.get(status, f"{kind}: {message}")
         if kind == "ImportError" and message.startswith("could not import"):
             text = message
-        return {"status": status, "where": str(error.get("where", ""))[:200], "message": text,
-                "max_rel_error": float("inf") if status == "fail" else None}
+        return {
+            "status": status,
+            "where": str(error.get("where", ""))[:200],
+            "message": text,
+            "max_rel_error": float("inf") if status == "fail" else None,
+        }
     labels = [casebook.describe(c, sequence=part in ("forward", "backward")) for c in cases]
     outputs = reply.get("outputs")
     if (
@@ -123,7 +132,7 @@ def grade_cell(
                     box = Sandbox(files=sub.files)
                     box.start()
                 reply = box.run(message, timeout, _answer(reference, task["oracles"]))
-                box.sweep()                                          # nothing the part started outlives it
+                box.sweep()  # nothing the part started outlives it
                 fields = _mark(cell, part, task, cases, reply)
             except (SandboxTimeout, SandboxCrashed) as e:
                 status = box.stop() if box is not None else None

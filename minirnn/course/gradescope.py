@@ -13,6 +13,7 @@ Example:
     >>> sorted(n for n in zipfile.ZipFile(path).namelist() if "/" not in n)
     ['run_autograder', 'setup.sh']
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,6 +44,7 @@ def build_bundle(out, cells=None) -> Path:
     import minirnn
 
     from .parts import CELLS
+
     cells = CELLS if cells is None else tuple(cells)
     out = Path(out)
     root = Path(minirnn.__file__).parent
@@ -62,6 +64,7 @@ def run(submission, results, cells) -> dict:
     """Grade ``submission`` and write Gradescope's results.json to ``results``; returns what was written."""
     from .grader import grade_submission
     from .submissions import load
+
     try:
         result = grade_submission(load(submission, name="submission"), cells=cells)
         data = result.gradescope()

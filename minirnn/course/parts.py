@@ -13,11 +13,12 @@ Example:
     >>> task_spec("rnn", "step_forward")["part"]["args"]
     ['x_t', 'h_prev', 'W_ih', 'W_hh', 'b_ih', 'b_hh']
 """
+
 from __future__ import annotations
 
 from ..cells import registry
 
-CELLS = tuple(name for name, cell in registry.CELLS.items() if not cell.family)       # the base cells, not variants
+CELLS = registry.BASE_CELLS  # the base cells, not their variants
 HINT_LEVELS = (
     "forward",
     "backward",

@@ -6,6 +6,7 @@ Example:
     >>> r.score, r.passed, r.gradescope()["tests"][0]["name"]
     (2, True, 'rnn.forward')
 """
+
 from __future__ import annotations
 
 import json
@@ -39,7 +40,7 @@ class PartResult:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["name"] = self.name
-        for key in ("max_rel_error", "gradcheck_rel_error"):   # JSON has no inf/nan
+        for key in ("max_rel_error", "gradcheck_rel_error"):  # JSON has no inf/nan
             if d[key] is not None and not np.isfinite(d[key]):
                 d[key] = str(d[key])
         return d
@@ -79,9 +80,16 @@ class GradeResult:
         return [p.name for p in self.parts if p.status != "pass"]
 
     def to_dict(self) -> dict:
-        return {"folder": self.folder, "seed": self.seed, "tolerance": TOLERANCE, "score": self.score,
-                "max_score": self.max_score, "passed": self.passed, "flags": list(self.flags),
-                "parts": [p.to_dict() for p in self.parts]}
+        return {
+            "folder": self.folder,
+            "seed": self.seed,
+            "tolerance": TOLERANCE,
+            "score": self.score,
+            "max_score": self.max_score,
+            "passed": self.passed,
+            "flags": list(self.flags),
+            "parts": [p.to_dict() for p in self.parts],
+        }
 
     def to_json(self, **kwargs) -> str:
         kwargs.setdefault("indent", 2)
@@ -90,14 +98,29 @@ class GradeResult:
     def gradescope(self) -> dict:
         """Gradescope's results.json: ``score``, and ``tests`` with name, score, max_score, output,
         visibility."""
-        tests = [{"name": p.name, "score": p.points, "max_score": p.max_points, "status":
-                  "passed" if p.status == "pass" else "failed", "visibility": "visible",
-                  "output": (p.status if not p.message else f"{p.status}: {p.message}") +
-                            (f"\nwhere: {p.where}" if p.where else "")} for p in self.parts]
+        tests = [
+            {
+                "name": p.name,
+                "score": p.points,
+                "max_score": p.max_points,
+                "status": "passed" if p.status == "pass" else "failed",
+                "visibility": "visible",
+                "output": (p.status if not p.message else f"{p.status}: {p.message}")
+                + (f"\nwhere: {p.where}" if p.where else ""),
+            }
+            for p in self.parts
+        ]
         out = {"score": self.score, "output": self.table(), "visibility": "visible", "tests": tests}
         if self.flags:
-            out["tests"].append({"name": "notes for the instructor", "score": 0, "max_score": 0,
-                                 "output": "\n".join(self.flags), "visibility": "hidden"})
+            out["tests"].append(
+                {
+                    "name": "notes for the instructor",
+                    "score": 0,
+                    "max_score": 0,
+                    "output": "\n".join(self.flags),
+                    "visibility": "hidden",
+                }
+            )
         return out
 
     def table(self) -> str:

@@ -30,6 +30,7 @@ Example:
     >>> box.alive()
     False
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -48,9 +49,9 @@ import numpy as np
 from . import sandbox_child
 from .sandbox_child import read_message, write_message
 
-STARTUP_TIMEOUT = 60.0                 # seconds for the child to import NumPy on a busy machine
+STARTUP_TIMEOUT = 60.0  # seconds for the child to import NumPy on a busy machine
 PR_SET_CHILD_SUBREAPER = 36
-MAX_CALLS = 20000                      # answers of the reference helpers per part
+MAX_CALLS = 20000  # answers of the reference helpers per part
 # loaded before any fork
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
@@ -65,6 +66,7 @@ class SandboxCrashed(Exception):
 
 def _kit_common() -> str:
     from .skeleton import render_common
+
     return render_common()
 
 

@@ -26,14 +26,15 @@ Example:
     >>> message["kind"], message["value"][0].tolist(), message["value"][1]
     ('demo', [0.0, 1.0, 2.0], {'k': 1.5})
 """
+
 from __future__ import annotations
 
 import os
 import sys
 
-if __name__ == "__main__":             # in the sandbox: build sys.path before anything else is imported
+if __name__ == "__main__":  # in the sandbox: build sys.path before anything else is imported
     sys.path[:] = [p for p in sys.path if p and os.path.realpath(p) != os.path.realpath(sys.argv[1])]
-    sys.path += [os.path.join(sys.argv[1], sub) for sub in ("site", "kit", "student")]   # the student's last
+    sys.path += [os.path.join(sys.argv[1], sub) for sub in ("site", "kit", "student")]  # the student's last
 
 import importlib.util
 import io
@@ -45,11 +46,11 @@ import traceback
 import numpy as np
 
 MAGIC = b"MRNN"
-MAX_HEADER = 2 ** 21                 # bytes of JSON in one message
-MAX_ARRAY_BYTES = 2 ** 26            # bytes of arrays in one message
+MAX_HEADER = 2**21  # bytes of JSON in one message
+MAX_ARRAY_BYTES = 2**26  # bytes of arrays in one message
 MAX_ARRAYS = 4096
 MAX_DEPTH = 12
-NUMERIC_KINDS = "biuf"               # bool, int, unsigned, float: nothing else is read
+NUMERIC_KINDS = "biuf"  # bool, int, unsigned, float: nothing else is read
 
 
 class WireError(Exception):
@@ -237,12 +238,15 @@ def directional_derivatives(module, forward: dict, case: dict, pairs, directions
     """Central differences of ``L = sum_k <forward output_k, upstream_k>`` along ``directions[name]`` (one
     random direction per input, two forward passes each) -> ``(L, {name: (L(p + eps v) - L(p - eps v)) / 2
     eps})``."""
-    case = {k: np.array(v, dtype=np.float64) if isinstance(v, np.ndarray) and v.dtype.kind == "f" else v
-            for k, v in case.items()}
+    case = {
+        k: np.array(v, dtype=np.float64) if isinstance(v, np.ndarray) and v.dtype.kind == "f" else v
+        for k, v in case.items()
+    }
     slopes = {}
     for name, v in directions.items():
-        values = [_loss(module, forward, {**case, name: case[name] + step * v}, pairs)
-                  for step in (eps, -eps)]
+        values = [
+            _loss(module, forward, {**case, name: case[name] + step * v}, pairs) for step in (eps, -eps)
+        ]
         slopes[name] = (values[0] - values[1]) / (2 * eps)
     return _loss(module, forward, case, pairs), slopes
 

@@ -16,6 +16,7 @@ Example:
     >>> "raise NotImplementedError" in text and "import minirnn" not in text
     True
 """
+
 from __future__ import annotations
 
 import ast
@@ -33,6 +34,7 @@ def reference_module(cell: str):
     """The reference module ``minirnn.cells.<cell>``."""
     _check_cell(cell)
     from minirnn import cells
+
     return getattr(cells, cell)
 
 
@@ -139,9 +141,11 @@ def render_common() -> str:
     )
 
 
-README_INTRO = ("Write the forward and backward passes of {cells} in NumPy. Every function whose body says "
-                "`TODO` is a graded part; read the module docstring (the equations) and each function's "
-                "docstring (the shapes) first. `common.py` is given. You need only NumPy.")
+README_INTRO = (
+    "Write the forward and backward passes of {cells} in NumPy. Every function whose body says "
+    "`TODO` is a graded part; read the module docstring (the equations) and each function's "
+    "docstring (the shapes) first. `common.py` is given. You need only NumPy."
+)
 README_GRADING = (
     "Each part is compared with the reference implementation on fixed and random inputs (float64, "
     "relative error at most 1e-8), backward passes are also checked with finite differences of "

@@ -13,6 +13,7 @@ Example:
     >>> flags(sub)
     ['rnn.py imports minirnn']
 """
+
 from __future__ import annotations
 
 import ast
@@ -27,8 +28,8 @@ from ..cells import registry
 from .parts import CELLS, part_names
 
 MAX_FILES = 200
-MAX_BYTES = 20 * 2 ** 20               # uncompressed bytes of one submission
-MAX_NOTEBOOK = 20 * 2 ** 20
+MAX_BYTES = 20 * 2**20  # uncompressed bytes of one submission
+MAX_NOTEBOOK = 20 * 2**20
 SOURCE_SUFFIXES = (".py", ".ipynb")
 DYNAMIC = ("exec", "eval", "compile", "__import__")
 
@@ -89,7 +90,7 @@ def _add(files: dict, name: str, text: str, notes: list) -> None:
             return
         files[f"{registry.get(cell).module}.py"] = notebook_code(text, name)
     elif name.endswith(".py"):
-        files.setdefault(name, text)                                 # a .py next to its notebook wins
+        files.setdefault(name, text)  # a .py next to its notebook wins
 
 
 def read_zip(path) -> dict:
@@ -128,17 +129,19 @@ def load(path, name: str | None = None) -> Submission:
     ValueError)."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"submission must be a folder, zip, notebook or .py file, got {str(path)!r} "
-                                f"(it does not exist)")
+        raise FileNotFoundError(
+            f"submission must be a folder, zip, notebook or .py file, got {str(path)!r} (it does not exist)"
+        )
     sub = Submission(name or path.stem if path.is_file() else name or path.name, {})
     if path.is_dir():
         inner = [p for p in path.iterdir() if p.is_dir() and not p.name.startswith((".", "__"))]
         if len(inner) == 1 and not any(p.suffix in SOURCE_SUFFIXES for p in path.iterdir()):
-            return load(inner[0], name=sub.name)                     # a zip that held one folder, unpacked
+            return load(inner[0], name=sub.name)  # a zip that held one folder, unpacked
         files = [p for p in sorted(path.iterdir()) if p.is_file() and p.suffix in SOURCE_SUFFIXES]
         if sum(p.stat().st_size for p in files) > MAX_BYTES:
-            raise ValueError(f"submission {str(path)!r} holds more than {MAX_BYTES} bytes of .py/.ipynb "
-                             f"files")
+            raise ValueError(
+                f"submission {str(path)!r} holds more than {MAX_BYTES} bytes of .py/.ipynb files"
+            )
         entries = {p.name: p.read_text(errors="replace") for p in files}
     elif path.suffix == ".zip":
         entries = read_zip(path)

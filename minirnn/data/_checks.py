@@ -1,4 +1,5 @@
 """Argument checks shared by the dataset generators: seeds, generators and integer sizes."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,9 +1,11 @@
 """Human-written dates and their ISO form, from a seeded generator: "the 3rd of March 2001", "03/03/01",
 "Saturday, March 3, 2001" -> "2001-03-03". The translation task of ``minirnn train translate``.
 
-Dates are drawn uniformly from ``start``-01-01 to ``end``-12-31 (default 1950-2049) and written in one of the formats
+Dates are drawn uniformly from ``start``-01-01 to ``end``-12-31 (default 1950-2049) and written in one of the
+formats
 below, chosen uniformly, in one of the chosen languages (month and weekday names of English, French, German,
-Spanish). Two conventions make every input unambiguous: numeric dates are day first (``dd/mm/yy``, European), and a
+Spanish). Two conventions make every input unambiguous: numeric dates are day first (``dd/mm/yy``, European),
+and a
 two-digit year ``yy`` means 20yy for yy < 50, else 19yy (which is why the default range is 1950-2049).
 
 =================  ================================  ===========================================
@@ -20,6 +22,7 @@ dash_long          03-03-2001                        the same
 dotted_iso         2001.03.03                        the same
 =================  ================================  ===========================================
 """
+
 from __future__ import annotations
 
 import datetime
@@ -28,21 +31,41 @@ import numpy as np
 
 from ._checks import check_int, make_rng
 
-__all__ = ["date_pairs", "is_held_out", "DATE_FORMATS", "LANGUAGES", "date_symbols", "ISO_SYMBOLS", "format_date"]
+__all__ = [
+    "date_pairs",
+    "is_held_out",
+    "DATE_FORMATS",
+    "LANGUAGES",
+    "date_symbols",
+    "ISO_SYMBOLS",
+    "format_date",
+]
 
 LANGUAGES = {
-    "en": {"months": "January February March April May June July August September October November December",
-           "weekdays": "Monday Tuesday Wednesday Thursday Friday Saturday Sunday",
-           "long": "{weekday}, {month} {day}, {year}", "day_month_year": "{day} {month} {year}"},
-    "fr": {"months": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
-           "weekdays": "lundi mardi mercredi jeudi vendredi samedi dimanche",
-           "long": "{weekday} {day} {month} {year}", "day_month_year": "{day} {month} {year}"},
-    "de": {"months": "Januar Februar März April Mai Juni Juli August September Oktober November Dezember",
-           "weekdays": "Montag Dienstag Mittwoch Donnerstag Freitag Samstag Sonntag",
-           "long": "{weekday}, {day}. {month} {year}", "day_month_year": "{day}. {month} {year}"},
-    "es": {"months": "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
-           "weekdays": "lunes martes miércoles jueves viernes sábado domingo",
-           "long": "{weekday}, {day} de {month} de {year}", "day_month_year": "{day} de {month} de {year}"},
+    "en": {
+        "months": "January February March April May June July August September October November December",
+        "weekdays": "Monday Tuesday Wednesday Thursday Friday Saturday Sunday",
+        "long": "{weekday}, {month} {day}, {year}",
+        "day_month_year": "{day} {month} {year}",
+    },
+    "fr": {
+        "months": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+        "weekdays": "lundi mardi mercredi jeudi vendredi samedi dimanche",
+        "long": "{weekday} {day} {month} {year}",
+        "day_month_year": "{day} {month} {year}",
+    },
+    "de": {
+        "months": "Januar Februar März April Mai Juni Juli August September Oktober November Dezember",
+        "weekdays": "Montag Dienstag Mittwoch Donnerstag Freitag Samstag Sonntag",
+        "long": "{weekday}, {day}. {month} {year}",
+        "day_month_year": "{day}. {month} {year}",
+    },
+    "es": {
+        "months": "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
+        "weekdays": "lunes martes miércoles jueves viernes sábado domingo",
+        "long": "{weekday}, {day} de {month} de {year}",
+        "day_month_year": "{day} de {month} de {year}",
+    },
 }
 ISO_SYMBOLS = "0123456789-"
 
@@ -54,8 +77,12 @@ def _ordinal(day: int) -> str:
 
 def _named(d: datetime.date, lang: str, template: str) -> str:
     names = LANGUAGES[lang]
-    return names[template].format(weekday=names["weekdays"].split()[d.weekday()],
-                                  month=names["months"].split()[d.month - 1], day=d.day, year=d.year)
+    return names[template].format(
+        weekday=names["weekdays"].split()[d.weekday()],
+        month=names["months"].split()[d.month - 1],
+        day=d.day,
+        year=d.year,
+    )
 
 
 def _english_only(english, fallback):
@@ -67,10 +94,14 @@ DATE_FORMATS = {
     "long": lambda d, lang: _named(d, lang, "long"),
     "day_month_year": lambda d, lang: _named(d, lang, "day_month_year"),
     "month_day_year": _english_only(lambda d: f"{d:%B} {d.day}, {d.year}", "day_month_year"),
-    "abbreviated": lambda d, lang: f"{d.day} {LANGUAGES[lang]['months'].split()[d.month - 1][:3]} {d.year}"
-                                   if lang != "en" else f"{d.day} {d:%b} {d.year}",
-    "lower": lambda d, lang: (f"{d:%B} {d.day} {d.year}" if lang == "en"
-                              else _named(d, lang, "day_month_year")).lower(),
+    "abbreviated": lambda d, lang: (
+        f"{d.day} {LANGUAGES[lang]['months'].split()[d.month - 1][:3]} {d.year}"
+        if lang != "en"
+        else f"{d.day} {d:%b} {d.year}"
+    ),
+    "lower": lambda d, lang: (
+        f"{d:%B} {d.day} {d.year}" if lang == "en" else _named(d, lang, "day_month_year")
+    ).lower(),
     "slash_short": lambda d, lang: f"{d.day:02d}/{d.month:02d}/{d.year % 100:02d}",
     "dash_long": lambda d, lang: f"{d.day:02d}-{d.month:02d}-{d.year}",
     "dotted_iso": lambda d, lang: f"{d.year}.{d.month:02d}.{d.day:02d}",
@@ -138,17 +169,20 @@ def _check_languages(languages):
 
 
 def is_held_out(date: datetime.date) -> bool:
-    """True for the tenth of all days kept for testing (``date.toordinal() % 10 == 3``: spread over every month,
+    """True for the tenth of all days kept for testing (``date.toordinal() % 10 == 3``: spread over every
+    month,
     weekday and year), which ``date_pairs(part="train")`` never writes."""
     return date.toordinal() % 10 == 3
 
 
-def date_pairs(n, *, seed=None, rng=None, languages=("en",), formats=None, start=1950, end=2049,
-               part="all") -> list:
+def date_pairs(
+    n, *, seed=None, rng=None, languages=("en",), formats=None, start=1950, end=2049, part="all"
+) -> list:
     """``n`` pairs (human-written date, ISO date ``YYYY-MM-DD``), dates uniform in ``start``..``end``.
 
     Args:
-        n: how many.  seed / rng: the randomness (one of them).  languages: month and weekday names to draw from.
+        n: how many.  seed / rng: the randomness (one of them).  languages: month and weekday names to draw
+            from.
         formats: names from ``DATE_FORMATS`` (default all).  start, end: the years (inclusive).
         part: "all" days, only the "train" days, or only the held-out "test" days (:func:`is_held_out`).
 
@@ -171,7 +205,7 @@ def date_pairs(n, *, seed=None, rng=None, languages=("en",), formats=None, start
     rng = make_rng(seed, rng)
     first, last = datetime.date(start, 1, 1).toordinal(), datetime.date(end, 12, 31).toordinal()
     days = rng.integers(first, last + 1, size=n)
-    if part != "all":                                # move each day to the nearest day of its part, upwards
+    if part != "all":  # move each day to the nearest day of its part, upwards
         offset = (3 - days) % 10 if part == "test" else np.where(days % 10 == 3, 1, 0)
         days = np.where(days + offset > last, days + offset - 10, days + offset)
     fmt = rng.integers(0, len(formats), size=n)

@@ -1,4 +1,6 @@
-"""Time series for forecasting: synthetic sines, sliding windows, and the Nino sea-surface temperatures shipped with the package."""
+"""Time series for forecasting: synthetic sines, sliding windows, and the Nino sea-surface temperatures
+shipped with the package."""
+
 from __future__ import annotations
 
 from importlib import resources
@@ -19,7 +21,8 @@ def sine_series(n_steps, freqs=(0.02,), amplitudes=None, phases=None, noise=0.0,
     Args:
         n_steps: length, >= 2.  freqs: frequencies in cycles per step, each in (0, 0.5] (Nyquist).
         amplitudes: one per frequency (default all 1).  phases: radians, one per frequency (default all 0).
-        noise: standard deviation of the added noise, >= 0.  seed / rng: randomness of the noise (and of nothing else).
+        noise: standard deviation of the added noise, >= 0.  seed / rng: randomness of the noise (and of
+            nothing else).
 
     Returns:
         x (n_steps,) float64.
@@ -32,7 +35,9 @@ def sine_series(n_steps, freqs=(0.02,), amplitudes=None, phases=None, noise=0.0,
     n_steps = check_int(n_steps, "n_steps", 2)
     freqs = np.atleast_1d(np.asarray(freqs, dtype=np.float64))
     if freqs.ndim != 1 or freqs.size == 0 or not np.all((freqs > 0) & (freqs <= 0.5)):
-        raise ValueError(f"freqs must be one or more frequencies in (0, 0.5] cycles per step, got {freqs.tolist()}")
+        raise ValueError(
+            f"freqs must be one or more frequencies in (0, 0.5] cycles per step, got {freqs.tolist()}"
+        )
     K = freqs.size
     amplitudes = np.ones(K) if amplitudes is None else np.atleast_1d(np.asarray(amplitudes, dtype=np.float64))
     phases = np.zeros(K) if phases is None else np.atleast_1d(np.asarray(phases, dtype=np.float64))
@@ -52,14 +57,16 @@ def sine_series(n_steps, freqs=(0.02,), amplitudes=None, phases=None, noise=0.0,
 def make_windows(series, window, horizon=1, stride=1):
     """Cut a series into (input window, following values) pairs for forecasting.
 
-    Window i starts at s = i * stride: inputs are series[s : s + window], targets series[s + window : s + window +
+    Window i starts at s = i * stride: inputs are series[s : s + window], targets series[s + window : s +
+    window +
     horizon]. N = (L - window - horizon) // stride + 1 windows.
 
     Args:
         series: (L,) or (L, F) array.  window >= 1.  horizon >= 1.  stride >= 1.
 
     Returns:
-        inputs (window, N, F), targets (horizon, N, F), time-major (F = 1 for a 1-D series), float64 unless the
+        inputs (window, N, F), targets (horizon, N, F), time-major (F = 1 for a 1-D series), float64 unless
+        the
         series is float32.
 
     Example:
@@ -83,9 +90,9 @@ def make_windows(series, window, horizon=1, stride=1):
     L = s.shape[0]
     if L < window + horizon:
         raise ValueError(f"series must have at least window + horizon = {window + horizon} steps, got {L}")
-    starts = np.arange(0, L - window - horizon + 1, stride)                   # (N,)
-    inputs = s[starts[None, :] + np.arange(window)[:, None]]                  # (window, N, F)
-    targets = s[starts[None, :] + window + np.arange(horizon)[:, None]]       # (horizon, N, F)
+    starts = np.arange(0, L - window - horizon + 1, stride)  # (N,)
+    inputs = s[starts[None, :] + np.arange(window)[:, None]]  # (window, N, F)
+    targets = s[starts[None, :] + window + np.arange(horizon)[:, None]]  # (horizon, N, F)
     return inputs, targets
 
 
@@ -93,17 +100,21 @@ _NINO_REGIONS = {"1+2": "nino12", "3": "nino3", "4": "nino4", "3.4": "nino34"}
 
 
 def nino_sst(region="3.4", anomaly=False):
-    """Monthly sea surface temperature of an equatorial Pacific "Niño" region, January 1950 - December 2010 (real data).
+    """Monthly sea surface temperature of an equatorial Pacific "Niño" region, January 1950 - December 2010
+    (real data).
 
     NOAA Climate Prediction Center indices (ERSST.v3b), public domain; see ``minirnn/data/README.md`` for the
-    source and the regions. It has a yearly cycle plus the irregular El Niño / La Niña swings, a good first real
+    source and the regions. It has a yearly cycle plus the irregular El Niño / La Niña swings, a good first
+    real
     series to forecast with ``make_windows``.
 
     Args:
-        region: "1+2", "3", "4" or "3.4".  anomaly: if True, the departure from the month's mean instead of degrees.
+        region: "1+2", "3", "4" or "3.4".  anomaly: if True, the departure from the month's mean instead of
+            degrees.
 
     Returns:
-        time (732,) float64 in years (1950.0 = January 1950, + 1/12 a month), sst (732,) float64 in degrees Celsius.
+        time (732,) float64 in years (1950.0 = January 1950, + 1/12 a month), sst (732,) float64 in degrees
+        Celsius.
 
     Example:
         >>> t, sst = nino_sst("3.4")
@@ -120,5 +131,3 @@ def nino_sst(region="3.4", anomaly=False):
     values = table[:, header.index(column)]
     time = table[:, 0] + (table[:, 1] - 1) / 12.0
     return time, values
-
-

@@ -1,23 +1,32 @@
-"""Matrix products inside the compiled loops, on NumPy's own BLAS: ``gemm_nn(a, b, out)`` and ``gemm_nt(a, b, out)``.
+"""Matrix products inside the compiled loops, on NumPy's own BLAS: ``gemm_nn(a, b, out)`` and ``gemm_nt(a, b,
+out)``.
 
     gemm_nn(a, b, out):   out = a @ b       a (M, K), b (K, N), out (M, N)
     gemm_nt(a, b, out):   out = a @ b.T     a (M, K), b (N, K), out (M, N)
 
 All three arrays are 2-D, C-contiguous and of one float dtype (checked when Numba compiles the call).
 
-Why not ``np.dot``: inside ``@njit`` Numba's ``np.dot`` calls SciPy's BLAS (``scipy.linalg.cython_blas``), another
+Why not ``np.dot``: inside ``@njit`` Numba's ``np.dot`` calls SciPy's BLAS (``scipy.linalg.cython_blas``),
+another
 OpenBLAS than NumPy's, slower here and 0.3 s to load in every process (the measurements: docs/performance.md).
 
 How: NumPy's wheels from PyPI ship OpenBLAS built as ``scipy-openblas64``, whose CBLAS entry points are named
-``scipy_cblas_sgemm64_`` and ``scipy_cblas_dgemm64_`` (64-bit integer arguments). :func:`register` finds that library
-and gives the two functions fixed names in LLVM's symbol table (``llvmlite.binding.add_symbol``); the loops call them
-by those names (``numba.types.ExternalFunction``). Because a compiled loop refers to the name, not to an address,
+``scipy_cblas_sgemm64_`` and ``scipy_cblas_dgemm64_`` (64-bit integer arguments). :func:`register` finds that
+library
+and gives the two functions fixed names in LLVM's symbol table (``llvmlite.binding.add_symbol``); the loops
+call them
+by those names (``numba.types.ExternalFunction``). Because a compiled loop refers to the name, not to an
+address,
 Numba's disk cache stays valid: each process binds the name again before any kernel is loaded.
 
-Where NumPy was built against another BLAS (conda, macOS Accelerate), the same two names are bound to small compiled
-functions (``numba.cfunc``) that call ``np.dot``, that is SciPy's BLAS: same results, the old speed. So SciPy is only
-needed there, and is not a dependency: when it is installed, ``import numba`` imports SciPy's BLAS too (about 0.3 s).
+Where NumPy was built against another BLAS (conda, macOS Accelerate), the same two names are bound to small
+compiled
+functions (``numba.cfunc``) that call ``np.dot``, that is SciPy's BLAS: same results, the old speed. So SciPy
+is only
+needed there, and is not a dependency: when it is installed, ``import numba`` imports SciPy's BLAS too (about
+    0.3 s).
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -26,11 +35,11 @@ import os
 
 import numpy as np
 
-ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112       # the CBLAS enum values
+ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112  # the CBLAS enum values
 SYMBOLS = {32: "minirnn_sgemm", 64: "minirnn_dgemm"}
 _NUMPY_NAMES = {32: "scipy_cblas_sgemm64_", 64: "scipy_cblas_dgemm64_"}
-_bound = None                                    # "numpy" or "scipy" once register() has run
-_keep_alive = []                                 # the fallback cfuncs must outlive every call into them
+_bound = None  # "numpy" or "scipy" once register() has run
+_keep_alive = []  # the fallback cfuncs must outlive every call into them
 
 
 def gemm_nn(a, b, out):
@@ -44,15 +53,18 @@ def gemm_nt(a, b, out):
 
 
 def find_numpy_cblas():
-    """``{32: address, 64: address}`` of NumPy's own ``cblas_sgemm``/``cblas_dgemm`` (ILP64), or None if not found."""
+    """``{32: address, 64: address}`` of NumPy's own ``cblas_sgemm``/``cblas_dgemm`` (ILP64), or None if not
+    found."""
     root = os.path.dirname(np.__file__)
     folders = [os.path.join(root, os.pardir, "numpy.libs"), os.path.join(root, ".dylibs")]
     for folder in folders:
         for path in sorted(glob.glob(os.path.join(folder, "*openblas*"))):
             try:
                 lib = ctypes.CDLL(path)
-                return {bits: ctypes.cast(getattr(lib, name), ctypes.c_void_p).value
-                        for bits, name in _NUMPY_NAMES.items()}
+                return {
+                    bits: ctypes.cast(getattr(lib, name), ctypes.c_void_p).value
+                    for bits, name in _NUMPY_NAMES.items()
+                }
             except (OSError, AttributeError):
                 continue
     return None
@@ -71,7 +83,8 @@ def _signature(float_type):
 
 
 def _fallback_cfunc(float_type):
-    """A compiled function with the CBLAS gemm signature that computes C = A op(B) with Numba's np.dot (SciPy BLAS).
+    """A compiled function with the CBLAS gemm signature that computes C = A op(B) with Numba's np.dot (SciPy
+    BLAS).
 
     Only what the loops ask for: row-major, A not transposed, alpha = 1, beta = 0.
     """
@@ -89,21 +102,24 @@ def _fallback_cfunc(float_type):
 
     try:
         return cfunc(_signature(float_type), cache=True)(gemm)
-    except RuntimeError:                            # no writable cache folder: compile it in every process
+    except RuntimeError:  # no writable cache folder: compile it in every process
         return cfunc(_signature(float_type), cache=False)(gemm)
 
 
 def _addresses(numpy_cblas, floats):
-    """``("numpy" | "scipy", {32: address, 64: address})``: NumPy's own gemm entry points, else compiled fallbacks."""
+    """``("numpy" | "scipy", {32: address, 64: address})``: NumPy's own gemm entry points, else compiled
+    fallbacks."""
     addresses = find_numpy_cblas() if numpy_cblas is None else numpy_cblas
     if addresses:
         return "numpy", addresses
     try:
         import scipy.linalg.cython_blas  # noqa: F401  (what Numba's np.dot calls)
     except ImportError:
-        raise ImportError("minirnn's compiled loops need a BLAS: NumPy's own OpenBLAS (in NumPy's wheels from "
-                          "PyPI) was not found and SciPy is not installed. pip install scipy, or build the "
-                          "layers with backend='numpy'.") from None
+        raise ImportError(
+            "minirnn's compiled loops need a BLAS: NumPy's own OpenBLAS (in NumPy's wheels from "
+            "PyPI) was not found and SciPy is not installed. pip install scipy, or build the "
+            "layers with backend='numpy'."
+        ) from None
     fallbacks = {bits: _fallback_cfunc(ft) for bits, ft in floats.items()}
     _keep_alive.extend(fallbacks.values())
     return "scipy", {bits: f.address for bits, f in fallbacks.items()}
@@ -114,6 +130,9 @@ def register(numpy_cblas=None):
 
     ``numpy_cblas`` is :func:`find_numpy_cblas`'s answer (looked up when None); the tests pass ``{}`` to force
     the SciPy fallback.
+
+    It is long because the typing check and the compiled body of the two products must be defined
+    together inside the Numba registration.
     """
     global _bound
     if _bound is not None:
@@ -134,7 +153,9 @@ def register(numpy_cblas=None):
             if not (isinstance(arr, types.Array) and arr.ndim == 2 and arr.layout == "C"):
                 raise TypingError(f"gemm: {name} must be a 2-D C-contiguous array, got {arr}")
         if not (isinstance(a.dtype, types.Float) and a.dtype == b.dtype == out.dtype):
-            raise TypingError(f"gemm: a, b and out must share one float dtype, got {a.dtype}, {b.dtype}, {out.dtype}")
+            raise TypingError(
+                f"gemm: a, b and out must share one float dtype, got {a.dtype}, {b.dtype}, {out.dtype}"
+            )
         return externals[a.dtype.bitwidth], a.dtype
 
     def implementation(transposed):
@@ -144,19 +165,38 @@ def register(numpy_cblas=None):
         def typer(a, b, out):
             call, F = check(a, b, out)
 
-            def impl(a, b, out):                   # out (M, N) = a (M, K) @ b (K, N), or @ b.T for b (N, K)
+            def impl(a, b, out):  # out (M, N) = a (M, K) @ b (K, N), or @ b.T for b (N, K)
                 M, K = a.shape
                 N = b.shape[0] if transposed else b.shape[1]
                 if b.size != N * K or out.shape[0] != M or out.shape[1] != N:
                     raise ValueError(name + ": shapes do not match")
                 ldb = K if transposed else N
-                call(ROW_MAJOR, NO_TRANS, trans_b, M, N, K, F(1), a.ctypes, K, b.ctypes, ldb, F(0), out.ctypes, N)
+                call(
+                    ROW_MAJOR,
+                    NO_TRANS,
+                    trans_b,
+                    M,
+                    N,
+                    K,
+                    F(1),
+                    a.ctypes,
+                    K,
+                    b.ctypes,
+                    ldb,
+                    F(0),
+                    out.ctypes,
+                    N,
+                )
+
             # Numba names compiled code by qualified name + argument types (+ a counter that restarts in every
-            # process), and a kernel loaded from the disk cache links to code of the same name compiled elsewhere.
-            # The four variants of this closure must therefore carry four names, or gemm_nt's code can be linked
+            # process), and a kernel loaded from the disk cache links to code of the same name compiled
+            # elsewhere.
+            # The four variants of this closure must therefore carry four names, or gemm_nt's code can be
+            # linked
             # where gemm_nn's was meant (seen: a cached forward loop calling gemm_nn).
             impl.__name__ = impl.__qualname__ = f"{name}_{a.dtype}"
             return impl
+
         return typer
 
     overload(gemm_nn)(implementation(transposed=False))

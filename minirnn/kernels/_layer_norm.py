@@ -1,4 +1,5 @@
 """Layer norm of one row inside the compiled loops (the math: ``cells/layer_norm.py``); two passes per row."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +9,8 @@ from ._jit import jitable
 
 @jitable
 def normalize_row(v, v_hat, eps):
-    """v_hat = (v - mean(v)) / sqrt(var(v) + eps) for one row v (F,), written into v_hat; returns 1/sqrt(var + eps).
+    """v_hat = (v - mean(v)) / sqrt(var(v) + eps) for one row v (F,), written into v_hat; returns 1/sqrt(var
+    + eps).
 
     Example:
         >>> v_hat = np.empty(3); rstd = normalize_row(np.array([1.0, 2.0, 3.0]), v_hat, 1e-5)

@@ -1,23 +1,39 @@
 """Numba loops for the GRU (PyTorch's variant). The math lives in cells/gru.py; this file only makes it fast.
 
-:func:`forward` and :func:`backward` mirror ``minirnn.cells.gru.forward`` and ``backward``: same arguments, same
-return values, same cache dict (keys x, mask, W_ih, W_hh, hs, gates, hn), so a cache from one backend can go into the
-other's backward. As in the cells, the input projection ``x W_ih^T + b_ih`` for all steps is one NumPy GEMM before the
+:func:`forward` and :func:`backward` mirror ``minirnn.cells.gru.forward`` and ``backward``: same arguments,
+same
+return values, same cache dict (keys x, mask, W_ih, W_hh, hs, gates, hn), so a cache from one backend can go
+into the
+other's backward. As in the cells, the input projection ``x W_ih^T + b_ih`` for all steps is one NumPy GEMM
+before the
 loop and the weight gradients are NumPy GEMMs after it; only the time loop is compiled:
 
     forward loop    cells.gru.recurrent_step, plus the padding mask
     backward loop   cells.gru.gate_gradients and dh_prev = dh * z + dh_proj W_hh, plus the padding mask
 
-Gate order is PyTorch's ``r, z, n``; the reset gate multiplies ``hn = h_prev W_hn^T + b_hn``. Sigmoid is written
-``0.5 * (1 + tanh(0.5 a))`` exactly as in the cells. Constants are typed (``dtype.type(1)``) so float32 stays float32.
+Gate order is PyTorch's ``r, z, n``; the reset gate multiplies ``hn = h_prev W_hn^T + b_hn``. Sigmoid is
+written
+``0.5 * (1 + tanh(0.5 a))`` exactly as in the cells. Constants are typed (``dtype.type(1)``) so float32 stays
+float32.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 from ..cells._common import as_step_mask, dropped, project_inputs, weight_gradients
-from ._common import (as_state, c_array, check_backward_args, check_forward_args, dropped_state, float_dtype,
-                      loop_mask, loop_recurrent_mask, mark_spent, require_unspent)
+from ._common import (
+    as_state,
+    c_array,
+    check_backward_args,
+    check_forward_args,
+    dropped_state,
+    float_dtype,
+    loop_mask,
+    loop_recurrent_mask,
+    mark_spent,
+    require_unspent,
+)
 from ._blas import gemm_nn, gemm_nt
 from ._jit import jit
 from ._math import tanh
@@ -30,7 +46,8 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, recurrent_mask=None):
         x: (T, B, I) inputs, time-major.  h0: (B, H) initial state.
         W_ih (3H, I), W_hh (3H, H), b_ih (3H,), b_hh (3H,): parameters, gates in PyTorch order r, z, n.
         mask: optional (T, B) booleans; False marks padding: the state is carried, the output is zero.
-        recurrent_mask: optional (B, H) recurrent-dropout mask on h_{t-1} in the recurrent product (not the shortcut).
+        recurrent_mask: optional (B, H) recurrent-dropout mask on h_{t-1} in the recurrent product (not the
+            shortcut).
 
     Returns:
         ``out (T, B, H), h_n (B, H), cache``.
@@ -39,22 +56,37 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, recurrent_mask=None):
     dtype = float_dtype(x)
     T, B, _ = x.shape
     H = W_hh.shape[1]
-    m = as_step_mask(mask, x)                                        # (T, B, 1) or None
-    x_proj = project_inputs(x, W_ih, b_ih)                          # (T, B, 3H): all steps, one GEMM
-    hs, gates, hn, out = _forward_loop(c_array(x_proj, dtype), as_state(h0, B, H, dtype),
-                                       c_array(W_hh, dtype), c_array(b_hh, dtype), *loop_mask(m, dtype),
-                                       *loop_recurrent_mask(recurrent_mask, B, H, dtype))
-    cache = {"x": x, "mask": m, "W_ih": W_ih, "W_hh": W_hh, "hs": hs, "gates": gates, "hn": hn,
-             "recurrent_mask": recurrent_mask}
+    m = as_step_mask(mask, x)  # (T, B, 1) or None
+    x_proj = project_inputs(x, W_ih, b_ih)  # (T, B, 3H): all steps, one GEMM
+    hs, gates, hn, out = _forward_loop(
+        c_array(x_proj, dtype),
+        as_state(h0, B, H, dtype),
+        c_array(W_hh, dtype),
+        c_array(b_hh, dtype),
+        *loop_mask(m, dtype),
+        *loop_recurrent_mask(recurrent_mask, B, H, dtype),
+    )
+    cache = {
+        "x": x,
+        "mask": m,
+        "W_ih": W_ih,
+        "W_hh": W_hh,
+        "hs": hs,
+        "gates": gates,
+        "hn": hn,
+        "recurrent_mask": recurrent_mask,
+    }
     return out, hs[T], cache
 
 
 def backward(dout, dh_n, cache):
-    """Backpropagation through time for :func:`forward` (compiled loop). Mirrors ``minirnn.cells.gru.backward``.
+    """Backpropagation through time for :func:`forward` (compiled loop). Mirrors
+    ``minirnn.cells.gru.backward``.
 
     Args:
         dout: (T, B, H) gradient with respect to ``out``;  dh_n: (B, H) with respect to the final state.
-        cache: from :func:`forward` or from ``minirnn.cells.gru.forward``. Used up: the loop writes the input-side
+        cache: from :func:`forward` or from ``minirnn.cells.gru.forward``. Used up: the loop writes the
+            input-side
             gate gradients over ``cache["gates"]``, so a second backward needs a new forward.
 
     Returns:
@@ -67,12 +99,18 @@ def backward(dout, dh_n, cache):
     T, B, _ = x.shape
     H = hs.shape[-1]
     dx_proj, dh_proj, dh0 = _backward_loop(
-        c_array(dout, dtype), as_state(dh_n, B, H, dtype), c_array(W_hh, dtype),
-        c_array(hs, dtype), c_array(gates, dtype), c_array(hn, dtype), *loop_mask(m, dtype),
-        *loop_recurrent_mask(cache.get("recurrent_mask"), B, H, dtype))
+        c_array(dout, dtype),
+        as_state(dh_n, B, H, dtype),
+        c_array(W_hh, dtype),
+        c_array(hs, dtype),
+        c_array(gates, dtype),
+        c_array(hn, dtype),
+        *loop_mask(m, dtype),
+        *loop_recurrent_mask(cache.get("recurrent_mask"), B, H, dtype),
+    )
     mark_spent(cache)
-    hs_in = dropped(hs, cache.get("recurrent_mask"))                 # what met W_hh: h_{t-1} * m
-    grads = weight_gradients(dx_proj, dh_proj, x, hs_in, W_ih)       # dx and the weight gradients: one GEMM each
+    hs_in = dropped(hs, cache.get("recurrent_mask"))  # what met W_hh: h_{t-1} * m
+    grads = weight_gradients(dx_proj, dh_proj, x, hs_in, W_ih)  # dx and the weight gradients: one GEMM each
     grads["h0"] = dh0
     return grads
 
@@ -81,38 +119,40 @@ def backward(dout, dh_n, cache):
 def _forward_loop(x_proj, h0, W_hh, b_hh, mask, has_mask, rmask, has_rmask):
     """The time loop of the forward pass.
 
-    x_proj (T, B, 3H) = x W_ih^T + b_ih;  h0 (B, H);  W_hh (3H, H);  b_hh (3H,);  mask (T, B, 1) 0/1, read only if
+    x_proj (T, B, 3H) = x W_ih^T + b_ih;  h0 (B, H);  W_hh (3H, H);  b_hh (3H,);  mask (T, B, 1) 0/1, read
+    only if
     has_mask;  rmask (B, H) the recurrent-dropout mask, read only if has_rmask.
     Returns ``hs (T+1, B, H), gates (T, B, 3H) = [r, z, n], hn (T, B, H), out (T, B, H)``.
-    ``gates`` is ``x_proj`` itself (the caller's own temporary): each input term is replaced by its gate value.
+    ``gates`` is ``x_proj`` itself (the caller's own temporary): each input term is replaced by its gate
+    value.
     """
     T, B, H3 = x_proj.shape
     H = H3 // 3
     one, half = x_proj.dtype.type(1), x_proj.dtype.type(0.5)
-    hs = np.empty((T + 1, B, H), x_proj.dtype)                       # carried states, hs[0] = h0
-    gates = x_proj                                                   # in place (see the docstring)
-    hn = np.empty((T, B, H), x_proj.dtype)                           # h_prev W_hn^T + b_hn
+    hs = np.empty((T + 1, B, H), x_proj.dtype)  # carried states, hs[0] = h0
+    gates = x_proj  # in place (see the docstring)
+    hn = np.empty((T, B, H), x_proj.dtype)  # h_prev W_hn^T + b_hn
     out = np.empty((T, B, H), x_proj.dtype)
-    for b in range(B):                                               # hs[0] = h0, as a loop: Numba takes
-        for j in range(H):                                           # seconds to compile an
-            hs[0, b, j] = h0[b, j]                                   # array-into-slice assignment
-    h_rec = np.empty((B, 3 * H), x_proj.dtype)                       # h_{t-1} W_hh^T
-    h_in = np.empty((B, H), x_proj.dtype)                            # h_{t-1} * rmask
+    for b in range(B):  # hs[0] = h0, as a loop: Numba takes
+        for j in range(H):  # seconds to compile an
+            hs[0, b, j] = h0[b, j]  # array-into-slice assignment
+    h_rec = np.empty((B, 3 * H), x_proj.dtype)  # h_{t-1} W_hh^T
+    h_in = np.empty((B, H), x_proj.dtype)  # h_{t-1} * rmask
     for t in range(T):
-        gemm_nt(dropped_state(hs[t], rmask, has_rmask, h_in), W_hh, h_rec)   # (h_{t-1} * m) W_hh^T
-        for b in range(B):                                           # 1-D loops over units: LLVM vectorises them
-            h_proj, gate, hn_tb = h_rec[b], gates[t, b], hn[t, b]    # gate holds x W_ih^T + b_ih
+        gemm_nt(dropped_state(hs[t], rmask, has_rmask, h_in), W_hh, h_rec)  # (h_{t-1} * m) W_hh^T
+        for b in range(B):  # 1-D loops over units: LLVM vectorises them
+            h_proj, gate, hn_tb = h_rec[b], gates[t, b], hn[t, b]  # gate holds x W_ih^T + b_ih
             h_prev, h_new, out_tb = hs[t, b], hs[t + 1, b], out[t, b]
-            for k in range(2 * H):                                   # r, z = sigmoid(x_proj + h_prev W_hh^T + b_hh)
+            for k in range(2 * H):  # r, z = sigmoid(x_proj + h_prev W_hh^T + b_hh)
                 gate[k] = half * (one + tanh(half * (gate[k] + h_proj[k] + b_hh[k])))
-            for j in range(H):                                       # hn = h_prev W_hn^T + b_hn
+            for j in range(H):  # hn = h_prev W_hn^T + b_hn
                 hn_tb[j] = h_proj[2 * H + j] + b_hh[2 * H + j]
-            for j in range(H):                                       # n = tanh(xn + r * hn)
+            for j in range(H):  # n = tanh(xn + r * hn)
                 gate[2 * H + j] = tanh(gate[2 * H + j] + gate[j] * hn_tb[j])
-            for j in range(H):                                       # h = (1 - z) * n + z * h_prev
+            for j in range(H):  # h = (1 - z) * n + z * h_prev
                 h_new[j] = (one - gate[H + j]) * gate[2 * H + j] + gate[H + j] * h_prev[j]
                 out_tb[j] = h_new[j]
-            if has_mask:                                             # padded rows keep their state
+            if has_mask:  # padded rows keep their state
                 m = mask[t, b, 0]
                 for j in range(H):
                     h_new[j] = m * h_new[j] + (one - m) * h_prev[j]
@@ -122,23 +162,26 @@ def _forward_loop(x_proj, h0, W_hh, b_hh, mask, has_mask, rmask, has_rmask):
 
 @jit
 def _backward_loop(dout, dh_n, W_hh, hs, gates, hn, mask, has_mask, rmask, has_rmask):
-    """The time loop of BPTT: carries dh back and returns ``dx_proj (T, B, 3H), dh_proj (T, B, 3H), dh0 (B, H)``.
+    """The time loop of BPTT: carries dh back and returns ``dx_proj (T, B, 3H), dh_proj (T, B, 3H), dh0 (B,
+    H)``.
 
-    dout (T, B, H);  dh_n (B, H);  W_hh (3H, H);  hs (T+1, B, H), gates (T, B, 3H), hn (T, B, H) from the forward;
+    dout (T, B, H);  dh_n (B, H);  W_hh (3H, H);  hs (T+1, B, H), gates (T, B, 3H), hn (T, B, H) from the
+    forward;
     mask, has_mask, rmask, has_rmask as in :func:`_forward_loop`.  dx_proj and dh_proj are the gradients of
-    x W_ih^T + b_ih and of (h_prev * m) W_hh^T + b_hh; dx_proj is written over ``gates``, each unit's gradients right after its gates are read.
+    x W_ih^T + b_ih and of (h_prev * m) W_hh^T + b_hh; dx_proj is written over ``gates``, each unit's
+    gradients right after its gates are read.
     """
     T, B, H = hn.shape
     one = hn.dtype.type(1)
-    dx_proj = gates                                                  # (T, B, 3H), in place
+    dx_proj = gates  # (T, B, 3H), in place
     dh_proj = np.empty((T, B, 3 * H), hn.dtype)
-    dh_carry = dh_n.copy()                                           # gradient at the carried state h_t
-    dh_direct = np.empty((B, H), hn.dtype)                           # the shortcut dh * z
+    dh_carry = dh_n.copy()  # gradient at the carried state h_t
+    dh_direct = np.empty((B, H), hn.dtype)  # the shortcut dh * z
     dh_prev = np.empty((B, H), hn.dtype)
     for t in range(T - 1, -1, -1):
         for b in range(B):
             for j in range(H):
-                if has_mask:                                         # only real steps pass gradient into the cell
+                if has_mask:  # only real steps pass gradient into the cell
                     dh = mask[t, b, 0] * (dout[t, b, j] + dh_carry[b, j])
                 else:
                     dh = dout[t, b, j] + dh_carry[b, j]
@@ -151,8 +194,8 @@ def _backward_loop(dout, dh_n, W_hh, hs, gates, hn, mask, has_mask, rmask, has_r
                 dx_proj[t, b, j], dx_proj[t, b, H + j], dx_proj[t, b, 2 * H + j] = dar, daz, dan
                 dh_proj[t, b, j], dh_proj[t, b, H + j], dh_proj[t, b, 2 * H + j] = dar, daz, dan * r
                 dh_direct[b, j] = dh * z
-        gemm_nn(dh_proj[t], W_hh, dh_prev)                            # (B, H)
-        if has_rmask:                                                # recurrent dropout: (dh_proj W_hh) * m
+        gemm_nn(dh_proj[t], W_hh, dh_prev)  # (B, H)
+        if has_rmask:  # recurrent dropout: (dh_proj W_hh) * m
             for b in range(B):
                 for j in range(H):
                     dh_prev[b, j] = dh_prev[b, j] * rmask[b, j]
@@ -160,7 +203,7 @@ def _backward_loop(dout, dh_n, W_hh, hs, gates, hn, mask, has_mask, rmask, has_r
             m = mask[t, b, 0] if has_mask else one
             for j in range(H):
                 dh_prev[b, j] = dh_direct[b, j] + dh_prev[b, j]
-                if has_mask:                                         # padded rows pass it straight through
+                if has_mask:  # padded rows pass it straight through
                     dh_prev[b, j] = dh_prev[b, j] + (one - m) * dh_carry[b, j]
         dh_carry, dh_prev = dh_prev, dh_carry
     return dx_proj, dh_proj, dh_carry

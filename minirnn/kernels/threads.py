@@ -1,22 +1,32 @@
-"""How many BLAS threads each call uses: one for small products, more only for large ones on a machine with idle cores.
+"""How many BLAS threads each call uses: one for small products, more only for large ones on a machine with
+idle cores.
 
-OpenBLAS starts one thread per core and uses them all for every product. For the small products of a recurrent step
-(B x H times H x 4H, a few million multiply-adds) the threads cost more than they save, and on a busy machine they
-wait for each other: ``minirnn train copy`` ran 2.6-4.7x slower with OpenBLAS's default threads than with one on a
+OpenBLAS starts one thread per core and uses them all for every product. For the small products of a
+recurrent step
+(B x H times H x 4H, a few million multiply-adds) the threads cost more than they save, and on a busy machine
+they
+wait for each other: ``minirnn train copy`` ran 2.6-4.7x slower with OpenBLAS's default threads than with one
+    on a
 loaded 2-core machine (``python benchmarks/threads.py`` measures it). So the layers enter
 
     with blas_threads_for(work):          # work: multiply-adds of the largest product of one call
-        ...                               # NumPy's and the compiled loops' BLAS calls run with threads_for(work)
+        # NumPy's and the compiled loops' BLAS calls run with threads_for(work)
+        ...
 
     threads_for(work) = 1                                          if work < PARALLEL_WORK
                       = clip(round(cores - load), 1, ceiling)      otherwise
 
-where ``cores`` is the CPUs this process may use, ``load`` the 1-minute load average (read at most once a second)
-and ``ceiling`` the thread count the BLAS has when the outermost ``blas_threads_for`` is entered: whatever the user
-chose (``OPENBLAS_NUM_THREADS``, ``threadpoolctl.threadpool_limits``) is never exceeded, and no environment variable
+where ``cores`` is the CPUs this process may use, ``load`` the 1-minute load average (read at most once a
+second)
+and ``ceiling`` the thread count the BLAS has when the outermost ``blas_threads_for`` is entered: whatever
+the user
+chose (``OPENBLAS_NUM_THREADS``, ``threadpoolctl.threadpool_limits``) is never exceeded, and no environment
+variable
 is set. The count is restored on the way out. The threads are set through threadpoolctl; without it (it is a
-dependency, but an environment may lack it) nothing changes. ``fixed(n)`` turns the choice off, for benchmarks.
+dependency, but an environment may lack it) nothing changes. ``fixed(n)`` turns the choice off, for
+benchmarks.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -25,8 +35,15 @@ import os
 import sys
 import time
 
-__all__ = ["PARALLEL_WORK", "threads_for", "blas_threads_for", "uses_blas", "recurrent_work", "linear_work",
-           "fixed"]
+__all__ = [
+    "PARALLEL_WORK",
+    "threads_for",
+    "blas_threads_for",
+    "uses_blas",
+    "recurrent_work",
+    "linear_work",
+    "fixed",
+]
 
 #: Products below this many multiply-adds run on one thread (measured: benchmarks/threads.py).
 PARALLEL_WORK = 1 << 24
@@ -36,14 +53,16 @@ _state = {"libs": None, "depth": 0, "ceiling": 1, "fixed": None, "load": (0.0, -
 def _libs():
     """threadpoolctl's controllers of the loaded BLAS libraries ([] without threadpoolctl).
 
-    Looked up again whenever a module has been imported since (``import numba`` may load SciPy's own OpenBLAS).
+    Looked up again whenever a module has been imported since (``import numba`` may load SciPy's own
+    OpenBLAS).
     """
     if _state["libs"] is None or _state.get("modules") != len(sys.modules):
         _state["modules"] = len(sys.modules)
         try:
             from threadpoolctl import ThreadpoolController
+
             _state["libs"] = ThreadpoolController().select(user_api="blas").lib_controllers
-        except Exception:                              # threadpoolctl missing or unable to inspect the process
+        except Exception:  # threadpoolctl missing or unable to inspect the process
             _state["libs"] = []
     return _state["libs"]
 
@@ -88,7 +107,8 @@ def _set(n):
 
 @contextlib.contextmanager
 def blas_threads_for(work):
-    """Run the block with ``threads_for(work)`` BLAS threads, then restore the count (nests; see the docstring).
+    """Run the block with ``threads_for(work)`` BLAS threads, then restore the count (nests; see the
+    docstring).
 
     Example:
         >>> import numpy as np
@@ -124,17 +144,21 @@ def uses_blas(work_of):
         ... def product(a, b):
         ...     return a @ b
     """
+
     def decorate(method):
         @functools.wraps(method)
         def wrapper(*args, **kwargs):
             with blas_threads_for(work_of(*args, **kwargs)):
                 return method(*args, **kwargs)
+
         return wrapper
+
     return decorate
 
 
 def recurrent_work(layer, seq, *rest, **kwargs) -> int:
-    """Multiply-adds of one step's recurrent product of a layer: B x H times H x (gates H), for seq (T, B, ...).
+    """Multiply-adds of one step's recurrent product of a layer: B x H times H x (gates H), for seq (T, B,
+    ...).
 
     Example:
         >>> from minirnn.cells import registry
@@ -147,7 +171,8 @@ def recurrent_work(layer, seq, *rest, **kwargs) -> int:
 
 
 def linear_work(layer, x, *rest, **kwargs) -> int:
-    """Multiply-adds of a Linear layer's product: rows times in_features times out_features, for x (..., in) in the
+    """Multiply-adds of a Linear layer's product: rows times in_features times out_features, for x (..., in)
+    in the
     forward and dy (..., out) in the backward.
 
     Example:
@@ -156,13 +181,18 @@ def linear_work(layer, x, *rest, **kwargs) -> int:
         60
     """
     size, last = int(getattr(x, "size", 0)), (getattr(x, "shape", None) or (0,))[-1]
-    other = layer.out_features if last == getattr(layer, "in_features", None) else getattr(layer, "in_features", 1)
+    other = (
+        layer.out_features
+        if last == getattr(layer, "in_features", None)
+        else getattr(layer, "in_features", 1)
+    )
     return size * other
 
 
 @contextlib.contextmanager
 def fixed(n):
-    """Inside, every ``blas_threads_for`` uses exactly ``n`` threads (the benchmark's comparison); ``n=None``: auto."""
+    """Inside, every ``blas_threads_for`` uses exactly ``n`` threads (the benchmark's comparison);
+    ``n=None``: auto."""
     previous = _state["fixed"]
     _state["fixed"] = n
     try:

@@ -5,10 +5,20 @@
     logits = model(x, lengths=lengths)          # x (B, T, 10) -> logits (B, 3)
     dx = model.backward(dlogits)                # fills model.grads: rnn.weight_ih_l0, ..., fc.weight, fc.bias
 """
+
 from .char_lm import CharLM
 from .classifier import FRAMEWORKS, TUTORIAL_MODELS, SequenceClassifier, tutorial_model
 from .forecaster import Forecaster
 from .beam_search import beam_search
 from .seq2seq import Seq2Seq
 
-__all__ = ["SequenceClassifier", "tutorial_model", "TUTORIAL_MODELS", "FRAMEWORKS", "CharLM", "Forecaster", "Seq2Seq", "beam_search"]
+__all__ = [
+    "SequenceClassifier",
+    "tutorial_model",
+    "TUTORIAL_MODELS",
+    "FRAMEWORKS",
+    "CharLM",
+    "Forecaster",
+    "Seq2Seq",
+    "beam_search",
+]

@@ -1,9 +1,12 @@
 """A character language model (Embedding -> RNN/LSTM/GRU stack -> Linear) and its sampler.
 
-It predicts the next symbol at every step, so the same class also serves any per-step token task (the copy-memory
-task uses it with integer symbols). Training with truncated BPTT (the state carried from chunk to chunk) is the
+It predicts the next symbol at every step, so the same class also serves any per-step token task (the
+copy-memory
+task uses it with integer symbols). Training with truncated BPTT (the state carried from chunk to chunk) is
+the
 training loop's business (``minirnn/train.py``); this file holds the model and ``sample``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,13 +35,17 @@ class CharLM(Module):
         out, state     = rnn(e, state)                  out (T, B, H), state h (L, B, H) or (h, c) for an LSTM
         logits_t       = out_t W^T + b                  (T, B, V)
 
-    and ``softmax(logits_t)`` is the predicted distribution of x_{t+1}. ``backward(dlogits)`` runs the chain back
-    through fc, rnn and the embedding and fills ``grads``; the incoming state gets no gradient (truncated BPTT cuts it).
+    and ``softmax(logits_t)`` is the predicted distribution of x_{t+1}. ``backward(dlogits)`` runs the chain
+    back
+    through fc, rnn and the embedding and fills ``grads``; the incoming state gets no gradient (truncated
+    BPTT cuts it).
     Parameters: ``embed.weight``, ``rnn.weight_ih_l0`` ..., ``fc.weight``, ``fc.bias``.
 
     Args:
-        vocab: a :class:`~minirnn.tasks.Vocab`, a str of distinct characters, or an int V (symbols are then ids).
-        hidden_size (H), cell ("rnn" | "lstm" | "gru"), num_layers, embed_dim, dropout (between recurrent layers).
+        vocab: a :class:`~minirnn.tasks.Vocab`, a str of distinct characters, or an int V (symbols are then
+            ids).
+        hidden_size (H), cell ("rnn" | "lstm" | "gru"), num_layers, embed_dim, dropout (between recurrent
+        layers).
         dtype, seed, backend: as for the layers.
 
     Example:
@@ -54,8 +61,19 @@ class CharLM(Module):
         10
     """
 
-    def __init__(self, vocab, hidden_size, cell="lstm", num_layers=1, embed_dim=32, dropout=0.0, *,
-                 dtype=np.float64, seed=None, backend="auto"):
+    def __init__(
+        self,
+        vocab,
+        hidden_size,
+        cell="lstm",
+        num_layers=1,
+        embed_dim=32,
+        dropout=0.0,
+        *,
+        dtype=np.float64,
+        seed=None,
+        backend="auto",
+    ):
         super().__init__()
         if isinstance(vocab, str):
             vocab = Vocab(vocab)
@@ -64,15 +82,18 @@ class CharLM(Module):
         elif isinstance(vocab, (int, np.integer)) and not isinstance(vocab, bool) and vocab >= 1:
             self.vocab, V = None, int(vocab)
         else:
-            raise ValueError(f"CharLM: vocab must be a Vocab, a str of distinct characters or a positive int, "
-                             f"got {vocab!r}")
+            raise ValueError(
+                f"CharLM: vocab must be a Vocab, a str of distinct characters or a positive int, "
+                f"got {vocab!r}"
+            )
         if cell not in CELLS:
             raise ValueError(f"CharLM: cell must be one of {tuple(CELLS)}, got {cell!r}")
         self.cell, self.vocab_size, self.embed_dim = cell, V, check_size(embed_dim, "CharLM: embed_dim")
         s_embed, s_rnn, s_fc = _seeds(seed, 3)
         self._modules["embed"] = Embedding(V, self.embed_dim, dtype=dtype, seed=s_embed)
-        self._modules["rnn"] = CELLS[cell](self.embed_dim, hidden_size, num_layers, dropout=dropout, dtype=dtype,
-                                           seed=s_rnn, backend=backend)
+        self._modules["rnn"] = CELLS[cell](
+            self.embed_dim, hidden_size, num_layers, dropout=dropout, dtype=dtype, seed=s_rnn, backend=backend
+        )
         self._modules["fc"] = Linear(hidden_size, V, dtype=dtype, seed=s_fc)
         self._cache = None
 
@@ -85,27 +106,30 @@ class CharLM(Module):
         ids = np.asarray(ids)
         if ids.ndim != 2:
             raise ValueError(f"CharLM: ids must have shape (T, B), got {ids.shape}")
-        e = self.embed(ids)                                         # (T, B, E)
-        out, state = self.rnn(e, state)                             # (T, B, H)
+        e = self.embed(ids)  # (T, B, E)
+        out, state = self.rnn(e, state)  # (T, B, H)
         self._cache = out.shape
-        return self.fc(out), state                                  # (T, B, V)
+        return self.fc(out), state  # (T, B, V)
 
     forward = __call__
 
     def backward(self, dlogits) -> None:
-        """dlogits (T, B, V) -> None; fills (overwrites) every gradient. No gradient flows into the given state."""
+        """dlogits (T, B, V) -> None; fills (overwrites) every gradient. No gradient flows into the given
+        state."""
         if self._cache is None:
             raise RuntimeError("CharLM.backward called before a forward pass")
         dlogits = check_output_grad(dlogits, self._cache[:2] + (self.vocab_size,), self.rnn.dtype, "dlogits")
-        dout = self.fc.backward(dlogits)                            # (T, B, H)
-        de, _ = self.rnn.backward(np.ascontiguousarray(dout))       # (T, B, E)
+        dout = self.fc.backward(dlogits)  # (T, B, H)
+        de, _ = self.rnn.backward(np.ascontiguousarray(dout))  # (T, B, E)
         self.embed.backward(de)
 
     def sample(self, prime, length, temperature=1.0, seed=None):
         """Generate ``length`` symbols after reading ``prime``.
 
-        At each step: p = softmax(logits / temperature), draw the next symbol from p (``temperature=0``: take the
-        most likely one), feed it back in. Lower temperatures give safer, more repetitive text; higher ones more
+        At each step: p = softmax(logits / temperature), draw the next symbol from p (``temperature=0``: take
+            the
+        most likely one), feed it back in. Lower temperatures give safer, more repetitive text; higher ones
+        more
         surprising text. The model is put in eval mode for sampling and restored afterwards.
 
         Args:
@@ -113,11 +137,16 @@ class CharLM(Module):
             temperature >= 0.  seed: int or Generator for the draws.
 
         Returns:
-            the generated continuation (without the prime): a str with a character vocabulary, else an int64 array.
+            the generated continuation (without the prime): a str with a character vocabulary, else an int64
+                array.
         """
         if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0:
             raise ValueError(f"length must be an integer >= 0, got {length!r}")
-        if not (isinstance(temperature, (int, float, np.floating)) and np.isfinite(temperature) and temperature >= 0):
+        if not (
+            isinstance(temperature, (int, float, np.floating))
+            and np.isfinite(temperature)
+            and temperature >= 0
+        ):
             raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
         if isinstance(prime, str):
             if self.vocab is None:
@@ -134,7 +163,7 @@ class CharLM(Module):
         was_training = self.training
         self.eval()
         try:
-            logits, state = self(ids[:, None])                      # (P, 1, V)
+            logits, state = self(ids[:, None])  # (P, 1, V)
             out = []
             for _ in range(length):
                 z = logits[-1, 0].astype(np.float64)

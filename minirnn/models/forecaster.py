@@ -1,8 +1,10 @@
-"""A forecaster: a recurrent stack reads a window of a series, a Linear map on its last step predicts what comes next.
+"""A forecaster: a recurrent stack reads a window of a series, a Linear map on its last step predicts what
+comes next.
 
 The same model is the regressor of the adding problem (one number after a whole sequence). Training is in
 ``minirnn/train.py``; this file holds only the model.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,8 +24,10 @@ class Forecaster(Module):
         y_flat  = out[T-1] W^T + b                 (B, horizon * O)
         y       = y_flat reshaped                  (horizon, B, O)
 
-    ``backward(dy)`` sends dy back through fc to the last step's output only (every other output gets zero gradient)
-    and through the stack; it returns dx (T, B, I) and fills ``grads``: ``rnn.weight_ih_l0`` ..., ``fc.weight``,
+    ``backward(dy)`` sends dy back through fc to the last step's output only (every other output gets zero
+    gradient)
+    and through the stack; it returns dx (T, B, I) and fills ``grads``: ``rnn.weight_ih_l0`` ...,
+    ``fc.weight``,
     ``fc.bias``.
 
     Args:
@@ -41,20 +45,35 @@ class Forecaster(Module):
         (24, 5, 1)
     """
 
-    def __init__(self, cell, input_size, hidden_size, output_size=None, horizon=1, num_layers=1, dropout=0.0, *,
-                 dtype=np.float64, seed=None, backend="auto"):
+    def __init__(
+        self,
+        cell,
+        input_size,
+        hidden_size,
+        output_size=None,
+        horizon=1,
+        num_layers=1,
+        dropout=0.0,
+        *,
+        dtype=np.float64,
+        seed=None,
+        backend="auto",
+    ):
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"Forecaster: cell must be one of {tuple(CELLS)}, got {cell!r}")
-        for name, value in (("horizon", horizon),) + ((("output_size", output_size),) if output_size is not None else ()):
+        for name, value in (("horizon", horizon),) + (
+            (("output_size", output_size),) if output_size is not None else ()
+        ):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"Forecaster: {name} must be a positive integer, got {value!r}")
         self.cell = cell
         self.output_size = int(output_size or input_size)
         self.horizon = int(horizon)
         s_rnn, s_fc = _seeds(seed, 2)
-        self._modules["rnn"] = CELLS[cell](input_size, hidden_size, num_layers, dropout=dropout, dtype=dtype,
-                                           seed=s_rnn, backend=backend)
+        self._modules["rnn"] = CELLS[cell](
+            input_size, hidden_size, num_layers, dropout=dropout, dtype=dtype, seed=s_rnn, backend=backend
+        )
         self._modules["fc"] = Linear(hidden_size, self.horizon * self.output_size, dtype=dtype, seed=s_fc)
         self._cache = None
 
@@ -65,9 +84,9 @@ class Forecaster(Module):
         """x (T, B, I) -> y (horizon, B, O)."""
         if isinstance(x, np.ndarray) and x.ndim != 3:
             raise ValueError(f"Forecaster: x must have 3 dimensions (T, B, input_size), got shape {x.shape}")
-        out, _ = self.rnn(x)                                        # (T, B, H)
+        out, _ = self.rnn(x)  # (T, B, H)
         self._cache = out.shape
-        y = self.fc(out[-1])                                        # (B, horizon * O)
+        y = self.fc(out[-1])  # (B, horizon * O)
         return y.reshape(-1, self.horizon, self.output_size).transpose(1, 0, 2)
 
     forward = __call__
@@ -79,18 +98,25 @@ class Forecaster(Module):
         dy = np.asarray(dy)
         T, B, H = self._cache
         if dy.shape != (self.horizon, B, self.output_size):
-            raise ValueError(f"dy must have shape (horizon, B, output_size) = {(self.horizon, B, self.output_size)}, "
-                             f"got {dy.shape}")
+            raise ValueError(
+                f"dy must have shape (horizon, B, output_size) = {(self.horizon, B, self.output_size)}, "
+                f"got {dy.shape}"
+            )
         dy = check_output_grad(dy, dy.shape, self.rnn.dtype)
-        dlast = self.fc.backward(dy.transpose(1, 0, 2).reshape(B, -1))   # (B, H)
-        dout = np.zeros(self._cache, dtype=self.rnn.dtype)              # (T, B, H)
+        dlast = self.fc.backward(dy.transpose(1, 0, 2).reshape(B, -1))  # (B, H)
+        dout = np.zeros(self._cache, dtype=self.rnn.dtype)  # (T, B, H)
         dout[-1] = dlast
         dx, _ = self.rnn.backward(dout)
         return dx
 
     def __repr__(self):
-        parts = [repr(self.cell), str(self.rnn.input_size), str(self.rnn.hidden_size),
-                 f"output_size={self.output_size}", f"horizon={self.horizon}"]
+        parts = [
+            repr(self.cell),
+            str(self.rnn.input_size),
+            str(self.rnn.hidden_size),
+            f"output_size={self.output_size}",
+            f"horizon={self.horizon}",
+        ]
         if self.rnn.num_layers != 1:
             parts.append(f"num_layers={self.rnn.num_layers}")
         if self.rnn.dtype != np.float64:

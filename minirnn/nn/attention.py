@@ -1,12 +1,17 @@
-"""Attention over a source sequence, with the backward pass written out: additive (Bahdanau et al. 2015), dot and
+"""Attention over a source sequence, with the backward pass written out: additive (Bahdanau et al. 2015), dot
+and
 general (Luong et al. 2015), each with a padding mask.
 
-A query ``q`` (B, Q) looks at the keys ``k`` (B, S, K) of S source positions; a score per position becomes a weight
-by a softmax over the real (unmasked) positions, and the context is the weighted mean of the keys (the keys are also
+A query ``q`` (B, Q) looks at the keys ``k`` (B, S, K) of S source positions; a score per position becomes a
+weight
+by a softmax over the real (unmasked) positions, and the context is the weighted mean of the keys (the keys
+are also
 the values, as in both papers)::
 
-    additive   e_s = tanh(q W_q^T + k_s W_k^T + b)      (B, S, A)      score_s = e_s . v         W_q (A, Q), W_k (A, K)
-    dot        score_s = k_s . q                                                                  (Q = K, no parameters)
+    additive   e_s = tanh(q W_q^T + k_s W_k^T + b)      (B, S, A)      score_s = e_s . v         W_q (A, Q),
+    W_k (A, K)
+    dot        score_s = k_s . q                                                                  (Q = K, no
+    parameters)
     general    score_s = k_s . (q W^T)                                                            W (K, Q)
 
     w_s     = exp(score_s) / sum_{s' real} exp(score_s')   and w_s = 0 exactly where mask_s is False
@@ -18,14 +23,17 @@ Backward, given dcontext (B, K) and optionally dweights (B, S) (a loss on the we
     dk_s     = w_s dcontext                              (plus the score's own path, below)
     dscore_s = w_s (dw_s - sum_s' w_s' dw_s')            (the softmax Jacobian; zero at padded positions)
     additive da_s = dscore_s v (1 - e_s^2),  dv = sum_{b,s} dscore_s e_s,  db = sum_{b,s} da_s,
-             dW_k = sum_{b,s} da_s^T k_s,  dk_s += da_s W_k,  dW_q = sum_b (sum_s da_s)^T q,  dq = (sum_s da_s) W_q
+             dW_k = sum_{b,s} da_s^T k_s,  dk_s += da_s W_k,  dW_q = sum_b (sum_s da_s)^T q,  dq = (sum_s
+             da_s) W_q
     dot      dq = sum_s dscore_s k_s,   dk_s += dscore_s q
     general  u = q W^T:  du = sum_s dscore_s k_s,  dk_s += dscore_s u,  dW = du^T q,  dq = du W
 
 The functional core is a pair per kind, ``forward(q, keys, mask, *params) -> (context, weights, cache)`` and
-``backward(dcontext, dweights, cache) -> (dq, dkeys, grads)``: a decoder that attends once per step keeps one cache
+``backward(dcontext, dweights, cache) -> (dq, dkeys, grads)``: a decoder that attends once per step keeps one
+cache
 per step. The Modules wrap the pair and keep the cache of their last call (one backward per forward).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,12 +41,24 @@ import numpy as np
 from .module import Module
 from .validation import check_float_dtype, check_output_grad, check_size, require_finite
 
-__all__ = ["AdditiveAttention", "DotAttention", "GeneralAttention", "masked_softmax", "ATTENTIONS", "project_keys",
-           "additive_forward", "additive_backward", "dot_forward", "dot_backward", "general_forward",
-           "general_backward"]
+__all__ = [
+    "AdditiveAttention",
+    "DotAttention",
+    "GeneralAttention",
+    "masked_softmax",
+    "ATTENTIONS",
+    "project_keys",
+    "additive_forward",
+    "additive_backward",
+    "dot_forward",
+    "dot_backward",
+    "general_forward",
+    "general_backward",
+]
 
 
-# -- the softmax over the real positions ------------------------------------------------------------------------------
+# -- the softmax over the real positions
+# ------------------------------------------------------------------------------
 def masked_softmax(scores, mask=None):
     """Softmax over the last axis, with exact zeros where ``mask`` is False.  scores (B, S), mask (B, S) bool.
 
@@ -48,8 +68,8 @@ def masked_softmax(scores, mask=None):
     """
     if mask is not None:
         scores = np.where(mask, scores, -np.inf)
-    z = scores - scores.max(axis=-1, keepdims=True)                  # the largest real score is 0
-    e = np.exp(z)                                                    # exp(-inf) = 0 at padding
+    z = scores - scores.max(axis=-1, keepdims=True)  # the largest real score is 0
+    e = np.exp(z)  # exp(-inf) = 0 at padding
     return e / e.sum(axis=-1, keepdims=True)
 
 
@@ -61,25 +81,31 @@ def _softmax_backward(dweights, weights):
 def _attend(scores, keys, mask):
     """Weights (B, S) and context (B, K) from scores (B, S) and keys (B, S, K)."""
     weights = masked_softmax(scores, mask)
-    context = np.einsum("bs,bsk->bk", weights, keys)                 # (B, K)
+    context = np.einsum("bs,bsk->bk", weights, keys)  # (B, K)
     return context, weights
 
 
 def _context_backward(dcontext, dweights, keys, weights):
-    """The part every kind shares: returns dscore (B, S) and the keys' gradient through the context (B, S, K)."""
-    dw = np.einsum("bk,bsk->bs", dcontext, keys)                     # (B, S)
+    """The part every kind shares: returns dscore (B, S) and the keys' gradient through the context (B, S,
+    K)."""
+    dw = np.einsum("bk,bsk->bs", dcontext, keys)  # (B, S)
     if dweights is not None:
         dw = dw + dweights
     return _softmax_backward(dw, weights), weights[:, :, None] * dcontext[:, None, :]
 
 
-# -- additive (Bahdanau) --------------------------------------------------------------------------------------
+# -- additive (Bahdanau)
+# --------------------------------------------------------------------------------------
 def additive_forward(q, keys, mask, W_q, W_k, b, v, key_proj=None):
-    """Additive attention: q (B, Q), keys (B, S, K), mask (B, S) or None; W_q (A, Q), W_k (A, K), b (A,), v (A,).
+    """Additive attention: q (B, Q), keys (B, S, K), mask (B, S) or None; W_q (A, Q), W_k (A, K), b (A,), v
+    (A,).
 
-    ``key_proj`` (B, S, A) = keys W_k^T, when a decoder computed it once for all its steps (Bahdanau et al. do: it
-    does not depend on the query); then :func:`additive_backward` returns its gradient as ``grads["key_proj"]``
-    instead of following it into W_k and the keys, and the caller does that once (:func:`project_keys_backward`).
+    ``key_proj`` (B, S, A) = keys W_k^T, when a decoder computed it once for all its steps (Bahdanau et al.
+    do: it
+    does not depend on the query); then :func:`additive_backward` returns its gradient as
+    ``grads["key_proj"]``
+    instead of following it into W_k and the keys, and the caller does that once
+        (:func:`project_keys_backward`).
 
     Returns ``context (B, K), weights (B, S), cache``.
 
@@ -91,9 +117,9 @@ def additive_forward(q, keys, mask, W_q, W_k, b, v, key_proj=None):
         ((2, 5), [1.0, 1.0])
     """
     given = key_proj is not None
-    key_proj = key_proj if given else project_keys(keys, W_k)       # (B, S, A)
-    e = np.tanh(key_proj + (q @ W_q.T + b)[:, None, :])               # (B, S, A)
-    scores = e @ v                                                    # (B, S)
+    key_proj = key_proj if given else project_keys(keys, W_k)  # (B, S, A)
+    e = np.tanh(key_proj + (q @ W_q.T + b)[:, None, :])  # (B, S, A)
+    scores = e @ v  # (B, S)
     context, weights = _attend(scores, keys, mask)
     return context, weights, (q, keys, W_q, W_k, v, e, given, weights)
 
@@ -107,7 +133,7 @@ def project_keys(keys, W_k):
 def project_keys_backward(dkey_proj, keys, W_k):
     """Backward of :func:`project_keys`: returns ``dkeys (B, S, K), dW_k (A, K)``."""
     B, S, K = keys.shape
-    d2 = dkey_proj.reshape(B * S, -1)                                 # (BS, A)
+    d2 = dkey_proj.reshape(B * S, -1)  # (BS, A)
     return (d2 @ W_k).reshape(B, S, K), d2.T @ keys.reshape(B * S, K)
 
 
@@ -115,10 +141,10 @@ def additive_backward(dcontext, dweights, cache):
     """Backward of :func:`additive_forward`: returns ``dq (B, Q), dkeys (B, S, K), {W_q, W_k, b, v}``."""
     q, keys, W_q, W_k, v, e, given, weights = cache
     dscore, dkeys = _context_backward(dcontext, dweights, keys, weights)
-    da = dscore[:, :, None] * v * (1 - e * e)                         # (B, S, A)
-    da_q = da.sum(axis=1)                                             # (B, A): q is shared by all positions
+    da = dscore[:, :, None] * v * (1 - e * e)  # (B, S, A)
+    da_q = da.sum(axis=1)  # (B, A): q is shared by all positions
     grads = {"W_q": da_q.T @ q, "b": da_q.sum(axis=0), "v": np.einsum("bs,bsa->a", dscore, e)}
-    if given:                                                         # the caller follows it into W_k and keys
+    if given:  # the caller follows it into W_k and keys
         grads["key_proj"] = da
     else:
         dk, grads["W_k"] = project_keys_backward(da, keys, W_k)
@@ -126,7 +152,8 @@ def additive_backward(dcontext, dweights, cache):
     return da_q @ W_q, dkeys, grads
 
 
-# -- dot and general (Luong) ----------------------------------------------------------------------------------
+# -- dot and general (Luong)
+# ----------------------------------------------------------------------------------
 def dot_forward(q, keys, mask):
     """Dot attention, ``score_s = k_s . q``: q (B, K), keys (B, S, K), mask (B, S) or None.
 
@@ -138,7 +165,7 @@ def dot_forward(q, keys, mask):
         >>> ctx, w
         (array([[0.5, 0.5]]), array([[0.5, 0.5, 0. ]]))
     """
-    scores = np.einsum("bsk,bk->bs", keys, q)                         # (B, S)
+    scores = np.einsum("bsk,bk->bs", keys, q)  # (B, S)
     context, weights = _attend(scores, keys, mask)
     return context, weights, (q, keys, weights)
 
@@ -161,7 +188,7 @@ def general_forward(q, keys, mask, W):
         >>> w
         array([[0.5, 0.5]])
     """
-    u = q @ W.T                                                       # (B, K)
+    u = q @ W.T  # (B, K)
     context, weights, (_, _, _) = dot_forward(u, keys, mask)
     return context, weights, (q, u, keys, W, weights)
 
@@ -173,7 +200,8 @@ def general_backward(dcontext, dweights, cache):
     return du @ W, dkeys, {"W": du.T @ q}
 
 
-# -- the Modules ----------------------------------------------------------------------------------------------------
+# -- the Modules
+# ----------------------------------------------------------------------------------------------------
 class _Attention(Module):
     """What the three kinds share: checks, the cache of the last call, ``__call__``/``backward``."""
 
@@ -191,27 +219,35 @@ class _Attention(Module):
         name = type(self).__name__
         for arg, value, ndim in (("query", query, 2), ("keys", keys, 3)):
             if not isinstance(value, np.ndarray):
-                raise TypeError(f"{name}: {arg} must be a numpy.ndarray of {self.dtype}, got {type(value).__name__}")
+                raise TypeError(
+                    f"{name}: {arg} must be a numpy.ndarray of {self.dtype}, got {type(value).__name__}"
+                )
             if value.dtype != self.dtype:
                 raise TypeError(f"{name}: {arg} must have dtype {self.dtype}, got {value.dtype}")
             if value.ndim != ndim:
                 raise ValueError(f"{name}: {arg} must have {ndim} dimensions, got shape {value.shape}")
             require_finite(value, f"{name}: {arg}")
         B, S, K = keys.shape
-        K_expected = self.key_size or K                              # DotAttention() takes any one size
+        K_expected = self.key_size or K  # DotAttention() takes any one size
         Q_expected = self.query_size or K_expected
         if query.shape != (B, Q_expected) or K != K_expected or S == 0 or B == 0:
-            raise ValueError(f"{name}: query must have shape (B, query_size) = ({B}, {Q_expected}) and keys "
-                             f"(B, S >= 1, key_size) = ({B}, S, {K_expected}), got {query.shape} and {keys.shape}")
+            raise ValueError(
+                f"{name}: query must have shape (B, query_size) = ({B}, {Q_expected}) and keys "
+                f"(B, S >= 1, key_size) = ({B}, S, {K_expected}), got {query.shape} and {keys.shape}"
+            )
         if mask is None:
             return None
         mask = np.asarray(mask)
         if mask.dtype != bool or mask.shape != (B, S):
-            raise ValueError(f"{name}: mask must be a boolean array of shape (B, S) = ({B}, {S}), got "
-                             f"{mask.dtype} {mask.shape}")
+            raise ValueError(
+                f"{name}: mask must be a boolean array of shape (B, S) = ({B}, {S}), got "
+                f"{mask.dtype} {mask.shape}"
+            )
         if not mask.any(axis=1).all():
-            raise ValueError(f"{name}: mask must keep at least one position of every sequence, row "
-                             f"{int(np.flatnonzero(~mask.any(axis=1))[0])} has none")
+            raise ValueError(
+                f"{name}: mask must keep at least one position of every sequence, row "
+                f"{int(np.flatnonzero(~mask.any(axis=1))[0])} has none"
+            )
         return mask
 
     def _params(self):
@@ -237,7 +273,8 @@ class _Attention(Module):
         return np.zeros_like(keys), {}
 
     def step_backward(self, dcontext, dweights, cache):
-        """The functional backward of one :meth:`step`: ``dquery, dkeys, grads`` (grads not written anywhere)."""
+        """The functional backward of one :meth:`step`: ``dquery, dkeys, grads`` (grads not written
+        anywhere)."""
         return type(self)._backward(dcontext, dweights, cache)
 
     def __call__(self, query, keys, mask=None):
@@ -252,7 +289,9 @@ class _Attention(Module):
     def backward(self, dcontext, dweights=None):
         """dcontext (B, K), dweights (B, S) or None -> ``dquery (B, Q), dkeys (B, S, K)``; fills ``grads``."""
         if self._cache is None:
-            raise RuntimeError(f"{type(self).__name__}.backward called before a forward pass (or called twice)")
+            raise RuntimeError(
+                f"{type(self).__name__}.backward called before a forward pass (or called twice)"
+            )
         B, S, K = self._shape
         dcontext = check_output_grad(dcontext, (B, K), self.dtype, "dcontext")
         if dweights is not None:
@@ -296,8 +335,11 @@ class AdditiveAttention(_Attention):
     def __init__(self, query_size, key_size, attn_size, *, dtype=np.float64, seed=None):
         super().__init__(check_size(query_size, "query_size"), check_size(key_size, "key_size"), dtype)
         self.attn_size = A = check_size(attn_size, "attn_size")
-        self._init([("W_q", (A, query_size)), ("W_k", (A, key_size)), ("b", (A,)), ("v", (A,))],
-                   [query_size, key_size, A, A], seed)
+        self._init(
+            [("W_q", (A, query_size)), ("W_k", (A, key_size)), ("b", (A,)), ("v", (A,))],
+            [query_size, key_size, A, A],
+            seed,
+        )
 
     def project(self, keys):
         """keys (B, S, K) -> keys W_k^T (B, S, A), once per source (see :meth:`_Attention.project`)."""
@@ -309,7 +351,8 @@ class AdditiveAttention(_Attention):
         return dkeys, {"W_k": dW_k}
 
     def __repr__(self):
-        return f"AdditiveAttention(query_size={self.query_size}, key_size={self.key_size}, attn_size={self.attn_size})"
+        return (f"AdditiveAttention(query_size={self.query_size}, key_size={self.key_size}, "
+                f"attn_size={self.attn_size})")
 
 
 class DotAttention(_Attention):
@@ -331,7 +374,8 @@ class DotAttention(_Attention):
 
 
 class GeneralAttention(_Attention):
-    """Luong's general attention: ``score_s = k_s . (W q)``, W (key_size, query_size), U(-1/sqrt(Q), 1/sqrt(Q)).
+    """Luong's general attention: ``score_s = k_s . (W q)``, W (key_size, query_size), U(-1/sqrt(Q),
+    1/sqrt(Q)).
 
     Example:
         >>> attn = GeneralAttention(3, 4, seed=0)

@@ -27,6 +27,7 @@ Example:
     >>> (lstm.params["bias_ih_l0"] + lstm.params["bias_hh_l0"])[4:8].tolist()
     [1.0, 1.0, 1.0, 1.0]
 """
+
 from __future__ import annotations
 
 import numbers
@@ -81,8 +82,8 @@ def orthogonal_(W, gain=1.0, rng=None):
     rows = W.shape[0]
     cols = W.size // rows
     A = _generator(rng).normal(size=(max(rows, cols), min(rows, cols)))
-    Q, R = np.linalg.qr(A)                                          # Q (max, min), orthonormal columns
-    Q = Q * np.sign(np.diag(R))                                     # signs fixed: Haar measure
+    Q, R = np.linalg.qr(A)  # Q (max, min), orthonormal columns
+    Q = Q * np.sign(np.diag(R))  # signs fixed: Haar measure
     W[...] = (gain * (Q if rows >= cols else Q.T)).reshape(W.shape)
     return W
 
@@ -107,6 +108,7 @@ def _bias_blocks(layer, gate):
     """For every layer and direction: (bias_ih, bias_hh, slice of ``gate``'s block). TypeError/ValueError
     else."""
     from .recurrent import LAYERS
+
     if not isinstance(layer, tuple(LAYERS.values())):
         raise TypeError(f"layer must be a minirnn RNN, LSTM or GRU, got {type(layer).__name__}")
     gates = layer.cell.gates
@@ -116,8 +118,11 @@ def _bias_blocks(layer, gate):
         raise ValueError("layer must have biases (bias=True) to set a gate bias, got bias=False")
     H, k = layer.hidden_size, gates.index(gate)
     block = slice(k * H, (k + 1) * H)
-    return [(layer.params[name], layer.params[name.replace("bias_ih", "bias_hh")], block)
-            for name in layer.params if name.startswith("bias_ih")]
+    return [
+        (layer.params[name], layer.params[name.replace("bias_ih", "bias_hh")], block)
+        for name in layer.params
+        if name.startswith("bias_ih")
+    ]
 
 
 def forget_bias_(lstm, value):
@@ -167,5 +172,5 @@ def chrono_(layer, T_max, rng=None):
         b_ih[block], b_hh[block] = log_u, 0.0
         if opposite is not None:
             k = layer.cell.gates.index(opposite) * layer.hidden_size
-            b_ih[k:k + layer.hidden_size], b_hh[k:k + layer.hidden_size] = -log_u, 0.0
+            b_ih[k : k + layer.hidden_size], b_hh[k : k + layer.hidden_size] = -log_u, 0.0
     return layer

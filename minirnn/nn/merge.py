@@ -7,10 +7,12 @@ With ``f`` and ``r`` the forward and reverse outputs of one layer, each (T, B, H
     ave:     y = (f + r) / 2   (T, B, H)       df = dy / 2,        dr = dy / 2
     mul:     y = f * r         (T, B, H)       df = dy * r,        dr = dy * f
 
-In a stack every layer merges its own two directions, so the next layer reads 2H features (concat) or H (the rest),
+In a stack every layer merges its own two directions, so the next layer reads 2H features (concat) or H (the
+rest),
 as a stack of Keras ``Bidirectional`` layers does. PyTorch has only ``concat``. Padded steps are zero in both
 directions, so they stay zero under every mode.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,14 +35,15 @@ def merge(outputs, merge_mode):
 
     Example:
         >>> f, r = np.ones((1, 1, 2)), np.full((1, 1, 2), 3.0)
-        >>> merge([f, r], "concat").shape, merge([f, r], "ave")[0, 0].tolist(), merge([f, r], "mul")[0, 0].tolist()
+        >>> (merge([f, r], "concat").shape, merge([f, r], "ave")[0, 0].tolist(),
+        ...  merge([f, r], "mul")[0, 0].tolist())
         ((1, 1, 4), [2.0, 2.0], [3.0, 3.0])
     """
     if len(outputs) == 1:
         return outputs[0]
     f, r = outputs
     if merge_mode == "concat":
-        return np.concatenate([f, r], axis=2)                        # (T, B, 2H)
+        return np.concatenate([f, r], axis=2)  # (T, B, 2H)
     if merge_mode == "sum":
         return f + r
     if merge_mode == "ave":
@@ -53,7 +56,8 @@ def merge(outputs, merge_mode):
 def merge_backward(dy, outputs, merge_mode):
     """The gradients of each direction's output from ``dy``, the gradient of :func:`merge`'s result.
 
-    ``outputs`` are the arrays :func:`merge` joined (``mul`` needs them). Returns a list like ``outputs``, each
+    ``outputs`` are the arrays :func:`merge` joined (``mul`` needs them). Returns a list like ``outputs``,
+    each
     C-contiguous (T, B, H).
 
     Example:
@@ -63,7 +67,7 @@ def merge_backward(dy, outputs, merge_mode):
     """
     if len(outputs) == 1:
         return [np.ascontiguousarray(dy)]
-    f, r = outputs                                                   # None unless merge_mode == "mul"
+    f, r = outputs  # None unless merge_mode == "mul"
     H = dy.shape[-1] // 2
     if merge_mode == "concat":
         return [np.ascontiguousarray(dy[:, :, :H]), np.ascontiguousarray(dy[:, :, H:])]

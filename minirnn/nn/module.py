@@ -1,10 +1,14 @@
 """The Module base class that every minirnn layer and model builds on.
 
-A Module holds two dicts with the same keys: ``params`` (name -> ndarray, what learns) and ``grads`` (name -> ndarray of
-the same shape, filled by ``backward``). Forward runs by calling the module; it keeps whatever ``backward`` needs from
-the last call. ``state_dict``/``load_state_dict`` move parameters in and out by name (PyTorch's names), ``train``/``eval``
+A Module holds two dicts with the same keys: ``params`` (name -> ndarray, what learns) and ``grads`` (name ->
+    ndarray of
+the same shape, filled by ``backward``). Forward runs by calling the module; it keeps whatever ``backward``
+needs from
+the last call. ``state_dict``/``load_state_dict`` move parameters in and out by name (PyTorch's names),
+``train``/``eval``
 switch dropout on and off. Nothing else: no hooks, no registry.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,10 +35,12 @@ class Module:
         self._modules: dict[str, Module] = {}
         self.training = True
 
-    # -- parameters ------------------------------------------------------------------------------------------------
+    # -- parameters
+    # ------------------------------------------------------------------------------------------------
     @property
     def params(self) -> dict[str, np.ndarray]:
-        """All learnable arrays by (PyTorch) name, this module's own first, then each sub-module's with a prefix."""
+        """All learnable arrays by (PyTorch) name, this module's own first, then each sub-module's with a
+        prefix."""
         out = dict(self._own_params)
         for prefix, module in self._modules.items():
             for name, value in module.params.items():
@@ -62,9 +68,12 @@ class Module:
     def load_state_dict(self, state: dict) -> None:
         """Copy arrays into the parameters by name (in place, so optimizers keep their references).
 
-        Accepts NumPy arrays or anything ``np.asarray`` converts (a torch tensor's ``.numpy()``, or the tensor itself on
-        CPU). Every name must be present, no extra names, every shape must match, and every value must be finite once
-        cast to the parameter's dtype (1e39 does not fit float32): otherwise a ``ValueError`` that names the key, and
+        Accepts NumPy arrays or anything ``np.asarray`` converts (a torch tensor's ``.numpy()``, or the
+        tensor itself on
+        CPU). Every name must be present, no extra names, every shape must match, and every value must be
+        finite once
+        cast to the parameter's dtype (1e39 does not fit float32): otherwise a ``ValueError`` that names the
+        key, and
         nothing is changed.
         """
         if not isinstance(state, dict):
@@ -73,8 +82,10 @@ class Module:
         missing = sorted(set(params) - set(state))
         unexpected = sorted(set(state) - set(params))
         if missing or unexpected:
-            raise ValueError(f"state_dict keys do not match {type(self).__name__}: missing {missing}, "
-                             f"unexpected {unexpected}")
+            raise ValueError(
+                f"state_dict keys do not match {type(self).__name__}: missing {missing}, "
+                f"unexpected {unexpected}"
+            )
         converted = {}
         for name, target in params.items():
             value = state[name]
@@ -87,16 +98,19 @@ class Module:
                 raise TypeError(f"state_dict[{name!r}] must be a real numeric array, got dtype {value.dtype}")
             require_finite(value, f"state_dict[{name!r}]")
             with np.errstate(over="ignore", invalid="ignore"):
-                cast = value.astype(target.dtype)                    # what the parameter will hold
+                cast = value.astype(target.dtype)  # what the parameter will hold
             if not np.all(np.isfinite(cast)):
-                raise ValueError(f"state_dict[{name!r}] holds values that do not fit {target.dtype} (largest "
-                                 f"magnitude {np.abs(value).max():.3g}, the largest {target.dtype} is "
-                                 f"{np.finfo(target.dtype).max:.3g}); nothing was loaded")
+                raise ValueError(
+                    f"state_dict[{name!r}] holds values that do not fit {target.dtype} (largest "
+                    f"magnitude {np.abs(value).max():.3g}, the largest {target.dtype} is "
+                    f"{np.finfo(target.dtype).max:.3g}); nothing was loaded"
+                )
             converted[name] = cast
         for name, target in params.items():  # all checked: now write
             target[...] = converted[name]
 
-    # -- modes -----------------------------------------------------------------------------------------------------
+    # -- modes
+    # -----------------------------------------------------------------------------------------------------
     def train(self, mode: bool = True) -> "Module":
         """Switch training mode (dropout on) for this module and its sub-modules; returns self."""
         self.training = bool(mode)

@@ -1,12 +1,16 @@
 """Optimizers and gradient clipping, with torch.optim's update rules so both take the same steps.
 
-An optimizer is given a module (anything with ``params`` and ``grads``: dicts name -> ndarray with the same keys) and
-updates every ``module.params[name]`` IN PLACE from ``module.grads[name]``. Its state is a plain dict of arrays and
-numbers (``state_dict``), so a checkpoint can put it in an ``.npz`` next to the weights. Per-parameter state keys are
+An optimizer is given a module (anything with ``params`` and ``grads``: dicts name -> ndarray with the same
+keys) and
+updates every ``module.params[name]`` IN PLACE from ``module.grads[name]``. Its state is a plain dict of
+arrays and
+numbers (``state_dict``), so a checkpoint can put it in an ``.npz`` next to the weights. Per-parameter state
+keys are
 ``"<buffer>:<param name>"``, e.g. ``"exp_avg:weight_ih_l0"``.
 
 Clipping functions work on a module or on a grads dict, in place, like ``torch.nn.utils.clip_grad_norm_``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,36 +21,47 @@ __all__ = ["SGD", "Adagrad", "Adam", "grad_norm", "clip_grad_norm", "clip_grad_v
 
 
 def _check_nonneg(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(value) or value < 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not np.isfinite(value)
+        or value < 0
+    ):
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     return float(value)
 
 
 class _Optimizer:
-    """What every optimizer shares: the module, the hyperparameters, the state buffers, (de)serialising them."""
+    """What every optimizer shares: the module, the hyperparameters, the state buffers, (de)serialising
+    them."""
 
-    _hyper: tuple[str, ...] = ()      # names of the float hyperparameters saved in state_dict
-    _buffers: tuple[str, ...] = ()    # names of the per-parameter state arrays
+    _hyper: tuple[str, ...] = ()  # names of the float hyperparameters saved in state_dict
+    _buffers: tuple[str, ...] = ()  # names of the per-parameter state arrays
 
     def __init__(self, module):
         if not (hasattr(module, "params") and hasattr(module, "grads")):
-            raise TypeError(f"module must have `params` and `grads` dicts (a minirnn Module), got {type(module).__name__}")
+            raise TypeError(
+                f"module must have `params` and `grads` dicts (a minirnn Module), got {type(module).__name__}"
+            )
         self.module = module
         self.state: dict[str, dict[str, np.ndarray]] = {b: {} for b in self._buffers}
         self.step_count = 0
         params = module.params
         grads = module.grads
         if set(params) != set(grads):
-            raise ValueError(f"module.params and module.grads must have the same names, got {sorted(params)} "
-                             f"and {sorted(grads)}")
+            raise ValueError(
+                f"module.params and module.grads must have the same names, got {sorted(params)} "
+                f"and {sorted(grads)}"
+            )
 
     def _pairs(self):
         params, grads = self.module.params, self.module.grads
         for name, p in params.items():
             g = grads[name]
             if g.shape != p.shape:
-                raise ValueError(f"grads[{name!r}] must have the shape of params[{name!r}] {p.shape}, got {g.shape}")
+                raise ValueError(
+                    f"grads[{name!r}] must have the shape of params[{name!r}] {p.shape}, got {g.shape}"
+                )
             yield name, p, g
 
     def zero_grad(self) -> None:
@@ -70,9 +85,11 @@ class _Optimizer:
     def _update(self, name, p, g):  # pragma: no cover - every optimizer overrides it
         raise NotImplementedError
 
-    # -- checkpoints -----------------------------------------------------------------------------------------------
+    # -- checkpoints
+    # -----------------------------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        """A plain dict: ``"optimizer"`` (class name), the hyperparameters, ``"step"``, and a copy of every buffer
+        """A plain dict: ``"optimizer"`` (class name), the hyperparameters, ``"step"``, and a copy of every
+        buffer
         under ``"<buffer>:<param name>"``. ``np.savez(path, **opt.state_dict())`` stores it."""
         out = {"optimizer": type(self).__name__, "step": self.step_count}
         for h in self._hyper:
@@ -85,8 +102,10 @@ class _Optimizer:
     def load_state_dict(self, state) -> None:
         """Restore what ``state_dict`` gave (also as loaded back from an ``.npz``: scalars may be 0-d arrays).
 
-        Checks the optimizer kind, that every buffer names a parameter of the module with its shape and holds finite
-        numbers, that every hyperparameter is one the constructor accepts (a finite number >= 0, betas below 1) and
+        Checks the optimizer kind, that every buffer names a parameter of the module with its shape and holds
+        finite
+        numbers, that every hyperparameter is one the constructor accepts (a finite number >= 0, betas below
+        1) and
         that ``step`` is an integer >= 0; raises ``ValueError`` otherwise and changes nothing.
         """
         if not isinstance(state, dict):
@@ -102,8 +121,10 @@ class _Optimizer:
                 continue
             b, name = key.split(":", 1)
             if b not in buffers or name not in params:
-                raise ValueError(f"state key {key!r} is not a buffer of {type(self).__name__} for a parameter "
-                                 f"of the module (buffers {list(self._buffers)}, parameters {sorted(params)})")
+                raise ValueError(
+                    f"state key {key!r} is not a buffer of {type(self).__name__} for a parameter "
+                    f"of the module (buffers {list(self._buffers)}, parameters {sorted(params)})"
+                )
             value = np.asarray(value)
             if value.dtype.kind not in "biuf":
                 raise ValueError(f"state[{key!r}] must be a real numeric array, got dtype {value.dtype}")
@@ -112,8 +133,10 @@ class _Optimizer:
             with np.errstate(over="ignore"):
                 value = np.array(value, dtype=params[name].dtype)
             if not np.all(np.isfinite(value)):
-                raise ValueError(f"state[{key!r}] must hold finite numbers that fit {params[name].dtype}, "
-                                 f"got NaN, Inf or a value too large")
+                raise ValueError(
+                    f"state[{key!r}] must hold finite numbers that fit {params[name].dtype}, "
+                    f"got NaN, Inf or a value too large"
+                )
             buffers[b][name] = value
         missing = [k for k in ("step",) + self._hyper if k not in state]
         if missing:
@@ -123,7 +146,7 @@ class _Optimizer:
         step = step.item() if isinstance(step, np.ndarray) and step.shape == () else step
         if isinstance(step, (bool, np.bool_)) or not isinstance(step, (int, np.integer)) or step < 0:
             raise ValueError(f"state['step'] must be an integer >= 0, got {step!r}")
-        self.step_count = int(step)                            # everything checked: now write
+        self.step_count = int(step)  # everything checked: now write
         for h, v in hyper.items():
             setattr(self, h, v)
         self.state = buffers
@@ -146,7 +169,8 @@ class _Optimizer:
 
 
 class SGD(_Optimizer):
-    """Stochastic gradient descent with optional momentum, Nesterov momentum and L2 weight decay (torch.optim.SGD).
+    """Stochastic gradient descent with optional momentum, Nesterov momentum and L2 weight decay
+    (torch.optim.SGD).
 
         g = grad + weight_decay * p
         b = g                                       on the first step
@@ -171,8 +195,10 @@ class SGD(_Optimizer):
         self.weight_decay = _check_nonneg(weight_decay, "weight_decay")
         self.nesterov = bool(nesterov)
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
-            raise ValueError(f"nesterov=True needs momentum > 0 and dampening = 0, got momentum={self.momentum} "
-                             f"and dampening={self.dampening}")
+            raise ValueError(
+                f"nesterov=True needs momentum > 0 and dampening = 0, got momentum={self.momentum} "
+                f"and dampening={self.dampening}"
+            )
 
     def _update(self, name, p, g):
         if self.weight_decay:
@@ -221,7 +247,8 @@ class Adam(_Optimizer):
         g = grad + weight_decay * p
         m = beta1 * m + (1 - beta1) * g
         v = beta2 * v + (1 - beta2) * g^2
-        p = p - (lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)        t = 1, 2, ... the step count
+        p = p - (lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)        t = 1, 2, ... the step
+        count
 
     Example:
         >>> from minirnn.nn import Linear
@@ -236,9 +263,16 @@ class Adam(_Optimizer):
     def __init__(self, module, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(module)
         self.lr = _check_nonneg(lr, "lr")
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2 or not all(
-                isinstance(b, (int, float, np.integer, np.floating)) and not isinstance(b, bool) and 0 <= b < 1
-                for b in betas):
+        if (
+            not isinstance(betas, (tuple, list))
+            or len(betas) != 2
+            or not all(
+                isinstance(b, (int, float, np.integer, np.floating))
+                and not isinstance(b, bool)
+                and 0 <= b < 1
+                for b in betas
+            )
+        ):
             raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
         self.beta1, self.beta2 = float(betas[0]), float(betas[1])
         self.eps = _check_nonneg(eps, "eps")
@@ -258,16 +292,17 @@ class Adam(_Optimizer):
         v *= self.beta2
         v += (1 - self.beta2) * g * g
         t = self.step_count
-        step_size = self.lr / (1 - self.beta1 ** t)
-        update = np.sqrt(v)                                   # one temporary, reused in place:
-        update /= np.sqrt(1 - self.beta2 ** t)
-        update += self.eps                                     # denom = sqrt(v) / sqrt(1 - beta2^t) + eps
+        step_size = self.lr / (1 - self.beta1**t)
+        update = np.sqrt(v)  # one temporary, reused in place:
+        update /= np.sqrt(1 - self.beta2**t)
+        update += self.eps  # denom = sqrt(v) / sqrt(1 - beta2^t) + eps
         np.divide(m, update, out=update)
         update *= step_size
-        p -= update                                            # p -= step_size * (m / denom)
+        p -= update  # p -= step_size * (m / denom)
 
 
-# -- clipping ---------------------------------------------------------------------------------------------------------
+# -- clipping
+# ---------------------------------------------------------------------------------------------------------
 def _grad_arrays(grads_or_module) -> list[np.ndarray]:
     grads = grads_or_module.grads if hasattr(grads_or_module, "grads") else grads_or_module
     if isinstance(grads, dict):
@@ -278,13 +313,16 @@ def _grad_arrays(grads_or_module) -> list[np.ndarray]:
         grads = list(grads)
     for g in grads:
         if not isinstance(g, np.ndarray):
-            raise TypeError(f"grads_or_module must be a Module, a dict of arrays or a list of arrays, "
-                            f"got an element of type {type(g).__name__}")
+            raise TypeError(
+                f"grads_or_module must be a Module, a dict of arrays or a list of arrays, "
+                f"got an element of type {type(g).__name__}"
+            )
     return grads
 
 
 def grad_norm(grads_or_module) -> float:
-    """The global L2 norm of all gradients, ``sqrt(sum over every gradient array g of sum(g^2))``, summed in float64.
+    """The global L2 norm of all gradients, ``sqrt(sum over every gradient array g of sum(g^2))``, summed in
+    float64.
 
     Args:
         grads_or_module: a Module (its ``grads``), a dict name -> array, or a list of arrays.
@@ -293,7 +331,9 @@ def grad_norm(grads_or_module) -> float:
         >>> grad_norm({"w": np.array([3.0, 4.0]), "b": np.zeros(2)})
         5.0
     """
-    return float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in _grad_arrays(grads_or_module))))
+    return float(
+        np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in _grad_arrays(grads_or_module)))
+    )
 
 
 def clip_grad_norm(grads_or_module, max_norm, eps: float = 1e-6) -> float:
@@ -317,7 +357,11 @@ def clip_grad_norm(grads_or_module, max_norm, eps: float = 1e-6) -> float:
         >>> clip_grad_norm(g, 1.0), np.round(g["w"], 4).tolist()
         (5.0, [0.6, 0.8])
     """
-    if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float, np.integer, np.floating)) or not max_norm > 0:
+    if (
+        isinstance(max_norm, bool)
+        or not isinstance(max_norm, (int, float, np.integer, np.floating))
+        or not max_norm > 0
+    ):
         raise ValueError(f"max_norm must be a number > 0, got {max_norm!r}")
     grads = _grad_arrays(grads_or_module)
     total = grad_norm(grads)
@@ -329,15 +373,19 @@ def clip_grad_norm(grads_or_module, max_norm, eps: float = 1e-6) -> float:
 
 
 def clip_grad_value(grads_or_module, clip_value) -> None:
-    """Clip every gradient entry into [-clip_value, clip_value] in place, as ``torch.nn.utils.clip_grad_value_``.
+    """Clip every gradient entry into [-clip_value, clip_value] in place, as
+    ``torch.nn.utils.clip_grad_value_``.
 
     Example:
         >>> g = {"w": np.array([-3.0, 0.5, 4.0])}
         >>> clip_grad_value(g, 1.0); g["w"].tolist()
         [-1.0, 0.5, 1.0]
     """
-    if isinstance(clip_value, bool) or not isinstance(clip_value, (int, float, np.integer, np.floating)) \
-            or not clip_value > 0:
+    if (
+        isinstance(clip_value, bool)
+        or not isinstance(clip_value, (int, float, np.integer, np.floating))
+        or not clip_value > 0
+    ):
         raise ValueError(f"clip_value must be a number > 0, got {clip_value!r}")
     for g in _grad_arrays(grads_or_module):
         np.clip(g, -clip_value, clip_value, out=g)

@@ -1,59 +1,78 @@
 """RNN, LSTM and GRU layers with PyTorch's constructor, weight names, shapes and semantics.
 
-A layer stacks ``num_layers`` cells, optionally in both directions, over a batch of sequences. The math of one cell
-over one sequence lives in ``minirnn/cells`` (readable NumPy) and ``minirnn/kernels`` (the same loops under Numba);
-this file only wires cells together: layer after layer, forward and reverse, padding, dropout, and the gradients back.
+A layer stacks ``num_layers`` cells, optionally in both directions, over a batch of sequences. The math of
+one cell
+over one sequence lives in ``minirnn/cells`` (readable NumPy) and ``minirnn/kernels`` (the same loops under
+Numba);
+this file only wires cells together: layer after layer, forward and reverse, padding, dropout, and the
+    gradients back.
 
     out, h_n        = rnn(x, h0=None, lengths=None)          # RNN and GRU
     out, (h_n, c_n) = lstm(x, (h0, c0) or None, lengths=None)
     dx, dh0         = rnn.backward(dout, dh_n=None)          # None means zeros
     dx, (dh0, dc0)  = lstm.backward(dout, (dh_n, dc_n) or None)
 
-One backward per forward, as in torch without ``retain_graph``: the compiled backward writes the gate gradients over
+One backward per forward, as in torch without ``retain_graph``: the compiled backward writes the gate
+gradients over
 the saved gate values (so the peak memory stays near what the forward stores), and a second call raises.
 
-Shapes: ``x`` (T, B, I), or (B, T, I) with ``batch_first=True``, or (T, I) unbatched; ``out`` (T, B, D*H) with D = 2 when
-bidirectional (forward features first, then reverse); ``h0``/``h_n`` (num_layers*D, B, H), row ``layer*D + direction``.
-An LSTM with ``proj_size=P`` has h of size P (``out`` (T, B, D*P), ``h0``/``h_n`` (L*D, B, P)) and c of size H.
-``lengths`` (B integers in 1..T) follows ``pack_padded_sequence``: sequence b ends at step lengths[b]-1, its outputs
+Shapes: ``x`` (T, B, I), or (B, T, I) with ``batch_first=True``, or (T, I) unbatched; ``out`` (T, B, D*H)
+    with D = 2 when
+bidirectional (forward features first, then reverse); ``h0``/``h_n`` (num_layers*D, B, H), row ``layer*D +
+direction``.
+An LSTM with ``proj_size=P`` has h of size P (``out`` (T, B, D*P), ``h0``/``h_n`` (L*D, B, P)) and c of size
+H.
+``lengths`` (B integers in 1..T) follows ``pack_padded_sequence``: sequence b ends at step lengths[b]-1, its
+outputs
 after that are zero, the reverse direction starts at its last real step, and padded inputs get zero gradient.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 from ..cells import registry
-from .recurrent_base import BACKENDS, _Recurrent, use_backend  # noqa: F401 (BACKENDS, use_backend: re-exported)
+# noqa: F401 (BACKENDS, use_backend: re-exported)
+from .recurrent_base import BACKENDS, _Recurrent, use_backend
 
 
 class _SingleState(_Recurrent):
-    """A layer whose only state is h (RNN, GRU): ``out, h_n = layer(x, h0)``, ``dx, dh0 = layer.backward(dout, dh_n)``."""
+    """A layer whose only state is h (RNN, GRU): ``out, h_n = layer(x, h0)``, ``dx, dh0 =
+    layer.backward(dout, dh_n)``."""
 
     def __call__(self, x, h0=None, lengths=None):
-        """x (T, B, I) | (B, T, I) if batch_first | (T, I); h0 (L*D, B, H) or None -> out (T, B, D*H), h_n (L*D, B, H)."""
+        """x (T, B, I) | (B, T, I) if batch_first | (T, I); h0 (L*D, B, H) or None -> out (T, B, D*H), h_n
+        (L*D, B, H)."""
         return self._call(x, h0, lengths, "h0")
 
     forward = __call__
 
     def backward(self, dout, dh_n=None):
-        """dout like ``out``, dh_n like ``h_n`` (None: zeros) -> dx like ``x``, dh0 like ``h0``; fills ``self.grads``."""
+        """dout like ``out``, dh_n like ``h_n`` (None: zeros) -> dx like ``x``, dh0 like ``h0``; fills
+        ``self.grads``."""
         return self._call_backward(dout, dh_n, "dh_n")
 
 
 class RNN(_SingleState):
-    """Elman RNN, as ``torch.nn.RNN``:  h_t = phi(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh),  phi = tanh or relu.
+    """Elman RNN, as ``torch.nn.RNN``:  h_t = phi(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh),  phi = tanh or
+    relu.
 
     Args:
-        input_size (I), hidden_size (H), num_layers, nonlinearity ("tanh" | "relu"), bias, batch_first, dropout
+        input_size (I), hidden_size (H), num_layers, nonlinearity ("tanh" | "relu"), bias, batch_first,
+        dropout
         (between layers, training only), bidirectional: as PyTorch.
         dtype: np.float64 (default) or np.float32.  seed: for the initial weights and dropout masks.
         backend: "auto" (default), "numpy" (the readable loop) or "numba" (the compiled loop).
-        recurrent_dropout: in [0, 1), training only: one inverted-dropout mask (B, H) per sequence and direction on
-            h_{t-1} where it enters the recurrent product, the same at every step (Gal & Ghahramani 2016; Keras).
-        merge_mode: how a bidirectional layer joins its directions: "concat" (PyTorch; default), "sum", "mul" or
+        recurrent_dropout: in [0, 1), training only: one inverted-dropout mask (B, H) per sequence and
+            direction on
+            h_{t-1} where it enters the recurrent product, the same at every step (Gal & Ghahramani 2016;
+            Keras).
+        merge_mode: how a bidirectional layer joins its directions: "concat" (PyTorch; default), "sum", "mul"
+            or
             "ave" (Keras' Bidirectional); every stacked layer merges its own (``minirnn/nn/merge.py``).
 
-    Parameters (``layer.params``): ``weight_ih_l{k}`` (H, I or D*H), ``weight_hh_l{k}`` (H, H), ``bias_ih_l{k}``,
+    Parameters (``layer.params``): ``weight_ih_l{k}`` (H, I or D*H), ``weight_hh_l{k}`` (H, H),
+    ``bias_ih_l{k}``,
     ``bias_hh_l{k}`` (H,), with suffix ``_reverse`` for the reverse direction.
 
     Example:
@@ -68,12 +87,38 @@ class RNN(_SingleState):
 
     cell = registry.RNN
 
-    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, *, dtype=np.float64, seed=None, backend="auto", recurrent_dropout=0.0,
-                 merge_mode="concat"):
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         dtype=dtype, seed=seed, backend=backend, nonlinearity=nonlinearity,
-                         recurrent_dropout=recurrent_dropout, merge_mode=merge_mode)
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        nonlinearity="tanh",
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        *,
+        dtype=np.float64,
+        seed=None,
+        backend="auto",
+        recurrent_dropout=0.0,
+        merge_mode="concat",
+    ):
+        super().__init__(
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            dtype=dtype,
+            seed=seed,
+            backend=backend,
+            nonlinearity=nonlinearity,
+            recurrent_dropout=recurrent_dropout,
+            merge_mode=merge_mode,
+        )
 
     @property
     def nonlinearity(self) -> str:
@@ -88,10 +133,12 @@ class GRU(_SingleState):
         n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn))   h' = (1 - z) * n + z * h
 
     Same arguments as :class:`RNN` without ``nonlinearity``; weights are (3H, ...) in the order r, z, n.
-    ``reset_after=False`` selects the original GRU of Cho et al. (2014), Keras' ``reset_after=False``: the reset gate
+    ``reset_after=False`` selects the original GRU of Cho et al. (2014), Keras' ``reset_after=False``: the
+    reset gate
     multiplies h before the recurrent product, ``n = tanh(x W_in^T + b_in + (r * h) W_hn^T + b_hn)``
     (``minirnn/cells/gru_reset_before.py``); same parameters.
-    ``layer_norm=True`` normalises the input and recurrent products separately (``cells/ln_gru.py``), with gains
+    ``layer_norm=True`` normalises the input and recurrent products separately (``cells/ln_gru.py``), with
+    gains
     ``ln_ih_weight_l{k}``, ``ln_hh_weight_l{k}`` (3H,) starting at 1.
 
     Example:
@@ -105,12 +152,39 @@ class GRU(_SingleState):
 
     cell = registry.GRU
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, *, dtype=np.float64, seed=None, backend="auto", reset_after=True,
-                 recurrent_dropout=0.0, merge_mode="concat", layer_norm=False):
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         dtype=dtype, seed=seed, backend=backend, recurrent_dropout=recurrent_dropout,
-                         merge_mode=merge_mode, switches={"reset_after": reset_after, "layer_norm": layer_norm})
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        *,
+        dtype=np.float64,
+        seed=None,
+        backend="auto",
+        reset_after=True,
+        recurrent_dropout=0.0,
+        merge_mode="concat",
+        layer_norm=False,
+    ):
+        super().__init__(
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            dtype=dtype,
+            seed=seed,
+            backend=backend,
+            recurrent_dropout=recurrent_dropout,
+            merge_mode=merge_mode,
+            switches={"reset_after": reset_after, "layer_norm": layer_norm},
+        )
         self.reset_after, self.layer_norm = bool(reset_after), bool(layer_norm)
 
 
@@ -120,10 +194,12 @@ class LSTM(_Recurrent):
         i, f, o = sigmoid(...),  g = tanh(...)   each of  x W_i*^T + b_i* + h W_h*^T + b_h*
         c' = f * c + i * g       h' = o * tanh(c')
 
-    Same arguments as :class:`RNN` without ``nonlinearity``; weights are (4H, ...) in the order i, f, g, o. Three
+    Same arguments as :class:`RNN` without ``nonlinearity``; weights are (4H, ...) in the order i, f, g, o.
+        Three
     variants, each its own cell (two together are not implemented: a ValueError):
 
-    * ``proj_size=P`` (0 < P < H), as PyTorch (Sak et al. 2014): ``h' = (o * tanh(c')) W_hr^T`` has size P, with one
+    * ``proj_size=P`` (0 < P < H), as PyTorch (Sak et al. 2014): ``h' = (o * tanh(c')) W_hr^T`` has size P,
+        with one
       more parameter ``weight_hr_l{k}`` (P, H); ``weight_hh`` is (4H, P), ``out`` (T, B, D*P), ``h0``/``h_n``
       (L*D, B, P), c keeps size H (``minirnn/cells/lstm_proj.py``).
     * ``peepholes=True`` (Gers and Schmidhuber 2000; TF's ``use_peepholes``): i and f also see ``w_ci * c``,
@@ -131,7 +207,8 @@ class LSTM(_Recurrent):
       PyTorch's style ``weight_ci_l{k}``, ``weight_cf_l{k}``, ``weight_co_l{k}``, each (H,)
       (``minirnn/cells/lstm_peephole.py``).
     * ``layer_norm=True`` normalises the input and recurrent products separately and c before its tanh
-      (``cells/ln_lstm.py``), with gains ``ln_ih_weight_l{k}``, ``ln_hh_weight_l{k}`` (4H,), ``ln_c_weight_l{k}``
+      (``cells/ln_lstm.py``), with gains ``ln_ih_weight_l{k}``, ``ln_hh_weight_l{k}`` (4H,),
+      ``ln_c_weight_l{k}``
       (H,) starting at 1 and ``ln_c_bias_l{k}`` (H,) at 0.
 
     Example:
@@ -148,12 +225,41 @@ class LSTM(_Recurrent):
 
     cell = registry.LSTM
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, proj_size=0, *, dtype=np.float64, seed=None, backend="auto", peepholes=False,
-                 recurrent_dropout=0.0, merge_mode="concat", layer_norm=False):
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         dtype=dtype, seed=seed, backend=backend, proj_size=proj_size, recurrent_dropout=recurrent_dropout,
-                         merge_mode=merge_mode, switches={"peepholes": peepholes, "layer_norm": layer_norm})
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        proj_size=0,
+        *,
+        dtype=np.float64,
+        seed=None,
+        backend="auto",
+        peepholes=False,
+        recurrent_dropout=0.0,
+        merge_mode="concat",
+        layer_norm=False,
+    ):
+        super().__init__(
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            dtype=dtype,
+            seed=seed,
+            backend=backend,
+            proj_size=proj_size,
+            recurrent_dropout=recurrent_dropout,
+            merge_mode=merge_mode,
+            switches={"peepholes": peepholes, "layer_norm": layer_norm},
+        )
         self.peepholes, self.layer_norm = bool(peepholes), bool(layer_norm)
 
     def __call__(self, x, hx=None, lengths=None):
@@ -172,18 +278,23 @@ LAYERS = {cls.cell.name: cls for cls in (RNN, LSTM, GRU)}
 
 
 def layer_for(cell, *args, **kwargs):
-    """A layer that runs the registry cell ``cell`` (a variant too): its family's class, given the switches that
+    """A layer that runs the registry cell ``cell`` (a variant too): its family's class, given the switches
+    that
     select it; ``args``, ``kwargs`` as the class takes them (a projected cell needs ``proj_size=``).
 
     Example:
         >>> layer_for(registry.get("gru_reset_before"), 3, 4)
         GRU(3, 4, reset_after=False)
     """
-    switches = {key: value for key, value in cell.switches.items() if key != "proj_size"}    # proj_size is a size
+    switches = {
+        key: value for key, value in cell.switches.items() if key != "proj_size"
+    }  # proj_size is a size
     layer = LAYERS[cell.family or cell.name](*args, **switches, **kwargs)
     if layer.cell is not cell:
-        raise ValueError(f"layer_for: the arguments select the cell {layer.cell.name!r}, not {cell.name!r}"
-                         + (" (pass proj_size > 0)" if "proj_size" in cell.switches else ""))
+        raise ValueError(
+            f"layer_for: the arguments select the cell {layer.cell.name!r}, not {cell.name!r}"
+            + (" (pass proj_size > 0)" if "proj_size" in cell.switches else "")
+        )
     return layer
 
 

@@ -1,9 +1,12 @@
-"""Input checks and the exceptions minirnn raises beyond Python's own: one place for every check and error class.
+"""Input checks and the exceptions minirnn raises beyond Python's own: one place for every check and error
+class.
 
-Every refused input is a ``ValueError`` or ``TypeError`` whose message names the argument, what was expected and what
+Every refused input is a ``ValueError`` or ``TypeError`` whose message names the argument, what was expected
+and what
 was given. One kind has its own class, so that code can tell it apart without reading messages:
 
-``NonFiniteInputError`` (a ``ValueError``): an array contains NaN or Inf. ``minirnn.train.fit`` turns it into a
+``NonFiniteInputError`` (a ``ValueError``): an array contains NaN or Inf. ``minirnn.train.fit`` turns it into
+a
 ``NonFiniteError`` that says at which training step it happened and which checkpoint was kept.
 
 Example:
@@ -14,6 +17,7 @@ Example:
     ...     print(e)
     GRU: x contains NaN or Inf
 """
+
 import numpy as np
 
 
@@ -22,7 +26,8 @@ class NonFiniteInputError(ValueError):
 
 
 def require_finite(value, label: str) -> None:
-    """Raise ``NonFiniteInputError("<label> contains NaN or Inf")`` unless every entry of the array ``value`` is finite.
+    """Raise ``NonFiniteInputError("<label> contains NaN or Inf")`` unless every entry of the array ``value``
+    is finite.
 
     Example:
         >>> require_finite(np.ones(3), "x")
@@ -47,10 +52,13 @@ def check_float_dtype(dtype, name: str = "dtype") -> np.dtype:
 
 
 def check_output_grad(dy, expected: tuple, dtype, name: str = "dy") -> np.ndarray:
-    """dy (the gradient of the loss w.r.t. an output): a finite float32/float64 array of the output's shape."""
+    """dy (the gradient of the loss w.r.t. an output): a finite float32/float64 array of the output's
+    shape."""
     dy = np.asarray(dy)
     if dy.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{name} must be a float32 or float64 array like the output ({dtype}), got dtype {dy.dtype}")
+        raise TypeError(
+            f"{name} must be a float32 or float64 array like the output ({dtype}), got dtype {dy.dtype}"
+        )
     if dy.shape != expected:
         raise ValueError(f"{name} must have the output's shape {expected}, got {dy.shape}")
     require_finite(dy, name)
@@ -65,14 +73,18 @@ def check_size(value, name: str) -> int:
 
 
 def refuse_masked(value, label: str) -> None:
-    """Raise a TypeError for a ``numpy.ma.MaskedArray``: its mask would be ignored (masked entries used as numbers).
+    """Raise a TypeError for a ``numpy.ma.MaskedArray``: its mask would be ignored (masked entries used as
+    numbers).
 
     Example:
         >>> refuse_masked(np.ma.masked_invalid(np.array([1.0, np.nan])), "x")
         Traceback (most recent call last):
         ...
-        TypeError: x must be a plain numpy.ndarray, got a masked array (its mask would be ignored); fill it with x.filled(0.0) and pass lengths= or a mask for the padding
+        TypeError: x must be a plain numpy.ndarray, got a masked array (its mask would be ignored); fill it
+            with x.filled(0.0) and pass lengths= or a mask for the padding
     """
     if isinstance(value, np.ma.MaskedArray):
-        raise TypeError(f"{label} must be a plain numpy.ndarray, got a masked array (its mask would be ignored); "
-                        f"fill it with x.filled(0.0) and pass lengths= or a mask for the padding")
+        raise TypeError(
+            f"{label} must be a plain numpy.ndarray, got a masked array (its mask would be ignored); "
+            f"fill it with x.filled(0.0) and pass lengths= or a mask for the padding"
+        )

@@ -1,5 +1,7 @@
-"""Training: the fit loop with truncated BPTT (``loop.py``), atomic checksummed checkpoints (``checkpoint.py``) and the
+"""Training: the fit loop with truncated BPTT (``loop.py``), atomic checksummed checkpoints
+(``checkpoint.py``) and the
 recipes behind ``minirnn train`` (``recipes.py``: one task, its model, data, loss and baseline)."""
+
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .loop import NonFiniteError, fit, plot_history
 

@@ -1,24 +1,32 @@
-"""Checkpoints: a model's parameters, its optimizer's state, the random generators and the training history in one
+"""Checkpoints: a model's parameters, its optimizer's state, the random generators and the training history
+in one
 ``.npz`` file, written atomically and checked on the way back in.
 
-This file holds only saving and loading; the training loop that calls it is in ``training/loop.py``, the reader
+This file holds only saving and loading; the training loop that calls it is in ``training/loop.py``, the
+reader
 that checks every declared size before reading data in ``training/safe_npz.py``.
 
 Layout of the ``.npz`` (plain arrays, ``allow_pickle=False``)::
 
     param/<name>        every model parameter (PyTorch names: rnn.weight_ih_l0, fc.bias, ...)
     optim/<key>         the optimizer's state_dict (hyperparameters, step, exp_avg:<name>, ...)
-    array/<key>         extra arrays the caller wants back (the hidden state carried between BPTT chunks, history)
+    array/<key>         extra arrays the caller wants back (the hidden state carried between BPTT chunks,
+    history)
     meta                a JSON string: format version, model repr and config, step, RNG states, anything else
     checksum            sha256 over every other entry's name, dtype, shape and bytes
 
-Writing goes to a temporary file in the same folder (with the permissions the umask gives any new file), is flushed and
+Writing goes to a temporary file in the same folder (with the permissions the umask gives any new file), is
+flushed and
 fsync'ed, then ``os.replace``'d over the target:
-a crash leaves either the old checkpoint or the new one, never half of one. Loading checks the checksum, the format
-version, the type of every field, every generator state and the model's architecture BEFORE touching anything: a
-truncated, corrupted, crafted, mismatched or future file raises ``ValueError`` naming the file and the field, and
+a crash leaves either the old checkpoint or the new one, never half of one. Loading checks the checksum, the
+format
+version, the type of every field, every generator state and the model's architecture BEFORE touching
+anything: a
+truncated, corrupted, crafted, mismatched or future file raises ``ValueError`` naming the file and the field,
+and
 leaves the model, the optimizer and the generators exactly as they were.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,7 +39,14 @@ import numpy as np
 
 from .safe_npz import read_npz
 
-__all__ = ["FORMAT_VERSION", "save_checkpoint", "load_checkpoint", "read_checkpoint", "rng_state", "set_rng_state"]
+__all__ = [
+    "FORMAT_VERSION",
+    "save_checkpoint",
+    "load_checkpoint",
+    "read_checkpoint",
+    "rng_state",
+    "set_rng_state",
+]
 
 #: Bumped whenever the layout changes; files with a larger version are refused.
 FORMAT_VERSION = 1
@@ -56,7 +71,8 @@ def _check_path(path) -> str:
 
 
 def rng_state(rng: np.random.Generator) -> dict:
-    """The full state of a Generator as JSON-able data (the bit generator's own dict; 128-bit ints stay exact).
+    """The full state of a Generator as JSON-able data (the bit generator's own dict; 128-bit ints stay
+    exact).
 
     Example:
         >>> g = np.random.default_rng(0); s = rng_state(g); a = g.random()
@@ -71,8 +87,10 @@ def rng_state(rng: np.random.Generator) -> dict:
 def set_rng_state(rng: np.random.Generator, state: dict) -> None:
     """Put ``rng`` back into ``state`` (from :func:`rng_state`), in place."""
     if state.get("bit_generator") != type(rng.bit_generator).__name__:
-        raise ValueError(f"the saved RNG state is for a {state.get('bit_generator')!r} bit generator, "
-                         f"got a Generator on {type(rng.bit_generator).__name__!r}")
+        raise ValueError(
+            f"the saved RNG state is for a {state.get('bit_generator')!r} bit generator, "
+            f"got a Generator on {type(rng.bit_generator).__name__!r}"
+        )
     rng.bit_generator.state = state
 
 
@@ -119,21 +137,30 @@ def save_checkpoint(path, model, optimizer=None, *, rng=None, arrays=None, meta=
         >>> p = save_checkpoint(os.path.join(tempfile.mkdtemp(), "ck.npz"), lin, meta={"step": 7})
         >>> read_checkpoint(p)["meta"]["step"]
         7
+
+    It is long because the atomic write (temporary file, fsync, rename, umask) and the checksum are
+    kept in one place, where their order can be checked.
     """
     path = _check_path(path)
     if not isinstance(getattr(model, "params", None), dict):
         raise TypeError(f"model must be a minirnn Module (with a params dict), got {type(model).__name__}")
     if optimizer is not None and not callable(getattr(optimizer, "state_dict", None)):
-        raise TypeError(f"optimizer must be a minirnn optimizer (with state_dict()) or None, "
-                        f"got {type(optimizer).__name__}")
+        raise TypeError(
+            f"optimizer must be a minirnn optimizer (with state_dict()) or None, "
+            f"got {type(optimizer).__name__}"
+        )
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"path must be in an existing folder, got {path!r} (no folder {folder!r})")
     entries = {f"param/{k}": np.asarray(v) for k, v in model.params.items()}
-    info = {"format_version": FORMAT_VERSION, "model": repr(model), "meta": meta or {},
-            "rng": None if rng is None else rng_state(rng),
-            "module_rngs": {k: rng_state(g) for k, g in _module_rngs(model).items()},
-            "optimizer": None}
+    info = {
+        "format_version": FORMAT_VERSION,
+        "model": repr(model),
+        "meta": meta or {},
+        "rng": None if rng is None else rng_state(rng),
+        "module_rngs": {k: rng_state(g) for k, g in _module_rngs(model).items()},
+        "optimizer": None,
+    }
     if optimizer is not None:
         scalars = {}
         for key, value in optimizer.state_dict().items():
@@ -144,14 +171,18 @@ def save_checkpoint(path, model, optimizer=None, *, rng=None, arrays=None, meta=
         info["optimizer"] = scalars
     for key, value in (arrays or {}).items():
         entries[f"array/{key}"] = np.asarray(value)
-    for key, value in entries.items():                 # object arrays would be pickled: unreadable without pickle
+    for key, value in entries.items():  # object arrays would be pickled: unreadable without pickle
         if value.dtype.hasobject:
-            raise TypeError(f"{key.replace('/', ' ')} must be a numeric array (it is saved without pickle), "
-                            f"got dtype object")
+            raise TypeError(
+                f"{key.replace('/', ' ')} must be a numeric array (it is saved without pickle), "
+                f"got dtype object"
+            )
     try:
         encoded = json.dumps(info)
     except (TypeError, ValueError) as e:
-        raise TypeError(f"meta must be JSON-serialisable (numbers, strings, lists, dicts), got {meta!r}: {e}") from None
+        raise TypeError(
+            f"meta must be JSON-serialisable (numbers, strings, lists, dicts), got {meta!r}: {e}"
+        ) from None
     entries["meta"] = np.array(encoded)
     entries["checksum"] = np.array(_checksum(entries))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
@@ -160,7 +191,7 @@ def save_checkpoint(path, model, optimizer=None, *, rng=None, arrays=None, meta=
             np.savez(f, **entries)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, _mode_from_umask())                # mkstemp makes it 0600; a figure next to it gets 0644
+        os.chmod(tmp, _mode_from_umask())  # mkstemp makes it 0600; a figure next to it gets 0644
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -184,25 +215,36 @@ def _field_error(path, field, expected, value) -> ValueError:
 
 
 def _decode_info(path, entries) -> dict:
-    """The ``meta`` entry as a dict whose fields have the types this file writes, or a ValueError naming the field."""
+    """The ``meta`` entry as a dict whose fields have the types this file writes, or a ValueError naming the
+    field."""
     raw = entries.pop("meta")
     if raw.shape != () or raw.dtype.kind != "U":
-        raise _field_error(path, "meta", "a JSON string", f"an array of shape {raw.shape} and dtype {raw.dtype}")
+        raise _field_error(
+            path, "meta", "a JSON string", f"an array of shape {raw.shape} and dtype {raw.dtype}"
+        )
     try:
         info = json.loads(str(raw))
     except json.JSONDecodeError as e:  # pragma: no cover - the checksum would have caught it
         raise ValueError(f"checkpoint {path!r} has an unreadable meta entry: {e}") from None
     except RecursionError:
-        raise ValueError(f"checkpoint {path!r}: field 'meta' is JSON nested too deeply to be a checkpoint's") from None
+        raise ValueError(
+            f"checkpoint {path!r}: field 'meta' is JSON nested too deeply to be a checkpoint's"
+        ) from None
     if not isinstance(info, dict):
         raise _field_error(path, "meta", "a JSON object", info)
     version = info.get("format_version")
     if isinstance(version, bool) or not isinstance(version, int) or version > FORMAT_VERSION:
-        raise ValueError(f"checkpoint {path!r} has format version {version!r}; this minirnn reads versions up to "
-                         f"{FORMAT_VERSION} (upgrade minirnn to read it)")
-    expected = {"meta": (dict, "a JSON object"), "model": (str, "a string (the model's repr)"),
-                "optimizer": ((dict, type(None)), "a JSON object or null"),
-                "rng": ((dict, type(None)), "a JSON object or null"), "module_rngs": (dict, "a JSON object")}
+        raise ValueError(
+            f"checkpoint {path!r} has format version {version!r}; this minirnn reads versions up to "
+            f"{FORMAT_VERSION} (upgrade minirnn to read it)"
+        )
+    expected = {
+        "meta": (dict, "a JSON object"),
+        "model": (str, "a string (the model's repr)"),
+        "optimizer": ((dict, type(None)), "a JSON object or null"),
+        "rng": ((dict, type(None)), "a JSON object or null"),
+        "module_rngs": (dict, "a JSON object"),
+    }
     defaults = {"meta": {}, "model": None, "optimizer": None, "rng": None, "module_rngs": {}}
     for field, (kind, what) in expected.items():
         value = info.get(field, defaults[field])
@@ -222,11 +264,14 @@ def _decode_info(path, entries) -> dict:
 def read_checkpoint(path) -> dict:
     """Read and verify a checkpoint without applying it.
 
-    Returns ``{"params": {...}, "optimizer": {...} or None, "arrays": {...}, "meta": {...}, "rng": state or None,
+    Returns ``{"params": {...}, "optimizer": {...} or None, "arrays": {...}, "meta": {...}, "rng": state or
+    None,
     "module_rngs": {...}, "model": repr string, "format_version": int}``.
 
-    Raises ``ValueError`` naming the file for anything that is not an intact checkpoint of a version this code knows:
-    a missing entry, a bad zip, a declared size beyond the bounds of ``safe_npz`` (checked before any data is read),
+    Raises ``ValueError`` naming the file for anything that is not an intact checkpoint of a version this
+    code knows:
+    a missing entry, a bad zip, a declared size beyond the bounds of ``safe_npz`` (checked before any data is
+    read),
     a checksum mismatch, a future format version, a field of the wrong type.
     """
     path = _check_path(path)
@@ -247,9 +292,16 @@ def read_checkpoint(path) -> dict:
     if checksum.shape != () or checksum.dtype.kind != "U" or _checksum(entries) != str(checksum):
         raise ValueError(f"checkpoint {path!r} is corrupted: its sha256 checksum does not match its contents")
     info = _decode_info(path, entries)
-    out = {"params": {}, "arrays": {}, "optimizer": None, "meta": info.get("meta", {}), "rng": info.get("rng"),
-           "module_rngs": info.get("module_rngs", {}), "model": info.get("model"),
-           "format_version": info["format_version"]}
+    out = {
+        "params": {},
+        "arrays": {},
+        "optimizer": None,
+        "meta": info.get("meta", {}),
+        "rng": info.get("rng"),
+        "module_rngs": info.get("module_rngs", {}),
+        "model": info.get("model"),
+        "format_version": info["format_version"],
+    }
     optim = None if info.get("optimizer") is None else dict(info["optimizer"])
     for key, value in entries.items():
         kind, _, name = key.partition("/")
@@ -264,24 +316,32 @@ def read_checkpoint(path) -> dict:
 
 
 def _check_rng_state(path, field, state, bit_generator) -> None:
-    """Refuse a saved generator state that ``bit_generator`` would not take, without touching any live generator."""
+    """Refuse a saved generator state that ``bit_generator`` would not take, without touching any live
+    generator."""
     if state.get("bit_generator") != type(bit_generator).__name__:
-        raise ValueError(f"checkpoint {path!r}: field {field!r} saved a {state.get('bit_generator')!r} generator, "
-                         f"the one to restore is a {type(bit_generator).__name__!r} one")
+        raise ValueError(
+            f"checkpoint {path!r}: field {field!r} saved a {state.get('bit_generator')!r} generator, "
+            f"the one to restore is a {type(bit_generator).__name__!r} one"
+        )
     try:
-        type(bit_generator)().state = state                  # a throwaway generator of the same kind
+        type(bit_generator)().state = state  # a throwaway generator of the same kind
     except (TypeError, ValueError, KeyError, OverflowError) as e:
-        raise _field_error(path, field, f"a valid {type(bit_generator).__name__} state ({e})", state) from None
+        raise _field_error(
+            path, field, f"a valid {type(bit_generator).__name__} state ({e})", state
+        ) from None
 
 
 def load_checkpoint(path, model, optimizer=None, *, rng=None) -> dict:
-    """Restore ``model`` (and ``optimizer``, ``rng``, the model's dropout generators) from ``path``, all or nothing.
+    """Restore ``model`` (and ``optimizer``, ``rng``, the model's dropout generators) from ``path``, all or
+    nothing.
 
-    The model must have the same architecture as the saved one: same ``repr`` and the same parameter names and shapes.
+    The model must have the same architecture as the saved one: same ``repr`` and the same parameter names
+        and shapes.
     Any problem (see :func:`read_checkpoint`, or a mismatch) raises ``ValueError`` and changes nothing.
 
     Returns:
-        the checkpoint as :func:`read_checkpoint` gives it (``meta``, ``arrays``, ...), to restore the rest of a run.
+        the checkpoint as :func:`read_checkpoint` gives it (``meta``, ``arrays``, ...), to restore the rest
+            of a run.
 
     Example:
         >>> import tempfile, os
@@ -297,17 +357,21 @@ def load_checkpoint(path, model, optimizer=None, *, rng=None) -> dict:
         raise TypeError(f"rng must be a numpy.random.Generator or None, got {type(rng).__name__}")
     ck = read_checkpoint(path)
     if ck["model"] != repr(model):
-        raise ValueError(f"checkpoint {os.fspath(path)!r} holds a {ck['model']}, which cannot be loaded into "
-                         f"a {model!r}")
+        raise ValueError(
+            f"checkpoint {os.fspath(path)!r} holds a {ck['model']}, which cannot be loaded into a {model!r}"
+        )
     params = model.params
     saved = ck["params"]
     if set(saved) != set(params):
-        raise ValueError(f"checkpoint {os.fspath(path)!r} has parameters {sorted(saved)}, the model has "
-                         f"{sorted(params)}")
+        raise ValueError(
+            f"checkpoint {os.fspath(path)!r} has parameters {sorted(saved)}, the model has {sorted(params)}"
+        )
     for name, p in params.items():
         if saved[name].shape != p.shape or saved[name].dtype != p.dtype:
-            raise ValueError(f"checkpoint {os.fspath(path)!r}: parameter {name!r} must have shape {p.shape} and "
-                             f"dtype {p.dtype}, got {saved[name].shape} {saved[name].dtype}")
+            raise ValueError(
+                f"checkpoint {os.fspath(path)!r}: parameter {name!r} must have shape {p.shape} and "
+                f"dtype {p.dtype}, got {saved[name].shape} {saved[name].dtype}"
+            )
     if optimizer is not None and ck["optimizer"] is None:
         raise ValueError(f"checkpoint {os.fspath(path)!r} has no optimizer state, but an optimizer was given")
     if rng is not None and ck["rng"] is None:
@@ -316,25 +380,30 @@ def load_checkpoint(path, model, optimizer=None, *, rng=None) -> dict:
         _check_rng_state(os.fspath(path), "rng", ck["rng"], rng.bit_generator)
     module_rngs = _module_rngs(model)
     if set(module_rngs) != set(ck["module_rngs"]):
-        raise ValueError(f"checkpoint {os.fspath(path)!r} has generators {sorted(ck['module_rngs'])}, the model "
-                         f"has {sorted(module_rngs)}")
+        raise ValueError(
+            f"checkpoint {os.fspath(path)!r} has generators {sorted(ck['module_rngs'])}, the model "
+            f"has {sorted(module_rngs)}"
+        )
     for name, g in module_rngs.items():
         _check_rng_state(os.fspath(path), f"module_rngs.{name}", ck["module_rngs"][name], g.bit_generator)
     # Everything checked that can be checked without writing; keep a copy so a late failure can undo.
     old_params = model.state_dict()
     old_optim = optimizer.state_dict() if optimizer is not None else None
     try:
-        model.load_state_dict(saved)                     # checks every array (finite, fits the dtype), then writes
+        model.load_state_dict(saved)  # checks every array (finite, fits the dtype), then writes
     except (ValueError, TypeError) as e:
-        raise ValueError(f"checkpoint {os.fspath(path)!r}: field 'param' does not fit the model: {e}") from None
+        raise ValueError(
+            f"checkpoint {os.fspath(path)!r}: field 'param' does not fit the model: {e}"
+        ) from None
     if optimizer is not None:
         try:
-            optimizer.load_state_dict(ck["optimizer"])   # checks every value, then writes
+            optimizer.load_state_dict(ck["optimizer"])  # checks every value, then writes
         except (ValueError, TypeError) as e:
             model.load_state_dict(old_params)
             optimizer.load_state_dict(old_optim)
-            raise ValueError(f"checkpoint {os.fspath(path)!r}: field 'optimizer' does not fit {optimizer!r}: "
-                             f"{e}") from None
+            raise ValueError(
+                f"checkpoint {os.fspath(path)!r}: field 'optimizer' does not fit {optimizer!r}: {e}"
+            ) from None
     # Every state was tried on a throwaway generator above: these cannot fail half-way.
     if rng is not None:
         set_rng_state(rng, ck["rng"])

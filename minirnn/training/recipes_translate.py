@@ -1,8 +1,10 @@
-"""The ``translate`` task of ``minirnn train``: a :class:`~minirnn.models.Seq2Seq` learns human-written dates ->
+"""The ``translate`` task of ``minirnn train``: a :class:`~minirnn.models.Seq2Seq` learns human-written dates
+->
 ISO dates, or to reverse / sort digit strings (the output grows with the input: where attention matters).
 
     exp = translate(attention="additive", data="dates", seed=0)
-    history = fit(exp.model, Adam(exp.model, lr=3e-3), exp.train_step, 2000, rng=exp.rng, evaluate=exp.evaluate)
+    history = fit(exp.model, Adam(exp.model, lr=3e-3), exp.train_step, 2000, rng=exp.rng,
+    evaluate=exp.evaluate)
     exp.evaluate(exp.model)        # {'exact_match': 0.99...}: greedy decoding, whole output right
 
 =========  ===============================================  ============================================
@@ -13,11 +15,15 @@ reverse    ``data.digit_pairs``, 1..T digits, reversed      fresh strings (short
 sort       the same, digits sorted                          the same
 =========  ===============================================  ============================================
 
-Training: fresh pairs every step (``exp.rng``), teacher forcing, softmax cross-entropy on the target symbols and the
-final ``</s>``; with ``sampling > 0``, scheduled sampling whose probability of feeding the model's own prediction rises
-linearly from 0 to ``sampling`` over the first 300 steps. ``exact_match``: the fraction of held-out sources whose
+Training: fresh pairs every step (``exp.rng``), teacher forcing, softmax cross-entropy on the target symbols
+    and the
+final ``</s>``; with ``sampling > 0``, scheduled sampling whose probability of feeding the model's own
+prediction rises
+linearly from 0 to ``sampling`` over the first 300 steps. ``exact_match``: the fraction of held-out sources
+whose
 greedy decoding is exactly the target. Baseline: always answer the test set's most frequent target.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -41,8 +47,11 @@ DEFAULT_T = {"dates": None, "reverse": 16, "sort": 16}
 def _generator(data, T, languages):
     """``pairs(n, rng=..., part=...)`` and the (source, target) symbols of one data kind."""
     if data == "dates":
-        return (lambda n, rng, part: date_pairs(n, rng=rng, languages=languages, part=part),
-                date_symbols(languages), ISO_SYMBOLS)
+        return (
+            lambda n, rng, part: date_pairs(n, rng=rng, languages=languages, part=part),
+            date_symbols(languages),
+            ISO_SYMBOLS,
+        )
     return (lambda n, rng, part: digit_pairs(n, data, 1, T, rng=rng)), DIGITS, DIGITS
 
 
@@ -50,7 +59,7 @@ def decode_batch(model, sources, max_len, chunk=500):
     """Greedy outputs (strs) for a list of source strs, ``chunk`` at a time."""
     out = []
     for i in range(0, len(sources), chunk):
-        b = encode_pairs([(s, "") for s in sources[i:i + chunk]], model.src_vocab, model.tgt_vocab)
+        b = encode_pairs([(s, "") for s in sources[i : i + chunk]], model.src_vocab, model.tgt_vocab)
         tokens, _ = model.greedy(b["src"], b["src_lengths"], max_len)
         out.extend(model.tgt_vocab.decode(t) for t in tokens)
     return out
@@ -78,31 +87,56 @@ def exact_match_by_length(model, pairs) -> dict:
     return {L: float(np.mean(v)) for L, v in sorted(by_length.items())}
 
 
-def translate(cell="gru", attention="additive", data="dates", T=None, hidden=32, batch=64, seed=0, n_test=1000,
-              embed_dim=16, languages=("en",), sampling=0.0, backend="auto") -> Experiment:
+def translate(
+    cell="gru",
+    attention="additive",
+    data="dates",
+    T=None,
+    hidden=32,
+    batch=64,
+    seed=0,
+    n_test=1000,
+    embed_dim=16,
+    languages=("en",),
+    sampling=0.0,
+    backend="auto",
+) -> Experiment:
     """The translate experiment (see the module docstring); ``T`` is the longest digit string (reverse, sort);
     ``attention`` is a kind of ``minirnn.nn.attention.ATTENTIONS``, or None / "none".
 
     Example:
         >>> exp = translate(attention="dot", data="reverse", T=6, hidden=8, n_test=20)
         >>> exp.metric, exp.model
-        ('exact_match', Seq2Seq(src_vocab=13, tgt_vocab=13, hidden_size=8, cell='gru', attention='dot', embed_dim=16))
+        ('exact_match', Seq2Seq(src_vocab=13, tgt_vocab=13, hidden_size=8, cell='gru', attention='dot',
+        embed_dim=16))
     """
     if data not in DATA:
         raise ValueError(f"data must be one of {DATA}, got {data!r}")
     if not (0 <= sampling <= 1):
         raise ValueError(f"sampling must lie in [0, 1], got {sampling!r}")
     if data == "dates" and T is not None:
-        raise ValueError(f"T is the longest digit string of data='reverse' or 'sort'; dates set their own lengths, "
-                         f"got T={T!r}")
+        raise ValueError(
+            f"T is the longest digit string of data='reverse' or 'sort'; dates set their own lengths, "
+            f"got T={T!r}"
+        )
     attention = None if attention == "none" else attention
     T = T or DEFAULT_T[data]
     languages = (languages,) if isinstance(languages, str) else tuple(languages)
     pairs, src_symbols, tgt_symbols = _generator(data, T, languages)
     s_model, s_rng, s_test = _seeds(seed)
-    model, config = _model({"class": "Seq2Seq", "src_vocab": src_symbols, "tgt_vocab": tgt_symbols,
-                            "hidden_size": hidden, "cell": cell, "attention": attention, "embed_dim": embed_dim},
-                           s_model, backend)
+    model, config = _model(
+        {
+            "class": "Seq2Seq",
+            "src_vocab": src_symbols,
+            "tgt_vocab": tgt_symbols,
+            "hidden_size": hidden,
+            "cell": cell,
+            "attention": attention,
+            "embed_dim": embed_dim,
+        },
+        s_model,
+        backend,
+    )
     test = pairs(n_test, np.random.default_rng(s_test), "test")
 
     def train_step(model, rng, step, carry):
@@ -119,12 +153,28 @@ def translate(cell="gru", attention="additive", data="dates", T=None, hidden=32,
 
     def examples(model, n=5):
         outputs = decode_batch(model, [s for s, _ in test[:n]], max(len(t) for _, t in test) + 5)
-        return "\n".join(f"  {s!r} -> {o!r}" + ("" if o == t else f" (should be {t!r})")
-                         for o, (s, t) in zip(outputs, test[:n]))
+        return "\n".join(
+            f"  {s!r} -> {o!r}" + ("" if o == t else f" (should be {t!r})")
+            for o, (s, t) in zip(outputs, test[:n])
+        )
 
     answer, count = Counter(t for _, t in test).most_common(1)[0]
-    info = {"T": T if T is not None else max(len(s) for s, _ in test), "batch": batch, "data": data,
-            "attention": attention, "examples": examples}
-    return Experiment("translate", model, config, train_step, evaluate, "exact_match",
-                      (f"always {answer!r}", count / len(test)), np.random.default_rng(s_rng),
-                      lower_is_better=False, info=info)
+    info = {
+        "T": T if T is not None else max(len(s) for s, _ in test),
+        "batch": batch,
+        "data": data,
+        "attention": attention,
+        "examples": examples,
+    }
+    return Experiment(
+        "translate",
+        model,
+        config,
+        train_step,
+        evaluate,
+        "exact_match",
+        (f"always {answer!r}", count / len(test)),
+        np.random.default_rng(s_rng),
+        lower_is_better=False,
+        info=info,
+    )

@@ -1,8 +1,10 @@
 """Reading an ``.npz`` file that may be hostile: every declared size is checked before a byte of data is read.
 
-An ``.npz`` is a zip archive of ``.npy`` files. ``numpy.load`` trusts both layers: a 0.8 MB archive whose entry
+An ``.npz`` is a zip archive of ``.npy`` files. ``numpy.load`` trusts both layers: a 0.8 MB archive whose
+entry
 inflates to 800 MB is inflated in full before anything can look at it, and an ``.npy`` header declaring shape
-``(10**15,)`` makes NumPy try to allocate it. Here the zip's central directory (names, compressed and declared sizes)
+``(10**15,)`` makes NumPy try to allocate it. Here the zip's central directory (names, compressed and
+declared sizes)
 and each ``.npy`` header (dtype, shape) are read first, and the file is refused unless
 
     declared size of each entry <= MAX_ENTRY_BYTES,           sum of declared sizes <= MAX_TOTAL_BYTES,
@@ -10,9 +12,11 @@ and each ``.npy`` header (dtype, shape) are read first, and the file is refused 
     header size + prod(shape) * itemsize == declared size     (the header says what the data must be),
     dtype is a plain number, bool or string (no objects: they would need pickle).
 
-Only then is the data read, at most the declared number of bytes per entry. Anything else raises ``ValueError``
+Only then is the data read, at most the declared number of bytes per entry. Anything else raises
+``ValueError``
 naming the file and the entry. This file knows nothing about checkpoints: ``checkpoint.py`` uses it.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,11 +26,11 @@ import numpy as np
 
 __all__ = ["read_npz", "MAX_ENTRY_BYTES", "MAX_TOTAL_BYTES", "MAX_RATIO", "MAX_ENTRIES"]
 
-MAX_ENTRY_BYTES = 1 << 34          # 16 GiB: far beyond any model this library trains
-MAX_TOTAL_BYTES = 1 << 35          # 32 GiB
-MAX_RATIO = 20                     # deflate reaches ~1000:1 on zeros; real float arrays barely compress
+MAX_ENTRY_BYTES = 1 << 34  # 16 GiB: far beyond any model this library trains
+MAX_TOTAL_BYTES = 1 << 35  # 32 GiB
+MAX_RATIO = 20  # deflate reaches ~1000:1 on zeros; real float arrays barely compress
 MAX_ENTRIES = 100_000
-_MAX_HEADER = 10_000               # NumPy's own limit on an .npy header
+_MAX_HEADER = 10_000  # NumPy's own limit on an .npy header
 
 
 def _header(member, path, name):
@@ -49,24 +53,33 @@ def _check_declared(info, path, total, file_size):
     """Refuse an entry whose declared (uncompressed) size is out of bounds, before reading it."""
     name = info.filename
     if info.file_size > MAX_ENTRY_BYTES:
-        raise ValueError(f"{path!r}: entry {name!r} declares {info.file_size} bytes, more than the "
-                         f"{MAX_ENTRY_BYTES} this reader accepts")
+        raise ValueError(
+            f"{path!r}: entry {name!r} declares {info.file_size} bytes, more than the "
+            f"{MAX_ENTRY_BYTES} this reader accepts"
+        )
     if info.file_size > MAX_RATIO * info.compress_size + 4096:
-        raise ValueError(f"{path!r}: entry {name!r} declares {info.file_size} bytes from {info.compress_size} "
-                         f"compressed ones (more than {MAX_RATIO}:1): refused before inflating it")
+        raise ValueError(
+            f"{path!r}: entry {name!r} declares {info.file_size} bytes from {info.compress_size} "
+            f"compressed ones (more than {MAX_RATIO}:1): refused before inflating it"
+        )
     if info.compress_size > file_size:
-        raise ValueError(f"{path!r}: entry {name!r} declares {info.compress_size} compressed bytes in a file of "
-                         f"{file_size} (truncated?)")
+        raise ValueError(
+            f"{path!r}: entry {name!r} declares {info.compress_size} compressed bytes in a file of "
+            f"{file_size} (truncated?)"
+        )
     if total > MAX_TOTAL_BYTES:
-        raise ValueError(f"{path!r} declares {total} bytes in all, more than the {MAX_TOTAL_BYTES} this reader "
-                         f"accepts")
+        raise ValueError(
+            f"{path!r} declares {total} bytes in all, more than the {MAX_TOTAL_BYTES} this reader accepts"
+        )
 
 
 def read_npz(path) -> dict:
     """Every array of the ``.npz`` at ``path`` by name (without ``.npy``), checking sizes before reading data.
 
-    Raises ``ValueError`` naming the file (and the entry) if it is not a zip, an entry is not an ``.npy`` array,
-    or a declared size is out of the bounds of the module docstring; ``FileNotFoundError`` if there is no file.
+    Raises ``ValueError`` naming the file (and the entry) if it is not a zip, an entry is not an ``.npy``
+    array,
+    or a declared size is out of the bounds of the module docstring; ``FileNotFoundError`` if there is no
+    file.
 
     Example:
         >>> import tempfile, os
@@ -83,7 +96,9 @@ def read_npz(path) -> dict:
     with archive:
         infos = archive.infolist()
         if len(infos) > MAX_ENTRIES:
-            raise ValueError(f"{path!r} has {len(infos)} entries, more than the {MAX_ENTRIES} this reader accepts")
+            raise ValueError(
+                f"{path!r} has {len(infos)} entries, more than the {MAX_ENTRIES} this reader accepts"
+            )
         total, names = 0, set()
         for info in infos:
             total += info.file_size
@@ -104,14 +119,18 @@ def _read_entry(archive, info, path):
         with archive.open(info) as member:
             dtype, shape, fortran, header_len = _header(member, path, name)
             if dtype.hasobject or dtype.kind not in "biufcUS":
-                raise ValueError(f"{path!r}: entry {name!r} has dtype {dtype}; only numbers, bools and strings "
-                                 f"are read (objects would need pickle)")
+                raise ValueError(
+                    f"{path!r}: entry {name!r} has dtype {dtype}; only numbers, bools and strings "
+                    f"are read (objects would need pickle)"
+                )
             count = 1
             for n in shape:
                 count *= int(n)
             if count * dtype.itemsize + header_len != info.file_size:
-                raise ValueError(f"{path!r}: entry {name!r} declares shape {shape} of {dtype} "
-                                 f"({count * dtype.itemsize} bytes) but holds {info.file_size - header_len}")
+                raise ValueError(
+                    f"{path!r}: entry {name!r} declares shape {shape} of {dtype} "
+                    f"({count * dtype.itemsize} bytes) but holds {info.file_size - header_len}"
+                )
             data = member.read(count * dtype.itemsize)
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as e:
         raise ValueError(f"{path!r}: entry {name!r} cannot be read (truncated or corrupted?): {e}") from None

@@ -2,6 +2,7 @@
 
 Each function returns the matplotlib Figure and, given ``path``, also saves it as a PNG at 150 dpi.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,10 +12,12 @@ __all__ = ["plot_success", "hidden_pca", "plot_hidden_tracks"]
 
 def _pyplot(path):
     import matplotlib
+
     inline = ("agg", "module://matplotlib_inline.backend_inline")
     if path is not None and matplotlib.get_backend().lower() not in inline:
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -66,21 +69,23 @@ def hidden_pca(h, lengths, k=2):
         ((3, 2, 1), [1.0])
     """
     T, B, H = h.shape
-    real = np.arange(T)[:, None] < np.asarray(lengths)[None, :]                   # (T, B)
-    X = h[real]                                                                   # (n, H)
+    real = np.arange(T)[:, None] < np.asarray(lengths)[None, :]  # (T, B)
+    X = h[real]  # (n, H)
     mean = X.mean(axis=0)
     _, S, Vt = np.linalg.svd(X - mean, full_matrices=False)
     p = np.full((T, B, k), np.nan)
     p[real] = (X - mean) @ Vt[:k].T
-    return p, (S[:k] ** 2) / max((S ** 2).sum(), 1e-300)
+    return p, (S[:k] ** 2) / max((S**2).sum(), 1e-300)
 
 
 def plot_hidden_tracks(h, lengths, goals, path=None, title=None):
-    """The learned memory: the first principal component of h_t against t, one line per episode, coloured by the
+    """The learned memory: the first principal component of h_t against t, one line per episode, coloured by
+    the
     signal seen at t = 0, and the trajectories in the plane of the first two components.
 
     Args:
-        h (T, B, H) hidden states of greedy episodes; lengths (B,); goals (B,) the signal of each (1 up, 2 down).
+        h (T, B, H) hidden states of greedy episodes; lengths (B,); goals (B,) the signal of each (1 up, 2
+        down).
 
     Example:
         >>> rng = np.random.default_rng(0); h = rng.normal(size=(5, 4, 3))

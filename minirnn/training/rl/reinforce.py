@@ -1,12 +1,15 @@
-"""REINFORCE with a learned baseline for recurrent policies: rollouts with the state carried, one BPTT per batch.
+"""REINFORCE with a learned baseline for recurrent policies: rollouts with the state carried, one BPTT per
+batch.
 
     exp = tmaze_experiment("gru", corridor=20, seed=0)
     history = train(exp, steps=1500)                  # minirnn.training.loop.fit: progress bar, checkpoints
-    exp.evaluate(exp.model)                           # {'success': 1.0, 'return': 1.0, 'steps': 22.0} (notebook 9)
+    exp.evaluate(exp.model)                           # {'success': 1.0, 'return': 1.0, 'steps': 22.0}
+    (notebook 9)
 
 One training step (:func:`make_train_step`):
 
-1. **Roll out** B episodes at once (:func:`rollout`): at each step the policy reads one observation per episode
+1. **Roll out** B episodes at once (:func:`rollout`): at each step the policy reads one observation per
+episode
    with the state it carried from the step before (``policy.act``, T=1 calls, no backward), samples
    a_t ~ pi(. | o_0..o_t), and every unfinished environment takes its action. Episodes end at different steps;
    they are stored padded to the longest, with their ``lengths``.
@@ -17,12 +20,14 @@ One training step (:func:`make_train_step`):
 
        L = -(1/B) sum m A log pi(a_t) - beta (1/B) sum m H_t  +  c_v mean_real-steps (V_t - G_t)^2
 
-   whose gradient for the logits is :func:`~minirnn.training.rl.policy.policy_gradient_loss`'s, and for the values
+   whose gradient for the logits is :func:`~minirnn.training.rl.policy.policy_gradient_loss`'s, and for the
+       values
    the mean squared error's. The advantages are constants in L (V's gradient comes from its own term only).
 
 Williams (1992) "Simple statistical gradient-following algorithms for connectionist reinforcement learning";
 Bakker (2002) trains an LSTM on the same maze with advantage learning.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,18 +41,29 @@ from ..recipes import Experiment
 from .policy import MemorylessPolicy, RecurrentPolicy, policy_gradient_loss
 from .tmaze import TMaze
 
-__all__ = ["Episodes", "rollout", "discounted_returns", "make_train_step", "make_evaluate", "tmaze_experiment",
-           "train", "train_until"]
+__all__ = [
+    "Episodes",
+    "rollout",
+    "discounted_returns",
+    "make_train_step",
+    "make_evaluate",
+    "tmaze_experiment",
+    "train",
+    "train_until",
+]
 
 
 @dataclass
 class Episodes:
     """A padded batch of B episodes of at most T steps.
 
-    ``obs`` (T, B, O) (zero after an episode's end), ``actions`` (T, B) int, ``rewards`` (T, B) (zero after the
-    end), ``lengths`` (B,), ``correct`` (B,) bool: the environment's ``info["correct"]`` at the last step (False
+    ``obs`` (T, B, O) (zero after an episode's end), ``actions`` (T, B) int, ``rewards`` (T, B) (zero after
+    the
+    end), ``lengths`` (B,), ``correct`` (B,) bool: the environment's ``info["correct"]`` at the last step
+    (False
     when it never said so, e.g. a truncated T-maze episode).
     """
+
     obs: np.ndarray
     actions: np.ndarray
     rewards: np.ndarray
@@ -65,7 +81,7 @@ def _sample(logits, rng, greedy):
     if greedy:
         return logits.argmax(axis=-1)
     p = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    cdf = np.cumsum(p / p.sum(axis=-1, keepdims=True), axis=-1)                    # (B, A)
+    cdf = np.cumsum(p / p.sum(axis=-1, keepdims=True), axis=-1)  # (B, A)
     return np.minimum((rng.random((len(p), 1)) > cdf).sum(axis=-1), p.shape[1] - 1)
 
 
@@ -98,9 +114,11 @@ def rollout(policy, envs, seeds, rng=None, greedy=False, max_steps=100_000) -> E
     all_obs, all_actions, all_rewards = [], [], []
     while not done.all():
         if len(all_obs) >= max_steps:
-            raise RuntimeError(f"rollout: an episode ran past max_steps = {max_steps}; does the environment end?")
-        logits, state = policy.act(obs, state)                       # (B, A); the state is carried
-        actions = _sample(logits, rng, greedy)                       # (B,)
+            raise RuntimeError(
+                f"rollout: an episode ran past max_steps = {max_steps}; does the environment end?"
+            )
+        logits, state = policy.act(obs, state)  # (B, A); the state is carried
+        actions = _sample(logits, rng, greedy)  # (B,)
         rewards = np.zeros(B)
         all_obs.append(np.where(done[:, None], 0.0, obs))
         next_obs = obs.copy()
@@ -137,34 +155,54 @@ def make_train_step(envs, gamma=0.99, entropy_coef=0.01, value_coef=0.5):
     Each call rolls out one episode in each of ``envs`` (seeds drawn from ``rng``), then one forward and one
     backward over the padded batch fill ``policy.grads`` with the gradient of L (module docstring).
     """
+
     def train_step(policy, rng, step, carry):
         ep = rollout(policy, envs, rng.integers(2**31, size=len(envs)), rng=rng)
         mask = ep.mask
-        G = discounted_returns(ep.rewards, gamma)                   # (T, B)
-        logits, values = policy(ep.obs, ep.lengths)                 # (T, B, A), (T, B)
+        G = discounted_returns(ep.rewards, gamma)  # (T, B)
+        logits, values = policy(ep.obs, ep.lengths)  # (T, B, A), (T, B)
         loss_pi, dlogits, _ = policy_gradient_loss(logits, ep.actions, G - values, mask, entropy_coef)
         loss_v, dvalues = mse(values, G, mask)
         policy.backward(dlogits, value_coef * dvalues)
         return loss_pi + value_coef * loss_v, float(ep.correct.mean()), None
+
     return train_step
 
 
 def make_evaluate(envs, seeds):
     """``evaluate(policy) -> {"success", "return", "steps"}``: greedy episodes on fixed held-out ``seeds``."""
+
     def evaluate(policy):
         ep = rollout(policy, envs, seeds, greedy=True)
-        return {"success": float(ep.correct.mean()), "return": float(ep.rewards.sum(axis=0).mean()),
-                "steps": float(ep.lengths.mean())}
+        return {
+            "success": float(ep.correct.mean()),
+            "return": float(ep.rewards.sum(axis=0).mean()),
+            "steps": float(ep.lengths.mean()),
+        }
+
     return evaluate
 
 
-def tmaze_experiment(cell="gru", corridor=20, hidden=32, batch=32, seed=0, forget_bias=None, n_test=200,
-                     gamma=0.99, entropy_coef=0.01, value_coef=0.5,
-                     backend="auto") -> Experiment:
-    """The T-maze as a :class:`~minirnn.training.recipes.Experiment`: policy, training step, held-out evaluation.
+def tmaze_experiment(
+    cell="gru",
+    corridor=20,
+    hidden=32,
+    batch=32,
+    seed=0,
+    forget_bias=None,
+    n_test=200,
+    gamma=0.99,
+    entropy_coef=0.01,
+    value_coef=0.5,
+    backend="auto",
+) -> Experiment:
+    """The T-maze as a :class:`~minirnn.training.recipes.Experiment`: policy, training step, held-out
+    evaluation.
 
-    ``cell="none"`` gives the memoryless control. The held-out set is ``n_test`` episodes with seeds from their own
-    stream; ``baseline`` is the best a memoryless policy can do on it: always turning toward the commoner signal.
+    ``cell="none"`` gives the memoryless control. The held-out set is ``n_test`` episodes with seeds from
+    their own
+    stream; ``baseline`` is the best a memoryless policy can do on it: always turning toward the commoner
+    signal.
 
     Example:
         >>> exp = tmaze_experiment("gru", corridor=3, hidden=4, batch=2, n_test=10)
@@ -182,10 +220,18 @@ def tmaze_experiment(cell="gru", corridor=20, hidden=32, batch=32, seed=0, forge
     goals = np.array([TMaze(corridor).reset(seed=int(s))[1]["goal"] for s in test_seeds])
     share = float(max(np.mean(goals == goals[0]), np.mean(goals != goals[0])))
     envs = [TMaze(corridor) for _ in range(batch)]
-    return Experiment("tmaze", policy, config, make_train_step(envs, gamma, entropy_coef, value_coef),
-                      make_evaluate([TMaze(corridor) for _ in range(n_test)], test_seeds), "success",
-                      ("always turn toward the commoner signal", share), np.random.default_rng(s_rng),
-                      lower_is_better=False, info={"corridor": corridor, "batch": batch, "hidden": hidden})
+    return Experiment(
+        "tmaze",
+        policy,
+        config,
+        make_train_step(envs, gamma, entropy_coef, value_coef),
+        make_evaluate([TMaze(corridor) for _ in range(n_test)], test_seeds),
+        "success",
+        ("always turn toward the commoner signal", share),
+        np.random.default_rng(s_rng),
+        lower_is_better=False,
+        info={"corridor": corridor, "batch": batch, "hidden": hidden},
+    )
 
 
 def train(exp, steps, lr=3e-3, clip_norm=1.0, **fit_kwargs) -> dict:
@@ -194,15 +240,25 @@ def train(exp, steps, lr=3e-3, clip_norm=1.0, **fit_kwargs) -> dict:
     Returns fit's history; ``fit_kwargs`` go to fit (``eval_every``, ``progress``, ``checkpoint_path``, ...).
     """
     fit_kwargs.setdefault("progress", False)
-    return loop.fit(exp.model, Adam(exp.model, lr=lr), exp.train_step, steps, rng=exp.rng, evaluate=exp.evaluate,
-                    clip_norm=clip_norm, **fit_kwargs)
+    return loop.fit(
+        exp.model,
+        Adam(exp.model, lr=lr),
+        exp.train_step,
+        steps,
+        rng=exp.rng,
+        evaluate=exp.evaluate,
+        clip_norm=clip_norm,
+        **fit_kwargs,
+    )
 
 
 def train_until(exp, bar, budget, every=100, lr=3e-3, clip_norm=1.0, stop=True):
-    """Train ``exp.model`` in blocks of ``every`` updates (one Adam throughout), evaluating after each block, until the
+    """Train ``exp.model`` in blocks of ``every`` updates (one Adam throughout), evaluating after each block,
+    until the
     held-out success first reaches ``bar`` (if ``stop``) or ``budget`` updates are done.
 
-    Returns ``(steps_to_bar or None, successes)``: the first evaluated step at which success >= bar, and the success
+    Returns ``(steps_to_bar or None, successes)``: the first evaluated step at which success >= bar, and the
+    success
     after every block.
 
     Example:

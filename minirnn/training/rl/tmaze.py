@@ -10,21 +10,27 @@ The maze (B. Bakker, "Reinforcement learning with long short-term memory", NIPS 
     S C C C ... C J                S: start, shows the signal "up" or "down" (only here)
         down goal                  C: N identical corridor cells      J: the junction
 
-The agent starts on S, walks through the N corridor cells to the junction J and there turns up or down: +1 if the
-turn matches the signal it saw on S, -1 if not, and the episode ends. Bumping into a wall (turning in the corridor,
+The agent starts on S, walks through the N corridor cells to the junction J and there turns up or down: +1 if
+    the
+turn matches the signal it saw on S, -1 if not, and the episode ends. Bumping into a wall (turning in the
+corridor,
 walking forward at the junction) leaves the agent where it is and costs ``bump_penalty``. After ``max_steps``
 actions without a turn at the junction the episode is truncated (gymnasium's time limit). The observation is
-Bakker's three bits: ``011`` on S with the signal up, ``110`` on S with the signal down, ``101`` in the corridor,
-``010`` at the junction. Every corridor cell looks the same, so at the junction only memory tells which way to go:
+Bakker's three bits: ``011`` on S with the signal up, ``110`` on S with the signal down, ``101`` in the
+corridor,
+``010`` at the junction. Every corridor cell looks the same, so at the junction only memory tells which way
+to go:
 a policy of the observation alone turns correctly half the time at best.
 
-Differences from Bakker's maze: three actions (forward, up, down; his agent also walks back) and rewards +1 / -1
+Differences from Bakker's maze: three actions (forward, up, down; his agent also walks back) and rewards +1 /
+-1
 (his are +4 and -0.1), as in the tutorial's issue. The smallest episode is ``corridor + 2`` actions.
 
 Only the interface of ``gymnasium.Env`` is followed (``reset(seed=) -> obs, info``, ``step(a) -> obs, reward,
 terminated, truncated, info``, ``observation_space.shape``, ``action_space.n``), so any gymnasium environment
 plugs into the same trainer; gymnasium itself is not needed.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,8 +39,12 @@ __all__ = ["TMaze", "Discrete", "Box", "FORWARD", "UP", "DOWN", "OBSERVATIONS"]
 
 FORWARD, UP, DOWN = 0, 1, 2
 #: Bakker's observations, by cell kind.
-OBSERVATIONS = {"start_up": (0.0, 1.0, 1.0), "start_down": (1.0, 1.0, 0.0), "corridor": (1.0, 0.0, 1.0),
-                "junction": (0.0, 1.0, 0.0)}
+OBSERVATIONS = {
+    "start_up": (0.0, 1.0, 1.0),
+    "start_down": (1.0, 1.0, 0.0),
+    "corridor": (1.0, 0.0, 1.0),
+    "junction": (0.0, 1.0, 0.0),
+}
 
 
 class Discrete:
@@ -61,7 +71,8 @@ class Discrete:
 
 
 class Box:
-    """Real vectors of a fixed shape within [low, high], as ``gymnasium.spaces.Box`` (``shape``, ``contains``).
+    """Real vectors of a fixed shape within [low, high], as ``gymnasium.spaces.Box`` (``shape``,
+    ``contains``).
 
     Example:
         >>> Box(0.0, 1.0, (3,)).contains(np.array([0.0, 1.0, 1.0]))
@@ -87,7 +98,8 @@ def _check_int(value, name, low):
 
 
 class TMaze:
-    """The T-maze with ``corridor`` identical cells between the start and the junction (see the module docstring).
+    """The T-maze with ``corridor`` identical cells between the start and the junction (see the module
+    docstring).
 
     Args:
         corridor: N >= 1, the number of corridor cells; the signal must be kept for N + 1 steps.
@@ -112,9 +124,14 @@ class TMaze:
 
     def __init__(self, corridor: int = 20, max_steps: int | None = None, bump_penalty: float = 0.1):
         self.corridor = _check_int(corridor, "corridor", 1)
-        self.max_steps = 2 * (self.corridor + 2) if max_steps is None else _check_int(max_steps, "max_steps", 1)
-        if isinstance(bump_penalty, bool) or not isinstance(bump_penalty, (int, float)) \
-                or not 0 <= bump_penalty < float("inf"):
+        self.max_steps = (
+            2 * (self.corridor + 2) if max_steps is None else _check_int(max_steps, "max_steps", 1)
+        )
+        if (
+            isinstance(bump_penalty, bool)
+            or not isinstance(bump_penalty, (int, float))
+            or not 0 <= bump_penalty < float("inf")
+        ):
             raise ValueError(f"TMaze: bump_penalty must be a finite number >= 0, got {bump_penalty!r}")
         self.bump_penalty = float(bump_penalty)
         self.observation_space = Box(0.0, 1.0, (3,))
@@ -128,7 +145,7 @@ class TMaze:
             kind = "start_up" if self.goal == UP else "start_down"
         else:
             kind = "junction" if self.position == self.corridor + 1 else "corridor"
-        return np.array(OBSERVATIONS[kind])                       # (3,)
+        return np.array(OBSERVATIONS[kind])  # (3,)
 
     def reset(self, *, seed=None, options=None):
         """Start a new episode; ``seed`` (an integer) reseeds the environment's generator, as in gymnasium.
@@ -149,9 +166,13 @@ class TMaze:
         ``info["correct"]`` (True or False) is set when the agent turns at the junction.
         """
         if self._done:
-            raise RuntimeError("TMaze.step called on a finished episode (or before reset); call reset() first")
+            raise RuntimeError(
+                "TMaze.step called on a finished episode (or before reset); call reset() first"
+            )
         if not self.action_space.contains(action):
-            raise ValueError(f"TMaze.step: action must be an integer in 0..2 (forward, up, down), got {action!r}")
+            raise ValueError(
+                f"TMaze.step: action must be an integer in 0..2 (forward, up, down), got {action!r}"
+            )
         self.steps += 1
         info, reward, terminated = {}, 0.0, False
         at_junction = self.position == self.corridor + 1
@@ -161,10 +182,12 @@ class TMaze:
         elif action == FORWARD and not at_junction:
             self.position += 1
         else:
-            reward = -self.bump_penalty                           # a wall: the agent stays where it is
+            reward = -self.bump_penalty  # a wall: the agent stays where it is
         truncated = not terminated and self.steps >= self.max_steps
         self._done = terminated or truncated
         return self._obs(), reward, terminated, truncated, info
 
     def __repr__(self) -> str:
-        return f"TMaze(corridor={self.corridor}, max_steps={self.max_steps}, bump_penalty={self.bump_penalty})"
+        return (
+            f"TMaze(corridor={self.corridor}, max_steps={self.max_steps}, bump_penalty={self.bump_penalty})"
+        )
