@@ -27,7 +27,7 @@ def test_gain_slider_scales_w_hh_and_moves_a_linear_range_rnn_profile_up():
 
 
 def test_explorer_returns_sliders_with_ipywidgets_and_a_static_figure_without(monkeypatch):
-    pytest.importorskip("ipywidgets")
+    import ipywidgets  # noqa: F401  (the test extra has it: never skipped)
     box = interactive.explorer()
     assert {c.description for c in box.children[:4]} >= {"cell", "W_hh gain", "gate bias", "T"}
     monkeypatch.setitem(sys.modules, "ipywidgets", None)                # as if it were not installed

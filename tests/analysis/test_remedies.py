@@ -49,7 +49,7 @@ def test_non_normal_example_grows_then_decays():
 
 
 def test_keras_defaults_match_a_keras_lstm_built_with_its_defaults():
-    keras = pytest.importorskip("keras")
+    import keras
     from minirnn import interop
     k = keras.layers.LSTM(16)
     k.build((None, 5, 3))
@@ -103,7 +103,7 @@ def test_sweep_writes_each_row_skips_done_jobs_and_ignores_a_torn_last_line(tmp_
 
 
 def test_sweep_runs_on_whatever_joblib_backend_is_configured():
-    joblib = pytest.importorskip("joblib")
+    import joblib
     import os
     jobs = [{"a": a} for a in range(4)]
     with joblib.parallel_config(backend="threading", n_jobs=2):
