@@ -1,20 +1,16 @@
 """Does the T-maze policy really learn to remember? Seeds x cells x corridor lengths, with ``minirnn train
-tmaze``'s
-defaults, and the memoryless control beside them.
+tmaze``'s defaults, and the memoryless control beside them.
 
     python benchmarks/learning_tmaze.py --rows corridor50            # 5 seeds of GRU, LSTM and the control
-    at N=50
-    python benchmarks/learning_tmaze.py --rows sweep --seeds 0 1 2   # steps to 95% against corridor length
-    python benchmarks/learning_tmaze.py --table                      # the tables and the figure from saved
-    results
+    at N=50 python benchmarks/learning_tmaze.py --rows sweep --seeds 0 1 2   # steps to 95% against corridor
+    length python benchmarks/learning_tmaze.py --table                      # the tables and the figure from
+    saved results
 
 Each run trains with the command line's settings (H, batch, Adam lr, clipping, REINFORCE with a value
-baseline) and
-evaluates the greedy policy on 200 held-out episodes every 100 steps, and stops at the first evaluation >=
-0.95
-(the bar) or at the default budget (``DEFAULT_STEPS``), recording that step and that success. ``corridor50``
-is
-the claim (5 seeds of each cell and of the control at N=50); ``sweep`` the same at other lengths: how long it
+baseline) and evaluates the greedy policy on 200 held-out episodes every 100 steps, and stops at the first
+evaluation >= 0.95 (the bar) or at the default budget (``DEFAULT_STEPS``), recording that step and that
+success. ``corridor50`` is the claim (5 seeds of each cell and of the control at N=50); ``sweep`` the same at
+other lengths: how long it
 takes to find the memory.
 Results accumulate in ``--results`` (JSON lines); the table takes the latest run of each (row, cell,
 corridor, seed).

@@ -1,6 +1,5 @@
 """The recurrent product h W_hh^T of one step: OpenBLAS (which packs W_hh at every call) against a Numba loop
-over a
-W_hh laid out once (pre-transposed), plain and blocked. ``python benchmarks/recurrent_product.py``; the
+over a W_hh laid out once (pre-transposed), plain and blocked. ``python benchmarks/recurrent_product.py``; the
 result is in
 docs/performance.md ("What bounds what is still slow"). One thread, interleaved medians of 15 blocks."""
 

@@ -1,7 +1,6 @@
 """The contenders of the speed benchmark and how they are timed: minirnn's backends, torch.nn at its best
-(oneDNN on,
-its default algorithm) and JAX (``lax.scan`` under ``jit``, warmed up), each doing one forward + backward of
-one layer
+(oneDNN on, its default algorithm) and JAX (``lax.scan`` under ``jit``, warmed up), each doing one forward +
+backward of one layer
 on the same weights and input; plus the machine facts every result file records (load, versions, threads)."""
 
 from __future__ import annotations
@@ -127,8 +126,7 @@ def jax_contender(cell, dtype, x, H):
     ``jax.jit``.
 
     The gradient of ``sum(out)`` (dout = ones) with respect to every weight and to x is one forward +
-    backward; the
-    function is compiled and run once before any timing.
+    backward; the function is compiled and run once before any timing.
     """
     import jax
     import jax.numpy as jnp
@@ -158,12 +156,10 @@ def time_interleaved(contenders, reps, warmup, block_s=0.02):
     """Median milliseconds per call, per contender.
 
     Each round runs every contender in turn; a contender's turn is a block of ``number`` back-to-back calls,
-    timed
-    together, as ``python -m timeit`` does. ``number`` is set in the warm-up so that a block lasts about
-    ``block_s``
-    (1 for calls longer than that): a training loop calls the same layer again and again with warm caches, so
-    that is
-    what we time, for every contender alike. Returns ``{name: (median, min, max)}`` in milliseconds.
+    timed together, as ``python -m timeit`` does. ``number`` is set in the warm-up so that a block lasts about
+    ``block_s`` (1 for calls longer than that): a training loop calls the same layer again and again with warm
+    caches, so that is what we time, for every contender alike. Returns ``{name: (median, min, max)}`` in
+    milliseconds.
     """
     numbers = {}
     for name, run in contenders.items():

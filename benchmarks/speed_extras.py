@@ -67,10 +67,8 @@ def measure_startup(dtype="float32", loads=3):
     seconds.
 
     The cache load is the median of ``loads`` fresh processes, with SciPy importable (as in the test
-    environment)
-    and hidden (as after ``pip install minirnn``). The floor beside it: ``import numba`` plus one trivial
-    cached
-    ``@njit`` function (``x + 1``), the least any program that calls compiled code pays here.
+    environment) and hidden (as after ``pip install minirnn``). The floor beside it: ``import numba`` plus one
+    trivial cached ``@njit`` function (``x + 1``), the least any program that calls compiled code pays here.
     """
     result = _python(STARTUP_IMPORT)
     with tempfile.TemporaryDirectory() as cache:

@@ -1,6 +1,6 @@
 """How the time of one LSTM forward + backward grows with the sequence length T and the hidden size H, for
-minirnn,
-torch and JAX in one interleaved run, with the measured exponent of each (the slope of log time against log T
+minirnn, torch and JAX in one interleaved run, with the measured exponent of each (the slope of log time
+against log T
 or H)."""
 
 from __future__ import annotations

@@ -5,13 +5,10 @@
 
 Each workload is a few training steps of a ``minirnn train`` task (forward, BPTT, Adam) timed in three modes:
 ``default`` (what a user gets: threads chosen per call size and load), ``1`` and ``all`` (every call forced
-to that
-many threads with ``threads.fixed``). The modes are interleaved, each repeat in another of the 6 orders, so
-that a
-change of the machine's load, and the spinning of OpenBLAS's idle threads after an "all" measurement, hit all
-three
-alike (one untimed step precedes each measurement, a second's pause follows "all"); the median of the repeats
-is reported, with the load average
+to that many threads with ``threads.fixed``). The modes are interleaved, each repeat in another of the 6
+orders, so that a change of the machine's load, and the spinning of OpenBLAS's idle threads after an "all"
+measurement, hit all three alike (one untimed step precedes each measurement, a second's pause follows "all");
+the median of the repeats is reported, with the load average
 before and after each measurement in the JSON. Run it without OPENBLAS_NUM_THREADS set: that variable caps
 every mode.
 """

@@ -1,18 +1,15 @@
 """Where attention matters: exact match against input length, with and without attention, over seeds.
 
     python benchmarks/translation.py --run dates            # dates -> ISO, additive attention, 5 seeds (the
-    >= 95% bar)
-    python benchmarks/translation.py --run reverse          # reverse 1..16 digits: additive and none; 5 seeds
-    python benchmarks/translation.py --table                # the README's tables from the saved results
+    >= 95% bar) python benchmarks/translation.py --run reverse          # reverse 1..16 digits: additive and
+    none; 5 seeds python benchmarks/translation.py --table                # the README's tables from the saved
+    results
 
 Every run is ``minirnn train translate`` with its defaults (GRU, H=32 per encoder direction, batch 64, Adam
-3e-3,
-clipping at 1, 600 steps), and ``--T 16`` for reversal (the held-out curve is drawn on 300 pairs, which does
-not
-change the training). Each model is scored on 2000 held-out pairs by greedy decoding;
+3e-3, clipping at 1, 600 steps), and ``--T 16`` for reversal (the held-out curve is drawn on 300 pairs, which
+does not change the training). Each model is scored on 2000 held-out pairs by greedy decoding;
 ``exact_match`` is the fraction whose whole output is right, also split by source length. Results accumulate,
-one
-JSON line per (data, attention, seed), in ``benchmarks/results/translation.jsonl``. Not a timed test.
+one JSON line per (data, attention, seed), in ``benchmarks/results/translation.jsonl``. Not a timed test.
 """
 
 from __future__ import annotations

@@ -3,12 +3,10 @@ blind?
 
     python benchmarks/video.py                          # every row, 5 seeds (hours on a busy 2-core machine)
     python benchmarks/video.py --rows memory --cells gru    # some rows / cells; results accumulate in
-    --results
-    python benchmarks/video.py --table                  # the README's table from the saved results
+    --results python benchmarks/video.py --table                  # the README's table from the saved results
 
 Rows (``minirnn train video`` defaults: H=64, encoder 64, batch 32, Adam lr 3e-3, clip 1; 1000 held-out
-videos of
-held-out glyphs per seed):
+videos of held-out glyphs per seed):
     direction  GRU and LSTM, T=10, 2000 steps. Success: accuracy >= 0.95. Controls: mean-frame logistic
     regression,
                the trained model on shuffled frames, the single-frame classifier (middle frame): chance is

@@ -2,12 +2,10 @@
 minirnn.
 
     report = gradcheck.check_gradients(f, params, grads)   # f(params) -> loss; grads: analytic gradients by
-    name
-    print(report)                                          # one row per tensor; report.passed -> bool
+    name print(report)                                          # one row per tensor; report.passed -> bool
 
 Also ``numerical_gradient`` (the CS231n pattern), ``eps_sweep`` with ``gradcheck.plot.plot_eps_sweep``, and
-the
-``gradcheck`` command (``python -m gradcheck --help``).
+the ``gradcheck`` command (``python -m gradcheck --help``).
 """
 
 from .numerics import EPS_SWEEP_VALUES, METHODS, check_gradients, default_atol, eps_sweep, numerical_gradient

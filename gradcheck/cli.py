@@ -6,8 +6,8 @@ Two uses:
         suite
                                                  named by --suite, whose default is minirnn's
                                                  ``minirnn.analysis.gradient_suite:run_suite``; that is the
-                                                 only
-                                                 case in which gradcheck imports minirnn (it says so first)
+                                                 only case in which gradcheck imports minirnn (it says so
+                                                 first)
     gradcheck --target my_rnn.py:loss_and_grads  check your own function (imports NumPy and your module only)
     minirnn gradcheck ...                        the same command as a minirnn subcommand
 
@@ -22,10 +22,8 @@ The --target protocol (a module name or a .py file, a colon, a function name)::
 
 ``make_params`` is looked up in the same module unless ``--params module:function`` names another. A parameter
 without a gradient in ``grads`` is a failure unless ``--allow-missing`` is given. The exit status is 0 when
-every
-tensor passes, 1 when one fails (or lacks its gradient), 2 for a usage error (bad target, float32 parameters,
-a
-``--json`` folder that does not exist, ...), always with one sentence on stderr.
+every tensor passes, 1 when one fails (or lacks its gradient), 2 for a usage error (bad target, float32
+parameters, a ``--json`` folder that does not exist, ...), always with one sentence on stderr.
 """
 
 from __future__ import annotations

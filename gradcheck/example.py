@@ -6,8 +6,7 @@ NumPy.
 Copy this file to start your own: ``loss_and_grads(params) -> (loss, grads)`` and ``make_params(seed) ->
     params``.
 The loss is ``sum(h_t * G_t)`` over all steps with a fixed random ``G`` (never a plain sum, which hides
-errors that
-cancel across units).
+errors that cancel across units).
 """
 
 import numpy as np

@@ -5,18 +5,15 @@ Every derivative here is a central difference in float64,
     df/dx_k  ~  (f(x + eps e_k) - f(x - eps e_k)) / (2 eps),
 
 taken by perturbing the caller's array *in place* and writing the original value back bit for bit afterwards.
-Its
-error is a truncation term ~ eps^2 f''' / 6 plus a round-off term ~ u |f| / eps (u = 2.2e-16): the total is
-smallest
-near eps = 1e-5..1e-6, where it is about 1e-10 for well-scaled functions (``eps_sweep`` draws the V-shaped
-curve).
+Its error is a truncation term ~ eps^2 f''' / 6 plus a round-off term ~ u |f| / eps (u = 2.2e-16): the total
+is smallest near eps = 1e-5..1e-6, where it is about 1e-10 for well-scaled functions (``eps_sweep`` draws the
+V-shaped curve).
 float32 is refused: its u = 1.2e-7 makes the round-off term ~1e-1 at eps = 1e-6, which swamps any real bug.
 
 Public functions:
     numerical_gradient(f, x, df=None, eps=1e-6)    one array's numeric gradient (the CS231n pattern)
     check_gradients(f, params, grads, ...)         compare analytic gradients of a loss with numeric ones ->
-    Report
-    eps_sweep(f, params, grads, ...)               the same comparison for eps = 1e-2 .. 1e-10
+    Report eps_sweep(f, params, grads, ...)               the same comparison for eps = 1e-2 .. 1e-10
 """
 
 from __future__ import annotations
@@ -115,10 +112,8 @@ def numerical_gradient(f, x: np.ndarray, df=None, eps: float = 1e-6) -> np.ndarr
 
     ``f`` reads ``x`` itself (it is called as ``f()``; a one-argument ``f`` is called as ``f(x)``, so CS231n's
     ``lambda x: layer_forward(x, w)[0]`` works too). Each entry of ``x`` is set to ``x_k + eps`` and ``x_k -
-    eps`` in
-    place and then restored bit for bit. The step actually taken, ``(x_k + eps) - (x_k - eps)`` in float64,
-    is the
-    denominator, which removes the representation error of the step.
+    eps`` in place and then restored bit for bit. The step actually taken, ``(x_k + eps) - (x_k - eps)`` in
+    float64, is the denominator, which removes the representation error of the step.
 
     Args:
         f: callable returning an array (any shape) or a scalar.
@@ -279,8 +274,8 @@ def default_atol(loss_value: float, eps: float) -> float:
     """The absolute tolerance used when ``atol=None``: 100 round-offs of the loss divided by the step.
 
     A central difference of a loss of size |L| carries round-off of roughly ``u |L| / eps``; entries whose
-    gradient is
-    of that size cannot be judged relatively. ``100 * u * max(|L|, 1) / eps`` leaves a margin of a hundred.
+    gradient is of that size cannot be judged relatively. ``100 * u * max(|L|, 1) / eps`` leaves a margin of a
+    hundred.
 
     Example:
         >>> f"{default_atol(1.0, 1e-6):.1e}"
@@ -309,12 +304,9 @@ def check_gradients(
     """Compare analytic gradients of a loss with central differences, tensor by tensor.
 
     Each array in ``params`` is perturbed *in place* (``f`` must read those very arrays) and restored
-    exactly. An entry
-    passes when ``|a - n| <= atol + rtol * max(|a|, |n|)`` (a analytic, n numeric); a tensor passes when all
-    its
-    checked entries do. The default ``rtol=1e-5`` fails a gradient that is off by 0.1% (relative error 5e-4),
-    which
-    ``torch.autograd.gradcheck``'s rtol=1e-3 lets through.
+    exactly. An entry passes when ``|a - n| <= atol + rtol * max(|a|, |n|)`` (a analytic, n numeric); a tensor
+    passes when all its checked entries do. The default ``rtol=1e-5`` fails a gradient that is off by 0.1%
+    (relative error 5e-4), which ``torch.autograd.gradcheck``'s rtol=1e-3 lets through.
 
     Args:
         f: ``f(params) -> float`` loss (or an array, with ``df`` given: the loss is ``sum(f(params) * df)``).
@@ -322,9 +314,9 @@ def check_gradients(
         grads: dict name -> analytic gradient of the loss, same shape as ``params[name]``.
         eps: the half step of the central difference.
         method: ``"full"`` every entry; ``"sampled"`` ``num_samples`` random entries per tensor;
-            ``"direction"`` one
-            random direction v per tensor, comparing ``sum(grad * v)`` with the directional difference (two
-            evaluations per tensor, cheap for big models, but it cannot say which entry is wrong).
+            ``"direction"`` one random direction v per tensor, comparing ``sum(grad * v)`` with the
+            directional difference (two evaluations per tensor, cheap for big models, but it cannot say which
+            entry is wrong).
         seed: seeds the sampled entries and the random directions.
         num_samples: entries per tensor for ``method="sampled"``.
         rtol, atol: the tolerances above; ``atol=None`` uses ``default_atol(f(params), eps)`` (round-off
@@ -332,10 +324,9 @@ def check_gradients(
         df: the upstream gradient when ``f`` returns an array (CS231n style).
         names: which keys of ``params`` to check (default: all, in order).
         preactivations: optional ``g(params) -> array`` (or list/dict of arrays) of the values fed to
-            ReLU-like kinks.
-            Entries whose perturbation flips the sign of any of them are counted in ``row.kinks`` and
-            excluded from
-            the pass/fail decision (a central difference across a kink is not a derivative).
+            ReLU-like kinks. Entries whose perturbation flips the sign of any of them are counted in
+            ``row.kinks`` and excluded from the pass/fail decision (a central difference across a kink is not
+            a derivative).
         title: a heading for the printed table.
         progress: ``"auto"`` draws a bar with the time left on stderr when the check is predicted to take more
             than 10 seconds (and suggests ``method="sampled"``); True always, False never.
@@ -459,8 +450,7 @@ def eps_sweep(
 
     Returns:
         ``{"eps": [..], "max_rel_error": {name: [..]}, "max_abs_error": {name: [..]}, "norm_rel_error":
-        {name: [..]}}``
-        lists aligned with ``eps``; ``gradcheck.plot.plot_eps_sweep`` draws it.
+        {name: [..]}}`` lists aligned with ``eps``; ``gradcheck.plot.plot_eps_sweep`` draws it.
 
     Example:
         >>> x = np.array([0.7])

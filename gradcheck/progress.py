@@ -1,6 +1,5 @@
 """A progress bar for long gradient checks, written on stderr with the standard library only (gradcheck
-imports
-nothing but NumPy).
+imports nothing but NumPy).
 
     bar = Progress(total=109_000, what="entries", show="auto")
     for k in range(total):
@@ -9,10 +8,9 @@ nothing but NumPy).
     bar.close()
 
 With ``show="auto"`` nothing is printed unless the first few seconds predict a check longer than
-``AUTO_SECONDS``;
-then one line says how long it will take and that ``--method sampled`` or ``direction`` takes seconds, and a
-bar
-``[#####.......] 12000/109000 entries, 0:41 elapsed, about 5:31 left`` is redrawn at most twice a second.
+``AUTO_SECONDS``; then one line says how long it will take and that ``--method sampled`` or ``direction``
+takes seconds, and a bar ``[#####.......] 12000/109000 entries, 0:41 elapsed, about 5:31 left`` is redrawn at
+most twice a second.
 """
 
 from __future__ import annotations

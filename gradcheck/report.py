@@ -24,8 +24,7 @@ def reading(rel_error: float) -> str:
     """The CS231n reading of a relative error.
 
     Above 1e-2 the gradient is probably wrong; 1e-2..1e-4 is suspicious; 1e-4..1e-7 is fine only if the
-    function has
-    kinks (ReLU, max); below 1e-7 is good.
+    function has kinks (ReLU, max); below 1e-7 is good.
 
     Example:
         >>> reading(3e-9), reading(5e-4)
@@ -53,12 +52,10 @@ class Row:
         worst_index: index (tuple) of the entry with the largest tolerance-scaled error; ``None`` for a
             direction check.
         worst_analytic, worst_numeric: the two values at ``worst_index`` (the directional derivatives for a
-            direction
-            check).
+            direction check).
         passed: every checked entry away from a kink satisfies ``|a - n| <= atol + rtol * max(|a|, |n|)``.
         kinks: how many checked entries had a kink (a pre-activation changing sign) between ``x - eps`` and
-            ``x + eps``;
-            those entries are reported but do not decide ``passed``.
+            ``x + eps``; those entries are reported but do not decide ``passed``.
     """
 
     name: str
@@ -81,16 +78,13 @@ class Row:
         ``norm_rel_error``.
 
         ``check_gradients`` sets the verdict so that a failing tensor reads "wrong" (a definite error, such
-        as a
-        0.1% or 1% scale) unless round-off (every failing error within 10 atol) or kinks (a few isolated
-        entries)
-        can explain it, which reads "suspicious"; a passing tensor keeps the CS231n reading below.
+        as a 0.1% or 1% scale) unless round-off (every failing error within 10 atol) or kinks (a few isolated
+        entries) can explain it, which reads "suspicious"; a passing tensor keeps the CS231n reading below.
 
         The normwise error is read rather than the entry-wise maximum because the maximum is decided by
         entries whose
         gradient is near zero, where round-off alone gives large relative errors: a correct LSTM shows an
-        entry-wise
-        3e-5 at an entry of size 1e-5 (abs error 1e-9) while its normwise error is 1e-10.
+        entry-wise 3e-5 at an entry of size 1e-5 (abs error 1e-9) while its normwise error is 1e-10.
         """
         return self.verdict or reading(self.norm_rel_error)
 
@@ -134,12 +128,9 @@ class Report:
     """Rows of one gradient check plus the settings that produced them.
 
     ``report.passed`` is True when every row passed and no tensor lacks its gradient; ``report.failed_rows``
-    lists
-    the rows that did not (both properties); ``missing`` names the tensors that had no analytic gradient (a
-    failure);
-    ``print(report)`` shows the aligned table; ``report.to_dict()`` and ``report.to_json()`` give the same
-    numbers as
-    plain data.
+    lists the rows that did not (both properties); ``missing`` names the tensors that had no analytic gradient
+    (a failure); ``print(report)`` shows the aligned table; ``report.to_dict()`` and ``report.to_json()`` give
+    the same numbers as plain data.
 
     Example:
         >>> r = Report(rows=[Row("W", (2, 3), 6, 1e-11, 2e-10, 1e-10, (0, 1), 0.5, 0.5, True)], title="demo")
@@ -266,8 +257,7 @@ _SUMMARY_COLUMNS = (
 
 def summary_table(reports) -> str:
     """One line per report: entries checked, the largest errors over its tensors, the worst tensor (a failed
-    one first,
-    else the largest normwise error) with its reading, and the result.
+    one first, else the largest normwise error) with its reading, and the result.
 
     Example:
         >>> r = Report(rows=[Row("W", (2,), 2, 1e-11, 2e-10, 1e-10, (0,), 0.5, 0.5, True)], title="demo")

@@ -1,6 +1,5 @@
 """The vanishing-gradient experiments: each returns a plain dict of arrays plus its ``protocol`` (loss,
-sizes, input
-scale, dtype, seeds), measured with :mod:`minirnn.analysis.gradients` and trained through
+sizes, input scale, dtype, seeds), measured with :mod:`minirnn.analysis.gradients` and trained through
     ``minirnn.training.fit``."""
 
 from __future__ import annotations
@@ -83,13 +82,11 @@ def protocol_a(
     3.
 
     float64, x ~ N(0, 1) of shape (T, 1, input_size), h0 = c0 = 0, loss L = sum(h_{T-1}) (dh_last = ones),
-    layer seed s
-    and input seed 10000 + s for s in range(seeds).
+    layer seed s and input seed 10000 + s for s in range(seeds).
 
     Returns:
         dict ``protocol`` and one entry per cell (and ``"lstm_fb3"``): ``h``/``c``/``x`` (S, T) norms,
-        ``ratio`` and
-        ``factor`` (S,), ``ratio_c`` for LSTMs.
+        ``ratio`` and ``factor`` (S,), ``ratio_c`` for LSTMs.
     """
     res = {
         "protocol": _protocol(
@@ -147,15 +144,13 @@ def train_task(
       over all T + 20 steps (``tasks.copy_memory``; the memoryless baseline scores 10 ln 8 / (T + 20)).
 
     Each step, in ``minirnn.training.fit``: forward, backward, global norm clipping to ``clip`` (``None``: no
-    clipping,
-    the norm is still recorded), then one Adam (``optimizer="adam"``) or plain SGD step. Training stops at
-    the first
-    step whose loss or gradient is not finite (the rest of the history is NaN).
+    clipping, the norm is still recorded), then one Adam (``optimizer="adam"``) or plain SGD step. Training
+    stops at the first step whose loss or gradient is not finite (the rest of the history is NaN).
 
     Returns:
         ``layer, head, history``: history has per-step arrays ``loss`` and ``grad_norm`` (global, before
-        clipping),
-        and ``test`` (a float: MSE or cross-entropy on 1000 fresh sequences, NaN if training diverged).
+        clipping), and ``test`` (a float: MSE or cross-entropy on 1000 fresh sequences, NaN if training
+        diverged).
     """
     from ..data import adding_problem, copy_memory
     from ..nn import optim
@@ -238,8 +233,7 @@ def cell_profiles(
 
     Returns:
         dict ``protocol``, ``init`` and ``trained`` (each cell -> dict ``h``/``c`` (S, T) norms, ``ratio``,
-        ``factor``),
-        ``test_mse`` (cell -> (S,)).
+        ``factor``), ``test_mse`` (cell -> (S,)).
     """
     from ..data import adding_problem
 
@@ -339,8 +333,7 @@ def gain_scale_heatmap(gains=None, scales=None, T=100, hidden=64, input_size=8, 
     = g Q.
 
     Small inputs keep tanh in its linear range, where g > 1 explodes as g^(T-1); large inputs saturate it and
-    the
-    slope 1 - h^2 turns the same g into vanishing.
+    the slope 1 - h^2 turns the same g into vanishing.
 
     Returns:
         dict ``protocol``, ``gains`` (G,), ``scales`` (K,), ``log10_ratio`` (G, K) (median over seeds),
@@ -393,13 +386,11 @@ def gate_bias_sweep(biases=(0.0, 1.0, 3.0, 5.0), T=100, hidden=64, input_size=8,
     f == 1.
 
     The total bias of the gate block is set to b (``set_gate_bias``: bias_ih block = b, bias_hh block = 0),
-    so the gate
-    sits near sigmoid(b), and the cell path alone would carry sigmoid(b)^(T-1-t).
+    so the gate sits near sigmoid(b), and the cell path alone would carry sigmoid(b)^(T-1-t).
 
     Returns:
         dict ``protocol``, ``biases``, ``lstm`` (b -> profile dict with ``h``, ``c``), ``gru`` (b -> profile
-        dict),
-        ``cec`` (profile dict of the LSTM with the forget gate fixed at 1).
+        dict), ``cec`` (profile dict of the LSTM with the forget gate fixed at 1).
     """
     res = {
         "protocol": _protocol(
@@ -433,8 +424,7 @@ def gate_bias_sweep(biases=(0.0, 1.0, 3.0, 5.0), T=100, hidden=64, input_size=8,
 
 def _non_normal(hidden, seed, low=0.3, high=0.7, scale=1.5):
     """diag(U(low, high)) + strictly upper-triangular N(0, scale^2 / H): triangular, so its eigenvalues are
-    the
-    diagonal (spectral radius < high < 1), yet ||W|| is well above 1: products of it grow before they
+    the diagonal (spectral radius < high < 1), yet ||W|| is well above 1: products of it grow before they
     decay."""
     rng = np.random.default_rng(seed)
     d = rng.uniform(low, high, size=hidden)
@@ -448,15 +438,14 @@ def spectra(T=100, hidden=64, input_size=8, seed=0):
 
     Three matrices: the tanh RNN at PyTorch's default init (its eigenvalues fill a disc of radius about
     sqrt(H / (3H)) = 0.58, the circular law for U(-1/sqrt(H), 1/sqrt(H))), a linear RNN with W_hh = Q
-    (orthogonal, on
-    the unit circle), and a linear RNN with a non-normal W_hh = diag(U(0.3, 0.7)) + upper-triangular noise
-    (spectral radius below 0.7, yet its Jacobian products grow for a dozen steps before they decay).
+    (orthogonal, on the unit circle), and a linear RNN with a non-normal W_hh = diag(U(0.3, 0.7)) +
+    upper-triangular noise (spectral radius below 0.7, yet its Jacobian products grow for a dozen steps before
+    they decay).
 
     Returns:
         dict ``protocol``, ``names``, ``eig`` (name -> complex (H,)), ``sv`` (name -> (T, H) singular values
-        of
-        dh_{T-1}/dh_t, row t), ``radius`` and ``norm`` (name -> spectral radius and largest singular value of
-        W_hh).
+        of dh_{T-1}/dh_t, row t), ``radius`` and ``norm`` (name -> spectral radius and largest singular value
+        of W_hh).
     """
     x = _inputs(seed, T, 1, input_size)
     rnn = make_layer("rnn", input_size, hidden, seed)
@@ -506,8 +495,7 @@ def clipping_traces(
     """Exploding gradients through time, then in training: tanh RNN with W_hh = gain * Q, zero biases, small
     inputs
     (adding problem x ``input_scale``, so tanh stays near its linear range), plain SGD, with and without
-    global norm
-    clipping to ``max_norm``, over ``seeds`` seeds.
+    global norm clipping to ``max_norm``, over ``seeds`` seeds.
 
     Before any update, ``growth`` = ||dL/dh_0|| / ||dL/dh_{T-1}|| (L = sum(h_{T-1})) measures the explosion
     through
@@ -515,8 +503,7 @@ def clipping_traces(
 
     Returns:
         dict ``protocol``, ``growth`` (S,), and ``clipped`` / ``unclipped`` -> dict ``loss``, ``grad_norm``
-        (S, steps),
-        ``test`` (S,) (NaN where training diverged).
+        (S, steps), ``test`` (S,) (NaN where training diverged).
     """
     from ..data import adding_problem
 

@@ -2,17 +2,15 @@
 demo``.
 
 This file uses ``gradcheck`` from the outside (the arrow points one way: gradcheck never imports minirnn; its
-command
-loads ``minirnn.analysis.gradient_suite:run_suite`` by name). Every check builds a loss with fixed random
-upstream gradients,
+command loads ``minirnn.analysis.gradient_suite:run_suite`` by name). Every check builds a loss with fixed
+random upstream gradients,
 
     L = sum(out * G) + sum(h_n * G_h) [+ sum(c_n * G_c)]        never a plain sum, which hides errors that
     cancel,
 
 and compares the hand-written backward with central differences for every parameter, the input ``x`` and the
-initial
-states, each as its own tensor. Sizes are small (T=5, B=3, I=4, H=6) so a full check of every entry takes
-seconds.
+initial states, each as its own tensor. Sizes are small (T=5, B=3, I=4, H=6) so a full check of every entry
+takes seconds.
 ReLU RNNs report kinks: entries whose perturbation flips the sign of a pre-activation (none at the default
     seed).
 """
@@ -62,10 +60,8 @@ def _relu_preactivations(x, h0, weights, num_layers, num_directions, mask):
     ReLU RNN.
 
     Written here independently of minirnn's cells: a plain loop that only serves to flag kinks. ``weights[(k,
-    d)]`` is
-    ``(W_ih, W_hh, b_ih, b_hh)`` of layer k, direction d; ``h0`` is (num_layers * num_directions, B, H);
-    ``mask`` (T, B)
-    or None. Padded steps carry the state and are left out of the returned list.
+    d)]`` is ``(W_ih, W_hh, b_ih, b_hh)`` of layer k, direction d; ``h0`` is (num_layers * num_directions, B,
+    H); ``mask`` (T, B) or None. Padded steps carry the state and are left out of the returned list.
     """
     T = x.shape[0]
     valid = np.ones(x.shape[:2], dtype=bool) if mask is None else mask
@@ -170,10 +166,8 @@ def layer_problem(
     backend: str = "auto",
 ):
     """Like ``cell_problem`` for a ``minirnn.RNN``/``LSTM``/``GRU`` layer: params are the layer's own arrays
-    (PyTorch
-    names, perturbed in place so the layer sees them) plus ``x``, ``h0`` and, for LSTM, ``c0``. ``backend``
-    is the
-    layer's (``"auto"``, ``"numpy"`` or ``"numba"``).
+    (PyTorch names, perturbed in place so the layer sees them) plus ``x``, ``h0`` and, for LSTM, ``c0``.
+    ``backend`` is the layer's (``"auto"``, ``"numpy"`` or ``"numba"``).
 
     Returns:
         ``(f, params, grads, preactivations, layer)``.
@@ -277,12 +271,9 @@ def run_suite(
     """Check every configuration of minirnn's cells and layers; one ``gradcheck.Report`` per configuration.
 
     Cells (``levels`` has ``"cell"``) are checked for each cell with and without ``lengths`` (a padding
-    mask); layers
-    for every combination of cell, ``num_layers``, ``bidirectional`` and ``lengths``. A configuration that
-    cannot be
-    built or run (for example a feature not implemented yet) gives a report with no rows and ``report.error``
-    set, which
-    counts as a failure.
+    mask); layers for every combination of cell, ``num_layers``, ``bidirectional`` and ``lengths``. A
+    configuration that cannot be built or run (for example a feature not implemented yet) gives a report with
+    no rows and ``report.error`` set, which counts as a failure.
 
     Args:
         cells: any of ``"rnn_tanh", "rnn_relu", "lstm", "gru"`` and the variants ``"gru_reset_before",

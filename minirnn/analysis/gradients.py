@@ -1,10 +1,9 @@
 """Exact per-step gradient norms from the hand-written BPTT, and the Jacobian products behind them.
 
 For a tanh RNN one step back multiplies the gradient by ``dh_t/dh_{t-1} = diag(1 - h_t^2) W_hh``, so the
-gradient
-reaching step t from a loss at the last step passes through T-1-t such factors. Everything here runs the
-readable
-forward of the layer's cell and then its ``backward_step`` (``minirnn/cells/<cell>.py``) from the last step
+gradient reaching step t from a loss at the last step passes through T-1-t such factors. Everything here runs
+the readable forward of the layer's cell and then its ``backward_step`` (``minirnn/cells/<cell>.py``) from the
+last step
 back: one
 backward pass, no finite differences, no math of its own. Work in float64: in float32 a ratio of 1e-20
 underflows.
@@ -65,12 +64,10 @@ def _backward_trace(cell, cache, dh_last):
     """BPTT from a loss on the last hidden state only, recording the gradient at every step.
 
     ``dh_last`` may have more rows than the batch when the batch is 1: each row is then one cotangent (this
-    is how
-    :func:`jacobian_singular_values` gets a whole Jacobian in one pass).
+    is how :func:`jacobian_singular_values` gets a whole Jacobian in one pass).
 
     Returns dict state name -> (T, R, H), the total gradient at that state of each step (``h``; ``c`` for the
-    LSTM,
-    through h_t and through c_{t+1}), and ``x`` (T, R, I): dL/dx_t.
+    LSTM, through h_t and through c_{t+1}), and ``x`` (T, R, I): dL/dx_t.
     """
     W_ih = cache["W_ih"]
     T = cache["hs"].shape[0] - 1
@@ -171,9 +168,8 @@ def per_step_factor(norms):
     """The geometric mean of the per-step factors, ``(norms[0] / norms[-1]) ** (1 / (T - 1))``.
 
     It describes a profile only when the profile is a straight line on a log scale; an LSTM with a large
-    forget bias
-    loses most of its gradient in the first step back and then stays flat, which one mean misdescribes. Report
-    :func:`first_step_drop` and :func:`mid_range_factor` instead.
+    forget bias loses most of its gradient in the first step back and then stays flat, which one mean
+    misdescribes. Report :func:`first_step_drop` and :func:`mid_range_factor` instead.
     """
     norms = np.asarray(norms)
     return decay_ratio(norms) ** (1.0 / (norms.shape[-1] - 1))

@@ -1,12 +1,10 @@
 """The linear RNN ``h_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh`` (no activation): the one case of BPTT
-with a
-closed form. With ``W_hh = g Q`` (Q orthogonal) every step back multiplies the gradient norm by exactly g.
+with a closed form. With ``W_hh = g Q`` (Q orthogonal) every step back multiplies the gradient norm by exactly
+g.
 
 It is a cell like the others for the measurements (``LINEAR`` below is its registry entry, with
-:func:`forward` and
-:func:`backward_step` in the cells' convention), but not a layer of the library: it has no compiled loop and
-no
-``backward`` of its own.
+:func:`forward` and :func:`backward_step` in the cells' convention), but not a layer of the library: it has no
+compiled loop and no ``backward`` of its own.
 """
 
 from __future__ import annotations
@@ -66,10 +64,9 @@ class LinearRNN(Module):
     BPTT.
 
     Its step Jacobian is ``W_hh`` itself, so with ``W_hh = g Q`` (Q orthogonal) every step back multiplies
-    the gradient
-    norm by exactly g. Parameters have PyTorch's names (``weight_ih_l0`` ...) and default init, like
-    :class:`minirnn.RNN`;
-    only :func:`gradient_profile` and friends use it (it has no ``backward`` of its own).
+    the gradient norm by exactly g. Parameters have PyTorch's names (``weight_ih_l0`` ...) and default init,
+    like :class:`minirnn.RNN`; only :func:`gradient_profile` and friends use it (it has no ``backward`` of its
+    own).
 
     Example:
         >>> lin = LinearRNN(3, 4, seed=0)

@@ -8,11 +8,9 @@ gradient that reaches step t from a loss at the last step passes through T-1-t s
     dL/dh_t = dL/dh_{T-1} J_{T-1} J_{T-2} ... J_{t+1}            (row vectors; J_s = diag(1 - h_s^2) W_hh)
 
 It shrinks geometrically when sigma_max(W_hh) * max|tanh'| < 1 (sufficient; Bengio et al. 1994, Pascanu et
-al. 2013)
-and *may* grow when sigma_max(W_hh) > 1 (only necessary: the tanh slope can shrink it back). The LSTM's cell
-path
-``dL/dc_{t-1} = f_t * dL/dc_t`` and the GRU's shortcut ``dh_{t-1} += z_t * dh_t`` can carry the gradient far,
-but only
+al. 2013) and *may* grow when sigma_max(W_hh) > 1 (only necessary: the tanh slope can shrink it back). The
+LSTM's cell path ``dL/dc_{t-1} = f_t * dL/dc_t`` and the GRU's shortcut ``dh_{t-1} += z_t * dh_t`` can carry
+the gradient far, but only
 where the gates are near 1: at PyTorch's default init they are near 0.5 and the gradient still vanishes.
 
 What is here, one module per concept (this module gathers their names):
@@ -21,14 +19,13 @@ What is here, one module per concept (this module gathers their names):
 :func:`gradient_profile` and
    :func:`gradient_norms` (||dL/dh_t|| per step, ||dL/dc_t|| for the LSTM, ||dL/dx_t||),
    :func:`jacobian_singular_values` (of dh_{T-1}/dh_t for every t), :func:`per_step_factor`,
-   :func:`decay_ratio`.
-   They reuse the cells' step-backward functions on the cache of ``cells.<cell>.forward``; nothing is
+   :func:`decay_ratio`. They reuse the cells' step-backward functions on the cache of
+   ``cells.<cell>.forward``; nothing is
    re-derived.
 2. **Experiments** (``experiments.py``) returning plain dicts of arrays plus their ``protocol`` (loss, sizes,
 input scale, dtype, seeds):
    :func:`protocol_a`, :func:`cell_profiles`, :func:`gain_sweep`, :func:`gain_scale_heatmap`,
-   :func:`gate_bias_sweep`,
-   :func:`spectra`, :func:`learnability`, :func:`clipping_traces`.
+   :func:`gate_bias_sweep`, :func:`spectra`, :func:`learnability`, :func:`clipping_traces`.
 3. **Figures** (``figures.py``, ``plot_*``), each returning a matplotlib Figure and saving a PNG when given
 ``path``. One colour per cell
    in every figure (:data:`CELL_COLORS`). ``report.py``: tables, files and :func:`run` (``minirnn
@@ -37,9 +34,8 @@ input scale, dtype, seeds):
 Work in float64: in float32 a ratio of 1e-20 underflows to 0 long before T = 100.
 
 The *linear RNN* ``h_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh`` (identity activation) is not a minirnn
-layer; it
-lives in ``linear_rnn.py`` as :class:`LinearRNN` because it is the one case with a closed form: with ``W_hh =
-g Q`` (Q orthogonal)
+layer; it lives in ``linear_rnn.py`` as :class:`LinearRNN` because it is the one case with a closed form: with
+``W_hh = g Q`` (Q orthogonal)
 ||dL/dh_t|| = g^(T-1-t) ||dL/dh_{T-1}|| exactly.
 """
 

@@ -1,6 +1,6 @@
 """Small pieces shared by the cells: the logistic sigmoid, the padding mask, the recurrent-dropout mask, and
-the two
-matrix products around the time loop (all inputs projected at once before it, every weight gradient at once
+the two matrix products around the time loop (all inputs projected at once before it, every weight gradient at
+once
 after it)."""
 
 from __future__ import annotations
@@ -37,8 +37,7 @@ def project_inputs(x, W_ih, b_ih):
     rows.
 
     (NumPy's matmul on a 3-D array would call BLAS once per time step; the bias is added in place, so no
-    second
-    (T*B, G*H) array is filled: docs/performance.md.)
+    second (T*B, G*H) array is filled: docs/performance.md.)
     """
     T, B, I = x.shape
     x_proj = x.reshape(T * B, I) @ W_ih.T  # (TB, GH)
@@ -52,8 +51,7 @@ def weight_gradients(dx_proj, dh_proj, x, hs, W_ih):
     dx_proj, dh_proj (T, B, G*H): gradients of ``x_t W_ih^T + b_ih`` and ``h_{t-1} W_hh^T + b_hh`` at every
         step (the
     same array for RNN and LSTM; different for GRU, whose reset gate sits inside the recurrent term); x (T,
-    B, I);
-    hs (T+1, B, H) the carried states, so ``hs[:-1]`` are the h_{t-1}.
+    B, I); hs (T+1, B, H) the carried states, so ``hs[:-1]`` are the h_{t-1}.
 
         dx = dx_proj W_ih        dW_ih = sum_t dx_proj_t^T x_t        dW_hh = sum_t dh_proj_t^T h_{t-1}
         db_ih = sum_{t,b} dx_proj        db_hh = sum_{t,b} dh_proj
@@ -61,10 +59,8 @@ def weight_gradients(dx_proj, dh_proj, x, hs, W_ih):
     Returns a dict with keys ``x, W_ih, W_hh, b_ih, b_hh``.
 
     When dx_proj and dh_proj are one array (RNN, LSTM), dW_ih and dW_hh come from one product with the inputs
-    side by
-    side, ``dx_proj^T [x | h_prev]``: one (GH, I+H) GEMM instead of a skinny (GH, I) one and a (GH, H) one,
-    and one
-    bias sum instead of two (docs/performance.md).
+    side by side, ``dx_proj^T [x | h_prev]``: one (GH, I+H) GEMM instead of a skinny (GH, I) one and a (GH, H)
+    one, and one bias sum instead of two (docs/performance.md).
     """
     T, B, I = x.shape
     H, GH = hs.shape[-1], dx_proj.shape[-1]

@@ -30,8 +30,7 @@ Backward, one step, given dh::
 The term ``dh * z`` is the gated shortcut: where z is near 1 the gradient reaches h_prev almost untouched.
 
 Recurrent dropout (Gal & Ghahramani 2016): one mask m (B, H) per sequence, entries 0 or 1/(1-p), the same at
-every
-step and for all three gate blocks, on h_prev where it enters the recurrent product; the shortcut ``z *
+every step and for all three gate blocks, on h_prev where it enters the recurrent product; the shortcut ``z *
 h_prev`` keeps
 the undropped state (as Keras)::
 
@@ -50,8 +49,7 @@ from ._common import as_step_mask, dropped, project_inputs, sigmoid, weight_grad
 
 def step_forward(x, h_prev, W_ih, W_hh, b_ih, b_hh, recurrent_mask=None):
     """One GRU step. x (B, I), h_prev (B, H), W_ih (3H, I), W_hh (3H, H), b_ih/b_hh (3H,); recurrent_mask (B,
-    H)
-    or None (recurrent dropout, see the module docstring).
+    H) or None (recurrent dropout, see the module docstring).
 
     Returns ``h (B, H), cache``.
 
@@ -82,8 +80,7 @@ def recurrent_step(x_proj, h_prev, W_hh, b_hh, recurrent_mask=None):
     """The part of a step inside the time loop; ``x_proj = x W_ih^T + b_ih`` (B, 3H) comes precomputed.
 
     Returns ``h (B, H)``, ``gates (B, 3H)`` = [r, z, n] and ``hn (B, H)`` = h_prev W_hn^T + b_hn (needed by
-    backward);
-    with a recurrent_mask m (B, H), ``h_prev * m`` enters the product instead of h_prev.
+    backward); with a recurrent_mask m (B, H), ``h_prev * m`` enters the product instead of h_prev.
     """
     H = h_prev.shape[-1]
     h_proj = dropped(h_prev, recurrent_mask) @ W_hh.T + b_hh  # (B, 3H)

@@ -184,9 +184,8 @@ def backward_step(t, dstates, cache):
     """Step t of :func:`backward` (no padding): from ``(dh,)``, the gradient reaching h_t, to step t's part.
 
     Returns ``da, da`` (B, 3H), the gradient of ``x_t W_ih^T + b_ih`` and of the recurrent terms (the same
-    array:
-    the biases only appear as a sum), ``(dh_prev,)`` reaching h_{t-1}, and ``(dh,)``, the gradient at step
-    t's state.
+    array: the biases only appear as a sum), ``(dh_prev,)`` reaching h_{t-1}, and ``(dh,)``, the gradient at
+    step t's state.
     """
     (dh,) = dstates
     da, dh_prev = recurrent_step_backward(dh, cache["hs"][t], cache["W_hh"], cache["gates"][t])

@@ -1,6 +1,5 @@
 """Layer normalisation (Ba, Kiros & Hinton 2016) over the last axis, and its backward: what the
-layer-normalised
-cells (``ln_lstm.py``, ``ln_gru.py``) apply to their pre-activations.
+layer-normalised cells (``ln_lstm.py``, ``ln_gru.py``) apply to their pre-activations.
 
 For one row v of F numbers (F = G*H for a pre-activation, H for the LSTM's cell state)::
 
@@ -63,8 +62,7 @@ def sum_rows(a):
 
 def normalize_inputs(x, W_ih, gain):
     """The input side of a layer-normalised cell for all steps at once: ``u = x W_ih^T`` as one GEMM on the
-    T*B rows,
-    then ``u_hat, rstd = normalize(u)``. x (T, B, I), W_ih (G*H, I), gain (G*H,).
+    T*B rows, then ``u_hat, rstd = normalize(u)``. x (T, B, I), W_ih (G*H, I), gain (G*H,).
 
     Returns ``gain * u_hat`` (T, B, G*H) (the caller adds b_ih), ``u_hat`` (T, B, G*H) and ``rstd`` (T, B, 1).
 

@@ -22,9 +22,8 @@ Backward, one step, given dh: ``gru.gate_gradients`` gives dx_proj, dh_proj (B, 
 normalised terms, and the shortcut dh * z; then::
 
     db_ih += sum_B dx_proj,   db_hh += sum_B dh_proj,   dg_ih += sum_B dx_proj * u_hat,   dg_hh += sum_B
-    dh_proj * v_hat
-    dv = LN_backward(dh_proj * g_hh),   dh_prev = dh * z + (dv W_hh) * m,   dW_hh += dv^T (h_prev * m)
-    du = LN_backward(dx_proj * g_ih),   dx = du W_ih,                        dW_ih += du^T x
+    dh_proj * v_hat dv = LN_backward(dh_proj * g_hh),   dh_prev = dh * z + (dv W_hh) * m,   dW_hh += dv^T
+    (h_prev * m) du = LN_backward(dx_proj * g_ih),   dx = du W_ih,                        dW_ih += du^T x
 """
 
 from __future__ import annotations

@@ -214,8 +214,7 @@ def backward_step(t, dstates, cache):
 
     Returns ``du, dv`` (B, 4H), the gradients of ``x_t W_ih^T`` and ``(h_{t-1} * m) W_hh^T`` (before their
     normalisation), ``(dh_prev, dc_prev)`` reaching the previous states, and ``(dh, dc_total)``, the
-    gradients at
-    step t's own states (dc_total also counts the path through h_t).
+    gradients at step t's own states (dc_total also counts the path through h_t).
     """
     dh, dc = dstates
     da, dv, _, prev, dc_total = _step_back(t, dh, dc, cache)

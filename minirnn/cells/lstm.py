@@ -35,8 +35,8 @@ step and for all four gate blocks, on h_prev where it enters the recurrent produ
     dh_prev = (da W_hh) * m,   dW_hh += da^T (h_prev * m)
 
 One mask for the four blocks is Gal's tied form and keeps the single (B, H) x (H, 4H) product. Keras draws
-four masks,
-one per block; with the four set equal, Keras computes exactly this (tests/interop/test_keras_variants.py).
+four masks, one per block; with the four set equal, Keras computes exactly this
+(tests/interop/test_keras_variants.py).
 """
 
 from __future__ import annotations
@@ -82,8 +82,7 @@ def recurrent_step(x_proj, h_prev, c_prev, W_hh, b_hh):
     precomputed.
 
     Returns ``h, c, cache`` with ``cache = (h_prev, c_prev, W_hh, gates, tanh_c)``. (Under recurrent dropout
-    the
-    callers pass ``h_prev * m``: h_prev enters the step only through W_hh.)
+    the callers pass ``h_prev * m``: h_prev enters the step only through W_hh.)
     """
     H = h_prev.shape[-1]
     a = x_proj + h_prev @ W_hh.T + b_hh  # (B, 4H)
@@ -129,8 +128,8 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask=None, recurrent_mask=None):
         h0, c0: (B, H) initial states.
         W_ih (4H, I), W_hh (4H, H), b_ih (4H,), b_hh (4H,): parameters, gates in PyTorch order i, f, g, o.
         mask: optional (T, B) booleans; where ``mask[t, b]`` is False the step is padding: the state is
-            carried
-            unchanged and the output is zero (PyTorch's ``pack_padded_sequence`` when the mask is a prefix).
+            carried unchanged and the output is zero (PyTorch's ``pack_padded_sequence`` when the mask is a
+            prefix).
         recurrent_mask: optional (B, H) recurrent-dropout mask, the same at every step (module docstring).
 
     Returns:
@@ -219,11 +218,9 @@ def backward_step(t, dstates, cache):
     later.
 
     Returns ``da_x, da_h`` (B, 4H), the gradients of ``x_t W_ih^T + b_ih`` and ``h_{t-1} W_hh^T + b_hh`` (one
-    array
-    here), ``(dh_prev, dc_prev)`` reaching the previous states, and ``(dh, dc_total)``, the gradients at step
-    t's own
-    states, where ``dc_total = dc + dh * o * (1 - tanh(c)^2)`` also counts the path through h_t (the sum
-    :func:`gate_gradients` forms first).
+    array here), ``(dh_prev, dc_prev)`` reaching the previous states, and ``(dh, dc_total)``, the gradients at
+    step t's own states, where ``dc_total = dc + dh * o * (1 - tanh(c)^2)`` also counts the path through h_t
+    (the sum :func:`gate_gradients` forms first).
     """
     dh, dc = dstates
     gates, tanh_c = cache["gates"][t], cache["tanh_c"][t]

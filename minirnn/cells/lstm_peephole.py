@@ -1,11 +1,9 @@
 """The LSTM with peephole connections (Gers and Schmidhuber 2000; TF's ``LSTMCell(use_peepholes=True)``):
 the input and forget gates see the previous cell state c_{t-1}, the output gate sees the new one c_t, each
-through a
-diagonal weight. ``minirnn.LSTM(..., peepholes=True)``.
+through a diagonal weight. ``minirnn.LSTM(..., peepholes=True)``.
 
 Plain NumPy, to be read beside the equations; ``minirnn/kernels/lstm_peephole.py`` runs the same loop fast.
-PyTorch
-has no such cell; its parameters are named in PyTorch's style: ``weight_ci_l{k}``, ``weight_cf_l{k}``,
+PyTorch has no such cell; its parameters are named in PyTorch's style: ``weight_ci_l{k}``, ``weight_cf_l{k}``,
 ``weight_co_l{k}`` (each (H,)), after the four of ``nn.LSTM``.
 
 Shapes (row vectors, PyTorch layout and gate order ``i, f, g, o``)::
@@ -29,9 +27,9 @@ Backward, one step, given dh and dc (the gradients arriving at h and c)::
     dc = dc + dh * o * (1 - tanh(c)^2) + da_o * w_co              c also reaches the loss through o
     di = dc * g,   df = dc * c_prev,   dg = dc * i
     da_i = di * i(1-i),   da_f = df * f(1-f),   da_g = dg * (1-g^2),   da = [da_i, da_f, da_g, da_o]   (B, 4H)
-    dc_prev = dc * f + da_i * w_ci + da_f * w_cf
-    dh_prev = da W_hh,   dx = da W_ih,   dW_ih += da^T x,   dW_hh += da^T h_prev,   db_ih = db_hh += sum_B da
-    dw_ci += sum_B da_i * c_prev,   dw_cf += sum_B da_f * c_prev,   dw_co += sum_B da_o * c
+    dc_prev = dc * f + da_i * w_ci + da_f * w_cf dh_prev = da W_hh,   dx = da W_ih,   dW_ih += da^T x,   dW_hh
+    += da^T h_prev,   db_ih = db_hh += sum_B da dw_ci += sum_B da_i * c_prev,   dw_cf += sum_B da_f * c_prev, 
+     dw_co += sum_B da_o * c
 """
 
 from __future__ import annotations
@@ -197,8 +195,7 @@ def peephole_gradients(da, cs):
     rows.
 
     da (T, B, 4H); cs (T+1, B, H) the carried cell states, so ``cs[:-1]`` are the c_{t-1} and ``cs[1:]`` the
-    c_t
-    (at a padded step cs carries the old c, but da is zero there).
+    c_t (at a padded step cs carries the old c, but da is zero there).
     """
     H = cs.shape[-1]
     c_prev, c = cs[:-1], cs[1:]
@@ -214,8 +211,7 @@ def backward_step(t, dstates, cache):
     later.
 
     Returns ``da, da`` (B, 4H), ``(dh_prev, dc_prev)`` and ``(dh, dc_total)``, where ``dc_total`` also counts
-    the
-    paths from c_t through h_t and through the output gate's peephole.
+    the paths from c_t through h_t and through the output gate's peephole.
     """
     dh, dc = dstates
     da, dc_prev, dc_total = gate_gradients(

@@ -1,12 +1,10 @@
 """The LSTM with a recurrent projection (Sak, Senior and Beaufays 2014, "LSTMP"): PyTorch's
-``nn.LSTM(proj_size=P)``,
-TF1's ``LSTMCell(num_proj=P)``. ``minirnn.LSTM(..., proj_size=P)``.
+``nn.LSTM(proj_size=P)``, TF1's ``LSTMCell(num_proj=P)``. ``minirnn.LSTM(..., proj_size=P)``.
 
 Plain NumPy, to be read beside the equations; ``minirnn/kernels/lstm_proj.py`` runs the same loop fast. The
-cell is
-``cells/lstm.py`` with one more matrix: the output ``m = o * tanh(c)`` (size H) is projected down to ``h = m
-W_hr^T``
-(size P < H), and h is what the gates see at the next step and what the layer outputs. c keeps size H.
+cell is ``cells/lstm.py`` with one more matrix: the output ``m = o * tanh(c)`` (size H) is projected down to
+``h = m W_hr^T`` (size P < H), and h is what the gates see at the next step and what the layer outputs. c
+keeps size H.
 
 Shapes (row vectors, PyTorch layout and gate order ``i, f, g, o``)::
 
@@ -180,8 +178,7 @@ def backward_step(t, dstates, cache):
     (B, H).
 
     Returns ``da, da`` (B, 4H), ``(dh_prev, dc_prev)`` and ``(dh, dc_total)``, where ``dc_total = dc + dm * o
-    *
-    (1 - tanh(c)^2)`` with ``dm = dh W_hr`` also counts the path through h_t.
+    * (1 - tanh(c)^2)`` with ``dm = dh W_hr`` also counts the path through h_t.
     """
     dh, dc = dstates
     gates, tanh_c = cache["gates"][t], cache["tanh_c"][t]

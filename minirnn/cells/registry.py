@@ -2,8 +2,7 @@
 blocks.
 
 Everything outside ``cells/`` and ``kernels/`` asks this file about a cell and calls it through one
-convention, so
-that no layer, grader, measurement or importer branches on a cell's name:
+convention, so that no layer, grader, measurement or importer branches on a cell's name:
 
     cell = registry.get("lstm")
     out, states, cache = cell.forward(x, states, weights, mask=None, backend="numpy", **options)
@@ -11,16 +10,14 @@ that no layer, grader, measurement or importer branches on a cell's name:
     da_x, da_h, dstates_prev, dstates_total = cell.backward_step(t, dstates, cache.inner)
 
 ``states`` is always a tuple, in the order of ``cell.states`` (``("h",)`` or ``("h", "c")``); ``weights`` a
-tuple in the
-order of ``cell.parameters`` (``W_ih, W_hh, b_ih, b_hh``). ``backend="numpy"`` runs the readable loop of
-``minirnn/cells/<module>.py``, ``"numba"`` the compiled one of ``minirnn/kernels/<module>.py``; both modules
-keep the
-signatures a student reads there (``forward(x, h0, c0, W_ih, ...)``), and this file adapts them.
+tuple in the order of ``cell.parameters`` (``W_ih, W_hh, b_ih, b_hh``). ``backend="numpy"`` runs the readable
+loop of ``minirnn/cells/<module>.py``, ``"numba"`` the compiled one of ``minirnn/kernels/<module>.py``; both
+modules keep the signatures a student reads there (``forward(x, h0, c0, W_ih, ...)``), and this file adapts
+them.
 
 A new cell variant is one file in ``cells/``, one in ``kernels/`` and one entry in :data:`CELLS`. A layer
-finds its
-cell with :func:`select` from its constructor choices (``LSTM(layer_norm=True)`` runs ``ln_lstm``). Cells with
-``recurrent_mask=True`` take ``recurrent_mask=`` (B, H) in :meth:`Cell.forward`: recurrent dropout.
+finds its cell with :func:`choose` from its constructor switches (``LSTM(layer_norm=True)`` runs ``ln_lstm``).
+Cells with ``recurrent_mask=True`` take ``recurrent_mask=`` (B, H) in :meth:`Cell.forward`: recurrent dropout.
 
 Example:
     >>> import numpy as np
@@ -73,16 +70,14 @@ class Cell:
             base cell.
         switches: the layer's constructor arguments that select this cell in its family, as truth values
             (``{"peepholes": True}``; ``{"proj_size": True}`` means proj_size > 0); an argument a cell does
-            not list
-            must be off. See :func:`choose`.
+            not list must be off. See :func:`choose`.
         keras_options: the Keras layer arguments that make the Keras class this cell (GRU ``{"reset_after":
             True}``).
         recurrent_mask: True when ``forward`` takes ``recurrent_mask`` (B, H), the per-sequence dropout mask
-            on
-            h_{t-1} where it enters the recurrent product (``recurrent_dropout`` of the layers).
+            on h_{t-1} where it enters the recurrent product (``recurrent_dropout`` of the layers).
         extra_shapes: parameters beyond those ``parameter_shapes`` knows: PyTorch-style base name -> shape in
-            units
-            of ``"GH"`` (G * H) or ``"H"``, e.g. ``{"ln_c_weight": ("H",)}`` (layer norm's gains and biases).
+            units of ``"GH"`` (G * H) or ``"H"``, e.g. ``{"ln_c_weight": ("H",)}`` (layer norm's gains and
+            biases).
         initial_values: base name -> the constant a layer starts that parameter at (a gain at 1, not random).
     """
 
@@ -167,8 +162,7 @@ class Cell:
 
     def forward(self, x, states, weights, mask=None, *, backend="numpy", recurrent_mask=None, **options):
         """Run the cell over a sequence. x (T, B, I); states tuple of (B, H); weights tuple; mask (T, B) or
-        None;
-        recurrent_mask (B, H) or None (only for cells with ``recurrent_mask=True``).
+        None; recurrent_mask (B, H) or None (only for cells with ``recurrent_mask=True``).
 
         Returns ``out (T, B, H)``, the final states (a tuple like ``states``) and a :class:`SequenceCache`.
         """
@@ -185,9 +179,8 @@ class Cell:
         states.
 
         Returns ``dx (T, B, I)``, the initial states' gradients (a tuple) and a dict of weight gradients by
-        argument
-        name (``W_ih``, ...). A cache serves one backward: the compiled loop writes gradients over its
-        buffers.
+        argument name (``W_ih``, ...). A cache serves one backward: the compiled loop writes gradients over
+        its buffers.
         """
         from ..kernels._common import mark_spent, require_unspent  # the use-once rule is the kernels'
 
@@ -393,8 +386,8 @@ def choose(family: str, where: str = "layer", **arguments) -> Cell:
     """The cell of ``family`` that a layer's constructor arguments select (see :attr:`Cell.switches`).
 
     Each argument counts by its truth value (``proj_size=3`` is on); a cell matches when the arguments it
-    lists
-    have its values and every other one is off. No match (a combination no cell implements) is a ValueError.
+    lists have its values and every other one is off. No match (a combination no cell implements) is a
+    ValueError.
 
     Example:
         >>> choose("gru", reset_after=False).name, choose("lstm", proj_size=0, peepholes=False).name

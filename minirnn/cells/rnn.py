@@ -106,8 +106,7 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, nonlinearity="tanh", recur
         mask: optional (T, B) booleans; False marks padding: the state is carried, the output is zero.
         nonlinearity: ``"tanh"`` or ``"relu"``.
         recurrent_mask: optional (B, H) recurrent-dropout mask, the same at every step: ``h_{t-1} *
-            recurrent_mask``
-            enters the product with W_hh (see ``_common.dropped``).
+            recurrent_mask`` enters the product with W_hh (see ``_common.dropped``).
 
     Returns:
         ``out (T, B, H), h_n (B, H), cache``.

@@ -14,9 +14,8 @@
     minirnn gradcheck       the gradcheck command with minirnn's suite as its default (cli/gradcheck.py)
 
 Each command's module has ``add_parser(sub)`` and a ``cmd_<name>(args) -> exit code``. Every ``--help`` shows
-the
-defaults. A mistake is one line ``minirnn <command>: <sentence>`` on stderr with status 2, never a traceback:
-commands raise :class:`UsageError` (or ``SystemExit`` with a sentence) for what they can name, and
+the defaults. A mistake is one line ``minirnn <command>: <sentence>`` on stderr with status 2, never a
+traceback: commands raise :class:`UsageError` (or ``SystemExit`` with a sentence) for what they can name, and
     :func:`main` turns
 any ``ValueError``, ``TypeError`` or ``OSError`` that still escapes into that one line; Ctrl-C is status 130.
 """

@@ -1,15 +1,12 @@
 """The run folder of ``minirnn train --out``: made writable, locked against a second ``train``, and never
-replaced
-without being asked.
+replaced without being asked.
 
     with run_folder(out) as folder:      # made (or refused with a sentence), probed for writing, locked
         ...                              # a second process on the same folder gets RunFolderError at once
 
 The lock is an advisory ``flock`` on ``OUT/.lock`` held for the whole run: the operating system releases it
-when the
-process ends, however it ends, so a killed run never leaves a stale lock. Where ``fcntl`` does not exist
-(Windows)
-there is no lock. Every problem raises :class:`RunFolderError` with one sentence for the user.
+when the process ends, however it ends, so a killed run never leaves a stale lock. Where ``fcntl`` does not
+exist (Windows) there is no lock. Every problem raises :class:`RunFolderError` with one sentence for the user.
 """
 
 from __future__ import annotations

@@ -1,6 +1,5 @@
 """``minirnn gradcheck ...``: the stand-alone ``gradcheck`` command, with minirnn's suite of every cell and
-layer
-configuration as its default (``gradcheck`` itself imports only NumPy and loads that suite only when no
+layer configuration as its default (``gradcheck`` itself imports only NumPy and loads that suite only when no
 ``--target``
 is given; here loading minirnn is what was asked for)."""
 

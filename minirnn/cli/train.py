@@ -7,11 +7,9 @@
 
 ``train`` writes ``OUT/checkpoint.npz`` (every ``--checkpoint-every`` steps, at Ctrl-C and at the end) and
 ``OUT/loss.png``, shows a progress bar, and prints the final held-out evaluation as its last line
-(``test_mse=0.0034``,
-``test_loss=1.234`` or ``accuracy=0.97``). ``--resume`` continues the run saved in ``OUT`` up to ``--steps``;
-an
-existing run is never replaced without ``--force``, and a lock keeps a second ``train`` out of a folder in
-use.
+(``test_mse=0.0034``, ``test_loss=1.234`` or ``accuracy=0.97``). ``--resume`` continues the run saved in
+``OUT`` up to ``--steps``; an existing run is never replaced without ``--force``, and a lock keeps a second
+``train`` out of a folder in use.
 Every mistake is one sentence: :class:`UsageError` (status 2); a run that stops is one line too (status 1, or
     130
 at Ctrl-C with the run saved).

@@ -5,11 +5,9 @@ control.
     minirnn train tmaze --cell lstm --forget-bias 1 --corridor 50 --out runs/tmaze50
 
 Trains the recurrent policy, then the memoryless control (the same heads on this step's observation only)
-with the
-same budget, evaluates both on the same held-out episodes (greedy turns), writes ``OUT/checkpoint.npz`` (the
-recurrent policy), ``OUT/control.npz`` and ``OUT/success.png``, and prints last ``success=...
-memoryless=...``.
-``cli/train.py`` sends the ``tmaze`` task here.
+with the same budget, evaluates both on the same held-out episodes (greedy turns), writes
+``OUT/checkpoint.npz`` (the recurrent policy), ``OUT/control.npz`` and ``OUT/success.png``, and prints last
+``success=... memoryless=...``. ``cli/train.py`` sends the ``tmaze`` task here.
 """
 
 from __future__ import annotations

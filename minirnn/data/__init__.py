@@ -15,8 +15,7 @@ too).
     canvas.
 
 Sequences are time-major, ``(T, n, features)``, as the layers use them inside. Every random generator takes
-``seed=``
-(an int) or ``rng=`` (a ``numpy.random.Generator``): the same seed gives the same arrays. Nothing is
+``seed=`` (an int) or ``rng=`` (a ``numpy.random.Generator``): the same seed gives the same arrays. Nothing is
 downloaded.
 """
 

@@ -2,11 +2,10 @@
 "Saturday, March 3, 2001" -> "2001-03-03". The translation task of ``minirnn train translate``.
 
 Dates are drawn uniformly from ``start``-01-01 to ``end``-12-31 (default 1950-2049) and written in one of the
-formats
-below, chosen uniformly, in one of the chosen languages (month and weekday names of English, French, German,
+formats below, chosen uniformly, in one of the chosen languages (month and weekday names of English, French,
+German,
 Spanish). Two conventions make every input unambiguous: numeric dates are day first (``dd/mm/yy``, European),
-and a
-two-digit year ``yy`` means 20yy for yy < 50, else 19yy (which is why the default range is 1950-2049).
+and a two-digit year ``yy`` means 20yy for yy < 50, else 19yy (which is why the default range is 1950-2049).
 
 =================  ================================  ===========================================
 format             English                           the other languages

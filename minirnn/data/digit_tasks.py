@@ -1,10 +1,9 @@
 """Digit-string tasks whose output grows with the input: reverse or sort a string of 1..max_len digits.
 
 A sequence-to-sequence model without attention must squeeze the whole input into one state vector before it
-writes
-the first output symbol; reversing makes it hold every digit in order, so its accuracy falls as the strings
-grow,
-while attention can look each digit up where it is (Bahdanau et al. 2015's observation, in miniature).
+writes the first output symbol; reversing makes it hold every digit in order, so its accuracy falls as the
+strings grow, while attention can look each digit up where it is (Bahdanau et al. 2015's observation, in
+miniature).
 """
 
 from __future__ import annotations
@@ -19,8 +18,7 @@ DIGIT_TASKS = {"reverse": lambda s: s[::-1], "sort": lambda s: "".join(sorted(s)
 
 def digit_pairs(n, task="reverse", min_len=1, max_len=20, *, seed=None, rng=None) -> list:
     """``n`` pairs (digits, answer): a string of uniform length in min_len..max_len with uniform digits, and
-    its
-    reversal (``task="reverse"``) or its sorted digits (``"sort"``).
+    its reversal (``task="reverse"``) or its sorted digits (``"sort"``).
 
     Example:
         >>> digit_pairs(2, "reverse", 3, 5, seed=0)

@@ -1,28 +1,19 @@
 """Moving digits: short videos of handwritten digits sliding across a canvas, for video classification.
 
 In the spirit of Moving MNIST (Srivastava, Mansimov & Salakhutdinov 2015), small and offline: the glyphs are
-the
-1797 8x8 images of the UCI optical digits set (shipped here as ``digits.csv.gz``, CC BY 4.0, see README.md).
-Three
-labels, three questions a video can ask:
+the 1797 8x8 images of the UCI optical digits set (shipped here as ``digits.csv.gz``, CC BY 4.0, see
+README.md). Three labels, three questions a video can ask:
 
 - ``"direction"``: one digit crosses the canvas sideways (right or left), then a second one up or down; the
     label is
   the pair of directions, 4 classes. Whatever the label, the frames are one horizontal and one vertical path
-  of
-  positions, so a model that sees the frames without their order (the mean frame, shuffled frames) is at
-  chance,
-  25%: only the ORDER of the frames tells which way each digit went. Why not simpler: a single digit's path
-  shows
-  its axis in the mean frame (the order-blind controls could reach 50%); two digits moving at once keep, in
-  every
-  shuffled frame, the pair of their positions, which shows the diagonal of their joint motion. Motion wraps
-  around
-  the edges (the canvas is a torus) and starts anywhere, so the digit's place in any ONE frame is uniform
-  whatever
-  the direction; on a walled canvas a rightward path must start on the left, and a single frame at a known
-  time
-  would give the direction away.
+  of positions, so a model that sees the frames without their order (the mean frame, shuffled frames) is at
+  chance, 25%: only the ORDER of the frames tells which way each digit went. Why not simpler: a single digit's
+  path shows its axis in the mean frame (the order-blind controls could reach 50%); two digits moving at once
+  keep, in every shuffled frame, the pair of their positions, which shows the diagonal of their joint motion.
+  Motion wraps around the edges (the canvas is a torus) and starts anywhere, so the digit's place in any ONE
+  frame is uniform whatever the direction; on a walled canvas a rightward path must start on the left, and a
+  single frame at a known time would give the direction away.
 - ``"digit"``: one digit slides in one of 4 directions, on a walled canvas (it stays whole); the label is the
     digit,
   10 classes. Any single frame shows it.
@@ -155,12 +146,9 @@ def moving_digits(n, T=10, *, label="direction", split="train", size=20, seed=No
 
     Motion is one pixel per frame. ``"direction"``: in frames [0, T//2) a digit on a random row moves dx = +1
     (right) or -1 (left); in frames [T//2, T) another digit on a random column moves dy = +1 (down) or -1
-    (up),
-    both wrapping around the edges; label ``2 * (dx < 0) + (dy < 0)`` (the order of ``DIRECTIONS``).
-    ``"digit"``:
-    one digit moves right, left, down or up (uniformly) and stays on the canvas; label its digit.
-    ``"memory"``:
-    the digit at a random place in frame 0, then T - 1 noise frames
+    (up), both wrapping around the edges; label ``2 * (dx < 0) + (dy < 0)`` (the order of ``DIRECTIONS``).
+    ``"digit"``: one digit moves right, left, down or up (uniformly) and stays on the canvas; label its digit.
+    ``"memory"``: the digit at a random place in frame 0, then T - 1 noise frames
     U(0, 1); label its digit. Overlapping digits keep the brighter pixel. Glyphs are drawn from ``split``.
 
     Args:

@@ -1,12 +1,10 @@
 """Sequence pairs for sequence-to-sequence models: a symbol vocabulary with padding, start and end tokens,
-and the
-padded, time-major batches a :class:`~minirnn.models.Seq2Seq` trains on.
+and the padded, time-major batches a :class:`~minirnn.models.Seq2Seq` trains on.
 
     src_vocab, tgt_vocab = PairVocab("0123456789"), PairVocab("0123456789")
     batch = encode_pairs([("123", "321"), ("45", "54")], src_vocab, tgt_vocab)
     batch["src"] (S, B), batch["src_lengths"] (B,), batch["tgt_in"] (T, B) = <s> y, batch["tgt_out"] (T, B) =
-    y </s>,
-    batch["tgt_mask"] (T, B): False at padding.
+    y </s>, batch["tgt_mask"] (T, B): False at padding.
 """
 
 from __future__ import annotations
@@ -74,8 +72,8 @@ def encode_pairs(pairs, src_vocab: PairVocab, tgt_vocab: PairVocab) -> dict:
     Returns a dict: ``src`` (S, B) int64 padded with ``<pad>``, ``src_lengths`` (B,), ``tgt_in`` (T, B) =
         ``<s>``
     then the target (the decoder's inputs under teacher forcing), ``tgt_out`` (T, B) = the target then
-    ``</s>`` (what
-    it must predict), ``tgt_mask`` (T, B) bool, True where ``tgt_out`` counts; T = longest target + 1.
+    ``</s>`` (what it must predict), ``tgt_mask`` (T, B) bool, True where ``tgt_out`` counts; T = longest
+    target + 1.
 
     Example:
         >>> v = PairVocab("abc")

@@ -58,16 +58,14 @@ def make_windows(series, window, horizon=1, stride=1):
     """Cut a series into (input window, following values) pairs for forecasting.
 
     Window i starts at s = i * stride: inputs are series[s : s + window], targets series[s + window : s +
-    window +
-    horizon]. N = (L - window - horizon) // stride + 1 windows.
+    window + horizon]. N = (L - window - horizon) // stride + 1 windows.
 
     Args:
         series: (L,) or (L, F) array.  window >= 1.  horizon >= 1.  stride >= 1.
 
     Returns:
         inputs (window, N, F), targets (horizon, N, F), time-major (F = 1 for a 1-D series), float64 unless
-        the
-        series is float32.
+        the series is float32.
 
     Example:
         >>> X, Y = make_windows(np.arange(10.0), window=3, horizon=2)
@@ -105,8 +103,7 @@ def nino_sst(region="3.4", anomaly=False):
 
     NOAA Climate Prediction Center indices (ERSST.v3b), public domain; see ``minirnn/data/README.md`` for the
     source and the regions. It has a yearly cycle plus the irregular El Niño / La Niña swings, a good first
-    real
-    series to forecast with ``make_windows``.
+    real series to forecast with ``make_windows``.
 
     Args:
         region: "1+2", "3", "4" or "3.4".  anomaly: if True, the departure from the month's mean instead of

@@ -31,8 +31,7 @@ def adding_problem(n, T, seed=None, *, rng=None):
     Each sequence has T steps of two channels: channel 0 holds numbers U(0, 1), channel 1 is a marker that is
         1 at
     exactly two steps, one drawn uniformly from the first half [0, T//2) and one from the second half [T//2,
-    T), and
-    0 elsewhere. The target is the sum of the two marked numbers:
+    T), and 0 elsewhere. The target is the sum of the two marked numbers:
 
         y = sum_t x[t, 0] * x[t, 1]        in [0, 2]
 
@@ -77,8 +76,7 @@ def copy_memory(n, T, seed=None, n_symbols=8, copy_len=10, *, one_hot=False, rng
         target:  0 x (T + copy_len)                            s_1 .. s_copy_len
 
     with s_i uniform over 1..n_symbols. After seeing the delimiter the network must output the symbols it saw
-    T + 10
-    steps earlier. The baseline that outputs blanks and then guesses uniformly scores
+    T + 10 steps earlier. The baseline that outputs blanks and then guesses uniformly scores
     ``copy_memory_baseline(T)``.
 
     Args:
@@ -146,8 +144,7 @@ def sequence_classification(n, seed=None, *, min_len=20, max_len=60, noise=0.5, 
         (padding)
 
     With noise 0.5 no single step tells the class: the network has to integrate over time, and short
-    sequences are
-    harder (few cycles of the slowest band fit in 20 steps).
+    sequences are harder (few cycles of the slowest band fit in 20 steps).
 
     Args:
         n: number of sequences, >= 1.  min_len, max_len: lengths, 2 <= min_len <= max_len.  noise >= 0.

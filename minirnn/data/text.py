@@ -30,9 +30,8 @@ def char_corpus(path=None, max_chars=None) -> str:
     """Text for a character-level language model, read offline.
 
     With ``path``, the UTF-8 text of that file. Without it, the Python standard library's own source files
-    listed in
-    ``STDLIB_CORPUS_FILES`` (about 200 KB of English docstrings and Python), read at run time from this
-    interpreter's
+    listed in ``STDLIB_CORPUS_FILES`` (about 200 KB of English docstrings and Python), read at run time from
+    this interpreter's
     stdlib and joined in that order: the same on every run of the same Python version, different across
         versions.
 

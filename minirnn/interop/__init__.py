@@ -1,8 +1,8 @@
 """Weights in and out: PyTorch modules and state_dicts, Keras SimpleRNN/LSTM/GRU layers and classifier models.
 
 ``torch.py`` and ``keras.py`` only move and reorder arrays; it computes nothing. PyTorch's layout is
-minirnn's own (weight names, gate
-order, two biases), so the torch direction is a copy. Keras differs in four ways, each handled here:
+minirnn's own (weight names, gate order, two biases), so the torch direction is a copy. Keras differs in four
+ways, each handled here:
 
     kernel          Keras (in, G*H)      -> minirnn W_ih = kernel.T            (G*H, in)
     recurrent       Keras (H, G*H)       -> minirnn W_hh = recurrent_kernel.T  (G*H, H)
@@ -12,20 +12,15 @@ order, two biases), so the torch direction is a copy. Keras differs in four ways
     gate order      LSTM i, f, c, o = PyTorch's i, f, g, o;  GRU z, r, h -> PyTorch r, z, n (blocks swapped)
 
 A Keras GRU with ``reset_after=False`` (the original Cho et al. cell, n = tanh(x W_in + (r * h) W_hn + b_n))
-applies the
-reset gate before the recurrent product; it loads into ``minirnn.GRU(..., reset_after=False)``, which runs
-that cell.
-A PyTorch LSTM with ``proj_size > 0`` loads into ``minirnn.LSTM(..., proj_size=P)`` (``weight_hr_l{k}``); an
-LSTM with
-peepholes exists in neither framework, so it exports only as a state_dict.
+applies the reset gate before the recurrent product; it loads into ``minirnn.GRU(..., reset_after=False)``,
+which runs that cell. A PyTorch LSTM with ``proj_size > 0`` loads into ``minirnn.LSTM(..., proj_size=P)``
+(``weight_hr_l{k}``); an LSTM with peepholes exists in neither framework, so it exports only as a state_dict.
 
 Variable lengths in Keras come from a ``Masking`` layer (or ``mask=``). Keras skips masked steps and carries
-the state,
-like ``pack_padded_sequence``, so final states agree. What differs is the output at masked steps of a
-``return_sequences=True`` layer: Keras (default ``zero_output_for_mask=False``) REPEATS the last real output
-there,
-minirnn and PyTorch write zeros. Only real steps and final states are comparable; the models below use only
-those.
+the state, like ``pack_padded_sequence``, so final states agree. What differs is the output at masked steps of
+a ``return_sequences=True`` layer: Keras (default ``zero_output_for_mask=False``) REPEATS the last real output
+there, minirnn and PyTorch write zeros. Only real steps and final states are comparable; the models below use
+only those.
 
 Entry points:
 

@@ -22,8 +22,8 @@ def to_numpy(value, where):
 
 def cell_of(layer, where="layer", framework=None):
     """The registry cell of a minirnn recurrent layer; TypeError for anything else. With ``framework``
-    ("torch" or
-    "keras"), a ValueError when that framework has no layer computing the same (layer norm; PyTorch: a
+    ("torch" or "keras"), a ValueError when that framework has no layer computing the same (layer norm;
+    PyTorch: a
     merge_mode
     other than concat)."""
     if type(layer) not in LAYERS.values():

@@ -109,19 +109,14 @@ def from_keras(keras_layer, *, batch_first=True, dtype=None, seed=None, backend=
     """A minirnn RNN/LSTM/GRU with the weights of a built Keras SimpleRNN/LSTM/GRU (or a stack of them).
 
     ``keras_layer`` may be one layer, a ``Bidirectional`` wrapper (any merge_mode of 'concat', 'sum', 'mul',
-    'ave';
-    maps to bidirectional=True with that merge_mode),
+    'ave'; maps to bidirectional=True with that merge_mode),
     or a list of such layers stacked one on the next (each but the last with ``return_sequences=True``),
-    which maps to
-    ``num_layers=len(list)``. SimpleRNN and LSTM have one bias: it becomes ``bias_ih`` and ``bias_hh`` is
-    zero. A
-    GRU with ``reset_after=False`` becomes ``minirnn.GRU(..., reset_after=False)``, its one bias ``bias_ih``.
-    Keras'
-    ``recurrent_dropout`` carries over (minirnn draws one mask for all gate blocks, Keras one per block: the
-    same
-    at evaluation, and in training with the blocks' masks equal); Keras' input ``dropout`` does not (it acts
-    on
-    every layer's input, minirnn's ``dropout`` between layers).
+    which maps to ``num_layers=len(list)``. SimpleRNN and LSTM have one bias: it becomes ``bias_ih`` and
+    ``bias_hh`` is zero. A GRU with ``reset_after=False`` becomes ``minirnn.GRU(..., reset_after=False)``, its
+    one bias ``bias_ih``. Keras' ``recurrent_dropout`` carries over (minirnn draws one mask for all gate
+    blocks, Keras one per block: the
+    same at evaluation, and in training with the blocks' masks equal); Keras' input ``dropout`` does not (it
+    acts on every layer's input, minirnn's ``dropout`` between layers).
 
     Args:
         keras_layer: a built Keras layer, or a list of them.
@@ -212,9 +207,8 @@ def to_keras_weights(layer):
     """The weights of a minirnn RNN/LSTM/GRU as Keras ``get_weights()`` lists, one list per stacked layer.
 
     Entry k fits ``keras_layers[k].set_weights(...)`` for the Keras SimpleRNN/LSTM/GRU (GRU: the layer's
-    reset_after) of
-    the same units, or for a ``Bidirectional`` wrapper (forward weights, then backward) when the layer is
-    bidirectional.
+    reset_after) of the same units, or for a ``Bidirectional`` wrapper (forward weights, then backward) when
+    the layer is bidirectional.
     SimpleRNN and LSTM have a single bias: this exports ``bias_ih + bias_hh``. The network computes the same
         function,
     but importing it back gives ``bias_ih`` = the sum and ``bias_hh`` = 0 (exact for GRU, whose two biases
@@ -243,9 +237,8 @@ def to_keras(layer, *, return_sequences=False):
 
     Every layer but the last has ``return_sequences=True``; the last has the given ``return_sequences``. A
     bidirectional layer becomes ``Bidirectional(..., merge_mode=layer.merge_mode)``; ``recurrent_dropout``
-    carries
-    over. The Keras layers compute in the minirnn layer's dtype. See :func:`to_keras_weights` for the bias
-    merge.
+    carries over. The Keras layers compute in the minirnn layer's dtype. See :func:`to_keras_weights` for the
+    bias merge.
 
     Example:
         >>> gru = GRU(10, 20, num_layers=2, seed=0)
@@ -283,10 +276,9 @@ def classifier_from_keras(keras_model, *, dtype=None, seed=None, backend="auto")
     Dense.
 
     The Keras model's layers must be (ignoring InputLayer, Masking and Dropout) one or more
-    SimpleRNN/LSTM/GRU or
-    Bidirectional layers stacked, then a ``Dense`` with linear activation on the last output, as the
-    tutorial's
-    ``RNNModel``/``LSTMModel``/``GRUModel``. Dense's kernel (in, C) becomes ``fc.weight`` (C, in).
+    SimpleRNN/LSTM/GRU or Bidirectional layers stacked, then a ``Dense`` with linear activation on the last
+    output, as the tutorial's ``RNNModel``/``LSTMModel``/``GRUModel``. Dense's kernel (in, C) becomes
+    ``fc.weight`` (C, in).
 
     Example:
         >>> import keras

@@ -28,18 +28,13 @@ def from_torch(
     one.
 
     From an ``nn.RNN/LSTM/GRU`` module everything is read off the module: cell, input_size, hidden_size,
-    num_layers,
-    bias, batch_first, bidirectional, nonlinearity, dropout, proj_size; the dtype is that of the weights.
-    From a
-    ``state_dict`` (tensors or arrays) the sizes are read off the shapes: ``weight_ih_l0`` is (G*H, I),
-    ``weight_hh_l0``
-    (G*H, H), and the gate factor G = 1, 4, 3 names the cell (RNN, LSTM, GRU); ``weight_hr_l0`` (P, H) means
-    an LSTM
-    with ``proj_size=P`` (``weight_hh_l0`` is then (4H, P)), and ``weight_ci_l0`` an LSTM with
-    ``peepholes=True``
+    num_layers, bias, batch_first, bidirectional, nonlinearity, dropout, proj_size; the dtype is that of the
+    weights. From a ``state_dict`` (tensors or arrays) the sizes are read off the shapes: ``weight_ih_l0`` is
+    (G*H, I), ``weight_hh_l0`` (G*H, H), and the gate factor G = 1, 4, 3 names the cell (RNN, LSTM, GRU);
+    ``weight_hr_l0`` (P, H) means an LSTM with ``proj_size=P`` (``weight_hh_l0`` is then (4H, P)), and
+    ``weight_ci_l0`` an LSTM with ``peepholes=True``
     (minirnn's own names). A state_dict does not record ``batch_first``, ``dropout`` or an RNN's
-    ``nonlinearity``:
-    pass them (defaults False, 0.0, "tanh").
+    ``nonlinearity``: pass them (defaults False, 0.0, "tanh").
 
     Args:
         module_or_state_dict: ``torch.nn.RNN/LSTM/GRU``, or a dict name -> tensor/array with PyTorch's names.

@@ -12,17 +12,14 @@ OpenBLAS than NumPy's, slower here and 0.3 s to load in every process (the measu
 
 How: NumPy's wheels from PyPI ship OpenBLAS built as ``scipy-openblas64``, whose CBLAS entry points are named
 ``scipy_cblas_sgemm64_`` and ``scipy_cblas_dgemm64_`` (64-bit integer arguments). :func:`register` finds that
-library
-and gives the two functions fixed names in LLVM's symbol table (``llvmlite.binding.add_symbol``); the loops
-call them
-by those names (``numba.types.ExternalFunction``). Because a compiled loop refers to the name, not to an
-address,
+library and gives the two functions fixed names in LLVM's symbol table (``llvmlite.binding.add_symbol``); the
+loops call them by those names (``numba.types.ExternalFunction``). Because a compiled loop refers to the name,
+not to an address,
 Numba's disk cache stays valid: each process binds the name again before any kernel is loaded.
 
 Where NumPy was built against another BLAS (conda, macOS Accelerate), the same two names are bound to small
-compiled
-functions (``numba.cfunc``) that call ``np.dot``, that is SciPy's BLAS: same results, the old speed. So SciPy
-is only
+compiled functions (``numba.cfunc``) that call ``np.dot``, that is SciPy's BLAS: same results, the old speed.
+So SciPy is only
 needed there, and is not a dependency: when it is installed, ``import numba`` imports SciPy's BLAS too (about
     0.3 s).
 """

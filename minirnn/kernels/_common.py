@@ -52,8 +52,7 @@ def loop_recurrent_mask(recurrent_mask, B, H, dtype):
 @jitable
 def dropped_state(h, rmask, has_rmask, h_in):
     """What enters a compiled loop's recurrent product: h (B, H) itself without recurrent dropout (no copy),
-    else
-    ``h * rmask`` written into the buffer ``h_in`` (B, H) and returned.
+    else ``h * rmask`` written into the buffer ``h_in`` (B, H) and returned.
 
     Example:
         >>> dropped_state(np.ones((1, 2)), np.array([[0.0, 2.0]]), True, np.empty((1, 2))).tolist()
@@ -94,11 +93,10 @@ def check_forward_args(G, x, states, weights, mask=None, *, extra=None, H=None):
     """Refuse, before any compiled loop runs, arguments whose shapes would make it read past an array's end.
 
     G is the cell's gate count; ``states`` maps names to initial states (or to ``(state, shape)`` when a
-    state is not
-    (B, H)), ``weights`` is (W_ih, W_hh, b_ih, b_hh); ``extra`` maps a variant's other parameters to ``(value,
-    shape)``; ``H`` is the hidden size when W_hh is not (G*H, H) (an LSTM with projections: (4H, P)). The
-    compiled loops
-    index by the sizes of x and W_hh alone, so a short bias or state would be read out of bounds.
+    state is not (B, H)), ``weights`` is (W_ih, W_hh, b_ih, b_hh); ``extra`` maps a variant's other parameters
+    to ``(value, shape)``; ``H`` is the hidden size when W_hh is not (G*H, H) (an LSTM with projections: (4H,
+    P)). The compiled loops index by the sizes of x and W_hh alone, so a short bias or state would be read out
+    of bounds.
 
     Example:
         >>> check_forward_args(1, np.zeros((2, 3, 4)), {"h0": np.zeros((3, 5))},

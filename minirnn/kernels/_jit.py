@@ -2,10 +2,9 @@
 be written.
 
 ``jit(func)`` returns a stand-in for ``numba.njit(cache=True)(func)`` that imports Numba and builds the
-dispatcher on the
-first call, so ``import minirnn`` neither imports Numba nor compiles anything. Each new argument type
-(float32 or
-float64) then compiles once per process, or loads from Numba's disk cache in a few hundred milliseconds.
+dispatcher on the first call, so ``import minirnn`` neither imports Numba nor compiles anything. Each new
+argument type (float32 or float64) then compiles once per process, or loads from Numba's disk cache in a few
+hundred milliseconds.
 
 When no cache folder is writable, Numba fails in one of two places (``numba/core/caching.py``):
 
@@ -16,8 +15,8 @@ When no cache folder is writable, Numba fails in one of two places (``numba/core
 * at the first call: a folder that was writable at decoration but is not any more (removed, made read-only,
     replaced
   by a file) raises ``OSError`` when Numba reads its cache index or saves the compiled code, and a corrupted
-  cache
-  file (truncated, overwritten) raises whatever unpickling it raises (``UnpicklingError``, ``EOFError``, ...).
+  cache file (truncated, overwritten) raises whatever unpickling it raises (``UnpicklingError``, ``EOFError``,
+  ...).
 
 In every case we compile without a disk cache (``cache=False``), warn once per process, and the numbers are
 the same.
@@ -28,17 +27,13 @@ hidden.
 Only errors that a cache can cause fall back: once code for the argument types is compiled (or loaded), an
     error
 comes from running it and is raised as it is; and Ctrl-C, which reaches Python inside a callback of the
-compiled
-loop and comes back as a ``SystemError`` caused by the ``KeyboardInterrupt``, raises ``KeyboardInterrupt``.
-``fastmath`` is never used: it turns ``np.isnan`` into ``False`` and reorders sums. ``error_model="numpy"``:
-a division
-by zero gives inf/nan as in NumPy instead of raising, which removes the zero test Numba puts before every
-division;
-that branch kept LLVM from vectorising the loops around the division in ``_math.tanh``. Before the first
-compilation
+compiled loop and comes back as a ``SystemError`` caused by the ``KeyboardInterrupt``, raises
+``KeyboardInterrupt``. ``fastmath`` is never used: it turns ``np.isnan`` into ``False`` and reorders sums.
+``error_model="numpy"``: a division by zero gives inf/nan as in NumPy instead of raising, which removes the
+zero test Numba puts before every division; that branch kept LLVM from vectorising the loops around the
+division in ``_math.tanh``. Before the first compilation
 ``_math.register()`` teaches Numba that vectorisable ``tanh`` and ``_blas.register()`` the matrix products on
-NumPy's
-BLAS.
+NumPy's BLAS.
 """
 
 from __future__ import annotations
@@ -136,8 +131,7 @@ def _wraps_interrupt(error) -> bool:
     """Whether ``error`` has a ``KeyboardInterrupt`` in its chain of causes.
 
     Ctrl-C during a compiled loop reaches Python inside a callback Numba makes (``_numba_unpickle``), and
-    comes
-    back as ``SystemError(... returned a result with an exception set)`` caused by the interrupt.
+    comes back as ``SystemError(... returned a result with an exception set)`` caused by the interrupt.
     """
     seen, hops = error, 0
     while seen is not None and hops < 100:
@@ -155,8 +149,7 @@ def _is_cache_damage(error, dispatcher, args) -> bool:
     overload).
     Otherwise not when the dispatcher has already compiled (or loaded) code for these argument types: then the
     cache was read without trouble and the error came from running the loop. Not for ``MemoryError``,
-    ``RecursionError`` or
-    ``SystemError``, which no cache file explains.
+    ``RecursionError`` or ``SystemError``, which no cache file explains.
     """
     if isinstance(error, (MemoryError, RecursionError, SystemError)):
         return False

@@ -20,9 +20,8 @@ precision. Measured against the C library's tanh: at most 4 ulp (float64 and flo
 tests/kernels/test_kernel_math.py.
 
 Outside Numba (``NUMBA_DISABLE_JIT=1``, or a call from Python) ``tanh`` is ``np.tanh``. :func:`register`
-teaches Numba
-the fast version; ``_jit.py`` calls it before the first compilation, so importing this module imports no
-Numba.
+teaches Numba the fast version; ``_jit.py`` calls it before the first compilation, so importing this module
+imports no Numba.
 Numba's disk cache of a kernel does not notice edits to this file: after editing it, delete
 ``kernels/__pycache__/*.nb*``.
 """

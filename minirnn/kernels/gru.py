@@ -1,20 +1,16 @@
 """Numba loops for the GRU (PyTorch's variant). The math lives in cells/gru.py; this file only makes it fast.
 
 :func:`forward` and :func:`backward` mirror ``minirnn.cells.gru.forward`` and ``backward``: same arguments,
-same
-return values, same cache dict (keys x, mask, W_ih, W_hh, hs, gates, hn), so a cache from one backend can go
-into the
-other's backward. As in the cells, the input projection ``x W_ih^T + b_ih`` for all steps is one NumPy GEMM
-before the
-loop and the weight gradients are NumPy GEMMs after it; only the time loop is compiled:
+same return values, same cache dict (keys x, mask, W_ih, W_hh, hs, gates, hn), so a cache from one backend can
+go into the other's backward. As in the cells, the input projection ``x W_ih^T + b_ih`` for all steps is one
+NumPy GEMM before the loop and the weight gradients are NumPy GEMMs after it; only the time loop is compiled:
 
     forward loop    cells.gru.recurrent_step, plus the padding mask
     backward loop   cells.gru.gate_gradients and dh_prev = dh * z + dh_proj W_hh, plus the padding mask
 
 Gate order is PyTorch's ``r, z, n``; the reset gate multiplies ``hn = h_prev W_hn^T + b_hn``. Sigmoid is
-written
-``0.5 * (1 + tanh(0.5 a))`` exactly as in the cells. Constants are typed (``dtype.type(1)``) so float32 stays
-float32.
+written ``0.5 * (1 + tanh(0.5 a))`` exactly as in the cells. Constants are typed (``dtype.type(1)``) so
+float32 stays float32.
 """
 
 from __future__ import annotations
@@ -86,8 +82,7 @@ def backward(dout, dh_n, cache):
     Args:
         dout: (T, B, H) gradient with respect to ``out``;  dh_n: (B, H) with respect to the final state.
         cache: from :func:`forward` or from ``minirnn.cells.gru.forward``. Used up: the loop writes the
-            input-side
-            gate gradients over ``cache["gates"]``, so a second backward needs a new forward.
+            input-side gate gradients over ``cache["gates"]``, so a second backward needs a new forward.
 
     Returns:
         dict ``x (T, B, I), h0 (B, H), W_ih (3H, I), W_hh (3H, H), b_ih (3H,), b_hh (3H,)``.
@@ -120,8 +115,7 @@ def _forward_loop(x_proj, h0, W_hh, b_hh, mask, has_mask, rmask, has_rmask):
     """The time loop of the forward pass.
 
     x_proj (T, B, 3H) = x W_ih^T + b_ih;  h0 (B, H);  W_hh (3H, H);  b_hh (3H,);  mask (T, B, 1) 0/1, read
-    only if
-    has_mask;  rmask (B, H) the recurrent-dropout mask, read only if has_rmask.
+    only if has_mask;  rmask (B, H) the recurrent-dropout mask, read only if has_rmask.
     Returns ``hs (T+1, B, H), gates (T, B, 3H) = [r, z, n], hn (T, B, H), out (T, B, H)``.
     ``gates`` is ``x_proj`` itself (the caller's own temporary): each input term is replaced by its gate
     value.
@@ -166,10 +160,9 @@ def _backward_loop(dout, dh_n, W_hh, hs, gates, hn, mask, has_mask, rmask, has_r
     H)``.
 
     dout (T, B, H);  dh_n (B, H);  W_hh (3H, H);  hs (T+1, B, H), gates (T, B, 3H), hn (T, B, H) from the
-    forward;
-    mask, has_mask, rmask, has_rmask as in :func:`_forward_loop`.  dx_proj and dh_proj are the gradients of
-    x W_ih^T + b_ih and of (h_prev * m) W_hh^T + b_hh; dx_proj is written over ``gates``, each unit's
-    gradients right after its gates are read.
+    forward; mask, has_mask, rmask, has_rmask as in :func:`_forward_loop`.  dx_proj and dh_proj are the
+    gradients of x W_ih^T + b_ih and of (h_prev * m) W_hh^T + b_hh; dx_proj is written over ``gates``, each
+    unit's gradients right after its gates are read.
     """
     T, B, H = hn.shape
     one = hn.dtype.type(1)

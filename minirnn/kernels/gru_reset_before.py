@@ -1,16 +1,14 @@
 """Numba loops for the GRU with the reset gate before the recurrent product (Keras ``reset_after=False``).
-The math
-lives in cells/gru_reset_before.py; this file only makes it fast.
+The math lives in cells/gru_reset_before.py; this file only makes it fast.
 
 :func:`forward` and :func:`backward` mirror ``minirnn.cells.gru_reset_before.forward`` and ``backward``: same
 arguments, same return values, same cache dict (keys x, mask, W_ih, W_hh, hs, gates, rh), so a cache from one
-backend
-can go into the other's backward. The input projection is one NumPy GEMM before the loop, the weight gradients
-NumPy GEMMs after it (``cells.gru_reset_before.gradients_after_loop``); only the time loop is compiled:
+backend can go into the other's backward. The input projection is one NumPy GEMM before the loop, the weight
+gradients NumPy GEMMs after it (``cells.gru_reset_before.gradients_after_loop``); only the time loop is
+compiled:
 
     forward loop    cells.gru_reset_before.recurrent_step (two products per step: h W_h{r,z}^T, then (r*h)
-    W_hn^T)
-    backward loop   cells.gru_reset_before.recurrent_step_backward, plus the padding mask
+    W_hn^T) backward loop   cells.gru_reset_before.recurrent_step_backward, plus the padding mask
 """
 
 from __future__ import annotations
@@ -69,8 +67,7 @@ def backward(dout, dh_n, cache):
     Args:
         dout: (T, B, H) gradient with respect to ``out``;  dh_n: (B, H) with respect to the final state.
         cache: from :func:`forward` or from the readable ``forward``. Used up: the loop writes the gate
-            gradients
-            over ``cache["gates"]``, so a second backward needs a new forward.
+            gradients over ``cache["gates"]``, so a second backward needs a new forward.
 
     Returns:
         dict ``x (T, B, I), h0 (B, H), W_ih (3H, I), W_hh (3H, H), b_ih (3H,), b_hh (3H,)``.
@@ -99,8 +96,7 @@ def _forward_loop(x_proj, h0, W_rz, W_n, b_hh, mask, has_mask):
     """The time loop of the forward pass.
 
     x_proj (T, B, 3H) = x W_ih^T + b_ih;  h0 (B, H);  W_rz (2H, H), W_n (H, H): the blocks of W_hh;  b_hh
-    (3H,);
-    mask (T, B, 1) 0/1, read only if has_mask.  Returns ``hs (T+1, B, H), gates (T, B, 3H) = [r, z, n],
+    (3H,); mask (T, B, 1) 0/1, read only if has_mask.  Returns ``hs (T+1, B, H), gates (T, B, 3H) = [r, z, n],
     rh (T, B, H) = r * h_prev, out (T, B, H)``; ``gates`` is ``x_proj`` itself, each input term replaced by
     its gate.
     """

@@ -1,10 +1,8 @@
 """Numba loops for the layer-normalised GRU. The math lives in cells/ln_gru.py; this file only makes it fast.
 
 :func:`forward` and :func:`backward` mirror ``minirnn.cells.ln_gru.forward`` and ``backward``: same
-arguments, same
-return values, same cache dict. The input side ``g_ih * LN(x W_ih^T) + b_ih`` of all steps is NumPy before
-the loop,
-its backward and the weight gradients NumPy after it; only the time loop is compiled:
+arguments, same return values, same cache dict. The input side ``g_ih * LN(x W_ih^T) + b_ih`` of all steps is
+NumPy before the loop, its backward and the weight gradients NumPy after it; only the time loop is compiled:
 
     forward loop    cells.ln_gru.recurrent_step, plus the padding and recurrent-dropout masks
     backward loop   cells.ln_gru._step_back (cells.gru.gate_gradients, then LN's backward), plus the masks
@@ -123,10 +121,8 @@ def _forward_loop(x_term, h0, W_hh, b_hh, g_hh, eps, mask, has_mask, rmask, has_
     """The time loop of the forward pass.
 
     x_term (T, B, 3H) = g_ih LN(x W_ih^T) + b_ih;  h0 (B, H);  W_hh (3H, H);  b_hh, g_hh (3H,);  mask (T, B,
-    1) read
-    only if has_mask;  rmask (B, H) read only if has_rmask.  Returns ``hs (T+1, B, H), gates (T, B, 3H) = [r,
-    z, n]
-    (written over x_term), hn (T, B, H), v_hat (T, B, 3H), v_rstd (T, B, 1), out (T, B, H)``.
+    1) read only if has_mask;  rmask (B, H) read only if has_rmask.  Returns ``hs (T+1, B, H), gates (T, B,
+    3H) = [r, z, n] (written over x_term), hn (T, B, H), v_hat (T, B, 3H), v_rstd (T, B, 1), out (T, B, H)``.
     """
     T, B, H3 = x_term.shape
     H = H3 // 3
@@ -165,9 +161,8 @@ def _forward_loop(x_term, h0, W_hh, b_hh, g_hh, eps, mask, has_mask, rmask, has_
 @jit
 def _backward_loop(dout, dh_n, W_hh, g_hh, hs, gates, hn, v_hat, v_rstd, mask, has_mask, rmask, has_rmask):
     """The time loop of BPTT: returns ``dx_proj (T, B, 3H)`` (written over ``gates``), ``dh_proj (T, B,
-    3H)``, the
-    gradients of the two normalised terms, ``dv (T, B, 3H)`` and ``dh0 (B, H)``; arguments as saved by the
-    forward.
+    3H)``, the gradients of the two normalised terms, ``dv (T, B, 3H)`` and ``dh0 (B, H)``; arguments as saved
+    by the forward.
     """
     T, B, H = hn.shape
     dt = hn.dtype

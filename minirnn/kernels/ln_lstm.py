@@ -2,11 +2,10 @@
 fast.
 
 :func:`forward` and :func:`backward` mirror ``minirnn.cells.ln_lstm.forward`` and ``backward``: same
-arguments, same
-return values, same cache dict, so a cache from one backend can go into the other's backward. The input side
-``g_ih * LN(x W_ih^T) + b_ih`` of all steps is NumPy before the loop (``cells.layer_norm.normalize_inputs``),
-and
-its backward and the weight gradients are NumPy after it; only the time loop is compiled:
+arguments, same return values, same cache dict, so a cache from one backend can go into the other's backward.
+The input side ``g_ih * LN(x W_ih^T) + b_ih`` of all steps is NumPy before the loop
+(``cells.layer_norm.normalize_inputs``),
+and its backward and the weight gradients are NumPy after it; only the time loop is compiled:
 
     forward loop    cells.ln_lstm.recurrent_step, plus the padding and recurrent-dropout masks
     backward loop   cells.ln_lstm._step_back, plus the masks
@@ -144,11 +143,9 @@ def _forward_loop(x_term, h0, c0, W_hh, b_hh, g_hh, g_c, b_c, eps, mask, has_mas
     """The time loop of the forward pass.
 
     x_term (T, B, 4H) = g_ih LN(x W_ih^T) + b_ih;  h0, c0 (B, H);  W_hh (4H, H);  b_hh, g_hh (4H,);  g_c, b_c
-    (H,);
-    mask (T, B, 1) read only if has_mask;  rmask (B, H) read only if has_rmask.  Returns ``hs, cs (T+1, B, H),
-    gates (T, B, 4H) (written over x_term), tanh_c (T, B, H), v_hat (T, B, 4H), v_rstd (T, B, 1), c_hat (T,
-    B, H),
-    c_rstd (T, B, 1), out (T, B, H)``.
+    (H,); mask (T, B, 1) read only if has_mask;  rmask (B, H) read only if has_rmask.  Returns ``hs, cs (T+1,
+    B, H), gates (T, B, 4H) (written over x_term), tanh_c (T, B, H), v_hat (T, B, 4H), v_rstd (T, B, 1), c_hat
+    (T, B, H), c_rstd (T, B, 1), out (T, B, H)``.
     """
     T, B, H4 = x_term.shape
     H = H4 // 4
@@ -215,8 +212,8 @@ def _backward_loop(
     has_rmask,
 ):
     """The time loop of BPTT: returns ``da (T, B, 4H)`` (written over ``gates``), ``dv (T, B, 4H)``, ``dk (T,
-    B, H)``
-    (the gradient of g_c LN(c) + b_c), ``dh0, dc0 (B, H)``; arguments as saved by :func:`_forward_loop`.
+    B, H)`` (the gradient of g_c LN(c) + b_c), ``dh0, dc0 (B, H)``; arguments as saved by
+    :func:`_forward_loop`.
 
     It is long because the compiled loop cannot call the readable step functions: the layer-norm
     backward of both products and of c is written out in one loop body.

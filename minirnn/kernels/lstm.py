@@ -1,19 +1,16 @@
 """Numba loops for the LSTM. The math lives in cells/lstm.py; this file only makes it fast.
 
 :func:`forward` and :func:`backward` mirror ``minirnn.cells.lstm.forward`` and ``backward``: same arguments,
-same
-return values, same cache dict (keys x, mask, W_ih, W_hh, hs, cs, gates, tanh_c), so a cache from one backend
-can go
-into the other's backward. As in the cells, the input projection ``x W_ih^T + b_ih`` for all steps is one
-NumPy GEMM
-before the loop and the weight gradients are NumPy GEMMs after it; only the time loop is compiled:
+same return values, same cache dict (keys x, mask, W_ih, W_hh, hs, cs, gates, tanh_c), so a cache from one
+backend can go into the other's backward. As in the cells, the input projection ``x W_ih^T + b_ih`` for all
+steps is one NumPy GEMM before the loop and the weight gradients are NumPy GEMMs after it; only the time loop
+is compiled:
 
     forward loop    cells.lstm.recurrent_step, plus the padding mask
     backward loop   cells.lstm.gate_gradients and dh_prev = da W_hh, plus the padding mask
 
 Gate order is PyTorch's ``i, f, g, o``; sigmoid is written ``0.5 * (1 + tanh(0.5 a))`` exactly as in the
-cells.
-Constants are typed (``dtype.type(1)``) so float32 stays float32 inside the loop.
+cells. Constants are typed (``dtype.type(1)``) so float32 stays float32 inside the loop.
 """
 
 from __future__ import annotations
@@ -124,12 +121,10 @@ def _forward_loop(x_proj, h0, c0, W_hh, b_hh, mask, has_mask, rmask, has_rmask):
     """The time loop of the forward pass.
 
     x_proj (T, B, 4H) = x W_ih^T + b_ih;  h0, c0 (B, H);  W_hh (4H, H);  b_hh (4H,);  mask (T, B, 1) 0/1,
-    read only
-    if has_mask;  rmask (B, H) the recurrent-dropout mask, read only if has_rmask.
+    read only if has_mask;  rmask (B, H) the recurrent-dropout mask, read only if has_rmask.
     Returns ``hs, cs (T+1, B, H), gates (T, B, 4H) = [i, f, g, o], tanh_c (T, B, H), out (T, B, H)``.
     ``gates`` is ``x_proj`` itself (the caller's own temporary): each pre-activation input is replaced by its
-    gate
-    value, so the forward never holds both (T, B, 4H) arrays.
+    gate value, so the forward never holds both (T, B, 4H) arrays.
     """
     T, B, H4 = x_proj.shape
     H = H4 // 4
@@ -177,9 +172,8 @@ def _backward_loop(dout, dh_n, dc_n, W_hh, cs, gates, tanh_c, mask, has_mask, rm
     """The time loop of BPTT: carries dh, dc back and returns ``da (T, B, 4H), dh0 (B, H), dc0 (B, H)``.
 
     dout (T, B, H);  dh_n, dc_n (B, H);  W_hh (4H, H);  cs (T+1, B, H), gates (T, B, 4H), tanh_c (T, B, H)
-    from the
-    forward;  mask, has_mask, rmask, has_rmask as in :func:`_forward_loop`.  ``da`` is the gradient of the
-    pre-activations, written over ``gates``: each unit's four gate values are read just before its four
+    from the forward;  mask, has_mask, rmask, has_rmask as in :func:`_forward_loop`.  ``da`` is the gradient
+    of the pre-activations, written over ``gates``: each unit's four gate values are read just before its four
     gradients replace them.
     """
     T, B, H = tanh_c.shape

@@ -1,15 +1,11 @@
 """Numba loops for the LSTM with peephole connections. The math lives in cells/lstm_peephole.py; this file
-only
-makes it fast.
+only makes it fast.
 
 :func:`forward` and :func:`backward` mirror ``minirnn.cells.lstm_peephole.forward`` and ``backward``: same
-arguments,
-same return values, same cache dict (keys x, mask, W_ih, W_hh, peepholes, hs, cs, gates, tanh_c), so a cache
-from
-one backend can go into the other's backward. The input projection is one NumPy GEMM before the loop, the
-weight
-gradients (``cells.lstm_peephole.peephole_gradients`` for w_ci, w_cf, w_co) NumPy after it; only the loop is
-compiled:
+arguments, same return values, same cache dict (keys x, mask, W_ih, W_hh, peepholes, hs, cs, gates, tanh_c),
+so a cache from one backend can go into the other's backward. The input projection is one NumPy GEMM before
+the loop, the weight gradients (``cells.lstm_peephole.peephole_gradients`` for w_ci, w_cf, w_co) NumPy after
+it; only the loop is compiled:
 
     forward loop    cells.lstm_peephole.recurrent_step, plus the padding mask
     backward loop   cells.lstm_peephole.gate_gradients and dh_prev = da W_hh, plus the padding mask
@@ -89,8 +85,7 @@ def backward(dout, dh_n, dc_n, cache):
 
     Args:
         dout: (T, B, H);  dh_n, dc_n (B, H);  cache: from either backend's forward. Used up: the loop writes
-            the
-            gate gradients over ``cache["gates"]``.
+            the gate gradients over ``cache["gates"]``.
 
     Returns:
         dict ``x, h0, c0, W_ih, W_hh, b_ih, b_hh, w_ci, w_cf, w_co`` (shapes of the inputs).
@@ -132,8 +127,7 @@ def _forward_loop(x_proj, h0, c0, W_hh, b_hh, w_ci, w_cf, w_co, mask, has_mask):
 
     x_proj (T, B, 4H);  h0, c0 (B, H);  W_hh (4H, H);  b_hh (4H,);  w_ci, w_cf, w_co (H,);  mask, has_mask.
     Returns ``hs, cs (T+1, B, H), gates (T, B, 4H) = [i, f, g, o], tanh_c (T, B, H), out (T, B, H)``;
-    ``gates`` is
-    ``x_proj`` itself, each pre-activation input replaced by its gate value.
+    ``gates`` is ``x_proj`` itself, each pre-activation input replaced by its gate value.
     """
     T, B, H4 = x_proj.shape
     H = H4 // 4

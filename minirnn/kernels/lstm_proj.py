@@ -2,12 +2,9 @@
 cells/lstm_proj.py; this file only makes it fast.
 
 :func:`forward` and :func:`backward` mirror ``minirnn.cells.lstm_proj.forward`` and ``backward``: same
-arguments,
-same return values, same cache dict (keys x, mask, W_ih, W_hh, W_hr, hs, cs, gates, tanh_c, ms), so a cache
-from one
-backend can go into the other's backward. As in the cells, the input projection is one NumPy GEMM before the
-loop
-and the weight gradients NumPy GEMMs after it; only the time loop is compiled:
+arguments, same return values, same cache dict (keys x, mask, W_ih, W_hh, W_hr, hs, cs, gates, tanh_c, ms), so
+a cache from one backend can go into the other's backward. As in the cells, the input projection is one NumPy
+GEMM before the loop and the weight gradients NumPy GEMMs after it; only the time loop is compiled:
 
     forward loop    cells.lstm_proj.recurrent_step (the LSTM step, then h = m W_hr^T), plus the padding mask
     backward loop   dm = dh W_hr, cells.lstm.gate_gradients, dh_prev = da W_hh, plus the padding mask
@@ -123,10 +120,8 @@ def _forward_loop(x_proj, h0, c0, W_hh, b_hh, W_hr, mask, has_mask):
     """The time loop of the forward pass.
 
     x_proj (T, B, 4H);  h0 (B, P), c0 (B, H);  W_hh (4H, P);  b_hh (4H,);  W_hr (P, H);  mask (T, B, 1),
-    has_mask.
-    Returns ``hs (T+1, B, P), cs (T+1, B, H), gates (T, B, 4H), tanh_c, ms (T, B, H), out (T, B, P)``;
-    ``gates``
-    is ``x_proj`` itself, each pre-activation input replaced by its gate value.
+    has_mask. Returns ``hs (T+1, B, P), cs (T+1, B, H), gates (T, B, 4H), tanh_c, ms (T, B, H), out (T, B,
+    P)``; ``gates`` is ``x_proj`` itself, each pre-activation input replaced by its gate value.
     """
     T, B, H4 = x_proj.shape
     H, P = H4 // 4, W_hr.shape[0]

@@ -2,12 +2,10 @@
 fast.
 
 :func:`forward` and :func:`backward` mirror ``minirnn.cells.rnn.forward`` and ``backward``: same arguments,
-same
-return values, same cache dict (keys x, mask, W_ih, W_hh, hs, h_new, nonlinearity), so a cache from one
-backend can
-go into the other's backward. As in the cells, the input projection ``x W_ih^T + b_ih`` for all steps is one
-NumPy
-GEMM before the loop and the weight gradients are NumPy GEMMs after it; only the time loop is compiled:
+same return values, same cache dict (keys x, mask, W_ih, W_hh, hs, h_new, nonlinearity), so a cache from one
+backend can go into the other's backward. As in the cells, the input projection ``x W_ih^T + b_ih`` for all
+steps is one NumPy GEMM before the loop and the weight gradients are NumPy GEMMs after it; only the time loop
+is compiled:
 
     forward loop    a_t = x_proj_t + h_{t-1} W_hh^T + b_hh,   h_t = phi(a_t)
     (cells.rnn.recurrent_step)
@@ -122,9 +120,8 @@ def _forward_loop(x_proj, h0, W_hh, b_hh, mask, has_mask, relu, rmask, has_rmask
     """The time loop of the forward pass.
 
     x_proj (T, B, H) = x W_ih^T + b_ih;  h0 (B, H);  W_hh (H, H);  b_hh (H,);  mask (T, B, 1) 0/1, read only
-    if
-    has_mask;  relu: phi is max(a, 0) instead of tanh;  rmask (B, H) the recurrent-dropout mask, read only if
-    has_rmask.  Returns ``hs (T+1, B, H), h_new (T, B, H), out (T, B, H)``.
+    if has_mask;  relu: phi is max(a, 0) instead of tanh;  rmask (B, H) the recurrent-dropout mask, read only
+    if has_rmask.  Returns ``hs (T+1, B, H), h_new (T, B, H), out (T, B, H)``.
     ``h_new`` is ``x_proj`` itself (the caller's own temporary): each input term is replaced by phi(a).
     """
     T, B, H = x_proj.shape
@@ -168,8 +165,8 @@ def _backward_loop(dout, dh_n, W_hh, h_new, mask, has_mask, relu, rmask, has_rma
     ``dh0 (B, H)``.
 
     dout (T, B, H);  dh_n (B, H);  W_hh (H, H);  h_new (T, B, H) = phi(a_t) from the forward;  mask,
-    has_mask, relu as
-    in :func:`_forward_loop`.  ``da`` is written over ``h_new``, each entry right after it is read.
+    has_mask, relu as in :func:`_forward_loop`.  ``da`` is written over ``h_new``, each entry right after it
+    is read.
     """
     T, B, H = h_new.shape
     one, zero = h_new.dtype.type(1), h_new.dtype.type(0)

@@ -2,9 +2,8 @@
 idle cores.
 
 OpenBLAS starts one thread per core and uses them all for every product. For the small products of a
-recurrent step
-(B x H times H x 4H, a few million multiply-adds) the threads cost more than they save, and on a busy machine
-they
+recurrent step (B x H times H x 4H, a few million multiply-adds) the threads cost more than they save, and on
+a busy machine they
 wait for each other: ``minirnn train copy`` ran 2.6-4.7x slower with OpenBLAS's default threads than with one
     on a
 loaded 2-core machine (``python benchmarks/threads.py`` measures it). So the layers enter
@@ -17,14 +16,11 @@ loaded 2-core machine (``python benchmarks/threads.py`` measures it). So the lay
                       = clip(round(cores - load), 1, ceiling)      otherwise
 
 where ``cores`` is the CPUs this process may use, ``load`` the 1-minute load average (read at most once a
-second)
-and ``ceiling`` the thread count the BLAS has when the outermost ``blas_threads_for`` is entered: whatever
-the user
-chose (``OPENBLAS_NUM_THREADS``, ``threadpoolctl.threadpool_limits``) is never exceeded, and no environment
-variable
-is set. The count is restored on the way out. The threads are set through threadpoolctl; without it (it is a
-dependency, but an environment may lack it) nothing changes. ``fixed(n)`` turns the choice off, for
-benchmarks.
+second) and ``ceiling`` the thread count the BLAS has when the outermost ``blas_threads_for`` is entered:
+whatever the user chose (``OPENBLAS_NUM_THREADS``, ``threadpoolctl.threadpool_limits``) is never exceeded, and
+no environment variable is set. The count is restored on the way out. The threads are set through
+threadpoolctl; without it (it is a dependency, but an environment may lack it) nothing changes. ``fixed(n)``
+turns the choice off, for benchmarks.
 """
 
 from __future__ import annotations
@@ -172,8 +168,7 @@ def recurrent_work(layer, seq, *rest, **kwargs) -> int:
 
 def linear_work(layer, x, *rest, **kwargs) -> int:
     """Multiply-adds of a Linear layer's product: rows times in_features times out_features, for x (..., in)
-    in the
-    forward and dy (..., out) in the backward.
+    in the forward and dy (..., out) in the backward.
 
     Example:
         >>> class Lin: in_features, out_features = 4, 3

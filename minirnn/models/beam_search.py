@@ -7,12 +7,10 @@
 At each step every live prefix is extended by every symbol; of those beam x V candidates the ``beam`` with the
 highest score survive (ties: the lower index). A candidate ending in ``</s>`` is finished and leaves the beam;
 the search stops when ``beam`` prefixes have finished, none is alive, or after ``max_len`` steps (the live
-ones then
-count as finished). The answer is the finished prefix with the highest normalised score. Without
-normalisation a
-sum of log-probabilities prefers short outputs; dividing by the length (Wu et al. 2016 use ((5+len)/6)^alpha)
-removes most of that bias. With ``beam=1`` this is greedy decoding; with a beam wide enough to keep every
-candidate it is exhaustive search (both tested).
+ones then count as finished). The answer is the finished prefix with the highest normalised score. Without
+normalisation a sum of log-probabilities prefers short outputs; dividing by the length (Wu et al. 2016 use
+((5+len)/6)^alpha) removes most of that bias. With ``beam=1`` this is greedy decoding; with a beam wide enough
+to keep every candidate it is exhaustive search (both tested).
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """A character language model (Embedding -> RNN/LSTM/GRU stack -> Linear) and its sampler.
 
 It predicts the next symbol at every step, so the same class also serves any per-step token task (the
-copy-memory
-task uses it with integer symbols). Training with truncated BPTT (the state carried from chunk to chunk) is
-the
-training loop's business (``minirnn/train.py``); this file holds the model and ``sample``.
+copy-memory task uses it with integer symbols). Training with truncated BPTT (the state carried from chunk to
+chunk) is the training loop's business (``minirnn/train.py``); this file holds the model and ``sample``.
 """
 
 from __future__ import annotations
@@ -36,8 +34,7 @@ class CharLM(Module):
         logits_t       = out_t W^T + b                  (T, B, V)
 
     and ``softmax(logits_t)`` is the predicted distribution of x_{t+1}. ``backward(dlogits)`` runs the chain
-    back
-    through fc, rnn and the embedding and fills ``grads``; the incoming state gets no gradient (truncated
+    back through fc, rnn and the embedding and fills ``grads``; the incoming state gets no gradient (truncated
     BPTT cuts it).
     Parameters: ``embed.weight``, ``rnn.weight_ih_l0`` ..., ``fc.weight``, ``fc.bias``.
 
@@ -129,8 +126,7 @@ class CharLM(Module):
         At each step: p = softmax(logits / temperature), draw the next symbol from p (``temperature=0``: take
             the
         most likely one), feed it back in. Lower temperatures give safer, more repetitive text; higher ones
-        more
-        surprising text. The model is put in eval mode for sampling and restored afterwards.
+        more surprising text. The model is put in eval mode for sampling and restored afterwards.
 
         Args:
             prime: a non-empty str (with a character vocabulary) or a sequence of ids.  length >= 0.

@@ -6,9 +6,8 @@ tutorials.
     dx = model.backward(dlogits)                # fills model.grads: rnn.weight_ih_l0, ..., fc.weight, fc.bias
 
 ``tutorial_model(name, framework)`` builds the minirnn twin of each of the tutorial's six models (PyTorch and
-Keras
-``RNNModel``, ``LSTMModel``, ``GRUModel``); ``examples/tutorial_models.py`` holds the originals and compares
-them.
+Keras ``RNNModel``, ``LSTMModel``, ``GRUModel``); ``examples/tutorial_models.py`` holds the originals and
+compares them.
 """
 
 from __future__ import annotations
@@ -30,14 +29,10 @@ class SequenceClassifier(Module):
         logits   = features fc.weight^T + fc.bias                                (B, C)
 
     For one direction, ``h_n`` of the last layer IS the output at the last real step, ``out[b, L_b - 1]``
-    (and without
-    lengths the tutorial's ``out[:, -1, :]``). For two directions it is the standard choice (PyTorch users
-    take
-    ``h_n[-2:]``, Keras' ``Bidirectional(return_sequences=False)`` returns the same): the forward direction's
-    state
-    after the last real step and the reverse direction's state after it has read the whole sequence back to
-    step 0.
-    Initial states are zero, as in the tutorial.
+    (and without lengths the tutorial's ``out[:, -1, :]``). For two directions it is the standard choice
+    (PyTorch users take ``h_n[-2:]``, Keras' ``Bidirectional(return_sequences=False)`` returns the same): the
+    forward direction's state after the last real step and the reverse direction's state after it has read the
+    whole sequence back to step 0. Initial states are zero, as in the tutorial.
 
     Parameters are named like a PyTorch model with attributes ``rnn`` and ``fc`` (``rnn.weight_ih_l0``, ...,
     ``fc.weight``, ``fc.bias``), so such a model's ``state_dict()`` loads directly with ``load_state_dict``.
@@ -45,8 +40,8 @@ class SequenceClassifier(Module):
     Args:
         cell: "rnn" | "lstm" | "gru".  input_size (I), hidden_size (H), num_classes (C), num_layers (L),
         bidirectional (D = 2 if True), batch_first (default True, as in the tutorial), dropout (between
-        recurrent
-        layers, training only), nonlinearity (RNN only), bias (recurrent biases), fc_bias (the Linear's bias).
+        recurrent layers, training only), nonlinearity (RNN only), bias (recurrent biases), fc_bias (the
+        Linear's bias).
         dtype, seed, backend: as for the layers.
 
     Example:
@@ -205,8 +200,8 @@ def tutorial_model(
                            LSTMModel, GRUModel = one LSTM / GRU (reset_after=True), Dense -> 1 layer (always).
 
     Load the original's weights with ``model.load_state_dict(torch_model.state_dict())`` (PyTorch, attributes
-    named
-    ``rnn`` and ``fc``) or build it from Keras with ``minirnn.interop.classifier_from_keras(keras_model)``.
+    named ``rnn`` and ``fc``) or build it from Keras with
+    ``minirnn.interop.classifier_from_keras(keras_model)``.
 
     Example:
         >>> tutorial_model("GRUModel", "keras", seed=0)

@@ -25,10 +25,8 @@ class Forecaster(Module):
         y       = y_flat reshaped                  (horizon, B, O)
 
     ``backward(dy)`` sends dy back through fc to the last step's output only (every other output gets zero
-    gradient)
-    and through the stack; it returns dx (T, B, I) and fills ``grads``: ``rnn.weight_ih_l0`` ...,
-    ``fc.weight``,
-    ``fc.bias``.
+    gradient) and through the stack; it returns dx (T, B, I) and fills ``grads``: ``rnn.weight_ih_l0`` ...,
+    ``fc.weight``, ``fc.bias``.
 
     Args:
         cell ("rnn" | "lstm" | "gru"), input_size (I), hidden_size (H), output_size (O, default I), horizon,

@@ -2,29 +2,22 @@
 (Sutskever et al. 2014; Bahdanau et al. 2015; Luong et al. 2015).
 
     enc_out, enc_state = encoder(E_src[x])                 x (S, B) -> enc_out (S, B, K), K = D*H (D = 2:
-    bidirectional)
-    s_0                = [forward h_n ; reverse h_n]        (B, K): the decoder's state has the encoder's
-    width
-    for t = 1 .. T:                                          y_0 = <s>
+    bidirectional) s_0                = [forward h_n ; reverse h_n]        (B, K): the decoder's state has the
+    encoder's width for t = 1 .. T:                                          y_0 = <s>
         ctx_t, w_t     = attention(s_{t-1}, enc_out, mask)   (B, K), (B, S): what the decoder reads now
         s_t            = cell([E_tgt[y_{t-1}] ; ctx_t], s_{t-1})
         logits_t       = [s_t ; ctx_t] W_out^T + b_out      (B, V)
     (without attention: s_t = cell(E_tgt[y_{t-1}], s_{t-1}), logits_t = s_t W_out^T + b_out: the whole source
-    must
-    pass through s_0.)
+    must pass through s_0.)
 
 The decoder's input y_{t-1} is the true previous symbol during training (teacher forcing); at test time it is
-the
-model's own previous prediction (free running). A model trained only on true prefixes never sees its own
-mistakes:
-*exposure bias*. Scheduled sampling (Bengio et al. 2015) feeds the model's prediction instead with probability
-``sampling_prob`` at each step; the choice is not differentiated (the prediction is an argmax).
+the model's own previous prediction (free running). A model trained only on true prefixes never sees its own
+mistakes: *exposure bias*. Scheduled sampling (Bengio et al. 2015) feeds the model's prediction instead with
+probability ``sampling_prob`` at each step; the choice is not differentiated (the prediction is an argmax).
 
 One ``backward`` runs BPTT through the decoder steps (in reverse), the attention of each step, and the
-encoder (one
-call of the encoder layer's backward, with the keys' gradient summed over all decoder steps and the gradient
-of s_0
-as dh_n). The decoder steps call the cell's step functions
+encoder (one call of the encoder layer's backward, with the keys' gradient summed over all decoder steps and
+the gradient of s_0 as dh_n). The decoder steps call the cell's step functions
 (``minirnn.cells.<cell>.step_forward``/``step_backward``)
 and keep one cache per step; which cell it is, the registry knows (``registry.get(cell).step_forward``).
 
@@ -231,10 +224,8 @@ class Seq2Seq(Module):
         """Run the decoder over ``tgt_in`` (T, B) (``<s>`` then the target) and return logits (T, B, V).
 
         Step t reads tgt_in[t] (teacher forcing), or, with probability ``sampling_prob`` per sequence and
-        step t > 0,
-        the model's own argmax prediction of step t-1 (scheduled sampling; ``sampling_prob=1`` is free
-        running).
-        ``rng`` (a Generator) draws those choices. Keeps what :meth:`backward` needs.
+        step t > 0, the model's own argmax prediction of step t-1 (scheduled sampling; ``sampling_prob=1`` is
+        free running). ``rng`` (a Generator) draws those choices. Keeps what :meth:`backward` needs.
         """
         tgt_in = self._check_ids(tgt_in, "tgt_in", self.tgt_vocab_size, 2)
         if not (0 <= sampling_prob <= 1):

@@ -1,15 +1,13 @@
 """A video classifier in the LRCN design (Donahue et al. 2015, "Long-term recurrent convolutional networks"):
-a frame
-encoder shared across time, a recurrent layer over the encoded frames, a Linear map on its last state.
+a frame encoder shared across time, a recurrent layer over the encoded frames, a Linear map on its last state.
 
     model = VideoClassifier("gru", frame_shape=(20, 20), hidden_size=64, num_classes=4, seed=0)
     logits = model(frames)                  # frames (T, B, 20, 20) -> logits (B, 4)
     dframes = model.backward(dlogits)       # fills model.grads: encoder.*, rnn.*, fc.*
 
 The encoder here is ``Linear`` + tanh on the flattened frame: the same weights read every frame, so BPTT sums
-the
-encoder's gradient over all T frames. ``FrameClassifier`` is the same encoder and a Linear on ONE frame, the
-control that shows what a single frame can tell.
+the encoder's gradient over all T frames. ``FrameClassifier`` is the same encoder and a Linear on ONE frame,
+the control that shows what a single frame can tell.
 """
 
 from __future__ import annotations
@@ -47,8 +45,7 @@ class VideoClassifier(Module):
 
     Backward: dh_{T-1} = dlogits fc.weight; the layer's BPTT gives de_t for every t; then
     da_t = de_t * (1 - e_t^2) and the encoder's gradients are summed over all T frames (one Linear backward
-    on the
-    (T*B, Hf*Wf) stack).
+    on the (T*B, Hf*Wf) stack).
 
     Args:
         cell: "rnn" | "lstm" | "gru".  frame_shape: (Hf, Wf).  hidden_size (H), num_classes (C).

@@ -1,16 +1,13 @@
 """Attention over a source sequence, with the backward pass written out: additive (Bahdanau et al. 2015), dot
-and
-general (Luong et al. 2015), each with a padding mask.
+and general (Luong et al. 2015), each with a padding mask.
 
 A query ``q`` (B, Q) looks at the keys ``k`` (B, S, K) of S source positions; a score per position becomes a
-weight
-by a softmax over the real (unmasked) positions, and the context is the weighted mean of the keys (the keys
-are also
+weight by a softmax over the real (unmasked) positions, and the context is the weighted mean of the keys (the
+keys are also
 the values, as in both papers)::
 
     additive   e_s = tanh(q W_q^T + k_s W_k^T + b)      (B, S, A)      score_s = e_s . v         W_q (A, Q),
-    W_k (A, K)
-    dot        score_s = k_s . q                                                                  (Q = K, no
+    W_k (A, K) dot        score_s = k_s . q (Q = K, no
     parameters)
     general    score_s = k_s . (q W^T)                                                            W (K, Q)
 
@@ -30,8 +27,7 @@ Backward, given dcontext (B, K) and optionally dweights (B, S) (a loss on the we
 
 The functional core is a pair per kind, ``forward(q, keys, mask, *params) -> (context, weights, cache)`` and
 ``backward(dcontext, dweights, cache) -> (dq, dkeys, grads)``: a decoder that attends once per step keeps one
-cache
-per step. The Modules wrap the pair and keep the cache of their last call (one backward per forward).
+cache per step. The Modules wrap the pair and keep the cache of their last call (one backward per forward).
 """
 
 from __future__ import annotations
@@ -103,8 +99,7 @@ def additive_forward(q, keys, mask, W_q, W_k, b, v, key_proj=None):
     ``key_proj`` (B, S, A) = keys W_k^T, when a decoder computed it once for all its steps (Bahdanau et al.
     do: it
     does not depend on the query); then :func:`additive_backward` returns its gradient as
-    ``grads["key_proj"]``
-    instead of following it into W_k and the keys, and the caller does that once
+    ``grads["key_proj"]`` instead of following it into W_k and the keys, and the caller does that once
         (:func:`project_keys_backward`).
 
     Returns ``context (B, K), weights (B, S), cache``.

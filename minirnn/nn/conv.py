@@ -25,8 +25,7 @@ class Conv2d(Module):
         y[n, o, i, j] = b[o] + sum_{c, p, q} W[o, c, p, q] * xp[n, c, s*i + p, s*j + q]
 
     where xp is x with ``padding`` zeros on each side, s the stride, and Ho = (H + 2 pad - k) // s + 1 (same
-    for Wo).
-    With im2col, X (N*Ho*Wo, C*k*k) holds one patch per row and W2 = W.reshape(O, C*k*k):
+    for Wo). With im2col, X (N*Ho*Wo, C*k*k) holds one patch per row and W2 = W.reshape(O, C*k*k):
 
         Y = X W2^T + b                    (N*Ho*Wo, O), then laid out as (N, O, Ho, Wo)
         dW2 = dY^T X,  db = sum_rows dY,  dX = dY W2,  and dx adds every entry of dX back where its patch

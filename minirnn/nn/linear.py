@@ -22,10 +22,8 @@ class Linear(Module):
         db = sum_N dy        (out,)
 
     ``backward`` OVERWRITES ``grads`` (it does not add to them): each call holds the gradient of the last
-    forward only.
-    To accumulate over several forwards, add the arrays yourself. The arrays are written in place, so
-    references
-    taken before stay valid.
+    forward only. To accumulate over several forwards, add the arrays yourself. The arrays are written in
+    place, so references taken before stay valid.
 
     Parameters are initialised as PyTorch does: every entry of ``weight`` and ``bias`` is U(-1/sqrt(in),
         1/sqrt(in)).
@@ -127,8 +125,7 @@ class Embedding(Module):
         dW[k] = sum over positions p with idx[p] == k of dy[p]
 
     computed by sorting the positions by row and summing each row's run (``np.add.reduceat``;
-    docs/performance.md
-    says why not ``np.add.at``).
+    docs/performance.md says why not ``np.add.at``).
 
     There is no gradient for the integer input, so ``backward`` returns None. Like ``Linear``, it OVERWRITES
     ``grads["weight"]`` in place. ``weight`` is initialised N(0, 1) as in PyTorch.

@@ -50,8 +50,7 @@ def softmax_cross_entropy(logits, targets, mask=None):
     Shapes: ``logits`` (N, C) with ``targets`` (N,), or over time (T, B, C) with ``targets`` (T, B); in
         general
     logits S + (C,) with integer targets S, entries in [0, C). ``mask`` (optional) has the targets' shape S,
-    1 where
-    the entry counts and 0 where it is padding.
+    1 where the entry counts and 0 where it is padding.
 
     For each entry n with logits z_n (C,) and target y_n, with m_n = 1 if there is no mask:
 
@@ -60,8 +59,7 @@ def softmax_cross_entropy(logits, targets, mask=None):
         dlogits  = m_n (softmax(z_n) - onehot(y_n))  /  sum_n m_n
 
     so masked entries get exactly zero gradient. Without a mask this is ``torch.nn.functional.cross_entropy``
-    with
-    ``reduction="mean"``.
+    with ``reduction="mean"``.
 
     Returns:
         loss: a Python float; dlogits: same shape and dtype as ``logits``.
@@ -113,10 +111,8 @@ def mse(pred, target, mask=None):
     """Mean squared error over the entries that count, and its gradient.
 
     ``pred`` and ``target`` have the same shape, e.g. (N, F) or (T, B, F). ``mask`` (optional) covers the
-    leading
-    axes, shape ``pred.shape[:mask.ndim]`` such as (T, B); it is broadcast over the remaining (feature) axes.
-    With
-    K = the number of scalars kept (all of them when there is no mask):
+    leading axes, shape ``pred.shape[:mask.ndim]`` such as (T, B); it is broadcast over the remaining
+    (feature) axes. With K = the number of scalars kept (all of them when there is no mask):
 
         loss  = sum m (pred - target)^2 / K
         dpred = 2 m (pred - target) / K

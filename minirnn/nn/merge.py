@@ -8,9 +8,8 @@ With ``f`` and ``r`` the forward and reverse outputs of one layer, each (T, B, H
     mul:     y = f * r         (T, B, H)       df = dy * r,        dr = dy * f
 
 In a stack every layer merges its own two directions, so the next layer reads 2H features (concat) or H (the
-rest),
-as a stack of Keras ``Bidirectional`` layers does. PyTorch has only ``concat``. Padded steps are zero in both
-directions, so they stay zero under every mode.
+rest), as a stack of Keras ``Bidirectional`` layers does. PyTorch has only ``concat``. Padded steps are zero
+in both directions, so they stay zero under every mode.
 """
 
 from __future__ import annotations
@@ -57,8 +56,7 @@ def merge_backward(dy, outputs, merge_mode):
     """The gradients of each direction's output from ``dy``, the gradient of :func:`merge`'s result.
 
     ``outputs`` are the arrays :func:`merge` joined (``mul`` needs them). Returns a list like ``outputs``,
-    each
-    C-contiguous (T, B, H).
+    each C-contiguous (T, B, H).
 
     Example:
         >>> f, r = np.ones((1, 1, 2)), np.full((1, 1, 2), 3.0)

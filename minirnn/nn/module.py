@@ -3,9 +3,8 @@
 A Module holds two dicts with the same keys: ``params`` (name -> ndarray, what learns) and ``grads`` (name ->
     ndarray of
 the same shape, filled by ``backward``). Forward runs by calling the module; it keeps whatever ``backward``
-needs from
-the last call. ``state_dict``/``load_state_dict`` move parameters in and out by name (PyTorch's names),
-``train``/``eval``
+needs from the last call. ``state_dict``/``load_state_dict`` move parameters in and out by name (PyTorch's
+names), ``train``/``eval``
 switch dropout on and off. Nothing else: no hooks, no registry.
 """
 
@@ -69,12 +68,10 @@ class Module:
         """Copy arrays into the parameters by name (in place, so optimizers keep their references).
 
         Accepts NumPy arrays or anything ``np.asarray`` converts (a torch tensor's ``.numpy()``, or the
-        tensor itself on
-        CPU). Every name must be present, no extra names, every shape must match, and every value must be
-        finite once
+        tensor itself on CPU). Every name must be present, no extra names, every shape must match, and every
+        value must be finite once
         cast to the parameter's dtype (1e39 does not fit float32): otherwise a ``ValueError`` that names the
-        key, and
-        nothing is changed.
+        key, and nothing is changed.
         """
         if not isinstance(state, dict):
             raise TypeError(f"state must be a dict of name -> array, got {type(state).__name__}")

@@ -1,12 +1,9 @@
 """Optimizers and gradient clipping, with torch.optim's update rules so both take the same steps.
 
 An optimizer is given a module (anything with ``params`` and ``grads``: dicts name -> ndarray with the same
-keys) and
-updates every ``module.params[name]`` IN PLACE from ``module.grads[name]``. Its state is a plain dict of
-arrays and
-numbers (``state_dict``), so a checkpoint can put it in an ``.npz`` next to the weights. Per-parameter state
-keys are
-``"<buffer>:<param name>"``, e.g. ``"exp_avg:weight_ih_l0"``.
+keys) and updates every ``module.params[name]`` IN PLACE from ``module.grads[name]``. Its state is a plain
+dict of arrays and numbers (``state_dict``), so a checkpoint can put it in an ``.npz`` next to the weights.
+Per-parameter state keys are ``"<buffer>:<param name>"``, e.g. ``"exp_avg:weight_ih_l0"``.
 
 Clipping functions work on a module or on a grads dict, in place, like ``torch.nn.utils.clip_grad_norm_``.
 """
@@ -103,10 +100,8 @@ class _Optimizer:
         """Restore what ``state_dict`` gave (also as loaded back from an ``.npz``: scalars may be 0-d arrays).
 
         Checks the optimizer kind, that every buffer names a parameter of the module with its shape and holds
-        finite
-        numbers, that every hyperparameter is one the constructor accepts (a finite number >= 0, betas below
-        1) and
-        that ``step`` is an integer >= 0; raises ``ValueError`` otherwise and changes nothing.
+        finite numbers, that every hyperparameter is one the constructor accepts (a finite number >= 0, betas
+        below 1) and that ``step`` is an integer >= 0; raises ``ValueError`` otherwise and changes nothing.
         """
         if not isinstance(state, dict):
             raise TypeError(f"state must be a dict (from state_dict()), got {type(state).__name__}")

@@ -1,9 +1,8 @@
 """RNN, LSTM and GRU layers with PyTorch's constructor, weight names, shapes and semantics.
 
 A layer stacks ``num_layers`` cells, optionally in both directions, over a batch of sequences. The math of
-one cell
-over one sequence lives in ``minirnn/cells`` (readable NumPy) and ``minirnn/kernels`` (the same loops under
-Numba);
+one cell over one sequence lives in ``minirnn/cells`` (readable NumPy) and ``minirnn/kernels`` (the same loops
+under Numba);
 this file only wires cells together: layer after layer, forward and reverse, padding, dropout, and the
     gradients back.
 
@@ -13,18 +12,16 @@ this file only wires cells together: layer after layer, forward and reverse, pad
     dx, (dh0, dc0)  = lstm.backward(dout, (dh_n, dc_n) or None)
 
 One backward per forward, as in torch without ``retain_graph``: the compiled backward writes the gate
-gradients over
-the saved gate values (so the peak memory stays near what the forward stores), and a second call raises.
+gradients over the saved gate values (so the peak memory stays near what the forward stores), and a second
+call raises.
 
 Shapes: ``x`` (T, B, I), or (B, T, I) with ``batch_first=True``, or (T, I) unbatched; ``out`` (T, B, D*H)
     with D = 2 when
 bidirectional (forward features first, then reverse); ``h0``/``h_n`` (num_layers*D, B, H), row ``layer*D +
-direction``.
-An LSTM with ``proj_size=P`` has h of size P (``out`` (T, B, D*P), ``h0``/``h_n`` (L*D, B, P)) and c of size
-H.
-``lengths`` (B integers in 1..T) follows ``pack_padded_sequence``: sequence b ends at step lengths[b]-1, its
-outputs
-after that are zero, the reverse direction starts at its last real step, and padded inputs get zero gradient.
+direction``. An LSTM with ``proj_size=P`` has h of size P (``out`` (T, B, D*P), ``h0``/``h_n`` (L*D, B, P))
+and c of size H. ``lengths`` (B integers in 1..T) follows ``pack_padded_sequence``: sequence b ends at step
+lengths[b]-1, its outputs after that are zero, the reverse direction starts at its last real step, and padded
+inputs get zero gradient.
 """
 
 from __future__ import annotations
@@ -59,21 +56,17 @@ class RNN(_SingleState):
 
     Args:
         input_size (I), hidden_size (H), num_layers, nonlinearity ("tanh" | "relu"), bias, batch_first,
-        dropout
-        (between layers, training only), bidirectional: as PyTorch.
+        dropout (between layers, training only), bidirectional: as PyTorch.
         dtype: np.float64 (default) or np.float32.  seed: for the initial weights and dropout masks.
         backend: "auto" (default), "numpy" (the readable loop) or "numba" (the compiled loop).
         recurrent_dropout: in [0, 1), training only: one inverted-dropout mask (B, H) per sequence and
-            direction on
-            h_{t-1} where it enters the recurrent product, the same at every step (Gal & Ghahramani 2016;
-            Keras).
+            direction on h_{t-1} where it enters the recurrent product, the same at every step (Gal &
+            Ghahramani 2016; Keras).
         merge_mode: how a bidirectional layer joins its directions: "concat" (PyTorch; default), "sum", "mul"
-            or
-            "ave" (Keras' Bidirectional); every stacked layer merges its own (``minirnn/nn/merge.py``).
+            or "ave" (Keras' Bidirectional); every stacked layer merges its own (``minirnn/nn/merge.py``).
 
     Parameters (``layer.params``): ``weight_ih_l{k}`` (H, I or D*H), ``weight_hh_l{k}`` (H, H),
-    ``bias_ih_l{k}``,
-    ``bias_hh_l{k}`` (H,), with suffix ``_reverse`` for the reverse direction.
+    ``bias_ih_l{k}``, ``bias_hh_l{k}`` (H,), with suffix ``_reverse`` for the reverse direction.
 
     Example:
         >>> rnn = RNN(10, 20, num_layers=2, seed=0)
@@ -134,12 +127,10 @@ class GRU(_SingleState):
 
     Same arguments as :class:`RNN` without ``nonlinearity``; weights are (3H, ...) in the order r, z, n.
     ``reset_after=False`` selects the original GRU of Cho et al. (2014), Keras' ``reset_after=False``: the
-    reset gate
-    multiplies h before the recurrent product, ``n = tanh(x W_in^T + b_in + (r * h) W_hn^T + b_hn)``
-    (``minirnn/cells/gru_reset_before.py``); same parameters.
+    reset gate multiplies h before the recurrent product, ``n = tanh(x W_in^T + b_in + (r * h) W_hn^T +
+    b_hn)`` (``minirnn/cells/gru_reset_before.py``); same parameters.
     ``layer_norm=True`` normalises the input and recurrent products separately (``cells/ln_gru.py``), with
-    gains
-    ``ln_ih_weight_l{k}``, ``ln_hh_weight_l{k}`` (3H,) starting at 1.
+    gains ``ln_ih_weight_l{k}``, ``ln_hh_weight_l{k}`` (3H,) starting at 1.
 
     Example:
         >>> gru = GRU(10, 20, batch_first=True, seed=0)
@@ -208,8 +199,7 @@ class LSTM(_Recurrent):
       (``minirnn/cells/lstm_peephole.py``).
     * ``layer_norm=True`` normalises the input and recurrent products separately and c before its tanh
       (``cells/ln_lstm.py``), with gains ``ln_ih_weight_l{k}``, ``ln_hh_weight_l{k}`` (4H,),
-      ``ln_c_weight_l{k}``
-      (H,) starting at 1 and ``ln_c_bias_l{k}`` (H,) at 0.
+      ``ln_c_weight_l{k}`` (H,) starting at 1 and ``ln_c_bias_l{k}`` (H,) at 0.
 
     Example:
         >>> lstm = LSTM(10, 20, seed=0)
@@ -279,8 +269,7 @@ LAYERS = {cls.cell.name: cls for cls in (RNN, LSTM, GRU)}
 
 def layer_for(cell, *args, **kwargs):
     """A layer that runs the registry cell ``cell`` (a variant too): its family's class, given the switches
-    that
-    select it; ``args``, ``kwargs`` as the class takes them (a projected cell needs ``proj_size=``).
+    that select it; ``args``, ``kwargs`` as the class takes them (a projected cell needs ``proj_size=``).
 
     Example:
         >>> layer_for(registry.get("gru_reset_before"), 3, 4)

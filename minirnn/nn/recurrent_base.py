@@ -1,6 +1,5 @@
 """What RNN, LSTM and GRU share: parameters, validation, stacking, directions, padding, dropout, merges, and
-the
-choice of backend (``use_backend``). The public layers are in ``recurrent.py``; the math is in
+the choice of backend (``use_backend``). The public layers are in ``recurrent.py``; the math is in
 ``minirnn/cells``."""
 
 from __future__ import annotations
@@ -50,8 +49,7 @@ class _Recurrent(Module):
     """What RNN, LSTM and GRU share: parameters, validation, stacking, directions, padding, dropout.
 
     Everything that differs between them is in ``cell`` (a :class:`minirnn.cells.registry.Cell`): the gate
-    count, the
-    states, the parameters and the functions that run one layer and direction over a sequence.
+    count, the states, the parameters and the functions that run one layer and direction over a sequence.
     """
 
     cell = registry.RNN
@@ -400,8 +398,7 @@ class _Recurrent(Module):
 
     def gates(self, layer=0, direction=0) -> dict:
         """The gate values of the last forward pass for one layer and direction, by name, each (T, B, H)
-        time-major
-        (after the nonlinearities; PyTorch's gate names: LSTM ``i, f, g, o``, GRU ``r, z, n``).
+        time-major (after the nonlinearities; PyTorch's gate names: LSTM ``i, f, g, o``, GRU ``r, z, n``).
 
         Example:
             >>> from minirnn import GRU, LSTM; lstm = LSTM(3, 4, seed=0)
@@ -450,8 +447,7 @@ class _Recurrent(Module):
     # ----------------------
     def unpack_states(self, value, arg="hx"):
         """A state as the API takes it (one array, or a tuple for the LSTM) -> always a tuple in
-        ``cell.states``
-        order; None -> a tuple of Nones.
+        ``cell.states`` order; None -> a tuple of Nones.
 
         Example:
             >>> from minirnn import GRU, LSTM

@@ -2,12 +2,10 @@
 class.
 
 Every refused input is a ``ValueError`` or ``TypeError`` whose message names the argument, what was expected
-and what
-was given. One kind has its own class, so that code can tell it apart without reading messages:
+and what was given. One kind has its own class, so that code can tell it apart without reading messages:
 
 ``NonFiniteInputError`` (a ``ValueError``): an array contains NaN or Inf. ``minirnn.train.fit`` turns it into
-a
-``NonFiniteError`` that says at which training step it happened and which checkpoint was kept.
+a ``NonFiniteError`` that says at which training step it happened and which checkpoint was kept.
 
 Example:
     >>> import numpy as np, minirnn

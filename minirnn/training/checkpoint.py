@@ -1,10 +1,8 @@
 """Checkpoints: a model's parameters, its optimizer's state, the random generators and the training history
-in one
-``.npz`` file, written atomically and checked on the way back in.
+in one ``.npz`` file, written atomically and checked on the way back in.
 
 This file holds only saving and loading; the training loop that calls it is in ``training/loop.py``, the
-reader
-that checks every declared size before reading data in ``training/safe_npz.py``.
+reader that checks every declared size before reading data in ``training/safe_npz.py``.
 
 Layout of the ``.npz`` (plain arrays, ``allow_pickle=False``)::
 
@@ -16,15 +14,12 @@ Layout of the ``.npz`` (plain arrays, ``allow_pickle=False``)::
     checksum            sha256 over every other entry's name, dtype, shape and bytes
 
 Writing goes to a temporary file in the same folder (with the permissions the umask gives any new file), is
-flushed and
-fsync'ed, then ``os.replace``'d over the target:
+flushed and fsync'ed, then ``os.replace``'d over the target:
 a crash leaves either the old checkpoint or the new one, never half of one. Loading checks the checksum, the
-format
-version, the type of every field, every generator state and the model's architecture BEFORE touching
+format version, the type of every field, every generator state and the model's architecture BEFORE touching
 anything: a
 truncated, corrupted, crafted, mismatched or future file raises ``ValueError`` naming the file and the field,
-and
-leaves the model, the optimizer and the generators exactly as they were.
+and leaves the model, the optimizer and the generators exactly as they were.
 """
 
 from __future__ import annotations
@@ -265,14 +260,11 @@ def read_checkpoint(path) -> dict:
     """Read and verify a checkpoint without applying it.
 
     Returns ``{"params": {...}, "optimizer": {...} or None, "arrays": {...}, "meta": {...}, "rng": state or
-    None,
-    "module_rngs": {...}, "model": repr string, "format_version": int}``.
+    None, "module_rngs": {...}, "model": repr string, "format_version": int}``.
 
     Raises ``ValueError`` naming the file for anything that is not an intact checkpoint of a version this
-    code knows:
-    a missing entry, a bad zip, a declared size beyond the bounds of ``safe_npz`` (checked before any data is
-    read),
-    a checksum mismatch, a future format version, a field of the wrong type.
+    code knows: a missing entry, a bad zip, a declared size beyond the bounds of ``safe_npz`` (checked before
+    any data is read), a checksum mismatch, a future format version, a field of the wrong type.
     """
     path = _check_path(path)
     if os.path.isdir(path):

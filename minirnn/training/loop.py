@@ -15,9 +15,8 @@ carried hidden state, history) and continues the same run: the numbers are bit-i
 Truncated BPTT: a long stream is cut into chunks of ``bptt`` steps (:func:`stream_chunk`). The hidden state
     at the end
 of one chunk is the initial state of the next (``carry``), but backward stops at the chunk boundary: the next
-chunk's
-``backward`` is called without a gradient for its initial state, so nothing flows into the previous chunk.
-Here the
+chunk's ``backward`` is called without a gradient for its initial state, so nothing flows into the previous
+chunk. Here the
 cut is literal: the carried state is a plain array and the previous chunk's cache is gone.
 
 What this file does not hold: the tasks' data and models (``minirnn/experiments.py``), saving and loading
@@ -68,8 +67,8 @@ class TrainingInterrupted(KeyboardInterrupt):
 @contextlib.contextmanager
 def _deferred_interrupt():
     """While inside, Ctrl-C (SIGINT) only sets ``flag["pending"]``, which the loop reads between two steps: a
-    step is
-    never left half done (the optimizer updates parameters one by one). A second Ctrl-C interrupts at once.
+    step is never left half done (the optimizer updates parameters one by one). A second Ctrl-C interrupts at
+    once.
 
     Only in the main thread and when SIGINT has Python's default handler; otherwise nothing changes.
     """
@@ -112,8 +111,7 @@ def stream_chunk(data, step: int, bptt: int):
     ``data`` (L, B) holds B parallel streams (``tasks.batchify``). Chunk k = step mod K, K = (L - 1) // bptt,
     covers
     inputs data[k*bptt : (k+1)*bptt] and targets one step later. ``first`` is True at k = 0, where the
-    carried hidden
-    state must be reset (the streams start over).
+    carried hidden state must be reset (the streams start over).
 
     Returns:
         x (bptt, B), y (bptt, B), first (bool).
@@ -198,11 +196,9 @@ def fit(
     Args:
         model: a Module. optimizer: an optimizer of ``minirnn.optim`` on that model.
         train_step: ``train_step(model, rng, step, carry) -> (loss, metric, carry)``. Draws the batch of
-            ``step``
-            (0-based) with ``rng``, runs forward and backward (filling ``model.grads``), returns the loss
-            (float),
-            a metric of the batch (float, ``nan`` if none) and the state to carry into the next step (None
-            for none).
+            ``step`` (0-based) with ``rng``, runs forward and backward (filling ``model.grads``), returns the
+            loss (float), a metric of the batch (float, ``nan`` if none) and the state to carry into the next
+            step (None for none).
         steps: the total number of updates of the run (a resumed run continues up to it).
         rng: the ``numpy.random.Generator`` of the batches; saved and restored with the checkpoint.
         evaluate: ``evaluate(model) -> {name: value}`` on held-out data (called in eval mode), or None.
@@ -210,8 +206,7 @@ def fit(
         clip_norm: clip the global gradient norm to this (``optim.clip_grad_norm``), or None.
         checkpoint_path: ``.npz`` to write every ``checkpoint_every`` steps and at the end, or None.
         resume: if True, first load ``checkpoint_path`` (if it exists) and continue from its step (which must
-            not
-            exceed ``steps``).
+            not exceed ``steps``).
         progress: show a tqdm bar with the running loss on stderr. meta: JSON-able dict saved in checkpoints.
 
     Returns:
@@ -229,8 +224,7 @@ def fit(
         ValueError: ``resume=True`` and ``steps`` is fewer than the steps the checkpoint has done.
 
     ``fit`` is longer than 60 lines because its step (``_one_step``), saving and evaluation are closures over
-    the
-    run's state (history, carry, the bar), read top to bottom in the order they happen.
+    the run's state (history, carry, the bar), read top to bottom in the order they happen.
 
     Example:
         >>> from minirnn.nn import Linear

@@ -129,8 +129,7 @@ def adding(cell="lstm", T=50, hidden=64, batch=32, seed=0, n_test=1000, backend=
     """The adding problem: read T steps of (value, marker), output the sum of the two marked values.
 
     Fresh training sequences every step; ``test_mse`` on n_test fixed sequences; baseline: always predicting
-    1,
-    whose MSE on the same test set is about 1/6.
+    1, whose MSE on the same test set is about 1/6.
 
     Example:
         >>> exp = adding("gru", T=10, hidden=8, seed=0, n_test=50)
@@ -223,9 +222,8 @@ def forecast(
 
     The series is split in time (the last ``test_fraction`` is held out; test windows may reach back into the
     training years for their inputs but predict only held-out months) and standardised with the training
-    part's
-    mean and standard deviation. ``test_mse`` is in degrees C squared; baseline: repeat the last value of the
-    window.
+    part's mean and standard deviation. ``test_mse`` is in degrees C squared; baseline: repeat the last value
+    of the window.
 
     Example:
         >>> exp = forecast("gru", hidden=8, seed=0)
@@ -291,13 +289,11 @@ def char(
     """Character language model on the offline corpus (``tasks.char_corpus``), trained with truncated BPTT.
 
     The training text is laid out as ``batch`` parallel streams (``tasks.batchify``) and read in chunks of T
-    steps;
-    the hidden state is carried from chunk to chunk and reset when the streams start over. ``test_loss`` is
-    the
-    held-out (last ``val_fraction`` of the text) cross-entropy in nats per character, read as 8 parallel
-    streams
-    with the state carried through (much faster than one stream of batch 1); baseline: a bigram count model
-    with add-one smoothing on the same split.
+    steps; the hidden state is carried from chunk to chunk and reset when the streams start over.
+    ``test_loss`` is the held-out (last ``val_fraction`` of the text) cross-entropy in nats per character,
+    read as 8 parallel streams with the state carried through (much faster than one stream of batch 1);
+    baseline: a bigram count
+    model with add-one smoothing on the same split.
 
     Example:
         >>> exp = char("gru", T=16, hidden=16, batch=4, seed=0, text="hello world, hello there. " * 40)
@@ -366,9 +362,8 @@ def classify(cell="lstm", T=60, hidden=32, batch=32, seed=0, n_test=1000, backen
     """Which frequency band is a noisy sine of length 20..T in (``tasks.sequence_classification``)? 3 classes.
 
     Variable lengths go to the layer as ``lengths`` (logits from each sequence's last real step). Fresh
-    training
-    sequences every step; ``accuracy`` on n_test fixed ones; baseline: always the majority class of the test
-    set.
+    training sequences every step; ``accuracy`` on n_test fixed ones; baseline: always the majority class of
+    the test set.
 
     Example:
         >>> exp = classify("gru", hidden=8, seed=0, n_test=30)

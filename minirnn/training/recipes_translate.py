@@ -4,8 +4,8 @@ ISO dates, or to reverse / sort digit strings (the output grows with the input: 
 
     exp = translate(attention="additive", data="dates", seed=0)
     history = fit(exp.model, Adam(exp.model, lr=3e-3), exp.train_step, 2000, rng=exp.rng,
-    evaluate=exp.evaluate)
-    exp.evaluate(exp.model)        # {'exact_match': 0.99...}: greedy decoding, whole output right
+    evaluate=exp.evaluate) exp.evaluate(exp.model)        # {'exact_match': 0.99...}: greedy decoding, whole
+    output right
 
 =========  ===============================================  ============================================
 data       pairs                                            held out
@@ -18,9 +18,8 @@ sort       the same, digits sorted                          the same
 Training: fresh pairs every step (``exp.rng``), teacher forcing, softmax cross-entropy on the target symbols
     and the
 final ``</s>``; with ``sampling > 0``, scheduled sampling whose probability of feeding the model's own
-prediction rises
-linearly from 0 to ``sampling`` over the first 300 steps. ``exact_match``: the fraction of held-out sources
-whose
+prediction rises linearly from 0 to ``sampling`` over the first 300 steps. ``exact_match``: the fraction of
+held-out sources whose
 greedy decoding is exactly the target. Baseline: always answer the test set's most frequent target.
 """
 

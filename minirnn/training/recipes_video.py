@@ -1,7 +1,6 @@
 """The ``video`` task of ``minirnn train``: classify moving-digit videos (``data.moving_digits``) with an
-LRCN model
-(``models.VideoClassifier``: a frame encoder shared across time, a recurrent layer, a Linear on its last
-state).
+LRCN model (``models.VideoClassifier``: a frame encoder shared across time, a recurrent layer, a Linear on its
+last state).
 
     exp = video(cell="gru", label="direction", seed=0)
     fit(exp.model, Adam(exp.model, lr=3e-3), exp.train_step, 2000, rng=exp.rng, evaluate=exp.evaluate)
@@ -17,9 +16,8 @@ memory     the digit flashed in frame 0       10     K+1,12  one frame after the
 
 Training videos are fresh at every step and drawn from the training glyphs; the ``n_test`` held-out videos are
 drawn once from the held-out glyphs (handwriting never seen in training). ``evaluate`` also scores the model
-on the
-same videos with their frames shuffled (one fixed permutation per video). The baseline is the mean-frame
-control.
+on the same videos with their frames shuffled (one fixed permutation per video). The baseline is the
+mean-frame control.
 
 Controls: :func:`mean_frame_accuracy` (softmax regression on the average frame: sees every frame, not their
     order),
@@ -87,8 +85,7 @@ def mean_frame_accuracy(label="direction", T=None, size=None, seed=0, n_train=20
     order.
 
     Trained with Adam (lr 1e-2, batches of 64) on ``n_train`` fixed training videos; scored on ``n_test``
-    videos
-    of held-out glyphs. ``T``/``size`` None: the label's defaults (``VIDEO_DEFAULTS``).
+    videos of held-out glyphs. ``T``/``size`` None: the label's defaults (``VIDEO_DEFAULTS``).
 
     Example:
         >>> round(mean_frame_accuracy("direction", T=4, size=12, n_train=200, n_test=200, steps=50), 2) < 0.4
@@ -154,10 +151,8 @@ def video(
     docstring).
 
     ``T`` frames (memory: 1 flash + K = T - 1 noise frames) on a ``size`` x ``size`` canvas, None: the
-    defaults.
-    ``accuracy`` on n_test held-out videos; ``shuffled_accuracy`` on the same with shuffled frames; baseline:
-    the
-    mean-frame control (``baseline=False``: chance, 1/C, without training it).
+    defaults. ``accuracy`` on n_test held-out videos; ``shuffled_accuracy`` on the same with shuffled frames;
+    baseline: the mean-frame control (``baseline=False``: chance, 1/C, without training it).
 
     Example:
         >>> from minirnn.training.recipes import Experiment

@@ -1,11 +1,9 @@
 """Reading an ``.npz`` file that may be hostile: every declared size is checked before a byte of data is read.
 
 An ``.npz`` is a zip archive of ``.npy`` files. ``numpy.load`` trusts both layers: a 0.8 MB archive whose
-entry
-inflates to 800 MB is inflated in full before anything can look at it, and an ``.npy`` header declaring shape
-``(10**15,)`` makes NumPy try to allocate it. Here the zip's central directory (names, compressed and
-declared sizes)
-and each ``.npy`` header (dtype, shape) are read first, and the file is refused unless
+entry inflates to 800 MB is inflated in full before anything can look at it, and an ``.npy`` header declaring
+shape ``(10**15,)`` makes NumPy try to allocate it. Here the zip's central directory (names, compressed and
+declared sizes) and each ``.npy`` header (dtype, shape) are read first, and the file is refused unless
 
     declared size of each entry <= MAX_ENTRY_BYTES,           sum of declared sizes <= MAX_TOTAL_BYTES,
     declared size <= MAX_RATIO * compressed size + 4096       (np.savez stores without compression: ratio 1),
@@ -77,9 +75,8 @@ def read_npz(path) -> dict:
     """Every array of the ``.npz`` at ``path`` by name (without ``.npy``), checking sizes before reading data.
 
     Raises ``ValueError`` naming the file (and the entry) if it is not a zip, an entry is not an ``.npy``
-    array,
-    or a declared size is out of the bounds of the module docstring; ``FileNotFoundError`` if there is no
-    file.
+    array, or a declared size is out of the bounds of the module docstring; ``FileNotFoundError`` if there is
+    no file.
 
     Example:
         >>> import tempfile, os

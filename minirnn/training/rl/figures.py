@@ -80,8 +80,7 @@ def hidden_pca(h, lengths, k=2):
 
 def plot_hidden_tracks(h, lengths, goals, path=None, title=None):
     """The learned memory: the first principal component of h_t against t, one line per episode, coloured by
-    the
-    signal seen at t = 0, and the trajectories in the plane of the first two components.
+    the signal seen at t = 0, and the trajectories in the plane of the first two components.
 
     Args:
         h (T, B, H) hidden states of greedy episodes; lengths (B,); goals (B,) the signal of each (1 up, 2

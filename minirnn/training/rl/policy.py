@@ -10,9 +10,8 @@
 - :func:`set_forget_bias`: the LSTM forget-gate bias that keeps its cell path open at initialisation.
 
 A policy acts step by step (``act``: one observation per episode, the state carried), then the trainer runs
-the whole
-padded batch of episodes again in one forward (``policy(obs, lengths)``) and one backward. The two give the
-same
+the whole padded batch of episodes again in one forward (``policy(obs, lengths)``) and one backward. The two
+give the same
 logits: the second pass only exists because a layer keeps the cache of its last forward only.
 """
 
@@ -48,10 +47,8 @@ def policy_gradient_loss(logits, actions, advantages, mask, entropy_coef=0.0):
         dL/dz  = -(m/B) [ A (onehot(a) - p)  -  beta p (log p + H) ]
 
     (dH/dz_j = -p_j (log p_j + H)). The advantages are constants: their own gradient is not taken. Minimising
-    L
-    moves the policy up the gradient of the expected return, sum_t E[A_t grad log pi(a_t)], plus beta times
-    the
-    gradient of the entropy, which keeps it exploring.
+    L moves the policy up the gradient of the expected return, sum_t E[A_t grad log pi(a_t)], plus beta times
+    the gradient of the entropy, which keeps it exploring.
 
     Args:
         logits z (T, B, A) float; actions a (T, B) integers in [0, A); advantages A (T, B); mask m (T, B) of
@@ -100,8 +97,8 @@ def set_forget_bias(lstm, value: float) -> None:
     g, o).
 
     A forget bias of 1 starts the gate near sigmoid(1) = 0.73, so the cell state and its gradient survive
-    many steps
-    (Gers, Schmidhuber and Cummins 2000; Jozefowicz et al. 2015). ``bias_hh`` keeps its random initial values.
+    many steps (Gers, Schmidhuber and Cummins 2000; Jozefowicz et al. 2015). ``bias_hh`` keeps its random
+    initial values.
 
     Example:
         >>> import minirnn
@@ -146,9 +143,8 @@ class RecurrentPolicy(_Heads):
 
     Args:
         cell ("rnn" | "lstm" | "gru"), obs_size O, hidden_size H, n_actions A; forget_bias (LSTM only: the
-        value of
-        the forget-gate block of ``bias_ih_l0``, or None for PyTorch's init); dtype, seed, backend as for
-        layers.
+        value of the forget-gate block of ``bias_ih_l0``, or None for PyTorch's init); dtype, seed, backend as
+        for layers.
 
     Example:
         >>> pol = RecurrentPolicy("gru", 3, 8, 3, seed=0)

@@ -58,10 +58,8 @@ class Episodes:
     """A padded batch of B episodes of at most T steps.
 
     ``obs`` (T, B, O) (zero after an episode's end), ``actions`` (T, B) int, ``rewards`` (T, B) (zero after
-    the
-    end), ``lengths`` (B,), ``correct`` (B,) bool: the environment's ``info["correct"]`` at the last step
-    (False
-    when it never said so, e.g. a truncated T-maze episode).
+    the end), ``lengths`` (B,), ``correct`` (B,) bool: the environment's ``info["correct"]`` at the last step
+    (False when it never said so, e.g. a truncated T-maze episode).
     """
 
     obs: np.ndarray
@@ -200,9 +198,8 @@ def tmaze_experiment(
     evaluation.
 
     ``cell="none"`` gives the memoryless control. The held-out set is ``n_test`` episodes with seeds from
-    their own
-    stream; ``baseline`` is the best a memoryless policy can do on it: always turning toward the commoner
-    signal.
+    their own stream; ``baseline`` is the best a memoryless policy can do on it: always turning toward the
+    commoner signal.
 
     Example:
         >>> exp = tmaze_experiment("gru", corridor=3, hidden=4, batch=2, n_test=10)
@@ -254,12 +251,10 @@ def train(exp, steps, lr=3e-3, clip_norm=1.0, **fit_kwargs) -> dict:
 
 def train_until(exp, bar, budget, every=100, lr=3e-3, clip_norm=1.0, stop=True):
     """Train ``exp.model`` in blocks of ``every`` updates (one Adam throughout), evaluating after each block,
-    until the
-    held-out success first reaches ``bar`` (if ``stop``) or ``budget`` updates are done.
+    until the held-out success first reaches ``bar`` (if ``stop``) or ``budget`` updates are done.
 
     Returns ``(steps_to_bar or None, successes)``: the first evaluated step at which success >= bar, and the
-    success
-    after every block.
+    success after every block.
 
     Example:
         >>> exp = tmaze_experiment("none", corridor=2, hidden=4, batch=4, n_test=20)

@@ -13,18 +13,16 @@ The maze (B. Bakker, "Reinforcement learning with long short-term memory", NIPS 
 The agent starts on S, walks through the N corridor cells to the junction J and there turns up or down: +1 if
     the
 turn matches the signal it saw on S, -1 if not, and the episode ends. Bumping into a wall (turning in the
-corridor,
-walking forward at the junction) leaves the agent where it is and costs ``bump_penalty``. After ``max_steps``
-actions without a turn at the junction the episode is truncated (gymnasium's time limit). The observation is
+corridor, walking forward at the junction) leaves the agent where it is and costs ``bump_penalty``. After
+``max_steps`` actions without a turn at the junction the episode is truncated (gymnasium's time limit). The
+observation is
 Bakker's three bits: ``011`` on S with the signal up, ``110`` on S with the signal down, ``101`` in the
-corridor,
-``010`` at the junction. Every corridor cell looks the same, so at the junction only memory tells which way
-to go:
-a policy of the observation alone turns correctly half the time at best.
+corridor, ``010`` at the junction. Every corridor cell looks the same, so at the junction only memory tells
+which way
+to go: a policy of the observation alone turns correctly half the time at best.
 
 Differences from Bakker's maze: three actions (forward, up, down; his agent also walks back) and rewards +1 /
--1
-(his are +4 and -0.1), as in the tutorial's issue. The smallest episode is ``corridor + 2`` actions.
+-1 (his are +4 and -0.1), as in the tutorial's issue. The smallest episode is ``corridor + 2`` actions.
 
 Only the interface of ``gymnasium.Env`` is followed (``reset(seed=) -> obs, info``, ``step(a) -> obs, reward,
 terminated, truncated, info``, ``observation_space.shape``, ``action_space.n``), so any gymnasium environment
