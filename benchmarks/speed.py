@@ -8,19 +8,18 @@ runs this).
 What it measures, each in one run so that the ratios compare like with like on a noisy machine:
 
 * layers: forward + backward of RNN, LSTM and GRU (1 layer, dout = ones) for float32 and float64 at three
-    sizes, for
-  minirnn's ``numba``, ``numpy`` and ``auto`` backends, ``torch.nn`` at its best (oneDNN on, as installed)
-  and JAX (``lax.scan`` under ``jit``, compiled and warmed up; skipped with a note when JAX is not installed);
-  same weights, same input, same thread count, each contender's gradient checked against minirnn's before it
-  is timed; contenders interleaved block by block (speed_contenders.time_interleaved), medians with min and
-  max;
+  sizes, for minirnn's ``numba``, ``numpy`` and ``auto`` backends, ``torch.nn`` at its best (oneDNN on, as
+  installed) and JAX (``lax.scan`` under ``jit``, compiled and warmed up; skipped with a note when JAX is not
+  installed); same weights, same input, same thread count, each contender's gradient checked against minirnn's
+  before it is timed; contenders interleaved block by block (speed_contenders.time_interleaved), medians with
+  min and max;
 * the GEMM floor: 6 T B G H (I + H) flops per forward + backward, over this machine's large-GEMM rate;
 * growth: LSTM time against T (10-1000) and H (32-512) for minirnn, torch and JAX, with the fitted exponents;
 * start-up, memory and char-LM training throughput (speed_extras.py).
 
 The JSON records the machine: load averages before and after, library versions, BLAS and torch threads,
-    whether torch
-runs oneDNN. BLAS pools are sized through the environment before NumPy is imported (``--threads``, default 1).
+whether torch runs oneDNN. BLAS pools are sized through the environment before NumPy is imported
+(``--threads``, default 1).
 """
 
 from __future__ import annotations

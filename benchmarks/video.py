@@ -12,9 +12,8 @@ videos of held-out glyphs per seed):
                the trained model on shuffled frames, the single-frame classifier (middle frame): chance is
                0.25.
     digit      GRU, T=5 on 12x12, 2000 steps. Claim: the recurrent model about equals the single-frame one
-               (2000 steps too).
-    memory     RNN / LSTM / GRU, K = 1 and 10 noise frames after the flash (T = K + 1, 12x12 canvas), 3000
-    steps.
+    (2000 steps too). memory     RNN / LSTM / GRU, K = 1 and 10 noise frames after the flash (T = K + 1, 12x12
+    canvas), 3000 steps.
                Success: accuracy >= 0.5 (chance 0.1).
 """
 

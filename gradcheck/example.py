@@ -4,9 +4,8 @@ NumPy.
     gradcheck --target gradcheck.example:loss_and_grads
 
 Copy this file to start your own: ``loss_and_grads(params) -> (loss, grads)`` and ``make_params(seed) ->
-    params``.
-The loss is ``sum(h_t * G_t)`` over all steps with a fixed random ``G`` (never a plain sum, which hides
-errors that cancel across units).
+params``. The loss is ``sum(h_t * G_t)`` over all steps with a fixed random ``G`` (never a plain sum, which
+hides errors that cancel across units).
 """
 
 import numpy as np

@@ -320,8 +320,7 @@ def check_gradients(
         seed: seeds the sampled entries and the random directions.
         num_samples: entries per tensor for ``method="sampled"``.
         rtol, atol: the tolerances above; ``atol=None`` uses ``default_atol(f(params), eps)`` (round-off
-            level).
-        df: the upstream gradient when ``f`` returns an array (CS231n style).
+        level). df: the upstream gradient when ``f`` returns an array (CS231n style).
         names: which keys of ``params`` to check (default: all, in order).
         preactivations: optional ``g(params) -> array`` (or list/dict of arrays) of the values fed to
             ReLU-like kinks. Entries whose perturbation flips the sign of any of them are counted in
@@ -445,8 +444,8 @@ def eps_sweep(
     """Max relative and absolute error of every tensor for each eps: the V-shaped truncation/round-off curve.
 
     Large eps: truncation error ~ eps^2 dominates; small eps: round-off ~ 1/eps dominates; the bottom of the
-        V is the
-    best eps (about 1e-5..1e-6 in float64). The same entries are checked at every eps (same ``seed``).
+    V is the best eps (about 1e-5..1e-6 in float64). The same entries are checked at every eps (same
+    ``seed``).
 
     Returns:
         ``{"eps": [..], "max_rel_error": {name: [..]}, "max_abs_error": {name: [..]}, "norm_rel_error":

@@ -50,10 +50,10 @@ class Row:
         max_rel_error: max over checked entries of ``|a - n| / max(|a| + |n|, 1e-8)``.
         norm_rel_error: ``||a - n|| / max(||a|| + ||n||, 1e-8)`` over the checked entries (2-norms).
         worst_index: index (tuple) of the entry with the largest tolerance-scaled error; ``None`` for a
-            direction check.
-        worst_analytic, worst_numeric: the two values at ``worst_index`` (the directional derivatives for a
-            direction check).
-        passed: every checked entry away from a kink satisfies ``|a - n| <= atol + rtol * max(|a|, |n|)``.
+        direction check. worst_analytic, worst_numeric: the two values at ``worst_index`` (the directional
+        derivatives for a
+        direction check). passed: every checked entry away from a kink satisfies ``|a - n| <= atol + rtol *
+        max(|a|, |n|)``.
         kinks: how many checked entries had a kink (a pre-activation changing sign) between ``x - eps`` and
             ``x + eps``; those entries are reported but do not decide ``passed``.
     """

@@ -39,6 +39,14 @@ def _protocol(**kw):
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in kw.items()}
 
 
+def _protocol_a(T, hidden, input_size, seeds, init):
+    """Protocol A's record: one sequence of x ~ N(0, 1), loss on the last state, float64; ``init`` says how the
+    weights were set."""
+    return _protocol(name="A", loss="L = sum(h_{T-1}) (dh_last = ones)", T=T, hidden=hidden,
+                     input_size=input_size, batch=1, inputs="x ~ N(0, 1)", dtype="float64", init=init,
+                     seeds=seeds)
+
+
 def _measure(
     cell,
     seeds,
@@ -89,18 +97,7 @@ def protocol_a(
         ``ratio`` and ``factor`` (S,), ``ratio_c`` for LSTMs.
     """
     res = {
-        "protocol": _protocol(
-            name="A",
-            loss="L = sum(h_{T-1}) (dh_last = ones)",
-            T=T,
-            hidden=hidden,
-            input_size=input_size,
-            batch=1,
-            inputs="x ~ N(0, 1)",
-            dtype="float64",
-            init="PyTorch default U(-1/sqrt(H), 1/sqrt(H))",
-            seeds=seeds,
-        )
+        "protocol": _protocol_a(T, hidden, input_size, seeds, init="PyTorch default U(-1/sqrt(H), 1/sqrt(H))")
     }
     for cell in cells_:
         res[cell] = _measure(cell, seeds, T, hidden, input_size, progress=progress)
@@ -137,11 +134,10 @@ def train_task(
     """Train ``cell`` + a Linear head on a long-memory task, with fresh data every step: the explicit loop.
 
     - ``task="adding"``: the head Linear(H, 1) reads the last hidden state; loss MSE against the sum of the
-        two marked
-      numbers (``tasks.adding_problem``; predicting 1 always scores 1/6).
+      two marked numbers (``tasks.adding_problem``; predicting 1 always scores 1/6).
     - ``task="copy"``: one-hot inputs (10 classes), the head Linear(H, 9) at every step; loss the mean
-        cross-entropy
-      over all T + 20 steps (``tasks.copy_memory``; the memoryless baseline scores 10 ln 8 / (T + 20)).
+      cross-entropy over all T + 20 steps (``tasks.copy_memory``; the memoryless baseline scores 10 ln 8 / (T
+      + 20)).
 
     Each step, in ``minirnn.training.fit``: forward, backward, global norm clipping to ``clip`` (``None``: no
     clipping, the norm is still recorded), then one Adam (``optimizer="adam"``) or plain SGD step. Training
@@ -393,18 +389,7 @@ def gate_bias_sweep(biases=(0.0, 1.0, 3.0, 5.0), T=100, hidden=64, input_size=8,
         dict), ``cec`` (profile dict of the LSTM with the forget gate fixed at 1).
     """
     res = {
-        "protocol": _protocol(
-            name="A",
-            loss="L = sum(h_{T-1}) (dh_last = ones)",
-            T=T,
-            hidden=hidden,
-            input_size=input_size,
-            batch=1,
-            inputs="x ~ N(0, 1)",
-            dtype="float64",
-            init="PyTorch default, then the gate's total bias set to b",
-            seeds=seeds,
-        ),
+        "protocol": _protocol_a(T, hidden, input_size, seeds, init="PyTorch default, then the gate's total bias set to b"),
         "biases": np.array(biases, dtype=float),
         "lstm": {},
         "gru": {},
@@ -493,9 +478,8 @@ def clipping_traces(
     progress=False,
 ):
     """Exploding gradients through time, then in training: tanh RNN with W_hh = gain * Q, zero biases, small
-    inputs
-    (adding problem x ``input_scale``, so tanh stays near its linear range), plain SGD, with and without
-    global norm clipping to ``max_norm``, over ``seeds`` seeds.
+    inputs (adding problem x ``input_scale``, so tanh stays near its linear range), plain SGD, with and
+    without global norm clipping to ``max_norm``, over ``seeds`` seeds.
 
     Before any update, ``growth`` = ||dL/dh_0|| / ||dL/dh_{T-1}|| (L = sum(h_{T-1})) measures the explosion
     through

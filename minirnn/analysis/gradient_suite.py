@@ -12,8 +12,7 @@ and compares the hand-written backward with central differences for every parame
 initial states, each as its own tensor. Sizes are small (T=5, B=3, I=4, H=6) so a full check of every entry
 takes seconds.
 ReLU RNNs report kinks: entries whose perturbation flips the sign of a pre-activation (none at the default
-    seed).
-"""
+seed). """
 
 from __future__ import annotations
 

@@ -91,13 +91,11 @@ def gradient_profile(layer, x, dh_last, h0=None, c0=None):
         layer: a single-layer, one-direction ``minirnn.RNN``, ``LSTM``, ``GRU`` or :class:`LinearRNN`.
         x: (T, B, I) input, time-major (whatever the layer's ``batch_first``).
         dh_last: (B, H), the weights of the loss on the last hidden state (``np.ones`` = sum of the last
-            state).
-        h0, c0: optional (B, H) initial states (zeros by default).
+        state). h0, c0: optional (B, H) initial states (zeros by default).
 
     Returns:
         dict of arrays (T,), Frobenius norms over the batch: ``h`` ||dL/dh_t||, ``c`` ||dL/dc_t|| (LSTM only,
-            else
-        None; the total derivative, through h_t and through c_{t+1}), ``x`` ||dL/dx_t|| (the input
+        else None; the total derivative, through h_t and through c_{t+1}), ``x`` ||dL/dx_t|| (the input
         sensitivity).
 
     Example:

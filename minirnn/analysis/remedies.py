@@ -19,7 +19,7 @@ import numpy as np
 from ..cells import registry
 from ..nn import init
 from ..nn.recurrent import LAYERS
-from .experiments import _measure, _protocol, train_task
+from .experiments import _measure, _protocol, _protocol_a, train_task
 
 #: name -> (cell, setup, label). ``setup`` is applied by :func:`build_layer`.
 CONFIGS = {
@@ -171,18 +171,7 @@ def defaults_profiles(cells_=registry.BASE_CELLS, T=100, hidden=64, input_size=8
         dict ``protocol`` and ``"<cell>"`` / ``"<cell>_keras"`` -> profile dicts as :func:`protocol_a`'s.
     """
     res = {
-        "protocol": _protocol(
-            name="A",
-            loss="L = sum(h_{T-1}) (dh_last = ones)",
-            T=T,
-            hidden=hidden,
-            input_size=input_size,
-            batch=1,
-            inputs="x ~ N(0, 1)",
-            dtype="float64",
-            init="PyTorch default vs Keras default",
-            seeds=seeds,
-        )
+        "protocol": _protocol_a(T, hidden, input_size, seeds, init="PyTorch default vs Keras default")
     }
     for cell in cells_:
         title = registry.get(cell).title

@@ -49,9 +49,8 @@ def weight_gradients(dx_proj, dh_proj, x, hs, W_ih):
     """After the time loop: dx and every weight gradient as single matrix products over all T*B rows.
 
     dx_proj, dh_proj (T, B, G*H): gradients of ``x_t W_ih^T + b_ih`` and ``h_{t-1} W_hh^T + b_hh`` at every
-        step (the
-    same array for RNN and LSTM; different for GRU, whose reset gate sits inside the recurrent term); x (T,
-    B, I); hs (T+1, B, H) the carried states, so ``hs[:-1]`` are the h_{t-1}.
+    step (the same array for RNN and LSTM; different for GRU, whose reset gate sits inside the recurrent
+    term); x (T, B, I); hs (T+1, B, H) the carried states, so ``hs[:-1]`` are the h_{t-1}.
 
         dx = dx_proj W_ih        dW_ih = sum_t dx_proj_t^T x_t        dW_hh = sum_t dh_proj_t^T h_{t-1}
         db_ih = sum_{t,b} dx_proj        db_hh = sum_{t,b} dh_proj

@@ -29,8 +29,7 @@ Backward, one step, given dh and dc (the gradients arriving at h and c)::
     da_i = di * i(1-i),   da_f = df * f(1-f),   da_g = dg * (1-g^2),   da = [da_i, da_f, da_g, da_o]   (B, 4H)
     dc_prev = dc * f + da_i * w_ci + da_f * w_cf dh_prev = da W_hh,   dx = da W_ih,   dW_ih += da^T x,   dW_hh
     += da^T h_prev,   db_ih = db_hh += sum_B da dw_ci += sum_B da_i * c_prev,   dw_cf += sum_B da_f * c_prev, 
-     dw_co += sum_B da_o * c
-"""
+dw_co += sum_B da_o * c """
 
 from __future__ import annotations
 
@@ -111,8 +110,8 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, w_ci, w_cf, w_co, mask=None):
         x: (T, B, I) inputs, time-major.
         h0, c0: (B, H) initial states.
         W_ih (4H, I), W_hh (4H, H), b_ih (4H,), b_hh (4H,): as ``cells.lstm``;  w_ci, w_cf, w_co (H,): the
-            peepholes.
-        mask: optional (T, B) booleans; False marks padding: the states are carried, the output is zero.
+        peepholes. mask: optional (T, B) booleans; False marks padding: the states are carried, the output is
+        zero.
 
     Returns:
         ``out (T, B, H), h_n (B, H), c_n (B, H), cache``.

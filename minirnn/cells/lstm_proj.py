@@ -92,8 +92,7 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr, mask=None):
         x: (T, B, I) inputs, time-major.
         h0 (B, P), c0 (B, H): initial states.
         W_ih (4H, I), W_hh (4H, P), b_ih (4H,), b_hh (4H,), W_hr (P, H): parameters, gates in order i, f, g,
-            o.
-        mask: optional (T, B) booleans; False marks padding: the states are carried, the output is zero.
+        o. mask: optional (T, B) booleans; False marks padding: the states are carried, the output is zero.
 
     Returns:
         ``out (T, B, P), h_n (B, P), c_n (B, H), cache``.

@@ -63,17 +63,16 @@ class Cell:
         torch_class, keras_class: the framework layers that are this cell (``"LSTM"``; Keras ``"SimpleRNN"``).
         keras_gates: the same blocks in the order Keras stores them (Keras GRU: ``("z", "r", "n")``).
         keras_biases: 1 when Keras keeps one bias (b_ih + b_hh), 2 when it keeps both (GRU
-            ``reset_after=True``).
-        color: the cell's colour in every figure.
+        ``reset_after=True``). color: the cell's colour in every figure.
         readable: the module of the readable loop when it is not ``minirnn.cells.<module>``.
         family: the base cell whose layer runs this variant (``"lstm"`` for ``"lstm_peephole"``); "" for a
-            base cell.
-        switches: the layer's constructor arguments that select this cell in its family, as truth values
+        base cell. switches: the layer's constructor arguments that select this cell in its family, as truth
+        values
             (``{"peepholes": True}``; ``{"proj_size": True}`` means proj_size > 0); an argument a cell does
             not list must be off. See :func:`choose`.
         keras_options: the Keras layer arguments that make the Keras class this cell (GRU ``{"reset_after":
-            True}``).
-        recurrent_mask: True when ``forward`` takes ``recurrent_mask`` (B, H), the per-sequence dropout mask
+        True}``). recurrent_mask: True when ``forward`` takes ``recurrent_mask`` (B, H), the per-sequence
+        dropout mask
             on h_{t-1} where it enters the recurrent product (``recurrent_dropout`` of the layers).
         extra_shapes: parameters beyond those ``parameter_shapes`` knows: PyTorch-style base name -> shape in
             units of ``"GH"`` (G * H) or ``"H"``, e.g. ``{"ln_c_weight": ("H",)}`` (layer norm's gains and

@@ -8,16 +8,15 @@
     minirnn translate CKPT TEXT   a trained sequence-to-sequence model's output and attention
     (cli/translate.py)
     minirnn vanishing       why gradients vanish: per-step gradient norms of each cell, sweeps, figures
-        (--all)
-    minirnn bench           speed against PyTorch CPU (runs benchmarks/speed.py of a checkout)
+    (--all) minirnn bench           speed against PyTorch CPU (runs benchmarks/speed.py of a checkout)
     minirnn assignment      the course kit: student skeletons and the grader (cli/assignment.py)
     minirnn gradcheck       the gradcheck command with minirnn's suite as its default (cli/gradcheck.py)
 
 Each command's module has ``add_parser(sub)`` and a ``cmd_<name>(args) -> exit code``. Every ``--help`` shows
 the defaults. A mistake is one line ``minirnn <command>: <sentence>`` on stderr with status 2, never a
 traceback: commands raise :class:`UsageError` (or ``SystemExit`` with a sentence) for what they can name, and
-    :func:`main` turns
-any ``ValueError``, ``TypeError`` or ``OSError`` that still escapes into that one line; Ctrl-C is status 130.
+:func:`main` turns any ``ValueError``, ``TypeError`` or ``OSError`` that still escapes into that one line;
+Ctrl-C is status 130.
 """
 
 from __future__ import annotations

@@ -7,8 +7,7 @@
     minirnn assignment gradescope --out autograder.zip
 
 Exit codes: 0 success (grade: all parts pass), 1 some part does not pass, 2 bad arguments (a sentence on
-    stderr).
-"""
+stderr). """
 
 from __future__ import annotations
 

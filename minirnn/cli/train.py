@@ -11,8 +11,7 @@
 ``OUT`` up to ``--steps``; an existing run is never replaced without ``--force``, and a lock keeps a second
 ``train`` out of a folder in use.
 Every mistake is one sentence: :class:`UsageError` (status 2); a run that stops is one line too (status 1, or
-    130
-at Ctrl-C with the run saved).
+130 at Ctrl-C with the run saved).
 """
 
 from __future__ import annotations

@@ -5,8 +5,7 @@ attention.
     minirnn translate runs/dates/checkpoint.npz "the 3rd of March 2001" --beam 5
 
 prints the output, then the attention matrix as text: one row per output symbol, one column per source
-    character,
-each weight as a digit (0.35 -> 3; '.' below 0.05, '#' at 0.95 and above).
+character, each weight as a digit (0.35 -> 3; '.' below 0.05, '#' at 0.95 and above).
 """
 
 from __future__ import annotations
@@ -45,8 +44,7 @@ def attention_text(weights, source: str, output_tokens) -> str:
 
     Example:
         >>> print(attention_text(np.array([[0.9, 0.1], [0.0, 1.0]]), "ab", ["b", "</s>"]))
-             a b
-        b    9 1
+        a b b    9 1
         </s> . #
     """
     width = max([len(t) for t in output_tokens] + [1])

@@ -2,10 +2,9 @@
 sandbox).
 
 Each part gets its own five cases: two fixed ones (the same in every run, whatever ``seed`` says) and three
-    random
-ones from ``seed``; the RNN's last case uses its second nonlinearity (ReLU). The streams are drawn per part
-(the seed is combined with the part's name), so the inputs one part is graded on never appear while another
-is graded.
+random ones from ``seed``; the RNN's last case uses its second nonlinearity (ReLU). The streams are drawn per
+part (the seed is combined with the part's name), so the inputs one part is graded on never appear while
+another is graded.
 
 A case is a dict of named quantities (see ``parts.py``): the sequence ``x (T, B, I)``, its first step
 ``x_t``, each state's initial value (``h0`` and ``h_prev``, ...), the weights, the mask, the upstream

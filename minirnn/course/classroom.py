@@ -2,8 +2,8 @@
 failures.
 
 Each entry of the folder is one student: a sub-folder, a ``.zip`` or a notebook / ``.py`` file (its name,
-    without
-the suffix, is the student's). Students are graded in worker processes (each with its own sandboxes); a
+without the suffix, is the student's). Students are graded in worker processes (each with its own sandboxes);
+a
 progress bar goes to stderr. The CSV has one row per student: the points of every part, the total, the
 maximum and the flags.
 

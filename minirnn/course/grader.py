@@ -197,8 +197,7 @@ def grade(folder, cells=None, seed: int = 0, timeout: float = DEFAULT_TIMEOUT) -
     Args:
         folder: the student's folder (``rnn.py``, ``lstm.ipynb``, ...), a zip, or one ``.py``/``.ipynb`` file.
         cells: which cells to grade (default: those whose file is there); a listed cell without its file
-            scores 0.
-        seed: seed of the random inputs (the fixed inputs never change).
+        scores 0. seed: seed of the random inputs (the fixed inputs never change).
         timeout: seconds each part may take before it is stopped and reported as ``timeout``.
     """
     path = Path(folder)

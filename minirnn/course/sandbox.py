@@ -15,8 +15,8 @@ A :class:`Sandbox` is a fresh temporary folder and a process tree:
   ``MINIRNN_SANDBOX_USER`` says otherwise) that can read the folder but write only ``scratch/``; results are
   never written by the child;
 * the two talk through pipes in the wire format of ``sandbox_child`` (plain data, never a pickle), with a
-  deadline;
-* the keeper outlives every descendant of the child: orphans are re-parented to it (subreaper), and when the
+deadline; * the keeper outlives every descendant of the child: orphans are re-parented to it (subreaper), and
+when the
   child ends or the grader says stop, it kills the child's group and every process re-parented to it, until
   it has no child left; only then does it exit. :meth:`Sandbox.close` waits for that before anything is
   reported.

@@ -1,13 +1,13 @@
 """Student skeletons and instructor solutions, generated from the source of ``minirnn/cells``.
 
 The solution has one source: ``minirnn/cells/{rnn,lstm,gru}.py``. Both versions of a cell file are that
-    module's text
-with its relative import pointed at a stand-alone ``common.py`` (so the student installs only NumPy). In the
-student version the body of every *part* (the functions listed in ``PARTS``) is replaced, with the ``ast``
-module locating it, by a ``# TODO`` hint and ``raise NotImplementedError``; the module docstring with the
-equations, the imports, the signatures and every docstring with its shapes are kept. Functions that are not
-parts (``activate`` and ``activation_slope`` of the RNN; ``sigmoid``, ``as_step_mask`` and the two matrix
-products around the time loop, ``project_inputs`` and ``weight_gradients``, in ``common.py``) are given in
+module's text with its relative import pointed at a stand-alone ``common.py`` (so the student installs only
+NumPy). In the student version the body of every *part* (the functions listed in ``PARTS``) is replaced, with
+the ``ast`` module locating it, by a ``# TODO`` hint and ``raise NotImplementedError``; the module docstring
+with the equations, the imports, the signatures and every docstring with its shapes are kept. Functions that
+are not parts (``activate`` and ``activation_slope`` of the RNN; ``sigmoid``, ``as_step_mask`` and the two
+matrix products around the time loop, ``project_inputs`` and ``weight_gradients``, in ``common.py``) are given
+in
 full: the student writes the recurrence and its backpropagation through time, which is what the assignment is
     about.
 

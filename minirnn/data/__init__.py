@@ -4,13 +4,11 @@ too).
 - ``adding_problem``: sum the two marked numbers of a long sequence (long-range memory, regression).
 - ``copy_memory``: recall 10 symbols after T blank steps (long-range memory, classification per step).
 - ``sine_series``, ``make_windows``, ``nino_sst``: time series forecasting, synthetic and real (NOAA sea
-    temperatures).
-- ``char_corpus``, ``Vocab``, ``train_val_split``, ``batchify``: character-level language modelling on
-    offline text.
-- ``sequence_classification``: which frequency band a noisy, variable-length sine lies in.
+temperatures). - ``char_corpus``, ``Vocab``, ``train_val_split``, ``batchify``: character-level language
+modelling on offline text. - ``sequence_classification``: which frequency band a noisy, variable-length sine
+lies in.
 - ``date_pairs``: human-written dates and their ISO form (translation); ``digit_pairs``: reverse or sort
-    digits.
-- ``PairVocab``, ``encode_pairs``: padded source/target batches for sequence-to-sequence models.
+digits. - ``PairVocab``, ``encode_pairs``: padded source/target batches for sequence-to-sequence models.
 - ``moving_digits``, ``digit_images``: videos of handwritten digits (UCI optical digits, shipped) moving on a
     canvas.
 

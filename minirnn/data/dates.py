@@ -181,8 +181,7 @@ def date_pairs(
 
     Args:
         n: how many.  seed / rng: the randomness (one of them).  languages: month and weekday names to draw
-            from.
-        formats: names from ``DATE_FORMATS`` (default all).  start, end: the years (inclusive).
+        from. formats: names from ``DATE_FORMATS`` (default all).  start, end: the years (inclusive).
         part: "all" days, only the "train" days, or only the held-out "test" days (:func:`is_held_out`).
 
     Example:

@@ -5,21 +5,18 @@ the 1797 8x8 images of the UCI optical digits set (shipped here as ``digits.csv.
 README.md). Three labels, three questions a video can ask:
 
 - ``"direction"``: one digit crosses the canvas sideways (right or left), then a second one up or down; the
-    label is
-  the pair of directions, 4 classes. Whatever the label, the frames are one horizontal and one vertical path
-  of positions, so a model that sees the frames without their order (the mean frame, shuffled frames) is at
-  chance, 25%: only the ORDER of the frames tells which way each digit went. Why not simpler: a single digit's
-  path shows its axis in the mean frame (the order-blind controls could reach 50%); two digits moving at once
-  keep, in every shuffled frame, the pair of their positions, which shows the diagonal of their joint motion.
-  Motion wraps around the edges (the canvas is a torus) and starts anywhere, so the digit's place in any ONE
-  frame is uniform whatever the direction; on a walled canvas a rightward path must start on the left, and a
-  single frame at a known time would give the direction away.
+  label is the pair of directions, 4 classes. Whatever the label, the frames are one horizontal and one
+  vertical path of positions, so a model that sees the frames without their order (the mean frame, shuffled
+  frames) is at chance, 25%: only the ORDER of the frames tells which way each digit went. Why not simpler: a
+  single digit's path shows its axis in the mean frame (the order-blind controls could reach 50%); two digits
+  moving at once keep, in every shuffled frame, the pair of their positions, which shows the diagonal of their
+  joint motion. Motion wraps around the edges (the canvas is a torus) and starts anywhere, so the digit's
+  place in any ONE frame is uniform whatever the direction; on a walled canvas a rightward path must start on
+  the left, and a single frame at a known time would give the direction away.
 - ``"digit"``: one digit slides in one of 4 directions, on a walled canvas (it stays whole); the label is the
-    digit,
-  10 classes. Any single frame shows it.
+  digit, 10 classes. Any single frame shows it.
 - ``"memory"``: the digit is flashed in frame 0, then ``T - 1`` frames of uniform noise; the label is the
-    digit. The
-  model must carry it through K = T - 1 steps of noise.
+  digit. The model must carry it through K = T - 1 steps of noise.
 
 The images are split once, per class in file order: the first 80% are ``split="train"``, the last 20%
 ``split="test"``, so held-out videos show handwriting never seen in training. Videos are time-major, frames
@@ -154,8 +151,7 @@ def moving_digits(n, T=10, *, label="direction", split="train", size=20, seed=No
     Args:
         n: number of videos, >= 1.  T: frames, >= 2 (direction: >= 4; digit: <= size - 7, so the path fits).
         label: "direction" | "digit" | "memory".  split: "train" | "test" (the glyphs, see
-            :func:`digit_images`).
-        size: canvas side in pixels, >= 9.  seed / rng: the randomness.
+        :func:`digit_images`). size: canvas side in pixels, >= 9.  seed / rng: the randomness.
 
     Returns:
         frames (T, n, size, size) float64 in [0, 1], labels (n,) int64.

@@ -70,8 +70,7 @@ def encode_pairs(pairs, src_vocab: PairVocab, tgt_vocab: PairVocab) -> dict:
     """Pad a list of (source, target) strings into time-major id arrays.
 
     Returns a dict: ``src`` (S, B) int64 padded with ``<pad>``, ``src_lengths`` (B,), ``tgt_in`` (T, B) =
-        ``<s>``
-    then the target (the decoder's inputs under teacher forcing), ``tgt_out`` (T, B) = the target then
+    ``<s>`` then the target (the decoder's inputs under teacher forcing), ``tgt_out`` (T, B) = the target then
     ``</s>`` (what it must predict), ``tgt_mask`` (T, B) bool, True where ``tgt_out`` counts; T = longest
     target + 1.
 

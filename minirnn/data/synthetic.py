@@ -29,9 +29,8 @@ def adding_problem(n, T, seed=None, *, rng=None):
     """The adding problem (Hochreiter & Schmidhuber 1997; the version of Le, Jaitly & Hinton 2015).
 
     Each sequence has T steps of two channels: channel 0 holds numbers U(0, 1), channel 1 is a marker that is
-        1 at
-    exactly two steps, one drawn uniformly from the first half [0, T//2) and one from the second half [T//2,
-    T), and 0 elsewhere. The target is the sum of the two marked numbers:
+    1 at exactly two steps, one drawn uniformly from the first half [0, T//2) and one from the second half
+    [T//2, T), and 0 elsewhere. The target is the sum of the two marked numbers:
 
         y = sum_t x[t, 0] * x[t, 1]        in [0, 2]
 
@@ -69,8 +68,7 @@ def copy_memory(n, T, seed=None, n_symbols=8, copy_len=10, *, one_hot=False, rng
     """The copy-memory task (Hochreiter & Schmidhuber 1997; the version of Arjovsky, Shah & Bengio 2016).
 
     Alphabet: 0 is the blank, 1..n_symbols are the symbols, n_symbols + 1 is the delimiter. Each input
-        sequence has
-    length T + 2 * copy_len:
+    sequence has length T + 2 * copy_len:
 
         input:   s_1 .. s_copy_len   0 x (T - 1)   delimiter   0 x copy_len
         target:  0 x (T + copy_len)                            s_1 .. s_copy_len
@@ -136,9 +134,8 @@ def sequence_classification(n, seed=None, *, min_len=20, max_len=60, noise=0.5, 
     classification set.
 
     For each sequence: class k uniform in {0, 1, 2} (balanced: each appears n/3 times, shuffled), length L
-        uniform in
-    [min_len, max_len], frequency f uniform in ``FREQUENCY_BANDS[k]``, amplitude a ~ U(0.5, 1.5), phase phi ~
-    U(0, 2pi):
+    uniform in [min_len, max_len], frequency f uniform in ``FREQUENCY_BANDS[k]``, amplitude a ~ U(0.5, 1.5),
+    phase phi ~ U(0, 2pi):
 
         x_t = a sin(2 pi f t + phi) + noise * e_t,   e_t ~ N(0, 1),   t = 0 .. L - 1;   x_t = 0 for t >= L
         (padding)

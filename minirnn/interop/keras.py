@@ -210,9 +210,8 @@ def to_keras_weights(layer):
     reset_after) of the same units, or for a ``Bidirectional`` wrapper (forward weights, then backward) when
     the layer is bidirectional.
     SimpleRNN and LSTM have a single bias: this exports ``bias_ih + bias_hh``. The network computes the same
-        function,
-    but importing it back gives ``bias_ih`` = the sum and ``bias_hh`` = 0 (exact for GRU, whose two biases
-    Keras keeps).
+    function, but importing it back gives ``bias_ih`` = the sum and ``bias_hh`` = 0 (exact for GRU, whose two
+    biases Keras keeps).
 
     Example:
         >>> lstm = LSTM(10, 20, num_layers=2, seed=0)

@@ -39,12 +39,10 @@ def from_torch(
     Args:
         module_or_state_dict: ``torch.nn.RNN/LSTM/GRU``, or a dict name -> tensor/array with PyTorch's names.
         cell: optional 'rnn' | 'lstm' | 'gru' (or the minirnn class); checked against the module or the
-            shapes.
-        batch_first, nonlinearity, dropout: override (module) or supply (state_dict) these constructor
-            arguments.
-        prefix: a key prefix to strip from a state_dict, e.g. ``"rnn."`` for the recurrent part of a whole
-            model.
-        dtype: the minirnn dtype (default: the weights' dtype, float32 or float64).
+        shapes. batch_first, nonlinearity, dropout: override (module) or supply (state_dict) these constructor
+        arguments. prefix: a key prefix to strip from a state_dict, e.g. ``"rnn."`` for the recurrent part of
+        a whole
+        model. dtype: the minirnn dtype (default: the weights' dtype, float32 or float64).
         seed, backend: passed to the minirnn layer (``seed`` only seeds dropout here: all weights are loaded).
     Returns:
         a minirnn ``RNN``, ``LSTM`` or ``GRU``.

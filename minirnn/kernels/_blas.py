@@ -21,8 +21,7 @@ Where NumPy was built against another BLAS (conda, macOS Accelerate), the same t
 compiled functions (``numba.cfunc``) that call ``np.dot``, that is SciPy's BLAS: same results, the old speed.
 So SciPy is only
 needed there, and is not a dependency: when it is installed, ``import numba`` imports SciPy's BLAS too (about
-    0.3 s).
-"""
+0.3 s). """
 
 from __future__ import annotations
 

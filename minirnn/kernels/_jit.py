@@ -9,24 +9,21 @@ hundred milliseconds.
 When no cache folder is writable, Numba fails in one of two places (``numba/core/caching.py``):
 
 * at decoration: it tries ``NUMBA_CACHE_DIR``, then the source's ``__pycache__``, then a user-wide folder,
-    and raises
-  ``RuntimeError("cannot cache function ...: no locator available ...")`` when none can be created and
-  written;
+  and raises ``RuntimeError("cannot cache function ...: no locator available ...")`` when none can be created
+  and written;
 * at the first call: a folder that was writable at decoration but is not any more (removed, made read-only,
-    replaced
-  by a file) raises ``OSError`` when Numba reads its cache index or saves the compiled code, and a corrupted
-  cache file (truncated, overwritten) raises whatever unpickling it raises (``UnpicklingError``, ``EOFError``,
+  replaced by a file) raises ``OSError`` when Numba reads its cache index or saves the compiled code, and a
+  corrupted cache file (truncated, overwritten) raises whatever unpickling it raises (``UnpicklingError``,
+  ``EOFError``,
   ...).
 
 In every case we compile without a disk cache (``cache=False``), warn once per process, and the numbers are
 the same.
 At the first call, the fallback compiles the function uncached and calls it again: an error that is not the
-    cache's
-(there should be none, since the layers validate their input first) raises again from there, so it is never
-hidden.
+cache's (there should be none, since the layers validate their input first) raises again from there, so it is
+never hidden.
 Only errors that a cache can cause fall back: once code for the argument types is compiled (or loaded), an
-    error
-comes from running it and is raised as it is; and Ctrl-C, which reaches Python inside a callback of the
+error comes from running it and is raised as it is; and Ctrl-C, which reaches Python inside a callback of the
 compiled loop and comes back as a ``SystemError`` caused by the ``KeyboardInterrupt``, raises
 ``KeyboardInterrupt``. ``fastmath`` is never used: it turns ``np.isnan`` into ``False`` and reorders sums.
 ``error_model="numpy"``: a division by zero gives inf/nan as in NumPy instead of raising, which removes the

@@ -1,8 +1,7 @@
 """``tanh`` for the compiled loops: branch-free, so LLVM turns the loops that call it into SIMD code.
 
 Why: inside ``@njit``, ``np.tanh`` on a scalar is a call into the C library (pip's llvmlite has no SVML), one
-    element
-at a time; this ``tanh`` is a few multiply-adds with no branch and no call, so the loops that call it
+element at a time; this ``tanh`` is a few multiply-adds with no branch and no call, so the loops that call it
 vectorise (4
 float64 or 8 float32 lanes with AVX2). The measurements that made the difference: docs/performance.md.
 

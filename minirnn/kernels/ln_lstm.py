@@ -43,8 +43,8 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, g_ih, g_hh, g_c, b_c, mask=None, 
 
     Args:
         x: (T, B, I);  h0, c0: (B, H);  W_ih (4H, I), W_hh (4H, H), b_ih, b_hh, g_ih, g_hh (4H,), g_c, b_c
-            (H,).
-        mask: optional (T, B) booleans (padding);  recurrent_mask: optional (B, H) recurrent-dropout mask.
+        (H,). mask: optional (T, B) booleans (padding);  recurrent_mask: optional (B, H) recurrent-dropout
+        mask.
 
     Returns:
         ``out (T, B, H), h_n (B, H), c_n (B, H), cache``.

@@ -83,8 +83,8 @@ def backward(dout, dh_n, dc_n, cache):
 
     Args:
         dout: (T, B, H) gradient with respect to ``out``;  dh_n, dc_n: (B, H) with respect to the final
-            states.
-        cache: from :func:`forward` or from ``minirnn.cells.lstm.forward``. Used up: the loop writes the gate
+        states. cache: from :func:`forward` or from ``minirnn.cells.lstm.forward``. Used up: the loop writes
+        the gate
             gradients over ``cache["gates"]`` (no second (T, B, 4H) array), so a second backward needs a new
             forward.
 

@@ -5,8 +5,7 @@ OpenBLAS starts one thread per core and uses them all for every product. For the
 recurrent step (B x H times H x 4H, a few million multiply-adds) the threads cost more than they save, and on
 a busy machine they
 wait for each other: ``minirnn train copy`` ran 2.6-4.7x slower with OpenBLAS's default threads than with one
-    on a
-loaded 2-core machine (``python benchmarks/threads.py`` measures it). So the layers enter
+on a loaded 2-core machine (``python benchmarks/threads.py`` measures it). So the layers enter
 
     with blas_threads_for(work):          # work: multiply-adds of the largest product of one call
         # NumPy's and the compiled loops' BLAS calls run with threads_for(work)

@@ -40,9 +40,8 @@ class CharLM(Module):
 
     Args:
         vocab: a :class:`~minirnn.tasks.Vocab`, a str of distinct characters, or an int V (symbols are then
-            ids).
-        hidden_size (H), cell ("rnn" | "lstm" | "gru"), num_layers, embed_dim, dropout (between recurrent
-        layers).
+        ids). hidden_size (H), cell ("rnn" | "lstm" | "gru"), num_layers, embed_dim, dropout (between
+        recurrent layers).
         dtype, seed, backend: as for the layers.
 
     Example:
@@ -124,9 +123,8 @@ class CharLM(Module):
         """Generate ``length`` symbols after reading ``prime``.
 
         At each step: p = softmax(logits / temperature), draw the next symbol from p (``temperature=0``: take
-            the
-        most likely one), feed it back in. Lower temperatures give safer, more repetitive text; higher ones
-        more surprising text. The model is put in eval mode for sampling and restored afterwards.
+        the most likely one), feed it back in. Lower temperatures give safer, more repetitive text; higher
+        ones more surprising text. The model is put in eval mode for sampling and restored afterwards.
 
         Args:
             prime: a non-empty str (with a character vocabulary) or a sequence of ids.  length >= 0.
@@ -134,8 +132,7 @@ class CharLM(Module):
 
         Returns:
             the generated continuation (without the prime): a str with a character vocabulary, else an int64
-                array.
-        """
+        array. """
         if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0:
             raise ValueError(f"length must be an integer >= 0, got {length!r}")
         if not (

@@ -2,8 +2,7 @@
 
 - ``module.py``: ``Module``, the base of every layer and model (params, grads, state_dict, train/eval).
 - ``recurrent.py``: ``RNN``, ``LSTM``, ``GRU``; ``recurrent_base.py``: what they share (stacks, directions,
-    padding,
-  dropout, merges) wired from the cells.
+  padding, dropout, merges) wired from the cells.
 - ``linear.py``: ``Linear`` and ``Embedding``.   ``conv.py``: ``Conv2d`` (im2col, with its backward).
 - ``attention.py``: ``AdditiveAttention``, ``DotAttention``, ``GeneralAttention`` (with a padding mask).
 - ``losses.py``: softmax cross-entropy and mean squared error.   ``optim.py``: SGD, Adagrad, Adam, clipping.

@@ -1,8 +1,7 @@
 """Losses that return their own gradient: ``loss, dinput = f(input, target, mask=None)``.
 
 Two losses, each a plain function: softmax cross-entropy on integer class targets (per example or per time
-    step,
-with a mask for padded steps) and mean squared error. Both average over the entries that count, so the
+step, with a mask for padded steps) and mean squared error. Both average over the entries that count, so the
 gradient is
 already divided by that count: feed it straight into ``backward``. No classes, no reduction options.
 """
@@ -48,9 +47,8 @@ def softmax_cross_entropy(logits, targets, mask=None):
     """Mean softmax cross-entropy over the entries that count, and its gradient.
 
     Shapes: ``logits`` (N, C) with ``targets`` (N,), or over time (T, B, C) with ``targets`` (T, B); in
-        general
-    logits S + (C,) with integer targets S, entries in [0, C). ``mask`` (optional) has the targets' shape S,
-    1 where the entry counts and 0 where it is padding.
+    general logits S + (C,) with integer targets S, entries in [0, C). ``mask`` (optional) has the targets'
+    shape S, 1 where the entry counts and 0 where it is padding.
 
     For each entry n with logits z_n (C,) and target y_n, with m_n = 1 if there is no mask:
 

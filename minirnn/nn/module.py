@@ -1,10 +1,9 @@
 """The Module base class that every minirnn layer and model builds on.
 
 A Module holds two dicts with the same keys: ``params`` (name -> ndarray, what learns) and ``grads`` (name ->
-    ndarray of
-the same shape, filled by ``backward``). Forward runs by calling the module; it keeps whatever ``backward``
-needs from the last call. ``state_dict``/``load_state_dict`` move parameters in and out by name (PyTorch's
-names), ``train``/``eval``
+ndarray of the same shape, filled by ``backward``). Forward runs by calling the module; it keeps whatever
+``backward`` needs from the last call. ``state_dict``/``load_state_dict`` move parameters in and out by name
+(PyTorch's names), ``train``/``eval``
 switch dropout on and off. Nothing else: no hooks, no registry.
 """
 

@@ -16,12 +16,11 @@ gradients over the saved gate values (so the peak memory stays near what the for
 call raises.
 
 Shapes: ``x`` (T, B, I), or (B, T, I) with ``batch_first=True``, or (T, I) unbatched; ``out`` (T, B, D*H)
-    with D = 2 when
-bidirectional (forward features first, then reverse); ``h0``/``h_n`` (num_layers*D, B, H), row ``layer*D +
-direction``. An LSTM with ``proj_size=P`` has h of size P (``out`` (T, B, D*P), ``h0``/``h_n`` (L*D, B, P))
-and c of size H. ``lengths`` (B integers in 1..T) follows ``pack_padded_sequence``: sequence b ends at step
-lengths[b]-1, its outputs after that are zero, the reverse direction starts at its last real step, and padded
-inputs get zero gradient.
+with D = 2 when bidirectional (forward features first, then reverse); ``h0``/``h_n`` (num_layers*D, B, H), row
+``layer*D + direction``. An LSTM with ``proj_size=P`` has h of size P (``out`` (T, B, D*P), ``h0``/``h_n``
+(L*D, B, P)) and c of size H. ``lengths`` (B integers in 1..T) follows ``pack_padded_sequence``: sequence b
+ends at step lengths[b]-1, its outputs after that are zero, the reverse direction starts at its last real
+step, and padded inputs get zero gradient.
 """
 
 from __future__ import annotations
@@ -186,13 +185,11 @@ class LSTM(_Recurrent):
         c' = f * c + i * g       h' = o * tanh(c')
 
     Same arguments as :class:`RNN` without ``nonlinearity``; weights are (4H, ...) in the order i, f, g, o.
-        Three
-    variants, each its own cell (two together are not implemented: a ValueError):
+    Three variants, each its own cell (two together are not implemented: a ValueError):
 
     * ``proj_size=P`` (0 < P < H), as PyTorch (Sak et al. 2014): ``h' = (o * tanh(c')) W_hr^T`` has size P,
-        with one
-      more parameter ``weight_hr_l{k}`` (P, H); ``weight_hh`` is (4H, P), ``out`` (T, B, D*P), ``h0``/``h_n``
-      (L*D, B, P), c keeps size H (``minirnn/cells/lstm_proj.py``).
+      with one more parameter ``weight_hr_l{k}`` (P, H); ``weight_hh`` is (4H, P), ``out`` (T, B, D*P),
+      ``h0``/``h_n`` (L*D, B, P), c keeps size H (``minirnn/cells/lstm_proj.py``).
     * ``peepholes=True`` (Gers and Schmidhuber 2000; TF's ``use_peepholes``): i and f also see ``w_ci * c``,
       ``w_cf * c`` of the previous c, o sees ``w_co * c'`` of the new one; the diagonal weights are named in
       PyTorch's style ``weight_ci_l{k}``, ``weight_cf_l{k}``, ``weight_co_l{k}``, each (H,)

@@ -328,8 +328,8 @@ def load_checkpoint(path, model, optimizer=None, *, rng=None) -> dict:
     nothing.
 
     The model must have the same architecture as the saved one: same ``repr`` and the same parameter names
-        and shapes.
-    Any problem (see :func:`read_checkpoint`, or a mismatch) raises ``ValueError`` and changes nothing.
+    and shapes. Any problem (see :func:`read_checkpoint`, or a mismatch) raises ``ValueError`` and changes
+    nothing.
 
     Returns:
         the checkpoint as :func:`read_checkpoint` gives it (``meta``, ``arrays``, ...), to restore the rest

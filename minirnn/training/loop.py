@@ -4,17 +4,16 @@
                   clip_norm=1.0, checkpoint_path="out/checkpoint.npz", checkpoint_every=500)
 
 Each step: ``train_step`` draws a batch from ``rng``, runs forward and backward (filling ``model.grads``);
-    then ``fit``
-checks the loss and every gradient are finite, clips the gradient norm, lets the optimizer update, records
-loss / gradient norm / metric, evaluates every ``eval_every`` steps and writes a checkpoint every
-``checkpoint_every`` steps and at the end. ``resume=True`` reloads the checkpoint (parameters, optimizer
+then ``fit`` checks the loss and every gradient are finite, clips the gradient norm, lets the optimizer
+update, records loss / gradient norm / metric, evaluates every ``eval_every`` steps and writes a checkpoint
+every ``checkpoint_every`` steps and at the end. ``resume=True`` reloads the checkpoint (parameters, optimizer
 state, RNG,
 carried hidden state, history) and continues the same run: the numbers are bit-identical to an uninterrupted
     run.
 
 Truncated BPTT: a long stream is cut into chunks of ``bptt`` steps (:func:`stream_chunk`). The hidden state
-    at the end
-of one chunk is the initial state of the next (``carry``), but backward stops at the chunk boundary: the next
+at the end of one chunk is the initial state of the next (``carry``), but backward stops at the chunk
+boundary: the next
 chunk's ``backward`` is called without a gradient for its initial state, so nothing flows into the previous
 chunk. Here the
 cut is literal: the carried state is a plain array and the previous chunk's cache is gone.
@@ -206,18 +205,16 @@ def fit(
         clip_norm: clip the global gradient norm to this (``optim.clip_grad_norm``), or None.
         checkpoint_path: ``.npz`` to write every ``checkpoint_every`` steps and at the end, or None.
         resume: if True, first load ``checkpoint_path`` (if it exists) and continue from its step (which must
-            not exceed ``steps``).
-        progress: show a tqdm bar with the running loss on stderr. meta: JSON-able dict saved in checkpoints.
+        not exceed ``steps``). progress: show a tqdm bar with the running loss on stderr. meta: JSON-able dict
+        saved in checkpoints.
 
     Returns:
         history: ``{"step", "loss", "grad_norm", "metric": lists per step, "eval_step": list, "eval": {name:
-            list}}``
-        (the whole run's, including what came before a resume).
+        list}}`` (the whole run's, including what came before a resume).
 
     Raises:
         NonFiniteError: at the first step whose loss or gradient is not finite, naming the step and the
-            parameter;
-        the parameters are not updated and the last good checkpoint is left as it was.
+        parameter; the parameters are not updated and the last good checkpoint is left as it was.
         TrainingInterrupted (a KeyboardInterrupt): Ctrl-C; the step under way is finished, the run is saved to
         ``checkpoint_path`` (if given) and ``resume=True`` continues it bit-identically. A second Ctrl-C
         stops at once.

@@ -3,8 +3,8 @@ evaluation and the baseline it must beat. One function per task, each returning 
 
     exp = experiments.adding(cell="lstm", T=50, hidden=64, seed=0)
     history = train.fit(exp.model, Adam(exp.model, lr=1e-3), exp.train_step, 5000, rng=exp.rng,
-                        evaluate=exp.evaluate)
-    exp.evaluate(exp.model)        # {'test_mse': 0.0021}  vs  exp.baseline = ('predict 1', 0.166)
+    evaluate=exp.evaluate) exp.evaluate(exp.model)        # {'test_mse': 0.0021}  vs  exp.baseline = ('predict
+    1', 0.166)
 
 =========  ==========================  ====================================  =============================
 task       model                       metric (held out)                     baseline
@@ -174,8 +174,7 @@ def copy(
     """Copy memory: 10 symbols, T blanks, a delimiter; then reproduce the symbols. Per-step cross-entropy.
 
     The model is a :class:`~minirnn.lm.CharLM` over the n_symbols + 2 input ids predicting the target id at
-        each
-    step. Baseline: ``tasks.copy_memory_baseline(T)`` (blanks, then uniform guesses).
+    each step. Baseline: ``tasks.copy_memory_baseline(T)`` (blanks, then uniform guesses).
 
     Example:
         >>> exp = copy("gru", T=5, hidden=8, seed=0, n_test=20)

@@ -16,8 +16,7 @@ sort       the same, digits sorted                          the same
 =========  ===============================================  ============================================
 
 Training: fresh pairs every step (``exp.rng``), teacher forcing, softmax cross-entropy on the target symbols
-    and the
-final ``</s>``; with ``sampling > 0``, scheduled sampling whose probability of feeding the model's own
+and the final ``</s>``; with ``sampling > 0``, scheduled sampling whose probability of feeding the model's own
 prediction rises linearly from 0 to ``sampling`` over the first 300 steps. ``exact_match``: the fraction of
 held-out sources whose
 greedy decoding is exactly the target. Baseline: always answer the test set's most frequent target.

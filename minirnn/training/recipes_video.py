@@ -20,8 +20,7 @@ on the same videos with their frames shuffled (one fixed permutation per video).
 mean-frame control.
 
 Controls: :func:`mean_frame_accuracy` (softmax regression on the average frame: sees every frame, not their
-    order),
-:func:`single_frame_accuracy` (the same encoder and a Linear on the middle frame alone).
+order), :func:`single_frame_accuracy` (the same encoder and a Linear on the middle frame alone).
 """
 
 from __future__ import annotations

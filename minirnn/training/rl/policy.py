@@ -1,11 +1,10 @@
 """Policies for the T-maze and other gymnasium-style tasks, and the policy-gradient loss with its backward.
 
 - :class:`RecurrentPolicy`: a recurrent layer (RNN, LSTM or GRU) reads the observations; two Linear heads
-    read its
-  state: the action logits and the value (the baseline of REINFORCE).
+  read its state: the action logits and the value (the baseline of REINFORCE).
 - :class:`MemorylessPolicy`: the control. The same heads on ``tanh(o_t W^T + b)``: the observation of this
-    step only.
-- :func:`policy_gradient_loss`: REINFORCE's surrogate loss on the log-softmax and an entropy bonus, and its
+step only. - :func:`policy_gradient_loss`: REINFORCE's surrogate loss on the log-softmax and an entropy bonus,
+and its
   gradient with respect to the logits, written out.
 - :func:`set_forget_bias`: the LSTM forget-gate bias that keeps its cell path open at initialisation.
 

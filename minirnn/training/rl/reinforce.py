@@ -21,8 +21,8 @@ episode
        L = -(1/B) sum m A log pi(a_t) - beta (1/B) sum m H_t  +  c_v mean_real-steps (V_t - G_t)^2
 
    whose gradient for the logits is :func:`~minirnn.training.rl.policy.policy_gradient_loss`'s, and for the
-       values
-   the mean squared error's. The advantages are constants in L (V's gradient comes from its own term only).
+   values the mean squared error's. The advantages are constants in L (V's gradient comes from its own term
+   only).
 
 Williams (1992) "Simple statistical gradient-following algorithms for connectionist reinforcement learning";
 Bakker (2002) trains an LSTM on the same maze with advantage learning.

@@ -11,8 +11,7 @@ The maze (B. Bakker, "Reinforcement learning with long short-term memory", NIPS 
         down goal                  C: N identical corridor cells      J: the junction
 
 The agent starts on S, walks through the N corridor cells to the junction J and there turns up or down: +1 if
-    the
-turn matches the signal it saw on S, -1 if not, and the episode ends. Bumping into a wall (turning in the
+the turn matches the signal it saw on S, -1 if not, and the episode ends. Bumping into a wall (turning in the
 corridor, walking forward at the junction) leaves the agent where it is and costs ``bump_penalty``. After
 ``max_steps`` actions without a turn at the junction the episode is truncated (gymnasium's time limit). The
 observation is
