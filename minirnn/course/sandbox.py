@@ -33,27 +33,30 @@ Example:
 
 from __future__ import annotations
 
-import ctypes
 import os
-import pwd
 import select
 import shutil
 import signal
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from . import sandbox_child
+from .isolation import (
+    _LIBC,
+    BIND_FAILED,
+    bind_folders,
+    child_python,
+    hidden_folders,
+    hide_folders,
+    numpy_links,
+    sandbox_user,
+)
 from .sandbox_child import read_message, write_message
 
 STARTUP_TIMEOUT = 60.0  # seconds for the child to import NumPy on a busy machine
 PR_SET_CHILD_SUBREAPER = 36
 MAX_CALLS = 20000  # answers of the reference helpers per part
-# loaded before any fork
-_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
 
 class SandboxTimeout(Exception):
@@ -68,44 +71,6 @@ def _kit_common() -> str:
     from .skeleton import render_common
 
     return render_common()
-
-
-def sandbox_user():
-    """(uid, gid) the child runs as: None when the grader is not root; else ``MINIRNN_SANDBOX_USER`` or
-    nobody."""
-    if os.geteuid() != 0:
-        return None
-    name = os.environ.get("MINIRNN_SANDBOX_USER", "nobody")
-    if name in ("", "root"):
-        return None  # explicitly asked: same user (tests only)
-    entry = pwd.getpwnam(name)
-    return entry.pw_uid, entry.pw_gid
-
-
-def _reachable(path: str) -> bool:
-    """Whether anyone (the 'other' permission bits) can reach and run ``path``."""
-    real = Path(os.path.realpath(path))
-    if not real.is_file() or not real.stat().st_mode & 0o001:
-        return False
-    return all(parent.stat().st_mode & 0o001 for parent in real.parents)
-
-
-def child_python(user) -> str:
-    """The interpreter for the child: ``MINIRNN_SANDBOX_PYTHON``, this one, or a system one of the same
-    version."""
-    chosen = os.environ.get("MINIRNN_SANDBOX_PYTHON")
-    if chosen:
-        return chosen
-    if user is None or _reachable(sys.executable):
-        return sys.executable
-    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    for candidate in (f"/usr/bin/{version}", f"/usr/local/bin/{version}"):
-        if _reachable(candidate):
-            return candidate
-    raise RuntimeError(
-        f"the sandbox user cannot run {sys.executable} and there is no /usr/bin/{version}; set "
-        f"MINIRNN_SANDBOX_PYTHON to an interpreter every user can run"
-    )
 
 
 def _process_table() -> dict:
@@ -156,15 +121,19 @@ def _sweep(spare=()) -> None:
                 pass
 
 
-def _start_child(workdir: str, python: str, user, to_child: tuple, from_child: tuple, hide: list) -> None:
-    """In the keeper's fork: a new session, the pipes on fd 0 and 1, folders hidden, privileges dropped,
-    exec."""
+def _start_child(
+    workdir: str, python: str, user, to_child: tuple, from_child: tuple, hide: list, binds: list
+) -> None:
+    """In the keeper's fork: a new session, the pipes on fd 0 and 1, folders hidden, NumPy mounted where the
+    sandbox user can read it (``binds``), privileges dropped, exec."""
     try:
         os.setsid()
         os.dup2(to_child[0], 0)
         os.dup2(from_child[1], 1)
         os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
-        _hide(hide)  # best effort: Linux and root only
+        hidden = hide_folders(hide)  # best effort: Linux and root only
+        if binds and not (hidden and bind_folders(binds)):
+            os._exit(BIND_FAILED)
         if user is not None:
             os.setgroups([])
             os.setgid(user[1])
@@ -187,7 +156,7 @@ def _start_child(workdir: str, python: str, user, to_child: tuple, from_child: t
 
 
 def _keeper(
-    workdir: str, python: str, user, to_child: tuple, from_child: tuple, hide: list, ack: int
+    workdir: str, python: str, user, to_child: tuple, from_child: tuple, hide: list, binds: list, ack: int
 ) -> None:
     """The trusted process between the grader and the child (runs in the fork; never returns).
 
@@ -202,7 +171,7 @@ def _keeper(
             _LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         child = os.fork()
         if child == 0:
-            _start_child(workdir, python, user, to_child, from_child, hide)
+            _start_child(workdir, python, user, to_child, from_child, hide, binds)
 
         def between_parts(*_):
             _sweep(spare=(child,))
@@ -221,33 +190,6 @@ def _keeper(
         status = status if status >= 0 else 128 - status
     finally:
         os._exit(min(max(status, 0), 255))
-
-
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE, CLONE_NEWNS = 1, 2, 4, 1 << 14, 1 << 18, 0x00020000
-
-
-def hidden_folders() -> list[str]:
-    """The folders the child must not read: the grader's own packages (minirnn, gradcheck) and
-    ``MINIRNN_SANDBOX_HIDE`` (folders separated by ``:``)."""
-    import gradcheck
-    import minirnn
-
-    folders = [str(Path(minirnn.__file__).parent), str(Path(gradcheck.__file__).parent)]
-    return folders + [f for f in os.environ.get("MINIRNN_SANDBOX_HIDE", "").split(":") if f]
-
-
-def _hide(folders) -> bool:
-    """In a new mount namespace, cover each folder with an empty read-only tmpfs (Linux, as root; else
-    False)."""
-    if _LIBC is None or os.geteuid() != 0 or _LIBC.unshare(CLONE_NEWNS) != 0:
-        return False
-    if _LIBC.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
-        return False
-    return all(
-        _LIBC.mount(b"tmpfs", f.encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, b"size=4k") == 0
-        for f in folders
-        if os.path.isdir(f)
-    )
 
 
 class _Stop(Exception):
@@ -287,10 +229,7 @@ class Sandbox:
         root = Path(self.workdir)
         for sub in ("site", "kit", "student", "scratch"):
             (root / sub).mkdir()
-        numpy_dir = Path(np.__file__).parent
-        (root / "site" / "numpy").symlink_to(numpy_dir)
-        if (numpy_dir.parent / "numpy.libs").is_dir():
-            (root / "site" / "numpy.libs").symlink_to(numpy_dir.parent / "numpy.libs")
+        self.binds = numpy_links(root / "site", self.user)
         (root / "kit" / "common.py").write_text(_kit_common())
         (root / "kit" / "sandbox_child.py").write_text(Path(sandbox_child.__file__).read_text())
         files = dict(files or {})
@@ -319,7 +258,7 @@ class Sandbox:
         pid = os.fork()
         if pid == 0:
             os.close(ack[0])
-            _keeper(self.workdir, self.python, self.user, to_child, from_child, self.hide, ack[1])
+            _keeper(self.workdir, self.python, self.user, to_child, from_child, self.hide, self.binds, ack[1])
         self.keeper = pid
         os.close(to_child[0])
         os.close(from_child[1])
@@ -327,7 +266,17 @@ class Sandbox:
         self.ack = os.fdopen(ack[0], "rb", buffering=0)
         self.writer = os.fdopen(to_child[1], "wb", buffering=0)
         self.reader = os.fdopen(from_child[0], "rb", buffering=0)
-        if self.receive(STARTUP_TIMEOUT).get("kind") != "ready":
+        try:
+            ready = self.receive(STARTUP_TIMEOUT).get("kind") == "ready"
+        except SandboxCrashed:
+            if self.stop() != BIND_FAILED:
+                raise
+            raise SandboxCrashed(
+                f"the sandbox user cannot read NumPy at {self.binds[0][0]} and it could not be mounted into "
+                "the sandbox (that needs root on Linux): install NumPy where every user can read it, or set "
+                "MINIRNN_SANDBOX_PYTHON to an interpreter whose NumPy they can"
+            ) from None
+        if not ready:
             raise SandboxCrashed("the grading process did not start")
 
     def run(self, task: dict, timeout: float, answer) -> dict:
