@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..nn.validation import NonFiniteInputError
 from .gradients import (
     decay_ratio,
     first_step_drop,
@@ -20,6 +19,7 @@ from .gradients import (
     set_gate_bias,
     title,
 )
+from .tasks import train_task
 
 
 def _inputs(seed, T, B, I, scale=1.0, dtype=np.float64):
@@ -42,9 +42,18 @@ def _protocol(**kw):
 def _protocol_a(T, hidden, input_size, seeds, init):
     """Protocol A's record: one sequence of x ~ N(0, 1), loss on the last state, float64; ``init`` says how the
     weights were set."""
-    return _protocol(name="A", loss="L = sum(h_{T-1}) (dh_last = ones)", T=T, hidden=hidden,
-                     input_size=input_size, batch=1, inputs="x ~ N(0, 1)", dtype="float64", init=init,
-                     seeds=seeds)
+    return _protocol(
+        name="A",
+        loss="L = sum(h_{T-1}) (dh_last = ones)",
+        T=T,
+        hidden=hidden,
+        input_size=input_size,
+        batch=1,
+        inputs="x ~ N(0, 1)",
+        dtype="float64",
+        init=init,
+        seeds=seeds,
+    )
 
 
 def _measure(
@@ -114,107 +123,6 @@ def protocol_a(
             label=f"LSTM forget bias {forget_bias:g}",
         )
     return res
-
-
-def train_task(
-    task="adding",
-    cell="lstm",
-    T=50,
-    hidden=32,
-    steps=300,
-    batch=32,
-    lr=1e-2,
-    clip=1.0,
-    seed=0,
-    optimizer="adam",
-    input_scale=1.0,
-    layer=None,
-    progress=False,
-):
-    """Train ``cell`` + a Linear head on a long-memory task, with fresh data every step: the explicit loop.
-
-    - ``task="adding"``: the head Linear(H, 1) reads the last hidden state; loss MSE against the sum of the
-      two marked numbers (``tasks.adding_problem``; predicting 1 always scores 1/6).
-    - ``task="copy"``: one-hot inputs (10 classes), the head Linear(H, 9) at every step; loss the mean
-      cross-entropy over all T + 20 steps (``tasks.copy_memory``; the memoryless baseline scores 10 ln 8 / (T
-      + 20)).
-
-    Each step, in ``minirnn.training.fit``: forward, backward, global norm clipping to ``clip`` (``None``: no
-    clipping, the norm is still recorded), then one Adam (``optimizer="adam"``) or plain SGD step. Training
-    stops at the first step whose loss or gradient is not finite (the rest of the history is NaN).
-
-    Returns:
-        ``layer, head, history``: history has per-step arrays ``loss`` and ``grad_norm`` (global, before
-        clipping), and ``test`` (a float: MSE or cross-entropy on 1000 fresh sequences, NaN if training
-        diverged).
-    """
-    from ..data import adding_problem, copy_memory
-    from ..nn import optim
-    from ..nn.linear import Linear
-    from ..nn.losses import mse, softmax_cross_entropy
-    from ..nn.module import Module
-    from ..training.loop import NonFiniteError, fit
-
-    if task not in ("adding", "copy"):
-        raise ValueError(f"task must be 'adding' or 'copy', got {task!r}")
-    n_in, n_out = (2, 1) if task == "adding" else (10, 9)
-    if layer is None:
-        layer = make_layer(cell, n_in, hidden, seed=seed)
-    head = Linear(layer.hidden_size, n_out, seed=10_000 + seed)
-    model = Module()
-    model._modules.update({"rnn": layer, "head": head})
-    opt = optim.Adam(model, lr=lr) if optimizer == "adam" else optim.SGD(model, lr=lr)
-
-    def data(n, rng):
-        if task == "adding":
-            x, y = adding_problem(n, T, rng=rng)
-            return x * input_scale, y
-        x, y = copy_memory(n, T, rng=rng, one_hot=True)
-        return x * input_scale, y
-
-    def loss_and_dout(x, y):
-        out = layer(x)[0]  # (T', B, H)
-        if task == "adding":
-            loss, dpred = mse(head(out[-1]), y)
-            dout = np.zeros_like(out)
-            dout[-1] = head.backward(dpred)
-        else:
-            loss, dlogits = softmax_cross_entropy(head(out), y)
-            dout = head.backward(dlogits)
-        return loss, dout
-
-    losses, norms = [], []  # per step, recorded even if training diverges
-
-    def train_step(model, rng, step, carry):
-        loss, dout = loss_and_dout(*data(batch, rng))
-        layer.backward(dout)
-        losses.append(loss)
-        norms.append(optim.grad_norm(model))  # global, before clipping
-        return loss, float("nan"), None
-
-    try:
-        fit(
-            model,
-            opt,
-            train_step,
-            steps,
-            rng=np.random.default_rng(20_000 + seed),
-            clip_norm=clip or None,
-            progress=progress,
-            desc=f"{title(cell)} {task} T={T}",
-        )
-        diverged = False
-    except NonFiniteError:  # a non-finite loss or gradient: stop there
-        diverged = True
-    pad = lambda a: np.concatenate([a, np.full(steps - len(a), np.nan)])  # noqa: E731
-    losses, norms = pad(np.array(losses[:steps], dtype=float)), pad(np.array(norms[:steps], dtype=float))
-    test = np.nan
-    if not diverged:
-        try:
-            test = loss_and_dout(*data(1000, np.random.default_rng(30_000 + seed)))[0]
-        except NonFiniteInputError:  # the trained model outputs NaN/Inf
-            pass
-    return layer, head, {"loss": losses, "grad_norm": norms, "test": test}
 
 
 def cell_profiles(
@@ -389,7 +297,9 @@ def gate_bias_sweep(biases=(0.0, 1.0, 3.0, 5.0), T=100, hidden=64, input_size=8,
         dict), ``cec`` (profile dict of the LSTM with the forget gate fixed at 1).
     """
     res = {
-        "protocol": _protocol_a(T, hidden, input_size, seeds, init="PyTorch default, then the gate's total bias set to b"),
+        "protocol": _protocol_a(
+            T, hidden, input_size, seeds, init="PyTorch default, then the gate's total bias set to b"
+        ),
         "biases": np.array(biases, dtype=float),
         "lstm": {},
         "gru": {},
@@ -462,74 +372,4 @@ def spectra(T=100, hidden=64, input_size=8, seed=0):
         res["radius"][name] = float(np.abs(res["eig"][name]).max())
         res["norm"][name] = float(np.linalg.norm(W, 2))
         res["sv"][name] = jacobian_singular_values(layer, x)
-    return res
-
-
-def clipping_traces(
-    gain=1.5,
-    T=50,
-    hidden=32,
-    input_scale=0.01,
-    steps=200,
-    batch=32,
-    lr=0.05,
-    max_norm=1.0,
-    seeds=5,
-    progress=False,
-):
-    """Exploding gradients through time, then in training: tanh RNN with W_hh = gain * Q, zero biases, small
-    inputs (adding problem x ``input_scale``, so tanh stays near its linear range), plain SGD, with and
-    without global norm clipping to ``max_norm``, over ``seeds`` seeds.
-
-    Before any update, ``growth`` = ||dL/dh_0|| / ||dL/dh_{T-1}|| (L = sum(h_{T-1})) measures the explosion
-    through
-    time: a linear RNN would give gain^(T-1) exactly.
-
-    Returns:
-        dict ``protocol``, ``growth`` (S,), and ``clipped`` / ``unclipped`` -> dict ``loss``, ``grad_norm``
-        (S, steps), ``test`` (S,) (NaN where training diverged).
-    """
-    from ..data import adding_problem
-
-    res = {
-        "protocol": _protocol(
-            name="E",
-            task="adding",
-            T=T,
-            hidden=hidden,
-            dtype="float64",
-            seeds=seeds,
-            inputs=f"adding problem x {input_scale:g}",
-            init=f"W_hh = {gain:g} Q (Q orthogonal), W_ih default, biases 0",
-            training=f"SGD lr={lr}, {steps} steps x {batch}, clip to {max_norm:g} or none",
-        ),
-        "gain": gain,
-        "growth": np.empty(seeds),
-    }
-    for name in ("unclipped", "clipped"):
-        res[name] = {
-            "loss": np.empty((seeds, steps)),
-            "grad_norm": np.empty((seeds, steps)),
-            "test": np.empty(seeds),
-        }
-    for s in _progress(range(seeds), "clipping", progress):
-        x = adding_problem(1, T, seed=40_000 + s)[0] * input_scale
-        res["growth"][s] = decay_ratio(gradient_norms(_gain_rnn(gain, hidden, 2, s), x, np.ones((1, hidden))))
-        for name, clip in (("unclipped", None), ("clipped", max_norm)):
-            h = train_task(
-                "adding",
-                "rnn",
-                T,
-                hidden,
-                steps,
-                batch,
-                lr,
-                clip=clip,
-                seed=s,
-                optimizer="sgd",
-                input_scale=input_scale,
-                layer=_gain_rnn(gain, hidden, 2, s),
-            )[2]
-            for k in ("loss", "grad_norm", "test"):
-                res[name][k][s] = h[k]
     return res

@@ -19,7 +19,8 @@ import numpy as np
 from ..cells import registry
 from ..nn import init
 from ..nn.recurrent import LAYERS
-from .experiments import _measure, _protocol, _protocol_a, train_task
+from .experiments import _measure, _protocol, _protocol_a
+from .tasks import train_task
 
 #: name -> (cell, setup, label). ``setup`` is applied by :func:`build_layer`.
 CONFIGS = {

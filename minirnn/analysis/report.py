@@ -8,13 +8,13 @@ import numpy as np
 from ..cells import registry
 from .experiments import (
     cell_profiles,
-    clipping_traces,
     gain_scale_heatmap,
     gain_sweep,
     gate_bias_sweep,
     protocol_a,
     spectra,
 )
+from .exploding import clipping_traces
 from .figures import (
     _protocol_line,
     plot_cell_profiles,

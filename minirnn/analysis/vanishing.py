@@ -45,23 +45,21 @@ from ..cells import registry
 from .experiments import (
     CEC_BIAS,
     cell_profiles,
-    clipping_traces,
     gain_scale_heatmap,
     gain_sweep,
     gate_bias_sweep,
     protocol_a,
     spectra,
-    train_task,
 )
-from .remedies import CONFIGS, build_layer, defaults_profiles, keras_defaults_, learnability
+from .exploding import clipping_traces
 from .figures import (
     CELL_COLORS,
     plot_cell_profiles,
     plot_clipping,
+    plot_defaults,
     plot_gain_sweep,
     plot_gate_bias,
     plot_heatmap,
-    plot_defaults,
     plot_learnability,
     plot_profiles,
     plot_spectra,
@@ -79,7 +77,15 @@ from .gradients import (
     set_gate_bias,
 )
 from .linear_rnn import LINEAR, LinearRNN
+from .remedies import (
+    CONFIGS,
+    build_layer,
+    defaults_profiles,
+    keras_defaults_,
+    learnability,
+)
 from .report import EXPERIMENTS, run, summary_table
+from .tasks import train_task
 
 #: How figures and tables name each cell.
 CELL_NAMES = {cell.name: cell.title for cell in (*registry.CELLS.values(), LINEAR)}
