@@ -28,8 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..cells import registry
-# noqa: F401 (BACKENDS, use_backend: re-exported)
-from .recurrent_base import BACKENDS, _Recurrent, use_backend
+from .recurrent_base import BACKENDS, _Recurrent, use_backend  # noqa: F401 (BACKENDS, use_backend: re-exported)
 
 
 class _SingleState(_Recurrent):
