@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..cells import registry
-from .recurrent_base import BACKENDS, _Recurrent, use_backend  # noqa: F401 (BACKENDS, use_backend: re-exported)
+from .recurrent_base import BACKENDS, _Recurrent, use_backend  # noqa: F401 (re-exported)
 
 
 class _SingleState(_Recurrent):
