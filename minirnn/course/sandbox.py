@@ -6,17 +6,19 @@ A :class:`Sandbox` is a fresh temporary folder and a process tree:
     grader ──fork──> keeper (trusted: a new session, Linux child subreaper)
                        └──fork+exec──> python -I -S sandbox_child.py WORKDIR   (student code, its own session)
 
-* the folder holds ``site/`` (a link to NumPy only), ``kit/`` (the kit's ``common.py`` and
-  ``sandbox_child.py``), ``student/`` (a copy of the student's files, last on ``sys.path``) and ``scratch/``
-  (the working directory); ``minirnn``, ``gradcheck`` and the grader are on no path the child has;
+* the folder holds ``site/`` (NumPy only: a link to it or, where the sandbox user cannot reach NumPy's real
+  folder, a read-only bind mount of it in the child's mount namespace: ``isolation.numpy_links``), ``kit/``
+  (the kit's ``common.py`` and ``sandbox_child.py``), ``student/`` (a copy of the student's files, last on
+  ``sys.path``) and ``scratch/`` (the working directory); ``minirnn``, ``gradcheck`` and the grader are on no
+  path the child has;
 * as root on Linux, the child gets its own mount namespace in which the grader's packages (minirnn, gradcheck)
-  are covered by an empty tmpfs, so they cannot be read from disk either (``hidden_folders``);
+  are covered by an empty tmpfs, so they cannot be read from disk either (``isolation.hidden_folders``);
 * when the grader runs as root, the child runs as an unprivileged user (``nobody`` unless
   ``MINIRNN_SANDBOX_USER`` says otherwise) that can read the folder but write only ``scratch/``; results are
   never written by the child;
 * the two talk through pipes in the wire format of ``sandbox_child`` (plain data, never a pickle), with a
-deadline; * the keeper outlives every descendant of the child: orphans are re-parented to it (subreaper), and
-when the
+  deadline;
+* the keeper outlives every descendant of the child: orphans are re-parented to it (subreaper), and when the
   child ends or the grader says stop, it kills the child's group and every process re-parented to it, until
   it has no child left; only then does it exit. :meth:`Sandbox.close` waits for that before anything is
   reported.
