@@ -40,8 +40,8 @@ def _protocol(**kw):
 
 
 def _protocol_a(T, hidden, input_size, seeds, init):
-    """Protocol A's record: one sequence of x ~ N(0, 1), loss on the last state, float64; ``init`` says how the
-    weights were set."""
+    """Protocol A's record: one sequence of x ~ N(0, 1), loss on the last state, float64; ``init`` says how
+    the weights were set."""
     return _protocol(
         name="A",
         loss="L = sum(h_{T-1}) (dh_last = ones)",
