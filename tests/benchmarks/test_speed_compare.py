@@ -1,0 +1,44 @@
+"""benchmarks/speed_compare.py: the agreement of two runs and the two-thread speed-ups, on runs made up here."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+
+import speed_compare  # noqa: E402
+
+
+def _run(threads, auto, torch, jax=None, load=0.5):
+    ms = {"auto": auto, "torch": torch, **({"jax": jax} if jax else {})}
+    return {"machine_before": {"threads": threads, "load_avg_1_5_15": [load] * 3},
+            "rows": [{"size": "medium", "cell": "lstm", "dtype": "float32", "target": 1.0, "ms": ms}]}
+
+
+def test_agreement_gives_each_runs_ratio_and_how_many_meet_the_target():
+    (row,) = speed_compare.agreement([_run(1, 9.0, 10.0, 12.0), _run(1, 11.0, 10.0)])
+    assert row["vs_torch"] == [0.9, 1.1] and row["meets"] == "1/2"
+    assert row["vs_jax"] == [0.75, None]
+
+
+def test_speedups_divide_one_thread_by_two_thread_times_for_both():
+    ((key, mine, torch),) = speed_compare.speedups(_run(1, 10.0, 12.0), _run(2, 6.0, 8.0))
+    assert key == ("medium", "lstm", "float32") and mine == 10.0 / 6.0 and torch == 12.0 / 8.0
+
+
+def test_the_command_prints_the_range_and_a_missing_file_is_one_sentence(tmp_path):
+    for name, run in (("a", _run(1, 9.0, 10.0)), ("b", _run(1, 11.0, 10.0)), ("two", _run(2, 5.0, 6.0))):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "speed.json").write_text(json.dumps(run))
+    script = os.path.join(ROOT, "benchmarks", "speed_compare.py")
+    ok = subprocess.run([sys.executable, script, str(tmp_path / "a"), str(tmp_path / "b"), "--two-threads",
+                         str(tmp_path / "two")], capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stderr
+    assert "0.90 / 1.10  (range 0.90-1.10)" in ok.stdout and "1/2" in ok.stdout
+    assert "1.80     1.67  yes" in ok.stdout
+    bad = subprocess.run([sys.executable, script, str(tmp_path / "nowhere")], capture_output=True, text=True,
+                         timeout=60)
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr and "is not a speed.json" in bad.stderr
