@@ -1,0 +1,134 @@
+"""The two products every time step of a recurrent layer makes, timed alone in each library's BLAS: the
+forward ``h W_hh^T`` (B, H) x (H, G*H) and the backward ``dgates W_hh`` (B, G*H) x (G*H, H), with G the number of
+gate blocks (1 RNN, 3 GRU, 4 LSTM). At the speed benchmark's large size these products are most of a step,
+so the peers' per-call GEMM speed bounds how far minirnn (NumPy's OpenBLAS) can be ahead of them.
+
+    python benchmarks/step_gemm.py                 # B=64, H=512 (the large size), 1 thread
+    python benchmarks/step_gemm.py --B 32 --H 128  # the medium size
+
+Contenders: NumPy ``@`` (OpenBLAS: what minirnn's loops call), ``torch.mm`` (torch's own GEMM), both with their
+Python call (about 1-3 us), and ``jnp.dot`` inside a jitted loop (XLA, without JAX's dispatch, as in its
+``lax.scan``); each one's inputs are its own arrays, made once. Interleaved blocks, medians.
+
+Example:
+    >>> shapes = step_shapes(B=4, H=8, gates=3)
+    >>> shapes["forward"], shapes["backward"]
+    (((4, 8), (8, 24)), ((4, 24), (24, 8)))
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+JAX_CALLS = 50  # products per call of the jitted loop
+
+
+def step_shapes(B: int, H: int, gates: int) -> dict:
+    """The operand shapes of one step's forward and backward recurrent products."""
+    return {"forward": ((B, H), (H, gates * H)), "backward": ((B, gates * H), (gates * H, H))}
+
+
+def _jax_loop(jax, jnp, a, b, calls=JAX_CALLS):
+    """A jitted loop of ``calls`` products ``x @ b`` whose left operand changes a little each time (so XLA can
+    neither hoist nor merge them); returns a function that runs it once and waits: JAX's dispatch costs tens
+    of microseconds per call on this machine, far more than a small product, so JAX is timed inside
+    compiled code, as in its ``lax.scan``."""
+    rows, inner = a.shape
+    eps = jnp.asarray(1e-3, dtype=a.dtype)
+
+    def fold(y):  # the product (rows, n) back to the shape of a (rows, inner)
+        n = y.shape[1]
+        return y[:, :inner] if n >= inner else jnp.tile(y, (1, inner // n))
+
+    loop = jax.jit(lambda x: jax.lax.fori_loop(0, calls, lambda i, x: a + eps * fold(jnp.dot(x, b)), x))
+    return lambda: loop(a).block_until_ready()
+
+
+def _contenders(a, b):
+    """name -> (a function of no arguments, how many products one call of it makes)."""
+    runs = {"numpy": (lambda: a @ b, 1)}
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+        ta, tb = torch.from_numpy(a.copy()), torch.from_numpy(b.copy())
+        runs["torch"] = (lambda: torch.mm(ta, tb), 1)
+    except ImportError:
+        pass
+    try:
+        import jax
+        import jax.numpy as jnp
+
+        if a.dtype == np.float64:
+            jax.config.update("jax_enable_x64", True)
+        ja, jb = jnp.asarray(a), jnp.asarray(b)
+        runs["jax"] = (_jax_loop(jax, jnp, ja, jb), JAX_CALLS)
+    except ImportError:
+        pass
+    return runs
+
+
+def time_products(B: int, H: int, dtype: str, blocks: int = 9, calls: int = 200) -> dict:
+    """Microseconds per call, median over ``blocks`` interleaved blocks of ``calls`` calls: (cell, direction)
+    -> contender -> us."""
+    rng = np.random.default_rng(0)
+    out = {}
+    for cell, g in GATES.items():
+        for direction, (sa, sb) in step_shapes(B, H, g).items():
+            a, b = rng.standard_normal(sa).astype(dtype), rng.standard_normal(sb).astype(dtype)
+            runs = _contenders(a, b)
+            for f, _ in runs.values():
+                for _ in range(3):
+                    f()
+            times = {name: [] for name in runs}
+            for _ in range(blocks):
+                for name, (f, per_call) in runs.items():
+                    n = max(1, calls // per_call)
+                    t0 = time.perf_counter()
+                    for _ in range(n):
+                        f()
+                    times[name].append((time.perf_counter() - t0) / (n * per_call) * 1e6)
+            out[f"{cell} {direction}"] = {name: float(np.median(t)) for name, t in times.items()}
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--B", type=int, default=64)
+    p.add_argument("--H", type=int, default=512)
+    p.add_argument("--dtypes", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
+    p.add_argument("--blocks", type=int, default=9)
+    p.add_argument("--json", help="also write the results here")
+    args = p.parse_args(argv)
+    if args.B < 1 or args.H < 1 or args.blocks < 1:
+        p.error(f"--B, --H and --blocks must be positive, got {args.B}, {args.H}, {args.blocks}")
+    report = {"B": args.B, "H": args.H, "load_avg_1_5_15": list(os.getloadavg()), "results": {}}
+    for dtype in args.dtypes:
+        res = report["results"][dtype] = time_products(args.B, args.H, dtype, blocks=args.blocks)
+        print(f"\n{dtype}, B={args.B}, H={args.H}: us per call (median of {args.blocks} blocks)")
+        names = list(next(iter(res.values())))
+        print(f"{'product':<18}" + "".join(f"{n:>10}" for n in names) + "   numpy / fastest peer")
+        for product, t in res.items():
+            peers = [t[n] for n in names if n != "numpy"]
+            ratio = f"{t['numpy'] / min(peers):.2f}" if peers else "-"
+            print(f"{product:<18}" + "".join(f"{t[n]:>10.1f}" for n in names) + f"   {ratio}")
+    print(f"\nload average after: {os.getloadavg()[0]:.2f}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
