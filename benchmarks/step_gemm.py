@@ -79,13 +79,13 @@ def _contenders(a, b):
     return runs
 
 
-def time_products(B: int, H: int, dtype: str, blocks: int = 9, calls: int = 200) -> dict:
+def time_products(B: int, H: int, dtype: str, blocks: int = 9, calls: int = 200, cells=tuple(GATES)) -> dict:
     """Microseconds per call, median over ``blocks`` interleaved blocks of ``calls`` calls: (cell, direction)
     -> contender -> us."""
     rng = np.random.default_rng(0)
     out = {}
-    for cell, g in GATES.items():
-        for direction, (sa, sb) in step_shapes(B, H, g).items():
+    for cell in cells:
+        for direction, (sa, sb) in step_shapes(B, H, GATES[cell]).items():
             a, b = rng.standard_normal(sa).astype(dtype), rng.standard_normal(sb).astype(dtype)
             runs = _contenders(a, b)
             for f, _ in runs.values():
@@ -109,13 +109,16 @@ def main(argv=None) -> int:
     p.add_argument("--H", type=int, default=512)
     p.add_argument("--dtypes", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
     p.add_argument("--blocks", type=int, default=9)
+    p.add_argument("--cells", nargs="+", default=list(GATES), choices=list(GATES))
     p.add_argument("--json", help="also write the results here")
     args = p.parse_args(argv)
     if args.B < 1 or args.H < 1 or args.blocks < 1:
         p.error(f"--B, --H and --blocks must be positive, got {args.B}, {args.H}, {args.blocks}")
     report = {"B": args.B, "H": args.H, "load_avg_1_5_15": list(os.getloadavg()), "results": {}}
     for dtype in args.dtypes:
-        res = report["results"][dtype] = time_products(args.B, args.H, dtype, blocks=args.blocks)
+        res = report["results"][dtype] = time_products(
+            args.B, args.H, dtype, blocks=args.blocks, cells=args.cells
+        )
         print(f"\n{dtype}, B={args.B}, H={args.H}: us per call (median of {args.blocks} blocks)")
         names = list(next(iter(res.values())))
         print(f"{'product':<18}" + "".join(f"{n:>10}" for n in names) + "   numpy / fastest peer")
