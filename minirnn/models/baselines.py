@@ -123,8 +123,8 @@ def climatology(series, period=12):
 def autocorrelation(series, max_lag):
     """Sample autocorrelation rho_k = sum_t a_t a_{t+k} / sum_t a_t^2 of a = series - mean, k = 1..max_lag.
 
-    Returns rho (max_lag,). Used to damp a persisted anomaly: the least-squares AR(1)-style forecast of an
-    anomaly k steps ahead is rho_k times today's.
+    Returns rho (max_lag,). Used to damp a persisted anomaly: for a stationary series, the best linear
+    forecast of the anomaly k steps ahead from today's anomaly alone is rho_k times today's.
 
     Example:
         >>> np.round(autocorrelation(np.array([1.0, -1.0, 1.0, -1.0]), 2), 3).tolist()
