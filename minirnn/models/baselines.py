@@ -73,13 +73,13 @@ class LinearAR:
         self.coef = None
         A = self._features(x)  # (N, p F + 1)
         y = _real_array(y, "y", 3)
-        if y.shape[:2] != (self.horizon, x.shape[1]):
+        if y.shape[:2] != (self.horizon, A.shape[0]):
             raise ValueError(
-                f"y must have shape (horizon, N, O) = ({self.horizon}, {x.shape[1]}, O), got {y.shape}"
+                f"y must have shape (horizon, N, O) = ({self.horizon}, {A.shape[0]}, O), got {y.shape}"
             )
         if A.shape[0] < A.shape[1]:
             raise ValueError(f"fit needs at least p * F + 1 = {A.shape[1]} windows, got {A.shape[0]}")
-        self._F, self._O = x.shape[2], y.shape[2]
+        self._F, self._O = (A.shape[1] - 1) // self.order, y.shape[2]
         Y = y.transpose(1, 0, 2).reshape(y.shape[1], -1)  # (N, horizon * O)
         self.coef, *_ = np.linalg.lstsq(A, Y, rcond=None)  # (p F + 1, horizon * O)
         return self

@@ -107,6 +107,8 @@ def test_climatology_anomaly_and_rmse_by_lead_against_hand_values():
      r"y must have shape \(horizon, N, O\) = \(2, 9, O\)"),
     (lambda: LinearAR(2).fit(np.zeros((2, 2, 1)), np.zeros((1, 2, 1))), ValueError, "at least p \\* F \\+ 1 = 3"),
     (lambda: LinearAR(1).fit(np.full((2, 3, 1), np.nan), np.zeros((1, 3, 1))), ValueError, "x contains NaN or Inf"),
+    (lambda: LinearAR(1).fit(np.eye(3)[None, :, :2], np.zeros((1, 3, 1)))(np.zeros((1, 3, 1))), ValueError,
+     r"x must have 2 features \(the fitted ones\), got shape \(1, 3, 1\)"),
     (lambda: recursive_forecast(LinearAR(1).fit(np.ones((1, 3, 1)) * [[[1], [2], [3]]], np.ones((1, 3, 1))),
                                 np.zeros((4, 2)), 3), ValueError, "x must have 3 dimensions"),
     (lambda: recursive_forecast(Forecaster("gru", 1, 2, seed=0), np.zeros((4, 2, 1)), 0), ValueError,
