@@ -1,5 +1,6 @@
 """Models built from minirnn's layers: ``SequenceClassifier`` (and the tutorial's six models), ``CharLM``,
-``Forecaster``, ``Seq2Seq`` (encoder-decoder with attention; ``beam_search``).
+``Forecaster`` (with ``recursive_forecast`` and the forecasting baselines ``LinearAR``, ``climatology``,
+``anomaly_forecast``), ``Seq2Seq`` (encoder-decoder with attention; ``beam_search``).
 
     model = SequenceClassifier("lstm", 10, 20, 3, num_layers=2, seed=0)
     logits = model(x, lengths=lengths)          # x (B, T, 10) -> logits (B, 3)
@@ -8,7 +9,8 @@
 
 from .char_lm import CharLM
 from .classifier import FRAMEWORKS, TUTORIAL_MODELS, SequenceClassifier, tutorial_model
-from .forecaster import Forecaster
+from .forecaster import Forecaster, recursive_forecast
+from .baselines import LinearAR, anomaly_forecast, autocorrelation, climatology, rmse_by_lead
 from .beam_search import beam_search
 from .seq2seq import Seq2Seq
 
@@ -19,6 +21,12 @@ __all__ = [
     "FRAMEWORKS",
     "CharLM",
     "Forecaster",
+    "recursive_forecast",
+    "LinearAR",
+    "climatology",
+    "anomaly_forecast",
+    "autocorrelation",
+    "rmse_by_lead",
     "Seq2Seq",
     "beam_search",
 ]

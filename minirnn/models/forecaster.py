@@ -2,7 +2,8 @@
 comes next.
 
 The same model is the regressor of the adding problem (one number after a whole sequence). Training is in
-``minirnn/train.py``; this file holds only the model.
+``minirnn/train.py``; this file holds the model and ``recursive_forecast``, which looks further ahead by
+feeding a one-step model its own predictions. The baselines to compare against are in ``baselines.py``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from ..nn.module import Module
 from ..nn.validation import check_output_grad
 from .char_lm import CELLS, _seeds
 
-__all__ = ["Forecaster"]
+__all__ = ["Forecaster", "recursive_forecast"]
 
 
 class Forecaster(Module):
@@ -120,3 +121,45 @@ class Forecaster(Module):
         if self.rnn.dtype != np.float64:
             parts.append(f"dtype=np.{self.rnn.dtype}")
         return f"Forecaster({', '.join(parts)})"
+
+
+def recursive_forecast(model, x, steps):
+    """Forecast ``steps`` values ahead with a one-step model by feeding it its own predictions.
+
+        w_0 = x;   y_hat_k = model(w_{k-1})[0];   w_k = [w_{k-1}[1:], y_hat_k]        k = 1 .. steps
+
+    Each prediction is appended to the window and the oldest step dropped, so from step 2 on the model reads
+    values it produced itself, never true ones. A model trained one step ahead on true windows (teacher
+    forcing) never saw its own errors as inputs: at test time they carry it to where it was not trained, and
+    the errors compound (*exposure bias*, Bengio et al. 2015, "Scheduled sampling"). A *direct* model
+    (``Forecaster(..., horizon=K)``, ``LinearAR(p, horizon=K)``) is trained on every lead instead.
+
+    Args:
+        model: any callable x (T, N, F) -> (h, N, F) with h >= 1 (only its first lead is used): a
+            ``Forecaster`` (call ``model.eval()`` first if it has dropout) or a fitted ``LinearAR``.
+        x (T, N, F): the windows, all advanced together.  steps (>= 1).
+
+    Returns:
+        y_hat (steps, N, F): y_hat[k - 1] is the forecast k steps after each window.
+
+    Example:
+        >>> f = Forecaster("gru", 1, 8, seed=0)
+        >>> recursive_forecast(f, np.zeros((24, 5, 1)), 12).shape      # 12 months ahead, 5 windows
+        (12, 5, 1)
+    """
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"recursive_forecast: steps must be a positive integer, got {steps!r}")
+    window = np.asarray(x)
+    if window.ndim != 3:
+        raise ValueError(f"recursive_forecast: x must have 3 dimensions (T, N, F), got shape {window.shape}")
+    preds = []
+    for _ in range(int(steps)):
+        y = np.asarray(model(window))
+        if y.ndim != 3 or y.shape[1:] != window.shape[1:]:
+            raise ValueError(
+                f"recursive_forecast: the model must map (T, N, F) = {window.shape} to (h, N, F) with the "
+                f"same N and F (its output is fed back as input), got {y.shape}"
+            )
+        preds.append(y[0])  # (N, F)
+        window = np.concatenate([window[1:], y[:1]], axis=0)  # slide: drop the oldest, append the prediction
+    return np.stack(preds)  # (steps, N, F)
