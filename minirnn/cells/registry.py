@@ -386,20 +386,43 @@ def choose(family: str, where: str = "layer", **arguments) -> Cell:
 
     Each argument counts by its truth value (``proj_size=3`` is on); a cell matches when the arguments it
     lists have its values and every other one is off. No match (a combination no cell implements) is a
-    ValueError.
+    ValueError that names every argument given, with its value, and the combinations the family has (an
+    argument that is off and that no cell of the family lists, like the GRU layer's ``proj_size=0``, is left
+    out of it).
 
     Example:
         >>> choose("gru", reset_after=False).name, choose("lstm", proj_size=0, peepholes=False).name
         ('gru_reset_before', 'lstm')
+        >>> choose("gru", where="GRU", reset_after=False, layer_norm=True)
+        Traceback (most recent call last):
+        ...
+        ValueError: GRU: no GRU cell implements reset_after=False, layer_norm=True; the GRU cells are gru \
+(reset_after=True, layer_norm=False), gru_reset_before (reset_after=False, layer_norm=False), ln_gru \
+(reset_after=True, layer_norm=True) (see minirnn.cells.registry.CELLS)
     """
+    members = [cell for cell in CELLS.values() if (cell.family or cell.name) == family]
+    if not members:
+        raise ValueError(f"{where}: family must be one of {BASE_CELLS}, got {family!r}")
     given = {key: bool(value) for key, value in arguments.items()}
-    for cell in CELLS.values():
+    for cell in members:
         listed = all(given.get(key, False) == value for key, value in cell.switches.items())
         others_off = not any(value for key, value in given.items() if key not in cell.switches)
-        if (cell.family or cell.name) == family and listed and others_off:
+        if listed and others_off:
             return cell
-    on = ", ".join(f"{key}={value!r}" for key, value in arguments.items() if value) or "the defaults"
+    listed_by_family = {key for cell in members for key in cell.switches}
+    shown = {key: value for key, value in arguments.items() if value or key in listed_by_family}
+    keys = list(dict.fromkeys([*shown, *(key for cell in members for key in cell.switches)]))  # given first
+
+    def setting(key, on):                                     # proj_size is a number: on means > 0
+        numeric = not isinstance(arguments.get(key, False), bool)
+        return (f"{key} > 0" if on else f"{key}=0") if numeric else f"{key}={on}"
+
+    combinations = ", ".join(
+        f"{cell.name} ({', '.join(setting(key, cell.switches.get(key, False)) for key in keys)})"
+        for cell in members
+    )
+    given_text = ", ".join(f"{key}={value!r}" for key, value in shown.items()) or "no switches"
     raise ValueError(
-        f"{where}: no {family.upper()} cell implements {on} together; each of these arguments works "
-        "on its own (see minirnn.cells.registry.CELLS)"
+        f"{where}: no {family.upper()} cell implements {given_text}; the {family.upper()} cells are "
+        f"{combinations} (see minirnn.cells.registry.CELLS)"
     )
