@@ -35,7 +35,7 @@ Example:
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 BACKENDS = ("numpy", "numba")
@@ -262,80 +262,57 @@ GRU = Cell(
     keras_options={"reset_after": True},
 )
 
-# The variants (issue #18): each runs in its family's layer, selected by a constructor argument.
-GRU_RESET_BEFORE = Cell(
-    "gru_reset_before",
-    "GRU (reset before)",
-    gates=("r", "z", "n"),
-    states=("h",),
+# The variants (issue #18): each runs in its family's layer, selected by a constructor argument. Each is its base
+# cell with what differs replaced (dataclasses.replace), so that a fact of the base (gates, states, Keras' gate
+# order, ...) is written once; a field a variant does not name is its base's.
+GRU_RESET_BEFORE = replace(
+    GRU,
+    name="gru_reset_before",
+    title="GRU (reset before)",
     module="gru_reset_before",
-    torch_class="",
-    keras_class="GRU",
-    keras_gates=("z", "r", "n"),
+    torch_class="",  # PyTorch's GRU resets after the recurrent product only
     keras_biases=1,
     color="#8c564b",
+    recurrent_mask=False,
     family="gru",
     switches={"reset_after": False},
     keras_options={"reset_after": False},
 )
-LSTM_PROJ = Cell(
-    "lstm_proj",
-    "LSTM (projections)",
-    gates=("i", "f", "g", "o"),
-    states=("h", "c"),
+LSTM_PROJ = replace(
+    LSTM,
+    name="lstm_proj",
+    title="LSTM (projections)",
     module="lstm_proj",
-    torch_class="LSTM",
     keras_class="",
-    keras_gates=("i", "f", "g", "o"),
-    keras_biases=1,
     color="#ff7f0e",
+    recurrent_mask=False,
     family="lstm",
     switches={"proj_size": True},
-    parameters=(
-        ("weight_ih", "W_ih"),
-        ("weight_hh", "W_hh"),
-        ("bias_ih", "b_ih"),
-        ("bias_hh", "b_hh"),
-        ("weight_hr", "W_hr"),
-    ),
+    parameters=LSTM.parameters + (("weight_hr", "W_hr"),),
 )
-LSTM_PEEPHOLE = Cell(
-    "lstm_peephole",
-    "LSTM (peepholes)",
-    gates=("i", "f", "g", "o"),
-    states=("h", "c"),
+LSTM_PEEPHOLE = replace(
+    LSTM,
+    name="lstm_peephole",
+    title="LSTM (peepholes)",
     module="lstm_peephole",
     torch_class="",
     keras_class="",
-    keras_gates=("i", "f", "g", "o"),
-    keras_biases=1,
     color="#9467bd",
+    recurrent_mask=False,
     family="lstm",
     switches={"peepholes": True},
-    parameters=(
-        ("weight_ih", "W_ih"),
-        ("weight_hh", "W_hh"),
-        ("bias_ih", "b_ih"),
-        ("bias_hh", "b_hh"),
-        ("weight_ci", "w_ci"),
-        ("weight_cf", "w_cf"),
-        ("weight_co", "w_co"),
-    ),
+    parameters=LSTM.parameters + (("weight_ci", "w_ci"), ("weight_cf", "w_cf"), ("weight_co", "w_co")),
 )
 
 _LN = (("ln_ih_weight", "g_ih"), ("ln_hh_weight", "g_hh"))
-LN_LSTM = Cell(
-    "ln_lstm",
-    "LN-LSTM",
-    gates=LSTM.gates,
-    states=LSTM.states,
+LN_LSTM = replace(
+    LSTM,
+    name="ln_lstm",
+    title="LN-LSTM",
     module="ln_lstm",
     torch_class="",
     keras_class="",
-    keras_gates=LSTM.keras_gates,
-    keras_biases=1,
     color="#17becf",
-    recurrent_mask=True,
     parameters=LSTM.parameters + _LN + (("ln_c_weight", "g_c"), ("ln_c_bias", "b_c")),
     extra_shapes={
         "ln_ih_weight": ("GH",),
@@ -347,18 +324,15 @@ LN_LSTM = Cell(
     family="lstm",
     switches={"layer_norm": True},
 )
-LN_GRU = Cell(
-    "ln_gru",
-    "LN-GRU",
-    gates=GRU.gates,
-    states=GRU.states,
+LN_GRU = replace(
+    GRU,
+    name="ln_gru",
+    title="LN-GRU",
     module="ln_gru",
     torch_class="",
     keras_class="",
-    keras_gates=GRU.keras_gates,
-    keras_biases=2,
+    keras_options={},
     color="#bcbd22",
-    recurrent_mask=True,
     parameters=GRU.parameters + _LN,
     extra_shapes={"ln_ih_weight": ("GH",), "ln_hh_weight": ("GH",)},
     initial_values={"ln_ih_weight": 1.0, "ln_hh_weight": 1.0},
