@@ -61,3 +61,12 @@ def test_choose_refuses_a_switch_the_family_lacks_and_an_unknown_family():
         registry.choose("rnn", layer_norm=True)
     with pytest.raises(ValueError, match=r"family must be one of \('rnn', 'lstm', 'gru'\), got 'xlstm'"):
         registry.choose("xlstm")
+
+
+def test_a_variant_keeps_its_familys_gates_states_and_framework_gate_orders():
+    variants = [cell for cell in registry.CELLS.values() if cell.family]
+    assert {cell.name for cell in variants} == {"gru_reset_before", "lstm_proj", "lstm_peephole", "ln_lstm", "ln_gru"}
+    for cell in variants:
+        base = registry.CELLS[cell.family]
+        assert (cell.gates, cell.states, cell.keras_gates) == (base.gates, base.states, base.keras_gates), cell.name
+        assert cell.parameters[:4] == base.parameters, cell.name     # W_ih, W_hh, b_ih, b_hh first, extras after

@@ -390,6 +390,12 @@ def test_checking_core_imports_nothing_from_minirnn():
                 assert not any(a.name.split(".")[0] == "minirnn" for a in node.names), path
             if isinstance(node, ast.ImportFrom):
                 assert (node.module or "").split(".")[0] != "minirnn", path
+    allowed = set(sys.stdlib_module_names) | {"numpy", "__future__"}
+    for path in (ROOT / "gradcheck").glob("*.py"):            # at import time: NumPy and the standard library only
+        for node in ast.parse(path.read_text()).body:
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            assert all(name.split(".")[0] in allowed for name in names), (path, names)
     code = ("import sys, gradcheck, gradcheck.cli, gradcheck.plot, gradcheck.example; "
             "assert not [m for m in sys.modules if m.startswith(('minirnn', 'matplotlib'))], sorted(sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
