@@ -262,9 +262,9 @@ GRU = Cell(
     keras_options={"reset_after": True},
 )
 
-# The variants (issue #18): each runs in its family's layer, selected by a constructor argument. Each is its base
-# cell with what differs replaced (dataclasses.replace), so that a fact of the base (gates, states, Keras' gate
-# order, ...) is written once; a field a variant does not name is its base's.
+# The variants (issue #18): each runs in its family's layer, selected by a constructor argument. Each is its
+# base cell with what differs replaced (dataclasses.replace), so that a fact of the base (gates, states,
+# Keras' gate order, ...) is written once; a field a variant does not name is its base's.
 GRU_RESET_BEFORE = replace(
     GRU,
     name="gru_reset_before",
