@@ -265,7 +265,7 @@ def _run_target(args):
             num_samples=args.samples,
             names=names,
         )
-        plot_eps_sweep(sweep, args.sweep, title=f"{args.target}: error against eps")
+        plot_eps_sweep(sweep, args.sweep, title=f"{args.target}: error against eps", chosen_eps=args.eps)
         print(f"eps sweep written to {args.sweep}")
     return [report]
 

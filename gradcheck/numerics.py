@@ -7,106 +7,34 @@ Every derivative here is a central difference in float64,
 taken by perturbing the caller's array *in place* and writing the original value back bit for bit afterwards.
 Its error is a truncation term ~ eps^2 f''' / 6 plus a round-off term ~ u |f| / eps (u = 2.2e-16): the total
 is smallest near eps = 1e-5..1e-6, where it is about 1e-10 for well-scaled functions (``eps_sweep`` draws the
-V-shaped curve).
-float32 is refused: its u = 1.2e-7 makes the round-off term ~1e-1 at eps = 1e-6, which swamps any real bug.
+V-shaped curve). float32 is refused: its u = 1.2e-7 makes the round-off term ~1e-1 at eps = 1e-6, which
+swamps any real bug.
 
 Public functions:
-    numerical_gradient(f, x, df=None, eps=1e-6)    one array's numeric gradient (the CS231n pattern)
-    check_gradients(f, params, grads, ...)         compare analytic gradients of a loss with numeric ones ->
-    Report eps_sweep(f, params, grads, ...)               the same comparison for eps = 1e-2 .. 1e-10
+    numerical_gradient(f, x, df=None, eps=1e-6)   one array's numeric gradient (the CS231n pattern)
+    default_atol(loss_value, eps)                 the round-off level of a central difference of that loss
+    check_gradients(f, params, grads, ...)        analytic gradients of a loss against numeric ones -> Report
+    eps_sweep(f, params, grads, ...)              the same comparison for eps = 1e-2 .. 1e-10
+
+What the checker accepts lives in ``arguments.py``; the check of one tensor (entry by entry or along a random
+direction) and its verdict in ``comparison.py``; the table of results in ``report.py``.
 """
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 
+from .arguments import _call_with_optional_x, _check_eps, _require_float64_array, _scalarise, _sign_pattern
+from .comparison import _check_direction, _check_entries, _entry_indices
 from .progress import Progress
-from .report import Report, Row, reading
+from .report import Report
 
 METHODS = ("full", "sampled", "direction")
 EPS_SWEEP_VALUES = tuple(10.0**-k for k in range(2, 11))  # 1e-2, 1e-3, ..., 1e-10
 _U = np.finfo(np.float64).eps
 
 
-# -- validation
-# ---------------------------------------------------------------------------------------------------------
-def _require_float64_array(label: str, value) -> np.ndarray:
-    """``value`` itself if it is a writeable float64 ndarray, else a ValueError/TypeError saying why and how
-    to fix it."""
-    if not isinstance(value, np.ndarray):
-        raise TypeError(
-            f"{label} must be a float64 numpy array (it is perturbed in place), got {type(value).__name__}; "
-            f"wrap it with np.array({label}, dtype=np.float64) and pass that same array to your function"
-        )
-    if value.dtype == np.float32 or value.dtype == np.float16:
-        raise ValueError(
-            f"{label} is {value.dtype}: finite differences need float64, because {value.dtype} round-off "
-            f"(about {np.finfo(value.dtype).eps:.0e} relative) divided by a small eps swamps the gradient; "
-            f"cast with {label} = {label}.astype(np.float64) and run your function in float64"
-        )
-    if value.dtype != np.float64:
-        raise ValueError(
-            f"{label} must have dtype float64, got {value.dtype}; cast with "
-            f"{label} = {label}.astype(np.float64)"
-        )
-    if not value.flags.writeable:
-        raise ValueError(
-            f"{label} is read-only, but it must be perturbed in place; pass a writeable copy "
-            f"({label}.copy()) and make your function read that copy"
-        )
-    return value
-
-
-def _check_eps(eps) -> float:
-    eps = float(eps)
-    if not (np.isfinite(eps) and eps > 0):
-        raise ValueError(f"eps must be a positive finite number, got {eps!r}")
-    return eps
-
-
-def _call_with_optional_x(f, x):
-    """Call ``f()`` if it takes no positional argument, else ``f(x)`` (the CS231n ``lambda x: ...`` style)."""
-    try:
-        sig = inspect.signature(f)
-        takes_arg = any(
-            p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) and p.default is p.empty
-            for p in sig.parameters.values()
-        )
-    except (TypeError, ValueError):  # builtins without a signature
-        takes_arg = True
-    return f(x) if takes_arg else f()
-
-
-def _scalarise(value, df, label: str) -> float:
-    """The loss ``sum(value * df)``, or ``value`` itself when ``df`` is None and ``value`` is a scalar."""
-    value = np.asarray(value, dtype=np.float64)
-    if df is None:
-        if value.size != 1:
-            raise ValueError(
-                f"{label} returned an array of shape {value.shape} but df is None; return a scalar loss, "
-                f"or pass df (the upstream gradient, same shape as the output) to check sum(f * df)"
-            )
-        return float(value.reshape(()))
-    if value.shape != np.shape(df):
-        raise ValueError(f"df must have the shape of {label}'s output {value.shape}, got {np.shape(df)}")
-    return float(np.sum(value * df))
-
-
-def _sign_pattern(preactivations, params):
-    """Flattened boolean ``pre > 0`` of everything ``preactivations(params)`` returns (array, list or dict of
-    arrays)."""
-    pre = preactivations(params)
-    if isinstance(pre, dict):
-        pre = list(pre.values())
-    if isinstance(pre, (list, tuple)):
-        return np.concatenate([np.asarray(p, dtype=np.float64).ravel() for p in pre]) > 0
-    return np.asarray(pre, dtype=np.float64).ravel() > 0
-
-
-# -- one array, the CS231n pattern
-# ----------------------------------------------------------------------------------------
+# -- one array, the CS231n pattern ------------------------------------------------------------------------
 def numerical_gradient(f, x: np.ndarray, df=None, eps: float = 1e-6) -> np.ndarray:
     """Central-difference gradient of ``sum(f(x) * df)`` with respect to every entry of ``x``.
 
@@ -147,127 +75,6 @@ def numerical_gradient(f, x: np.ndarray, df=None, eps: float = 1e-6) -> np.ndarr
             x[idx] = old  # restored even when f raises
         grad[idx] = (plus - minus) / step
     return grad
-
-
-# -- comparing analytic with numeric
-# -------------------------------------------------------------------------------------
-def _errors(a: np.ndarray, n: np.ndarray):
-    """Entry-wise absolute and relative errors, and the normwise relative error, of analytic a vs numeric
-    n."""
-    abs_err = np.abs(a - n)
-    rel_err = abs_err / np.maximum(np.abs(a) + np.abs(n), 1e-8)
-    norm_rel = float(np.linalg.norm(a - n) / max(np.linalg.norm(a) + np.linalg.norm(n), 1e-8))
-    return abs_err, rel_err, norm_rel
-
-
-def _entry_indices(shape, method: str, num_samples: int, rng: np.random.Generator):
-    """Flat indices of the entries to check: all of them, or ``num_samples`` distinct ones drawn with
-    ``rng``."""
-    size = int(np.prod(shape, dtype=np.int64))
-    if method == "full" or num_samples >= size:
-        return np.arange(size)
-    return np.sort(rng.choice(size, size=num_samples, replace=False))
-
-
-def _verdict(passed, norm_rel, failing, abs_err, noise):
-    """The reading of a row: CS231n's for a passing one; for a failing one "suspicious" only where round-off
-    (every failing error within 10 times ``noise = default_atol(loss, eps)``, the round-off of a central
-    difference)
-    or kinks (a few isolated entries, under 5%) can explain it, else "wrong"."""
-    if passed:
-        verdict = reading(norm_rel)
-        return "suspicious" if verdict == "wrong" else verdict
-    roundoff = bool(np.all(abs_err[failing] <= 10 * noise))
-    isolated = failing.size > 1 and failing.sum() <= 0.05 * failing.size
-    return "suspicious" if roundoff or isolated else "wrong"
-
-
-def _check_entries(
-    loss, arr, analytic, flat_indices, eps, rtol, atol, name, signs, noise, bar=None, offset=0
-):
-    """Row for an entry-wise (full or sampled) check of one tensor."""
-    numeric = np.empty(len(flat_indices))
-    kinked = np.zeros(len(flat_indices), dtype=bool)
-    for j, flat in enumerate(flat_indices):
-        idx = np.unravel_index(flat, arr.shape)
-        old = arr[idx]
-        try:
-            arr[idx] = old + eps
-            plus = loss()
-            sign_plus = signs() if signs else None
-            step = arr[idx]
-            arr[idx] = old - eps
-            minus = loss()
-            sign_minus = signs() if signs else None
-            step = step - arr[idx]
-        finally:
-            arr[idx] = old  # restored even when f raises
-        numeric[j] = (plus - minus) / step
-        if signs:
-            kinked[j] = bool(np.any(sign_plus != sign_minus))
-        if bar is not None:
-            bar.update(offset + j + 1)
-    a = analytic.ravel()[flat_indices]
-    abs_err, rel_err, norm_rel = _errors(a, numeric)
-    scaled = abs_err / (atol + rtol * np.maximum(np.abs(a), np.abs(numeric)))
-    scaled = np.where(np.isnan(scaled), np.inf, scaled)
-    decisive = scaled[~kinked]
-    passed = bool(np.all(decisive <= 1.0)) and bool(np.all(np.isfinite(numeric)))
-    ranking = np.where(kinked, -1.0, scaled) if not kinked.all() else scaled
-    worst = int(np.argmax(ranking))
-    failing = (scaled > 1.0) & ~kinked
-    return Row(
-        name=name,
-        shape=tuple(arr.shape),
-        checked=len(flat_indices),
-        max_abs_error=float(abs_err.max()),
-        max_rel_error=float(rel_err.max()),
-        norm_rel_error=norm_rel,
-        worst_index=tuple(int(i) for i in np.unravel_index(flat_indices[worst], arr.shape)),
-        worst_analytic=float(a[worst]),
-        worst_numeric=float(numeric[worst]),
-        passed=passed,
-        kinks=int(kinked.sum()),
-        verdict=_verdict(passed, norm_rel, failing, abs_err, noise),
-        numeric_zero=bool(np.all(numeric == 0)),
-    )
-
-
-def _check_direction(loss, arr, analytic, rng, eps, rtol, atol, name, signs, noise):
-    """Row for a random-direction check: compare sum(grad * v) with (L(p + eps v) - L(p - eps v)) / 2eps."""
-    v = rng.standard_normal(arr.shape)
-    original = arr.copy()
-    try:
-        arr[...] = original + eps * v
-        plus = loss()
-        sign_plus = signs() if signs else None
-        arr[...] = original - eps * v
-        minus = loss()
-        sign_minus = signs() if signs else None
-    finally:
-        arr[...] = original  # restored even when f raises
-    numeric = (plus - minus) / (2 * eps)
-    a = float(np.sum(analytic * v))
-    abs_err, rel_err, norm_rel = _errors(np.array([a]), np.array([numeric]))
-    kink = bool(np.any(sign_plus != sign_minus)) if signs else False
-    passed = (kink or bool(abs_err[0] <= atol + rtol * max(abs(a), abs(numeric)))) and bool(
-        np.isfinite(numeric)
-    )
-    return Row(
-        name=name,
-        shape=tuple(arr.shape),
-        checked=1,
-        max_abs_error=float(abs_err[0]),
-        max_rel_error=float(rel_err[0]),
-        norm_rel_error=norm_rel,
-        worst_index=None,
-        worst_analytic=a,
-        worst_numeric=float(numeric),
-        passed=passed,
-        kinks=int(kink),
-        verdict=_verdict(passed, norm_rel, np.array([not passed]), abs_err, noise),
-        numeric_zero=bool(numeric == 0),
-    )
 
 
 def default_atol(loss_value: float, eps: float) -> float:

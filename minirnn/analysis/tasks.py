@@ -65,10 +65,7 @@ def train_task(
     opt = optim.Adam(model, lr=lr) if optimizer == "adam" else optim.SGD(model, lr=lr)
 
     def data(n, rng):
-        if task == "adding":
-            x, y = adding_problem(n, T, rng=rng)
-            return x * input_scale, y
-        x, y = copy_memory(n, T, rng=rng, one_hot=True)
+        x, y = adding_problem(n, T, rng=rng) if task == "adding" else copy_memory(n, T, rng=rng, one_hot=True)
         return x * input_scale, y
 
     def loss_and_dout(x, y):
@@ -92,16 +89,8 @@ def train_task(
         return loss, float("nan"), None
 
     try:
-        fit(
-            model,
-            opt,
-            train_step,
-            steps,
-            rng=np.random.default_rng(20_000 + seed),
-            clip_norm=clip or None,
-            progress=progress,
-            desc=f"{title(cell)} {task} T={T}",
-        )
+        fit(model, opt, train_step, steps, rng=np.random.default_rng(20_000 + seed), clip_norm=clip or None,
+            progress=progress, desc=f"{title(cell)} {task} T={T}")
         diverged = False
     except NonFiniteError:  # a non-finite loss or gradient: stop there
         diverged = True

@@ -35,7 +35,7 @@ Example:
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 BACKENDS = ("numpy", "numba")
@@ -262,80 +262,57 @@ GRU = Cell(
     keras_options={"reset_after": True},
 )
 
-# The variants (issue #18): each runs in its family's layer, selected by a constructor argument.
-GRU_RESET_BEFORE = Cell(
-    "gru_reset_before",
-    "GRU (reset before)",
-    gates=("r", "z", "n"),
-    states=("h",),
+# The variants (issue #18): each runs in its family's layer, selected by a constructor argument. Each is its
+# base cell with what differs replaced (dataclasses.replace), so that a fact of the base (gates, states,
+# Keras' gate order, ...) is written once; a field a variant does not name is its base's.
+GRU_RESET_BEFORE = replace(
+    GRU,
+    name="gru_reset_before",
+    title="GRU (reset before)",
     module="gru_reset_before",
-    torch_class="",
-    keras_class="GRU",
-    keras_gates=("z", "r", "n"),
+    torch_class="",  # PyTorch's GRU resets after the recurrent product only
     keras_biases=1,
     color="#8c564b",
+    recurrent_mask=False,
     family="gru",
     switches={"reset_after": False},
     keras_options={"reset_after": False},
 )
-LSTM_PROJ = Cell(
-    "lstm_proj",
-    "LSTM (projections)",
-    gates=("i", "f", "g", "o"),
-    states=("h", "c"),
+LSTM_PROJ = replace(
+    LSTM,
+    name="lstm_proj",
+    title="LSTM (projections)",
     module="lstm_proj",
-    torch_class="LSTM",
     keras_class="",
-    keras_gates=("i", "f", "g", "o"),
-    keras_biases=1,
     color="#ff7f0e",
+    recurrent_mask=False,
     family="lstm",
     switches={"proj_size": True},
-    parameters=(
-        ("weight_ih", "W_ih"),
-        ("weight_hh", "W_hh"),
-        ("bias_ih", "b_ih"),
-        ("bias_hh", "b_hh"),
-        ("weight_hr", "W_hr"),
-    ),
+    parameters=LSTM.parameters + (("weight_hr", "W_hr"),),
 )
-LSTM_PEEPHOLE = Cell(
-    "lstm_peephole",
-    "LSTM (peepholes)",
-    gates=("i", "f", "g", "o"),
-    states=("h", "c"),
+LSTM_PEEPHOLE = replace(
+    LSTM,
+    name="lstm_peephole",
+    title="LSTM (peepholes)",
     module="lstm_peephole",
     torch_class="",
     keras_class="",
-    keras_gates=("i", "f", "g", "o"),
-    keras_biases=1,
     color="#9467bd",
+    recurrent_mask=False,
     family="lstm",
     switches={"peepholes": True},
-    parameters=(
-        ("weight_ih", "W_ih"),
-        ("weight_hh", "W_hh"),
-        ("bias_ih", "b_ih"),
-        ("bias_hh", "b_hh"),
-        ("weight_ci", "w_ci"),
-        ("weight_cf", "w_cf"),
-        ("weight_co", "w_co"),
-    ),
+    parameters=LSTM.parameters + (("weight_ci", "w_ci"), ("weight_cf", "w_cf"), ("weight_co", "w_co")),
 )
 
 _LN = (("ln_ih_weight", "g_ih"), ("ln_hh_weight", "g_hh"))
-LN_LSTM = Cell(
-    "ln_lstm",
-    "LN-LSTM",
-    gates=LSTM.gates,
-    states=LSTM.states,
+LN_LSTM = replace(
+    LSTM,
+    name="ln_lstm",
+    title="LN-LSTM",
     module="ln_lstm",
     torch_class="",
     keras_class="",
-    keras_gates=LSTM.keras_gates,
-    keras_biases=1,
     color="#17becf",
-    recurrent_mask=True,
     parameters=LSTM.parameters + _LN + (("ln_c_weight", "g_c"), ("ln_c_bias", "b_c")),
     extra_shapes={
         "ln_ih_weight": ("GH",),
@@ -347,18 +324,15 @@ LN_LSTM = Cell(
     family="lstm",
     switches={"layer_norm": True},
 )
-LN_GRU = Cell(
-    "ln_gru",
-    "LN-GRU",
-    gates=GRU.gates,
-    states=GRU.states,
+LN_GRU = replace(
+    GRU,
+    name="ln_gru",
+    title="LN-GRU",
     module="ln_gru",
     torch_class="",
     keras_class="",
-    keras_gates=GRU.keras_gates,
-    keras_biases=2,
+    keras_options={},
     color="#bcbd22",
-    recurrent_mask=True,
     parameters=GRU.parameters + _LN,
     extra_shapes={"ln_ih_weight": ("GH",), "ln_hh_weight": ("GH",)},
     initial_values={"ln_ih_weight": 1.0, "ln_hh_weight": 1.0},
@@ -386,20 +360,43 @@ def choose(family: str, where: str = "layer", **arguments) -> Cell:
 
     Each argument counts by its truth value (``proj_size=3`` is on); a cell matches when the arguments it
     lists have its values and every other one is off. No match (a combination no cell implements) is a
-    ValueError.
+    ValueError that names every argument given, with its value, and the combinations the family has (an
+    argument that is off and that no cell of the family lists, like the GRU layer's ``proj_size=0``, is left
+    out of it).
 
     Example:
         >>> choose("gru", reset_after=False).name, choose("lstm", proj_size=0, peepholes=False).name
         ('gru_reset_before', 'lstm')
+        >>> choose("gru", where="GRU", reset_after=False, layer_norm=True)
+        Traceback (most recent call last):
+        ...
+        ValueError: GRU: no GRU cell implements reset_after=False, layer_norm=True; the GRU cells are gru \
+(reset_after=True, layer_norm=False), gru_reset_before (reset_after=False, layer_norm=False), ln_gru \
+(reset_after=True, layer_norm=True) (see minirnn.cells.registry.CELLS)
     """
+    members = [cell for cell in CELLS.values() if (cell.family or cell.name) == family]
+    if not members:
+        raise ValueError(f"{where}: family must be one of {BASE_CELLS}, got {family!r}")
     given = {key: bool(value) for key, value in arguments.items()}
-    for cell in CELLS.values():
+    for cell in members:
         listed = all(given.get(key, False) == value for key, value in cell.switches.items())
         others_off = not any(value for key, value in given.items() if key not in cell.switches)
-        if (cell.family or cell.name) == family and listed and others_off:
+        if listed and others_off:
             return cell
-    on = ", ".join(f"{key}={value!r}" for key, value in arguments.items() if value) or "the defaults"
+    listed_by_family = {key for cell in members for key in cell.switches}
+    shown = {key: value for key, value in arguments.items() if value or key in listed_by_family}
+    keys = list(dict.fromkeys([*shown, *(key for cell in members for key in cell.switches)]))  # given first
+
+    def setting(key, on):                                     # proj_size is a number: on means > 0
+        numeric = not isinstance(arguments.get(key, False), bool)
+        return (f"{key} > 0" if on else f"{key}=0") if numeric else f"{key}={on}"
+
+    combinations = ", ".join(
+        f"{cell.name} ({', '.join(setting(key, cell.switches.get(key, False)) for key in keys)})"
+        for cell in members
+    )
+    given_text = ", ".join(f"{key}={value!r}" for key, value in shown.items()) or "no switches"
     raise ValueError(
-        f"{where}: no {family.upper()} cell implements {on} together; each of these arguments works "
-        "on its own (see minirnn.cells.registry.CELLS)"
+        f"{where}: no {family.upper()} cell implements {given_text}; the {family.upper()} cells are "
+        f"{combinations} (see minirnn.cells.registry.CELLS)"
     )

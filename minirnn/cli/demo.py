@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..nn.optim import Adam
+from ..training import loop as train
+from ..training import recipes as experiments
+
 
 def add_parser(sub) -> None:
     """Declare ``demo`` on the ``minirnn`` subparsers."""
@@ -53,8 +57,6 @@ def cmd_demo(args) -> int:
             f"max |numpy - numba| = {diff:.1e}"
         )
     print()
-    from .train import demo_training
-
     demo_training(seed=args.seed)
     print()
     from ..analysis import vanishing
@@ -65,3 +67,27 @@ def cmd_demo(args) -> int:
     print()
     print("all gradient checks passed" if not failed else f"{len(failed)} gradient check(s) FAILED")
     return 1 if failed else 0
+
+
+def demo_training(seed=0, steps=300) -> float:
+    """The training part of ``minirnn demo``: a GRU learns the adding problem at T=20; returns the test
+    MSE."""
+    exp = experiments.adding("gru", T=20, hidden=32, seed=seed, n_test=500)
+    print(
+        f"Training: a GRU (H=32) learns the adding problem at T=20 for {steps} steps (Adam, lr 3e-3); "
+        f"baseline '{exp.baseline[0]}' has test MSE {exp.baseline[1]:.3f}"
+    )
+    history = train.fit(
+        exp.model,
+        Adam(exp.model, lr=3e-3),
+        exp.train_step,
+        steps,
+        rng=exp.rng,
+        evaluate=exp.evaluate,
+        eval_every=max(1, steps // 3),
+        clip_norm=1.0,
+        desc="adding gru",
+    )
+    for step, value in zip(history["eval_step"], history["eval"]["test_mse"]):
+        print(f"  step {step:>4}: test_mse={value:.4f}")
+    return history["eval"]["test_mse"][-1]

@@ -1,11 +1,10 @@
 """The ``translate`` task of ``minirnn train``: a :class:`~minirnn.models.Seq2Seq` learns human-written dates
-->
-ISO dates, or to reverse / sort digit strings (the output grows with the input: where attention matters).
+-> ISO dates, or to reverse / sort digit strings (the output grows with the input: where attention matters).
 
     exp = translate(attention="additive", data="dates", seed=0)
     history = fit(exp.model, Adam(exp.model, lr=3e-3), exp.train_step, 2000, rng=exp.rng,
-    evaluate=exp.evaluate) exp.evaluate(exp.model)        # {'exact_match': 0.99...}: greedy decoding, whole
-    output right
+                  evaluate=exp.evaluate)
+    exp.evaluate(exp.model)        # {'exact_match': 0.99...}: greedy decoding, whole output right
 
 =========  ===============================================  ============================================
 data       pairs                                            held out
@@ -18,8 +17,8 @@ sort       the same, digits sorted                          the same
 Training: fresh pairs every step (``exp.rng``), teacher forcing, softmax cross-entropy on the target symbols
 and the final ``</s>``; with ``sampling > 0``, scheduled sampling whose probability of feeding the model's own
 prediction rises linearly from 0 to ``sampling`` over the first 300 steps. ``exact_match``: the fraction of
-held-out sources whose
-greedy decoding is exactly the target. Baseline: always answer the test set's most frequent target.
+held-out sources whose greedy decoding is exactly the target. Baseline: always answer the test set's most
+frequent target.
 """
 
 from __future__ import annotations
@@ -85,6 +84,27 @@ def exact_match_by_length(model, pairs) -> dict:
     return {L: float(np.mean(v)) for L, v in sorted(by_length.items())}
 
 
+def _check_arguments(data, T, sampling):
+    """A ValueError naming the argument if ``data``, ``T`` or ``sampling`` is not one the task can use."""
+    if data not in DATA:
+        raise ValueError(f"data must be one of {DATA}, got {data!r}")
+    if not (0 <= sampling <= 1):
+        raise ValueError(f"sampling must lie in [0, 1], got {sampling!r}")
+    if data == "dates" and T is not None:
+        raise ValueError(
+            f"T is the longest digit string of data='reverse' or 'sort'; dates set their own lengths, "
+            f"got T={T!r}"
+        )
+
+
+def _examples(model, pairs, max_len) -> str:
+    """One line per (source, target) pair: the source, the model's greedy output and, if wrong, the target."""
+    outputs = decode_batch(model, [s for s, _ in pairs], max_len)
+    return "\n".join(
+        f"  {s!r} -> {o!r}" + ("" if o == t else f" (should be {t!r})") for o, (s, t) in zip(outputs, pairs)
+    )
+
+
 def translate(
     cell="gru",
     attention="additive",
@@ -108,15 +128,7 @@ def translate(
         ('exact_match', Seq2Seq(src_vocab=13, tgt_vocab=13, hidden_size=8, cell='gru', attention='dot',
         embed_dim=16))
     """
-    if data not in DATA:
-        raise ValueError(f"data must be one of {DATA}, got {data!r}")
-    if not (0 <= sampling <= 1):
-        raise ValueError(f"sampling must lie in [0, 1], got {sampling!r}")
-    if data == "dates" and T is not None:
-        raise ValueError(
-            f"T is the longest digit string of data='reverse' or 'sort'; dates set their own lengths, "
-            f"got T={T!r}"
-        )
+    _check_arguments(data, T, sampling)
     attention = None if attention == "none" else attention
     T = T or DEFAULT_T[data]
     languages = (languages,) if isinstance(languages, str) else tuple(languages)
@@ -149,20 +161,13 @@ def translate(
     def evaluate(model):
         return {"exact_match": exact_match(model, test)}
 
-    def examples(model, n=5):
-        outputs = decode_batch(model, [s for s, _ in test[:n]], max(len(t) for _, t in test) + 5)
-        return "\n".join(
-            f"  {s!r} -> {o!r}" + ("" if o == t else f" (should be {t!r})")
-            for o, (s, t) in zip(outputs, test[:n])
-        )
-
     answer, count = Counter(t for _, t in test).most_common(1)[0]
     info = {
         "T": T if T is not None else max(len(s) for s, _ in test),
         "batch": batch,
         "data": data,
         "attention": attention,
-        "examples": examples,
+        "examples": lambda model, n=5: _examples(model, test[:n], max(len(t) for _, t in test) + 5),
     }
     return Experiment(
         "translate",

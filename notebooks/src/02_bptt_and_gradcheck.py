@@ -169,7 +169,10 @@ print(report)
 #
 # Their sum is smallest where they meet, near $\varepsilon \approx (3u)^{1/3} \approx 10^{-5}$: on log-log axes the
 # error traces a V, slope 2 on the right (large eps), slope −1 on the left. `gradcheck.eps_sweep` runs the same check
-# for $\varepsilon = 10^{-2}, \dots, 10^{-10}$.
+# for $\varepsilon = 10^{-2}, \dots, 10^{-10}$. In the figure the dashed line is the truncation term's slope
+# ($\propto \varepsilon^2$), the dotted one the round-off term's ($\propto u/\varepsilon$), each drawn through the
+# median error at its end of the sweep; the grey vertical line is the $\varepsilon = 10^{-6}$ that `check_gradients`
+# uses; the green band is CS231n's "good" (below $10^{-7}$), the red one its "wrong" (above $10^{-2}$).
 
 # %%
 sweep_good = gradcheck.eps_sweep(loss, p, grads)
@@ -226,7 +229,7 @@ print("torch.autograd.gradcheck's default rtol=1e-3 would accept an error of", f
 
 # %% tags=["readme-figure"]
 sweep_bad = gradcheck.eps_sweep(loss, p, dict(bad, b_ih=tiny["b_ih"]))
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.4))
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 5.6))
 plot_eps_sweep(sweep_good, ax=ax1, title="correct BPTT: a V for every tensor")
 plot_eps_sweep(sweep_bad, ax=ax2, title="h_t for h_{t-1} in dW_hh, and b_ih x 1.001: flat lines")
 ax2.set_ylim(ax1.get_ylim())

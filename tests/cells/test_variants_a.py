@@ -324,7 +324,7 @@ def test_constructor_arguments_choose_the_cell_and_show_in_repr():
 
 
 def test_bad_variant_arguments_are_refused_with_the_reason():
-    with pytest.raises(ValueError, match="no LSTM cell implements proj_size=2, peepholes=True together"):
+    with pytest.raises(ValueError, match="no LSTM cell implements proj_size=2, peepholes=True, layer_norm=False; "):
         LSTM(3, 4, proj_size=2, peepholes=True)
     with pytest.raises(ValueError, match="proj_size must be an integer in 0..hidden_size-1.*got 4"):
         LSTM(3, 4, proj_size=4)

@@ -156,7 +156,59 @@ def test_eps_sweep_is_v_shaped_and_plots(tmp_path):
     assert err[0] > 1e3 * err[best] and err[-1] > 1e2 * err[best]
     assert err[0] == pytest.approx(np.exp(0.7) * 1e-4 / 6 / (2 * np.exp(0.7)), rel=0.05)  # truncation eps^2 f'''/6
     fig = plot_eps_sweep(sweep, tmp_path / "sweep.png")
-    assert (tmp_path / "sweep.png").stat().st_size > 1000 and len(fig.axes[0].lines) == 1
+    assert (tmp_path / "sweep.png").stat().st_size > 1000
+    [line] = [line for line in fig.axes[0].lines if line.get_label() == "x"]      # one line per tensor
+    assert np.allclose(line.get_ydata(), err)
+
+
+def test_eps_sweep_figure_has_a_legend_for_tensors_guides_chosen_eps_and_bands(tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    from PIL import Image
+
+    from gradcheck.plot import plot_eps_sweep
+
+    x, w = np.array([0.7, -0.4]), np.array([0.3])
+    params = {"x": x, "w": w}
+    sweep = gradcheck.eps_sweep(lambda p: float(np.sum(np.exp(p["x"])) * p["w"][0]), params,
+                                {"x": np.exp(x) * w[0], "w": np.array([np.sum(np.exp(x))])})
+    fig = plot_eps_sweep(sweep, tmp_path / "sweep.png", chosen_eps=1e-5)
+    ax = fig.axes[0]
+    legend = ax.get_legend()
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert texts == ["x", "w", r"truncation $\propto \varepsilon^2$", r"round-off $\propto u/\varepsilon$",
+                     r"chosen $\varepsilon = 10^{-5}$", r"good: error $< 10^{-7}$", r"wrong: error $> 10^{-2}$"]
+    assert min(t.get_fontsize() for t in legend.get_texts()) >= 9
+    assert min(t.get_fontsize() for t in [ax.xaxis.label, ax.yaxis.label, ax.title, *ax.get_xticklabels()]) >= 9
+    lines = {line.get_label(): line for line in ax.lines}
+    eps = np.array(sweep["eps"])
+    trunc, roundoff = lines[texts[2]], lines[texts[3]]
+    # the guides have slopes 2 and -1 on log-log axes, anchored at the median error at the largest/smallest eps
+    tx, ty = np.log10(trunc.get_xdata()), np.log10(trunc.get_ydata())
+    rx, ry = np.log10(roundoff.get_xdata()), np.log10(roundoff.get_ydata())
+    assert np.polyfit(tx, ty, 1)[0] == pytest.approx(2) and np.polyfit(rx, ry, 1)[0] == pytest.approx(-1)
+    first = np.median([sweep["max_rel_error"][k][0] for k in ("x", "w")])
+    assert np.interp(np.log10(eps[0]), tx, ty) == pytest.approx(np.log10(first))
+    assert list(lines[texts[4]].get_xdata()) == [1e-5, 1e-5]                  # the vertical line at chosen_eps
+    renderer = fig.canvas.get_renderer()
+    assert legend.get_window_extent(renderer).y1 < ax.get_window_extent(renderer).y0   # below, hiding no data
+    with Image.open(tmp_path / "sweep.png") as png:
+        assert png.info["dpi"][0] == pytest.approx(150, abs=0.5)
+
+
+def test_cli_sweep_marks_the_eps_of_the_check(tmp_path, monkeypatch):
+    import matplotlib
+    matplotlib.use("Agg")
+    import gradcheck.plot
+
+    drawn = []
+    original = gradcheck.plot.plot_eps_sweep
+    monkeypatch.setattr(gradcheck.plot, "plot_eps_sweep", lambda *a, **k: drawn.append(original(*a, **k)))
+    path = tmp_path / "sweep.png"
+    assert main(["--target", "gradcheck.example:loss_and_grads", "--eps", "1e-5", "--sweep", str(path)]) == 0
+    assert path.stat().st_size > 1000
+    chosen = [line for line in drawn[0].axes[0].lines if line.get_label().startswith("chosen")]
+    assert [list(line.get_xdata()) for line in chosen] == [[1e-5, 1e-5]]
 
 
 # -- report ---------------------------------------------------------------------------------------------------------------
@@ -338,6 +390,12 @@ def test_checking_core_imports_nothing_from_minirnn():
                 assert not any(a.name.split(".")[0] == "minirnn" for a in node.names), path
             if isinstance(node, ast.ImportFrom):
                 assert (node.module or "").split(".")[0] != "minirnn", path
+    allowed = set(sys.stdlib_module_names) | {"numpy", "__future__"}
+    for path in (ROOT / "gradcheck").glob("*.py"):            # at import time: NumPy and the standard library only
+        for node in ast.parse(path.read_text()).body:
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            assert all(name.split(".")[0] in allowed for name in names), (path, names)
     code = ("import sys, gradcheck, gradcheck.cli, gradcheck.plot, gradcheck.example; "
             "assert not [m for m in sys.modules if m.startswith(('minirnn', 'matplotlib'))], sorted(sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
