@@ -1,13 +1,13 @@
 """The two products every time step of a recurrent layer makes, timed alone in each library's BLAS: the
-forward ``h W_hh^T`` (B, H) x (H, G*H) and the backward ``dgates W_hh`` (B, G*H) x (G*H, H), with G the number of
-gate blocks (1 RNN, 3 GRU, 4 LSTM). At the speed benchmark's large size these products are most of a step,
+forward ``h W_hh^T`` (B, H) x (H, G*H) and the backward ``dgates W_hh`` (B, G*H) x (G*H, H), with G the number
+of gate blocks (1 RNN, 3 GRU, 4 LSTM). At the speed benchmark's large size these products are most of a step,
 so the peers' per-call GEMM speed bounds how far minirnn (NumPy's OpenBLAS) can be ahead of them.
 
     python benchmarks/step_gemm.py                 # B=64, H=512 (the large size), 1 thread
     python benchmarks/step_gemm.py --B 32 --H 128  # the medium size
 
-Contenders: NumPy ``@`` (OpenBLAS: what minirnn's loops call), ``torch.mm`` (torch's own GEMM), both with their
-Python call (about 1-3 us), and ``jnp.dot`` inside a jitted loop (XLA, without JAX's dispatch, as in its
+Contenders: NumPy ``@`` (OpenBLAS: what minirnn's loops call), ``torch.mm`` (torch's own GEMM), both with
+their Python call (about 1-3 us), and ``jnp.dot`` inside a jitted loop (XLA, without JAX's dispatch, as in its
 ``lax.scan``); each one's inputs are its own arrays, made once. Interleaved blocks, medians.
 
 Example:
