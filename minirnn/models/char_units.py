@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["unit_activations", "unit_correlations"]
+__all__ = ["unit_activations", "unit_correlations", "plot_unit_text"]
 
 
 def unit_activations(model, text):
@@ -94,3 +94,60 @@ def unit_correlations(activations, feature):
     norm = np.sqrt((a**2).sum(axis=0) * (f**2).sum())  # (H,)
     dot = f @ a  # (H,)
     return np.divide(dot, norm, out=np.zeros_like(dot), where=norm > 0)
+
+
+def plot_unit_text(text, activation, label="activation", title=None, path=None, max_cols=80):
+    """Draw ``text`` as it is laid out, each character on a background coloured by the unit's activation there.
+
+    Red is above zero, blue below, white at zero, on a scale symmetric about zero (the largest |activation|
+    in the stretch). Lines longer than ``max_cols`` are cut in the drawing only (shown with a final "…").
+    Karpathy et al. (2015) drew their LSTM cells this way.
+
+    Args:
+        text: str of N characters (newlines start new rows).  activation: (N,) array, the unit over ``text``.
+        label: the colour bar's label (math allowed).  title: the figure's title.  path: a PNG to save (150 dpi).
+
+    Returns:
+        the matplotlib Figure.
+
+    Example:
+        >>> fig = plot_unit_text("if x:\\n    y = 'a'", np.linspace(-1, 1, 17), label="$c_t[3]$")
+        >>> len(fig.axes)        # the text and its colour bar
+        2
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import Normalize
+
+    from ..analysis import style
+
+    act = np.asarray(activation, dtype=np.float64)
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"text must be a non-empty str, got {text!r:.40}")
+    if act.shape != (len(text),) or not np.all(np.isfinite(act)):
+        raise ValueError(f"activation must be finite with shape (len(text),) = ({len(text)},), got {act.shape}")
+    lines = text.split("\n")
+    cols = min(max_cols, max(len(line) for line in lines) + 1)
+    scale = float(np.max(np.abs(act))) or 1.0
+    norm, cmap = Normalize(-scale, scale), plt.get_cmap("RdBu_r")
+    with style.house():
+        fig, ax = plt.subplots(figsize=(min(style.MAX_WIDTH, 1.0 + 0.118 * cols), 0.6 + 0.205 * len(lines)))
+        i = 0  # position in text
+        for row, line in enumerate(lines):
+            for col, ch in enumerate(line + "\n"):
+                if i >= len(text):
+                    break
+                if col < cols:
+                    ax.add_patch(plt.Rectangle((col, -row - 1), 1, 1, color=cmap(norm(act[i])), lw=0))
+                    shown = "…" if col == cols - 1 and col < len(line) else ("" if ch == "\n" else ch)
+                    ax.text(col + 0.5, -row - 0.5, shown, ha="center", va="center", family="monospace",
+                            fontsize=10)
+                i += 1
+        ax.set(xlim=(0, cols), ylim=(-len(lines), 0), xticks=[], yticks=[])
+        ax.grid(False)
+        bar = fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, fraction=0.025, pad=0.01)
+        bar.set_label(label)
+        if title:
+            ax.set_title(title)
+        if path is not None:
+            style.save(fig, path)
+    return fig

@@ -90,3 +90,26 @@ def test_unit_activations_refuse_a_model_without_vocabulary_and_empty_text():
         unit_activations(CharLM(5, 4, seed=0), "ab")
     with pytest.raises(ValueError, match="non-empty str"):
         unit_activations(CharLM("ab", 4, seed=0), "")
+
+
+def test_plot_unit_text_colours_each_character_by_its_activation(tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+    from minirnn.models.char_units import plot_unit_text
+
+    text = "ab\n c"
+    act = np.array([2.0, -2.0, 0.0, 1.0, 0.5])
+    fig = plot_unit_text(text, act, label="$c_t$", path=tmp_path / "u.png")
+    ax = fig.axes[0]
+    cmap = plt.get_cmap("RdBu_r")
+    faces = [p.get_facecolor() for p in ax.patches]
+    assert len(faces) == len(text)                              # one box per character, the newline's too
+    np.testing.assert_allclose(faces[0], cmap(1.0))            # the largest activation: the red end
+    np.testing.assert_allclose(faces[1], cmap(0.0))            # the most negative: the blue end
+    np.testing.assert_allclose(faces[4], cmap(0.5 + 0.5 * 0.5 / 2.0))
+    assert [t.get_text() for t in ax.texts] == ["a", "b", "", " ", "c"]
+    assert (tmp_path / "u.png").stat().st_size > 1000
+    with pytest.raises(ValueError, match=r"shape \(len\(text\),\) = \(5,\)"):
+        plot_unit_text(text, act[:4])
+    plt.close(fig)
