@@ -1,6 +1,6 @@
 """Does the character LSTM grow a unit that tracks strings or indentation? Notebook 5's model over 5 seeds.
 
-    python benchmarks/char_units.py                  # 5 seeds, resumable (benchmarks/results/char_units.jsonl)
+    python benchmarks/char_units.py           # 5 seeds, resumable (benchmarks/results/char_units.jsonl)
     python benchmarks/char_units.py --table          # the table of the saved results only
 
 The setup is notebook 5's full size: ``CharLM`` (LSTM, H = 128, embed_dim 32) on the standard-library corpus
@@ -10,12 +10,12 @@ gradient norm clipped to 1, :data:`STEPS` steps (about 8 passes over the trainin
 :data:`PROBE` held-out characters from a zero state (``minirnn.models.char_units.unit_activations``) and every
 unit's hidden state h_t and cell state c_t is correlated (Pearson r) with the two features of
 ``minirnn.data.code_features`` (in_string: 1 inside any string literal, triple-quoted ones included;
-indentation: leading spaces of the current line), computed on the whole corpus and sliced, so that the held-out
-text starts in the right state. A unit counts as **found** when its |r| reaches :data:`FOUND` (the best
-untrained unit of notebook 5 reaches about 0.2).
+indentation: leading spaces of the current line), computed on the whole corpus and sliced, so that the
+held-out text starts in the right state. A unit counts as **found** when its |r| reaches :data:`FOUND` (the
+best untrained unit of notebook 5 reaches about 0.2).
 
-Each run's row is appended to ``--results`` as it finishes (``minirnn/analysis/sweep.py``); rerunning skips the
-seeds already there.
+Each run's row is appended to ``--results`` as it finishes (``minirnn/analysis/sweep.py``); rerunning skips
+the seeds already there.
 """
 
 from __future__ import annotations
@@ -113,7 +113,10 @@ def table(rows) -> str:
         f"{len(rows)} seeds, {rows[0]['job']['steps'] if rows else STEPS} steps each, found: |r| >= {FOUND}; "
         f"held-out bits/char per seed: " + ", ".join(f"{r['bits_per_char']:.2f}" for r in rows),
         "",
-        "| feature | state | found in | trained: best r per seed (unit) | untrained control: best r per seed |",
+        (
+            "| feature | state | found in | trained: best r per seed (unit) "
+            "| untrained control: best r per seed |"
+        ),
         "|---|---|---|---|---|",
     ]
     for name in FEATURES:

@@ -4,9 +4,9 @@
     r = unit_correlations(acts["c"], indentation)             # (H,) Pearson r of each unit with the feature
     k = int(np.argmax(np.abs(r)))                              # the unit that tracks it best
 
-Karpathy, Johnson & Fei-Fei (2015), "Visualizing and Understanding Recurrent Networks", found single LSTM cells
-that track quotes, line length and indentation this way. A correlation means little alone: the best of H units
-of an *untrained* model (the same search, same text) shows how large |r| gets by chance.
+Karpathy, Johnson & Fei-Fei (2015), "Visualizing and Understanding Recurrent Networks", found single LSTM
+cells that track quotes, line length and indentation this way. A correlation means little alone: the best of
+H units of an *untrained* model (the same search, same text) shows how large |r| gets by chance.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def unit_correlations(activations, feature):
 
 
 def plot_unit_text(text, activation, label="activation", title=None, path=None, max_cols=80):
-    """Draw ``text`` as it is laid out, each character on a background coloured by the unit's activation there.
+    """Draw ``text`` as laid out, each character on a background coloured by the unit's activation there.
 
     Red is above zero, blue below, white at zero, on a scale symmetric about zero (the largest |activation|
     in the stretch). Lines longer than ``max_cols`` are cut in the drawing only (shown with a final "…").
@@ -105,7 +105,8 @@ def plot_unit_text(text, activation, label="activation", title=None, path=None, 
 
     Args:
         text: str of N characters (newlines start new rows).  activation: (N,) array, the unit over ``text``.
-        label: the colour bar's label (math allowed).  title: the figure's title.  path: a PNG to save (150 dpi).
+        label: the colour bar's label (math allowed).  title: the figure's title.
+        path: a PNG to save (150 dpi).
 
     Returns:
         the matplotlib Figure.
@@ -124,7 +125,9 @@ def plot_unit_text(text, activation, label="activation", title=None, path=None, 
     if not isinstance(text, str) or not text:
         raise ValueError(f"text must be a non-empty str, got {text!r:.40}")
     if act.shape != (len(text),) or not np.all(np.isfinite(act)):
-        raise ValueError(f"activation must be finite with shape (len(text),) = ({len(text)},), got {act.shape}")
+        raise ValueError(
+            f"activation must be finite with shape (len(text),) = ({len(text)},), got {act.shape}"
+        )
     lines = text.split("\n")
     cols = min(max_cols, max(len(line) for line in lines) + 1)
     scale = float(np.max(np.abs(act))) or 1.0

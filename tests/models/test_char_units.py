@@ -1,7 +1,6 @@
 """code_features against Python's own tokenizer; unit_activations against the layer run in one call;
 unit_correlations against np.corrcoef."""
 import io
-import os
 import tokenize
 
 import numpy as np
@@ -81,7 +80,7 @@ def test_unit_activations_match_the_layer_run_over_the_whole_text(cell):
     np.testing.assert_allclose(acts["h"], out[:, 0], rtol=1e-12, atol=1e-12)
     assert ("c" in acts) == (cell == "lstm")
     if cell == "lstm":                                                   # c at the end: the final state's
-        _, (h_n, c_n) = lm.rnn(lm.embed(lm.vocab.encode(text)[:, None]))
+        _, (_, c_n) = lm.rnn(lm.embed(lm.vocab.encode(text)[:, None]))
         np.testing.assert_allclose(acts["c"][-1], c_n[-1, 0], rtol=1e-12)
 
 
