@@ -11,8 +11,8 @@ gradient norm clipped to 1, :data:`STEPS` steps (about 8 passes over the trainin
 unit's hidden state h_t and cell state c_t is correlated (Pearson r) with the two features of
 ``minirnn.data.code_features`` (in_string: 1 inside any string literal, triple-quoted ones included;
 indentation: leading spaces of the current line), computed on the whole corpus and sliced, so that the
-held-out text starts in the right state. A unit counts as **found** when its |r| reaches :data:`FOUND` (the
-best untrained unit of notebook 5 reaches about 0.2).
+held-out text starts in the right state. A unit counts as **found** when its |r| reaches :data:`FOUND` and
+twice the best |r| of the untrained model of the same seed (same feature and state).
 
 Each run's row is appended to ``--results`` as it finishes (``minirnn/analysis/sweep.py``); rerunning skips
 the seeds already there.
@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 
 STEPS, EVERY, PROBE = 3000, 500, 10_000
 H, EMBED, B, T, LR = 128, 32, 16, 32, 5e-3
-#: A unit is "found" when |r| with the feature reaches this.
+#: A unit is "found" when |r| with the feature reaches this, and at least twice the control's best |r|.
 FOUND = 0.4
 FEATURES = ("in_string", "indentation")
 
@@ -110,7 +110,8 @@ def table(rows) -> str:
     """One Markdown line per feature and state: found in how many seeds, best |r| per seed, the control's."""
     rows = sorted(rows, key=lambda r: r["job"]["seed"])
     lines = [
-        f"{len(rows)} seeds, {rows[0]['job']['steps'] if rows else STEPS} steps each, found: |r| >= {FOUND}; "
+        f"{len(rows)} seeds, {rows[0]['job']['steps'] if rows else STEPS} steps each, found: |r| >= {FOUND} "
+        "and >= 2 x the untrained best |r| of the same seed; "
         f"held-out bits/char per seed: " + ", ".join(f"{r['bits_per_char']:.2f}" for r in rows),
         "",
         (
@@ -124,12 +125,21 @@ def table(rows) -> str:
             key = f"{name}/{state}"
             tr = [r["trained"][key] for r in rows]
             un = [r["untrained"][key][1] for r in rows]
-            found = sum(abs(r) >= FOUND for _, r in tr)
+            found = sum(abs(r) >= FOUND and abs(r) >= 2 * abs(u) for (_, r), u in zip(tr, un))
             lines.append(
                 f"| {name} | {state}_t | {found}/{len(rows)} | "
                 + ", ".join(f"{r:+.2f} ({k})" for k, r in tr)
                 + f" | {', '.join(f'{r:+.2f}' for r in un)} (max |r| {max(map(abs, un), default=0):.2f}) |"
             )
+    if rows:
+        lines += ["", "best |r| during training, median over seeds [min, max], at steps "
+                  + ", ".join(map(str, rows[0]["eval_step"])) + ":"]
+        for key in (f"{name}/{state}" for name in FEATURES for state in ("h", "c")):
+            curve = np.array([r["eval"][key] for r in rows])  # (seeds, evals)
+            lines.append(f"  {key}: " + ", ".join(
+                f"{np.median(c):.2f} [{c.min():.2f}, {c.max():.2f}]" for c in curve.T))
+        loss = np.array([r["eval"]["test_loss"] for r in rows]) / math.log(2)
+        lines.append("  held-out bits/char: " + ", ".join(f"{np.median(c):.2f}" for c in loss.T))
     return "\n".join(lines)
 
 
