@@ -2,7 +2,7 @@
 
 Pascanu, Mikolov & Bengio (2013, "On the difficulty of training recurrent neural networks", section 3, fig. 6)
 draw the error surface of a single-unit recurrent network and show that it has walls: where a small change of
-the weights moves the state across a bifurcation, the loss jumps, and the gradient on the wall is huge. A plain
+the weights moves the state across a bifurcation, the loss jumps and the gradient on the wall is huge. A plain
 gradient step taken there throws the parameters far away; rescaling the gradient to a fixed norm when it is
 larger (norm clipping) keeps the step short. The model here (``tanh`` inside, as in their one-unit example,
 where the nonlinearity sits on the previous state)::
@@ -98,6 +98,18 @@ def cliff_grad(w, b, T=50, h0=0.5, target=0.7):
     return loss, dw, db
 
 
+def cliff_growth(w, b, T=50, h0=0.5):
+    """|dh_T/dh_0| = prod_{t=1..T} |w (1 - tanh(h_{t-1})^2)|: how much the gradient grows through time from
+    the loss back to h_0 (the ratio |delta_0| / |delta_T| of the module docstring).
+
+    Example:
+        >>> float(cliff_growth(2.0, 0.0, T=1, h0=0.0))      # one step at tanh's steepest point: w
+        2.0
+    """
+    hs = cliff_states(w, b, T, h0)
+    return np.prod(np.abs(w * (1.0 - np.tanh(hs[:-1]) ** 2)), axis=0)
+
+
 def descend(start, lr=0.1, steps=60, max_norm=None, T=50, h0=0.5, target=0.7):
     """Gradient descent on L(w, b) from ``start`` = (w, b), clipped to ``max_norm`` (None: not clipped).
 
@@ -172,6 +184,8 @@ def cliff_demo(
         "start": np.array(start, dtype=np.float64),
         "max_norm": max_norm,
         "lr": lr,
+        "T": T,
+        "h0": h0,
         "w": w,
         "b": b,
         "loss": surface,
@@ -182,12 +196,13 @@ def cliff_demo(
 
 def cliff_summary(res):
     """The numbers the figure and the command report, per descent: the largest gradient norm (and its step),
-    the longest step taken, the final loss and the final (w, b).
+    the through-time growth |dh_T/dh_0| there (:func:`cliff_growth`), the longest step taken, the final loss
+    and the final (w, b).
 
     Example:
         >>> s = cliff_summary(cliff_demo(steps=3, n=5, T=10))
         >>> sorted(s["clipped"])
-        ['final_loss', 'final_point', 'longest_step', 'max_grad_norm', 'max_grad_step']
+        ['final_loss', 'final_point', 'growth_at_max', 'longest_step', 'max_grad_norm', 'max_grad_step']
     """
     out = {}
     for name in ("unclipped", "clipped"):
@@ -197,6 +212,7 @@ def cliff_summary(res):
         out[name] = {
             "max_grad_norm": float(d["grad_norm"][k]),
             "max_grad_step": k,
+            "growth_at_max": float(cliff_growth(*d["path"][k], res["T"], res["h0"])),
             "longest_step": float(np.nanmax(d["step"])),
             "final_loss": float(d["loss"][finite[-1]]),
             "final_point": d["path"][finite[-1]].tolist(),
@@ -248,7 +264,7 @@ def plot_cliff(res, path=None):
         for name, color in (("unclipped", "#ff7f0e"), ("clipped", "#d62728")):
             g = res[name]["grad_norm"]
             ax2.plot(np.arange(len(g)), g, color=color, marker="o", ms=3, lw=1.5, label=name)
-        ax2.axhline(res["max_norm"], color="0.4", ls=":", lw=1, label=f"clipping threshold {res['max_norm']:g}")
+        ax2.axhline(res["max_norm"], color="0.4", ls=":", lw=1, label=f"threshold {res['max_norm']:g}")
         ax2.set_yscale("log")
         ax2.set_xlabel("gradient-descent step")
         ax2.set_ylabel(r"$\|\nabla L\|$ (before clipping)")

@@ -46,8 +46,8 @@ def clipping_traces(
     Returns:
         dict ``protocol``, ``growth`` (S,), and ``clipped`` / ``unclipped`` -> dict ``loss``, ``grad_norm``
         (S, steps), ``test`` (S,) (NaN where training diverged), ``growth_end`` (S,) the growth through
-        time at the last weights (just before the step that diverged, if one did); with ``eval_every`` also ``eval_step``
-        (E,) and ``eval_loss`` (S, E) per run.
+        time at the last weights (just before the step that diverged, if one did); with ``eval_every``
+        also ``eval_step`` (E,) and ``eval_loss`` (S, E) per run.
     """
     from ..data import adding_problem
 
@@ -133,7 +133,8 @@ def clipping_rescue(
         >>> res["clipped"]["eval_loss"].shape, res["clipped"]["learned"].dtype
         ((1, 3), dtype('bool'))
     """
-    res = clipping_traces(gain, T, hidden, input_scale, steps, batch, lr, max_norm, seeds, progress, eval_every)
+    args = (gain, T, hidden, input_scale, steps, batch, lr, max_norm, seeds, progress, eval_every)
+    res = clipping_traces(*args)
     res["protocol"]["solved"] = f"learned = held-out MSE < {threshold:g}"
     res["threshold"], res["max_norm"] = threshold, max_norm
     for name in ("unclipped", "clipped"):

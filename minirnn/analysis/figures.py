@@ -378,8 +378,8 @@ def plot_clipping_rescue(res, path=None):
         a.set_xlabel("SGD step")
     ax.set_ylabel("global gradient norm (before clipping)")
     ax.set_title(
-        rf"$W_{{hh}}$ = {res['gain']:g} $Q$: $\|\partial L/\partial h_0\| / \|\partial L/\partial h_{{T-1}}\|$"
-        rf" at init {np.median(res['growth']):.1f} (median)",
+        rf"$W_{{hh}}$ = {res['gain']:g} $Q$: at init $\|\partial L/\partial h_0\|"
+        rf" / \|\partial L/\partial h_{{T-1}}\|$ = {np.median(res['growth']):.1f} (median)",
         fontsize=11,
     )
     ax2.set_ylabel("held-out MSE (200 sequences)")

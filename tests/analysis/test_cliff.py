@@ -1,5 +1,6 @@
-"""Pascanu's cliff on a one-unit RNN: the scalar BPTT gradient is exact (finite differences, torch autograd), a
-clipped step is exactly lr * max_norm long, and on the demo's start the unclipped step is thrown off the wall."""
+"""Pascanu's cliff on a one-unit RNN: the scalar BPTT gradient is exact (finite differences, torch autograd),
+a clipped step is exactly lr * max_norm long, and on the demo's start the unclipped step is thrown off the
+wall."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -40,6 +41,14 @@ def test_one_step_is_the_closed_form():
     np.testing.assert_allclose(hs[1], [0.3, 2.0 * np.tanh(0.5) + 0.3])
 
 
+def test_growth_through_time_is_the_derivative_of_h_T_with_respect_to_h_0():
+    eps = 1e-6
+    for w, b in ((1.29, -0.1), (1.0, 0.0), (1.3, -0.12)):             # |dh_T/dh_0| = 15, 0.066, 2.7e-4
+        up = cliff.cliff_states(w, b, T=30, h0=0.5 + eps)[-1]
+        down = cliff.cliff_states(w, b, T=30, h0=0.5 - eps)[-1]
+        assert cliff.cliff_growth(w, b, T=30) == pytest.approx(abs(up - down) / (2 * eps), rel=1e-5)
+
+
 def test_a_clipped_step_is_exactly_lr_times_the_threshold_when_the_gradient_is_larger():
     d = cliff.descend((2.5, -0.3), lr=0.05, steps=40, max_norm=1.0)
     big = d["grad_norm"] > 1.0
@@ -58,6 +67,7 @@ def test_on_the_demo_start_the_unclipped_step_is_thrown_off_the_wall_and_the_cli
     assert c["longest_step"] == pytest.approx(0.05)                    # lr * max_norm, never more
     assert np.hypot(*np.subtract(u["final_point"], c["final_point"])) > 10
     assert c["final_loss"] < 0.01
+    assert u["growth_at_max"] > 10 > 1 > c["growth_at_max"]            # |dh_T/dh_0|: 43 at the wall
 
 
 def test_bad_arguments_name_themselves():
