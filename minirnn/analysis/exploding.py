@@ -79,21 +79,22 @@ def clipping_traces(
         x = adding_problem(1, T, seed=40_000 + s)[0] * input_scale
         res["growth"][s] = decay_ratio(gradient_norms(_gain_rnn(gain, hidden, 2, s), x, np.ones((1, hidden))))
         for name, clip in (("unclipped", None), ("clipped", max_norm)):
-            layer, _, h = train_task(
-                "adding",
-                "rnn",
-                T,
-                hidden,
-                steps,
-                batch,
-                lr,
-                clip=clip,
-                seed=s,
-                optimizer="sgd",
-                input_scale=input_scale,
-                layer=_gain_rnn(gain, hidden, 2, s),
-                eval_every=eval_every,
-            )
+            with np.errstate(over="ignore", invalid="ignore"):  # an unclipped run may overflow: it is recorded
+                layer, _, h = train_task(
+                    "adding",
+                    "rnn",
+                    T,
+                    hidden,
+                    steps,
+                    batch,
+                    lr,
+                    clip=clip,
+                    seed=s,
+                    optimizer="sgd",
+                    input_scale=input_scale,
+                    layer=_gain_rnn(gain, hidden, 2, s),
+                    eval_every=eval_every,
+                )
             with np.errstate(all="ignore"):  # the weights of the last step taken (before a divergence)
                 res[name]["growth_end"][s] = decay_ratio(gradient_norms(layer, x, np.ones((1, hidden))))
             for k in ("loss", "grad_norm", "test") + (("eval_loss",) if eval_every > 0 else ()):

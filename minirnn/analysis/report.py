@@ -303,6 +303,9 @@ def run(
                 f"max gradient norm median {np.median(d['max_grad_norm']):.2g}; growth through time at the "
                 f"last weights median {np.median(d['growth_end']):.2g}"
             )
+            stopped = [int(np.argmax(~np.isfinite(g))) for g in d["grad_norm"] if not np.all(np.isfinite(g))]
+            if stopped:
+                echo(f"  {name}: the gradient norm overflowed at steps {stopped}")
     if "cliff" in experiments:
         res = cliff_demo()
         res["summary"] = cliff_summary(res)
