@@ -80,7 +80,7 @@ def cliff_grad(w, b, T=50, h0=0.5, target=0.7):
 
     Example:
         >>> _, dw, db = cliff_grad(0.0, 0.2, T=3, target=0.7)
-        >>> float(db)                      # h_T = b: dL/db = 2 (b - y)
+        >>> round(float(db), 12)           # h_T = b: dL/db = 2 (b - y)
         -1.0
     """
     _check(T, h0, target)
@@ -252,8 +252,8 @@ def plot_cliff(res, path=None):
                         if z[i] != a[i])
                 edge = a + 0.97 * t * (z - a)
                 ax.annotate("", xy=edge, xytext=a, arrowprops=dict(arrowstyle="->", color=color, lw=2))
-                ax.text(*edge, f"thrown to\n({z[0]:.1f}, {z[1]:.1f})", color=color, fontsize=10,
-                        ha="right", va="top")
+                ax.annotate(f"thrown to\n({z[0]:.1f}, {z[1]:.1f})", xy=edge, xytext=(-12, -4),
+                            textcoords="offset points", color=color, fontsize=10, ha="right", va="top")
         ax.plot(*res["start"], marker="*", color="black", ms=12, ls="none", label="start")
         ax.set_xlim(box[0], box[1])
         ax.set_ylim(box[2], box[3])

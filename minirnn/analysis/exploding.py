@@ -42,6 +42,7 @@ def clipping_traces(
     time: a linear RNN would give gain^(T-1) exactly.
 
     With ``eval_every`` > 0 the held-out MSE (200 fixed sequences) is measured every ``eval_every`` steps.
+    (Over 60 lines because the protocol record and the result arrays are spelled out where they are filled.)
 
     Returns:
         dict ``protocol``, ``growth`` (S,), and ``clipped`` / ``unclipped`` -> dict ``loss``, ``grad_norm``
@@ -79,22 +80,10 @@ def clipping_traces(
         x = adding_problem(1, T, seed=40_000 + s)[0] * input_scale
         res["growth"][s] = decay_ratio(gradient_norms(_gain_rnn(gain, hidden, 2, s), x, np.ones((1, hidden))))
         for name, clip in (("unclipped", None), ("clipped", max_norm)):
+            kw = dict(clip=clip, seed=s, optimizer="sgd", input_scale=input_scale, eval_every=eval_every)
             with np.errstate(over="ignore", invalid="ignore"):  # an unclipped run may overflow: it is recorded
-                layer, _, h = train_task(
-                    "adding",
-                    "rnn",
-                    T,
-                    hidden,
-                    steps,
-                    batch,
-                    lr,
-                    clip=clip,
-                    seed=s,
-                    optimizer="sgd",
-                    input_scale=input_scale,
-                    layer=_gain_rnn(gain, hidden, 2, s),
-                    eval_every=eval_every,
-                )
+                layer, _, h = train_task("adding", "rnn", T, hidden, steps, batch, lr,
+                                         layer=_gain_rnn(gain, hidden, 2, s), **kw)
             with np.errstate(all="ignore"):  # the weights of the last step taken (before a divergence)
                 res[name]["growth_end"][s] = decay_ratio(gradient_norms(layer, x, np.ones((1, hidden))))
             for k in ("loss", "grad_norm", "test") + (("eval_loss",) if eval_every > 0 else ()):

@@ -43,6 +43,8 @@ def train_task(
     clipping, the norm is still recorded), then one Adam (``optimizer="adam"``) or plain SGD step. Training
     stops at the first step whose loss or gradient is not finite (the rest of the history is NaN).
 
+    (Long because it is the whole loop in one place, read top to bottom: data, loss, step, evaluation.)
+
     With ``eval_every`` > 0, the loss on 200 held-out sequences (the same ones throughout) is measured before
     steps 0, ``eval_every``, 2 ``eval_every``, ... and once after the last step.
 
