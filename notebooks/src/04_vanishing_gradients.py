@@ -233,13 +233,13 @@ for name, d in vanishing.cliff_summary(cliff_res).items():
           f"{d['final_loss']:.2g} at (w, b) = ({d['final_point'][0]:.2f}, {d['final_point'][1]:.2f})")
 
 # %% [markdown]
-# Both descents first walk down the valley towards the wall. At step 13, at $(w, b) = (1.29, -0.10)$, the unclipped
-# one meets a gradient of norm $1.2 \cdot 10^{3}$: there $|\partial h_{50}/\partial h_0| = 43$, a change early in
-# the sequence is amplified through the 50 steps (off the wall, on the clipped path's worst point, it is
-# $3 \cdot 10^{-86}$). One step 60 long throws it
-# to $(25.5, 55.2)$, far off the picture; it ends at $(-14.5, 15.2)$ (where it happens to fit the target too,
-# loss $10^{-14}$). The clipped descent meets gradients up to 12, never moves more than lr $\times$ 1 = 0.05 per
-# step, and ends beside the wall at $(1.17, -0.02)$ with loss $3 \cdot 10^{-3}$. Clipping does nothing for a
+# Both descents first run along the foot of the wall (the edge of the bright region) towards the valley of low
+# loss. At step 13, at $(w, b) = (1.29, -0.10)$, the unclipped one meets a gradient of norm $1.2 \cdot 10^{3}$;
+# there $|\partial h_{50}/\partial h_0| = 43$: a change early in the sequence is amplified through the 50 steps
+# (at the clipped descent's largest gradient, step 15, it is $3 \cdot 10^{-86}$). One step 60 long throws it to
+# $(25.5, 55.2)$, far off the picture; it ends at $(-14.5, 15.2)$ (where it happens to fit the target too, loss
+# $10^{-14}$). The clipped descent meets gradients up to 12, never moves more than lr $\times$ 1 = 0.05 per step,
+# and ends beside the wall at $(1.17, -0.02)$ with loss $3 \cdot 10^{-3}$. Clipping does nothing for a
 # *vanishing* gradient, which it can only shrink.
 #
 # ## 7. What actually learns: success rate against T, over seeds
