@@ -3,7 +3,10 @@
 - :func:`clipping_traces`: W_hh = 1.5 Q, inputs x 0.01, lr 0.05: the unclipped runs blow up, the clipped ones
   stay finite but do not beat the 1/6 baseline (clipping prevents the blow-up, nothing more).
 - :func:`clipping_rescue`: W_hh = 1.2 Q, T = 20, lr 0.2: the unclipped runs diverge, the clipped ones learn
-  (held-out MSE below ``threshold``), counted over seeds, with the held-out loss along the way.
+  (held-out MSE below ``threshold``), counted over seeds, with the held-out loss along the way. Measured
+  (``minirnn vanishing --experiment clipping``): the growth through time at init is small (median 2.2, the
+  tanh saturates) and 0 at the diverged runs' last weights: what blows up is the SGD iteration, not the
+  product of Jacobians. For a gradient that explodes through time, see ``cliff.py``.
 
 Example:
     >>> res = clipping_traces(T=10, hidden=4, steps=3, seeds=1)
