@@ -336,3 +336,54 @@ def plot_clipping(res, path=None):
     _legend_below(ax)
     _legend_below(ax2)
     return _finish(fig, path, res["protocol"])
+
+
+@_housed
+def plot_clipping_rescue(res, path=None):
+    """Left: the global gradient norm at every SGD step (before clipping), one thin line per seed, unclipped
+    and clipped; a run that diverged ends where its norm overflowed (drawn as a cross at the top). Right: the
+    held-out MSE along training, one thin line per seed (values above 3 drawn at 3, a diverged run as a cross
+    there), with the 1/6 and 1/12 baselines and the threshold for "learned". ``res`` from
+    :func:`clipping_rescue`."""
+    fig, (ax, ax2) = _new_fig(2, 5.4, 4.4)
+    finite = np.concatenate([res[n]["grad_norm"].ravel() for n in ("unclipped", "clipped")])
+    finite = finite[np.isfinite(finite) & (finite > 0)]
+    top, ceiling = 10 * finite.max(), 3.0
+    for name, color in (("unclipped", "#ff7f0e"), ("clipped", CELL_COLORS["rnn"])):
+        d = res[name]
+        steps = np.arange(d["grad_norm"].shape[1])
+        n_learned, S = int(d["learned"].sum()), len(d["learned"])
+        for s in range(S):
+            g = d["grad_norm"][s]
+            ax.plot(steps, g, color=color, lw=0.8, alpha=0.8, label=name if s == 0 else None)
+            bad = np.flatnonzero(~np.isfinite(g))
+            if bad.size:  # where it overflowed
+                ax.plot(bad[0], top, marker="x", color=color, ms=8, mew=2, ls="none")
+            e = d["eval_loss"][s]
+            ax2.plot(d["eval_step"], np.minimum(e, ceiling), color=color, lw=1, alpha=0.9,
+                     label=f"{name}: {n_learned}/{S} learned" if s == 0 else None)
+            if not np.isfinite(e[-1]):  # diverged: a cross at the last evaluation before it
+                k = np.flatnonzero(np.isfinite(e))
+                ax2.plot(d["eval_step"][k[-1] if k.size else 0], ceiling, marker="x", color=color, ms=8,
+                         mew=2, ls="none")
+    ax.axhline(res["max_norm"], color="0.4", ls=":", lw=1, label="clipping threshold")
+    ax.set_yscale("log")
+    ax.set_ylim(finite.min() / 3, top * 3)
+    ax2.axhline(1 / 6, color="0.2", ls="--", lw=1.2, label="predict 1: 1/6")
+    ax2.axhline(1 / 12, color="0.2", ls=":", lw=1.2, label="remember one number: 1/12")
+    ax2.axhline(res["threshold"], color="0.5", ls="-.", lw=1, label=f"learned: MSE < {res['threshold']:g}")
+    ax2.set_yscale("log")
+    ax2.set_ylim(0.02, ceiling * 1.5)
+    for a in (ax, ax2):
+        a.set_xlabel("SGD step")
+    ax.set_ylabel("global gradient norm (before clipping)")
+    ax.set_title(
+        rf"$W_{{hh}}$ = {res['gain']:g} $Q$: at init $\|\partial L/\partial h_0\|"
+        rf" / \|\partial L/\partial h_{{T-1}}\|$ = {np.median(res['growth']):.1f} (median)",
+        fontsize=11,
+    )
+    ax2.set_ylabel("held-out MSE (200 sequences)")
+    ax2.set_title("Held-out loss during training")
+    _legend_below(ax)
+    _legend_below(ax2)
+    return _finish(fig, path, res["protocol"])

@@ -14,11 +14,12 @@ from .experiments import (
     protocol_a,
     spectra,
 )
-from .exploding import clipping_traces
+from .cliff import cliff_demo, cliff_summary, plot_cliff
+from .exploding import clipping_rescue
 from .figures import (
     _protocol_line,
     plot_cell_profiles,
-    plot_clipping,
+    plot_clipping_rescue,
     plot_defaults,
     plot_gain_sweep,
     plot_gate_bias,
@@ -143,6 +144,7 @@ EXPERIMENTS = (
     "spectra",
     "learnability",
     "clipping",
+    "cliff",
 )
 
 
@@ -284,17 +286,35 @@ def run(
                 f"median MSE {np.round(np.nanmedian(test, 0), 3).tolist()}"
             )
     if "clipping" in experiments:
-        res = clipping_traces(progress=progress)
-        save("clipping", res, plot_clipping)
+        res = clipping_rescue(progress=progress)
+        save("clipping", res, plot_clipping_rescue)
+        g = res["growth"]
         echo(
-            f"  growth through time at init ||dL/dh_0||/||dL/dh_T-1||: median {np.median(res['growth']):.1e}"
+            f"  growth through time at init ||dL/dh_0||/||dL/dh_T-1||: median {np.median(g):.2g} "
+            f"[{g.min():.2g}, {g.max():.2g}]"
         )
         for name in ("unclipped", "clipped"):
-            t = res[name]["test"]
+            d, t = res[name], res[name]["test"]
+            f = t[np.isfinite(t)]
+            mse = f"{np.median(f):.3g} [{f.min():.3g}, {f.max():.3g}]" if f.size else "none finite"
             echo(
-                f"  {name}: max gradient norm {np.nanmax(res[name]['grad_norm']):.1e}, test MSE median "
-                f"{np.nanmedian(t):.3g} [{np.nanmin(t):.3g}, {np.nanmax(t):.3g}], "
-                f"{np.sum(np.isfinite(t))}/{len(t)} "
-                "finite"
+                f"  {name}: {int(d['learned'].sum())}/{len(t)} learned "
+                f"(held-out MSE < {res['threshold']:g}); test MSE median {mse}, {f.size}/{len(t)} finite; "
+                f"max gradient norm median {np.median(d['max_grad_norm']):.2g}; growth through time at the "
+                f"last weights median {np.median(d['growth_end']):.2g}"
+            )
+            stopped = [int(np.argmax(~np.isfinite(g))) for g in d["grad_norm"] if not np.all(np.isfinite(g))]
+            if stopped:
+                echo(f"  {name}: the gradient norm overflowed at steps {stopped}")
+    if "cliff" in experiments:
+        res = cliff_demo()
+        res["summary"] = cliff_summary(res)
+        save("cliff", res, plot_cliff)
+        for name, d in res["summary"].items():
+            echo(
+                f"  {name}: max gradient norm {d['max_grad_norm']:.3g} (step {d['max_grad_step']}), "
+                f"|dh_T/dh_0| there {d['growth_at_max']:.2g}, longest step {d['longest_step']:.3g}, "
+                f"final loss {d['final_loss']:.2g} at (w, b) = ({d['final_point'][0]:.2f}, "
+                f"{d['final_point'][1]:.2f})"
             )
     return results

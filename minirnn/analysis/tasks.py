@@ -29,6 +29,7 @@ def train_task(
     input_scale=1.0,
     layer=None,
     progress=False,
+    eval_every=0,
 ):
     """Train ``cell`` + a Linear head on a long-memory task, with fresh data every step: the explicit loop.
 
@@ -42,10 +43,15 @@ def train_task(
     clipping, the norm is still recorded), then one Adam (``optimizer="adam"``) or plain SGD step. Training
     stops at the first step whose loss or gradient is not finite (the rest of the history is NaN).
 
+    (Long because it is the whole loop in one place, read top to bottom: data, loss, step, evaluation.)
+
+    With ``eval_every`` > 0, the loss on 200 held-out sequences (the same ones throughout) is measured before
+    steps 0, ``eval_every``, 2 ``eval_every``, ... and once after the last step.
+
     Returns:
         ``layer, head, history``: history has per-step arrays ``loss`` and ``grad_norm`` (global, before
         clipping), and ``test`` (a float: MSE or cross-entropy on 1000 fresh sequences, NaN if training
-        diverged).
+        diverged); with ``eval_every``, ``eval_step`` and ``eval_loss`` (NaN after a divergence).
     """
     from ..data import adding_problem, copy_memory
     from ..nn import optim
@@ -80,8 +86,19 @@ def train_task(
         return loss, dout
 
     losses, norms = [], []  # per step, recorded even if training diverges
+    eval_steps = np.arange(0, steps, eval_every).tolist() + [steps] if eval_every > 0 else []
+    heldout, eval_loss = data(200, np.random.default_rng(50_000 + seed)), []
+
+    def evaluate():
+        try:
+            with np.errstate(all="ignore"):
+                eval_loss.append(float(loss_and_dout(*heldout)[0]))
+        except (NonFiniteInputError, FloatingPointError):
+            eval_loss.append(float("nan"))
 
     def train_step(model, rng, step, carry):
+        if eval_every > 0 and step % eval_every == 0:
+            evaluate()
         loss, dout = loss_and_dout(*data(batch, rng))
         layer.backward(dout)
         losses.append(loss)
@@ -96,10 +113,16 @@ def train_task(
         diverged = True
     pad = lambda a: np.concatenate([a, np.full(steps - len(a), np.nan)])  # noqa: E731
     losses, norms = pad(np.array(losses[:steps], dtype=float)), pad(np.array(norms[:steps], dtype=float))
+    if eval_every > 0 and not diverged:
+        evaluate()  # after the last step
     test = np.nan
     if not diverged:
         try:
             test = loss_and_dout(*data(1000, np.random.default_rng(30_000 + seed)))[0]
         except NonFiniteInputError:  # the trained model outputs NaN/Inf
             pass
-    return layer, head, {"loss": losses, "grad_norm": norms, "test": test}
+    history = {"loss": losses, "grad_norm": norms, "test": test}
+    if eval_every > 0:
+        history["eval_step"] = np.array(eval_steps)
+        history["eval_loss"] = np.array(eval_loss + [np.nan] * (len(eval_steps) - len(eval_loss)))
+    return layer, head, history

@@ -25,7 +25,8 @@ What is here, one module per concept (this module gathers their names):
 2. **Experiments** (``experiments.py``) returning plain dicts of arrays plus their ``protocol`` (loss, sizes,
 input scale, dtype, seeds):
    :func:`protocol_a`, :func:`cell_profiles`, :func:`gain_sweep`, :func:`gain_scale_heatmap`,
-   :func:`gate_bias_sweep`, :func:`spectra`, :func:`learnability`, :func:`clipping_traces`.
+   :func:`gate_bias_sweep`, :func:`spectra`, :func:`learnability`, :func:`clipping_traces`,
+   :func:`clipping_rescue` (``exploding.py``), :func:`cliff_demo` (``cliff.py``, Pascanu's cliff).
 3. **Figures** (``figures.py``, ``plot_*``), each returning a matplotlib Figure and saving a PNG when given
 ``path``. One colour per cell
    in every figure (:data:`CELL_COLORS`). ``report.py``: tables, files and :func:`run` (``minirnn
@@ -51,11 +52,13 @@ from .experiments import (
     protocol_a,
     spectra,
 )
-from .exploding import clipping_traces
+from .cliff import cliff_demo, cliff_summary, plot_cliff
+from .exploding import clipping_rescue, clipping_traces
 from .figures import (
     CELL_COLORS,
     plot_cell_profiles,
     plot_clipping,
+    plot_clipping_rescue,
     plot_defaults,
     plot_gain_sweep,
     plot_gate_bias,
@@ -110,6 +113,9 @@ __all__ = [
     "spectra",
     "learnability",
     "clipping_traces",
+    "clipping_rescue",
+    "cliff_demo",
+    "cliff_summary",
     "train_task",
     "CEC_BIAS",
     "EXPERIMENTS",
@@ -122,6 +128,8 @@ __all__ = [
     "plot_spectra",
     "plot_learnability",
     "plot_clipping",
+    "plot_clipping_rescue",
+    "plot_cliff",
     "summary_table",
     "first_step_drop",
     "mid_range_factor",
