@@ -84,7 +84,7 @@ def clipping_traces(
         res["growth"][s] = decay_ratio(gradient_norms(_gain_rnn(gain, hidden, 2, s), x, np.ones((1, hidden))))
         for name, clip in (("unclipped", None), ("clipped", max_norm)):
             kw = dict(clip=clip, seed=s, optimizer="sgd", input_scale=input_scale, eval_every=eval_every)
-            with np.errstate(over="ignore", invalid="ignore"):  # an unclipped run may overflow: it is recorded
+            with np.errstate(over="ignore", invalid="ignore"):  # an unclipped run may overflow: recorded
                 layer, _, h = train_task("adding", "rnn", T, hidden, steps, batch, lr,
                                          layer=_gain_rnn(gain, hidden, 2, s), **kw)
             with np.errstate(all="ignore"):  # the weights of the last step taken (before a divergence)
