@@ -129,28 +129,53 @@ def groups(results):
     return out
 
 
+TASK_LABELS = {
+    "adding": "adding",
+    "char": "char (stdlib source)",
+    "forecast": "forecast (Niño 3.4)",
+    "classify": "classify",
+}
+METRIC_LABELS = {"test_mse": "MSE", "accuracy": "accuracy", "bits": "bits/char"}
+
+
+def _label(config) -> str:
+    """'lstm:forget_bias_1' -> 'LSTM, forget bias 1 (Keras)'."""
+    from minirnn.cells import registry
+
+    cell, init = config.split(":")
+    return f"{registry.get(cell).title}, {INITS[init]}"
+
+
+def _row_order(key):
+    task, T, config, _ = key
+    return (list(TASK_LABELS).index(task), T or 0, _order(config))
+
+
 def table(results) -> str:
-    """One Markdown line per configuration: seeds, success rate (adding) or runs beating the baseline, median,
-    range."""
+    """One Markdown line per configuration: seeds, success rate (adding: held-out MSE < SOLVED_MSE; else runs
+    beating the baseline), held-out metric median [min, max], the baseline, and the steps at which each seed
+    was solved."""
     from minirnn.analysis.sweep import summarize
 
     lines = [
         "| task | T | configuration | steps | seeds | success | held-out metric: median [min, max] | "
-        "baseline | solved at step (median) |",
+        "baseline | solved at step (each seed) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for (task, T, config, steps), rows in groups(results).items():
+    for key, rows in sorted(groups(results).items(), key=lambda kv: _row_order(kv[0])):
+        task, T, config, steps = key
         ok = [r.get("solved", r["beats_baseline"]) for r in rows]
         s = summarize([r["value"] for r in rows], ok)
         what = f"MSE < {SOLVED_MSE}" if task == "adding" else "beats baseline"
-        at = [r["solved_at"] for r in rows if r.get("solved_at") is not None]
+        at = [str(r["solved_at"]) for r in rows if r.get("solved_at") is not None]
         conv = (lambda v: v / math.log(2)) if task == "char" else (lambda v: v)
-        metric = "bits/char" if task == "char" else rows[0]["metric"]
+        metric = "bits/char" if task == "char" else METRIC_LABELS.get(rows[0]["metric"], rows[0]["metric"])
+        digits = ".4f" if task == "adding" else ".3f"
         lines.append(
-            f"| {task} | {T or ''} | {config} | {steps} | {s['n']} | {s['solved']}/{s['n']} ({what}) | "
-            f"{metric} {conv(s['median']):.4g} [{conv(s['min']):.4g}, {conv(s['max']):.4g}] | "
-            f"{rows[0]['baseline_name']}: {conv(rows[0]['baseline']):.4g} | "
-            f"{np.median(at) if at else '-'} |"
+            f"| {TASK_LABELS[task]} | {T or ''} | {_label(config)} | {steps} | {s['n']} | "
+            f"{s['solved']}/{s['n']} ({what}) | {metric} {conv(s['median']):{digits}} "
+            f"[{conv(s['min']):{digits}}, {conv(s['max']):{digits}}] | "
+            f"{rows[0]['baseline_name']}: {conv(rows[0]['baseline']):.3f} | {', '.join(at) or '-'} |"
         )
     return "\n".join(lines)
 
