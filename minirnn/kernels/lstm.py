@@ -6,7 +6,9 @@ backend can go into the other's backward. As in the cells, the input projection 
 steps is one NumPy GEMM before the loop and the weight gradients are NumPy GEMMs after it; only the time loop
 is compiled:
 
-    forward loop    cells.lstm.recurrent_step, plus the padding mask
+    forward loop    cells.lstm.recurrent_step, plus the padding mask; the recurrent product
+                    h_{t-1} W_hh^T runs on W_hh^T laid out once per sequence (``W_hh_t``, (H, 4H)):
+                    a plain product that OpenBLAS runs without re-packing W_hh at every step
     backward loop   cells.lstm.gate_gradients and dh_prev = da W_hh, plus the padding mask
 
 Gate order is PyTorch's ``i, f, g, o``; sigmoid is written ``0.5 * (1 + tanh(0.5 a))`` exactly as in the
@@ -30,7 +32,7 @@ from ._common import (
     mark_spent,
     require_unspent,
 )
-from ._blas import gemm_nn, gemm_nt
+from ._blas import gemm_nn
 from ._jit import jit
 from ._math import tanh
 
@@ -58,7 +60,7 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask=None, recurrent_mask=None):
         c_array(x_proj, dtype),
         as_state(h0, B, H, dtype),
         as_state(c0, B, H, dtype),
-        c_array(W_hh, dtype),
+        c_array(W_hh.T, dtype),  # (H, 4H): copied once, read at every step
         c_array(b_hh, dtype),
         *loop_mask(m, dtype),
         *loop_recurrent_mask(recurrent_mask, B, H, dtype),
@@ -117,11 +119,12 @@ def backward(dout, dh_n, dc_n, cache):
 
 
 @jit
-def _forward_loop(x_proj, h0, c0, W_hh, b_hh, mask, has_mask, rmask, has_rmask):
+def _forward_loop(x_proj, h0, c0, W_hh_t, b_hh, mask, has_mask, rmask, has_rmask):
     """The time loop of the forward pass.
 
-    x_proj (T, B, 4H) = x W_ih^T + b_ih;  h0, c0 (B, H);  W_hh (4H, H);  b_hh (4H,);  mask (T, B, 1) 0/1,
-    read only if has_mask;  rmask (B, H) the recurrent-dropout mask, read only if has_rmask.
+    x_proj (T, B, 4H) = x W_ih^T + b_ih;  h0, c0 (B, H);  W_hh_t (H, 4H) = W_hh^T;  b_hh (4H,);
+    mask (T, B, 1) 0/1, read only if has_mask;  rmask (B, H) the recurrent-dropout mask, read only if
+    has_rmask.
     Returns ``hs, cs (T+1, B, H), gates (T, B, 4H) = [i, f, g, o], tanh_c (T, B, H), out (T, B, H)``.
     ``gates`` is ``x_proj`` itself (the caller's own temporary): each pre-activation input is replaced by its
     gate value, so the forward never holds both (T, B, 4H) arrays.
@@ -140,10 +143,11 @@ def _forward_loop(x_proj, h0, c0, W_hh, b_hh, mask, has_mask, rmask, has_rmask):
             cs[0, b, j] = c0[b, j]
     h_rec = np.empty((B, 4 * H), x_proj.dtype)  # h_{t-1} W_hh^T
     h_in = np.empty((B, H), x_proj.dtype)  # h_{t-1} * rmask
-    scale = np.full(4 * H, half)  # one tanh for all four gates (see below)
-    scale[2 * H : 3 * H] = one
+    scale = np.empty(4 * H, x_proj.dtype)  # one tanh for all four gates (see below): 1/2, but 1 for g
+    for k in range(4 * H):
+        scale[k] = one if 2 * H <= k < 3 * H else half
     for t in range(T):
-        gemm_nt(dropped_state(hs[t], rmask, has_rmask, h_in), W_hh, h_rec)  # (h_{t-1} * m) W_hh^T
+        gemm_nn(dropped_state(hs[t], rmask, has_rmask, h_in), W_hh_t, h_rec)  # (h_{t-1} * m) W_hh^T
         for b in range(B):  # 1-D loops over units: LLVM vectorises them
             a, gate = h_rec[b], gates[t, b]  # (4H,) views; gate holds x W_ih^T + b_ih
             for k in range(4 * H):  # a = x W_ih^T + b_ih + h_prev W_hh^T + b_hh
