@@ -192,9 +192,9 @@ def _backward_loop(
 
     dout (T, B, H);  dh_carry, dc_carry (B, H) the gradients at h_T, c_T on entry (overwritten: each step
     swaps them with the buffers dh_prev, dc_prev (B, H), from :func:`_backward_buffers`);  W_hh (4H, H);
-    cs (T+1, B, H), gates (T, B, 4H), tanh_c (T, B, H) from the forward;  mask, has_mask, rmask, has_rmask as in :func:`_forward_loop`.  ``da`` is the gradient
-    of the pre-activations, written over ``gates``: each unit's four gate values are read just before its four
-    gradients replace them.
+    cs (T+1, B, H), gates (T, B, 4H), tanh_c (T, B, H) from the forward;  mask, has_mask, rmask, has_rmask
+    as in :func:`_forward_loop`.  ``da`` is the gradient of the pre-activations, written over ``gates``: each
+    unit's four gate values are read just before its four gradients replace them.
     """
     T, B, H = tanh_c.shape
     one = tanh_c.dtype.type(1)
