@@ -2,9 +2,9 @@
 
 :func:`forward` and :func:`backward` mirror ``minirnn.cells.lstm.forward`` and ``backward``: same arguments,
 same return values, same cache dict (keys x, mask, W_ih, W_hh, hs, cs, gates, tanh_c), so a cache from one
-backend can go into the other's backward. As in the cells, the input projection ``x W_ih^T + b_ih`` for all
-steps is one NumPy GEMM before the loop and the weight gradients are NumPy GEMMs after it; only the time loop
-is compiled:
+backend can go into the other's backward. As in the cells, the input projection ``x W_ih^T`` for all steps
+is one NumPy GEMM before the loop (the loop adds ``b_ih + b_hh`` as it reads it, which saves a pass over the
+(T, B, 4H) array) and the weight gradients are NumPy GEMMs after it; only the time loop is compiled:
 
     forward loop    cells.lstm.recurrent_step, plus the padding mask; the recurrent product
                     h_{t-1} W_hh^T runs on W_hh^T laid out once per sequence (``W_hh_t``, (H, 4H)):
@@ -59,7 +59,7 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask=None, recurrent_mask=None):
     T, B, _ = x.shape
     H = W_hh.shape[1]
     m = as_step_mask(mask, x)  # (T, B, 1) or None
-    gates = c_array(project_inputs(x, W_ih, b_ih), dtype)  # (T, B, 4H): all steps, one GEMM
+    gates = c_array(project_inputs(x, W_ih), dtype)  # (T, B, 4H) = x W_ih^T: all steps, one GEMM
     hs, cs, tanh_c, out, scratch = _forward_buffers(h0, c0, T, B, H, dtype)
     _forward_loop(
         gates,
@@ -69,7 +69,7 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask=None, recurrent_mask=None):
         out,
         *scratch,
         c_array(W_hh.T, dtype),  # (H, 4H): copied once, read at every step
-        c_array(b_hh, dtype),
+        c_array(b_ih + b_hh, dtype),  # both biases, added in the loop (no pass over gates for b_ih)
         *loop_mask(m, dtype),
         *loop_recurrent_mask(recurrent_mask, B, H, dtype),
     )
@@ -148,25 +148,26 @@ def _backward_buffers(dh_n, dc_n, B, H, dtype):
 
 @jit
 def _forward_loop(
-    gates, hs, cs, tanh_c, out, scale, h_rec, h_in, W_hh_t, b_hh, mask, has_mask, rmask, has_rmask
+    gates, hs, cs, tanh_c, out, scale, h_rec, h_in, W_hh_t, bias, mask, has_mask, rmask, has_rmask
 ):
     """The time loop of the forward pass: fills ``hs, cs`` (from step 1), ``gates``, ``tanh_c`` and ``out``.
 
-    gates (T, B, 4H) holds x W_ih^T + b_ih on entry and the gate values [i, f, g, o] on return: each
+    gates (T, B, 4H) holds x W_ih^T on entry and the gate values [i, f, g, o] on return: each
     pre-activation input is replaced by its gate value, so the forward never holds both (T, B, 4H) arrays.
     hs, cs (T+1, B, H) with hs[0] = h0, cs[0] = c0;  tanh_c, out (T, B, H);  scale (4H,), h_rec (B, 4H),
-    h_in (B, H) from :func:`_forward_buffers`;  W_hh_t (H, 4H) = W_hh^T;  b_hh (4H,);  mask (T, B, 1) 0/1,
-    read only if has_mask;  rmask (B, H) the recurrent-dropout mask, read only if has_rmask.
+    h_in (B, H) from :func:`_forward_buffers`;  W_hh_t (H, 4H) = W_hh^T;  bias (4H,) = b_ih + b_hh;
+    mask (T, B, 1) 0/1, read only if has_mask;  rmask (B, H) the recurrent-dropout mask, read only if
+    has_rmask.
     """
     T, B, H = tanh_c.shape
     one = tanh_c.dtype.type(1)
     for t in range(T):
         gemm_nn(dropped_state(hs[t], rmask, has_rmask, h_in), W_hh_t, h_rec)  # (h_{t-1} * m) W_hh^T
         for b in range(B):  # 1-D loops over units: LLVM vectorises them
-            a, gate = h_rec[b], gates[t, b]  # (4H,) views; gate holds x W_ih^T + b_ih
+            a, gate = h_rec[b], gates[t, b]  # (4H,) views; gate holds x W_ih^T
             for k in range(4 * H):  # a = x W_ih^T + b_ih + h_prev W_hh^T + b_hh
                 s = scale[k]  # i, f, o: sigmoid(a) = 0.5 + 0.5 tanh(0.5 a)
-                gate[k] = s * tanh(s * (gate[k] + a[k] + b_hh[k])) + (one - s)  # g: tanh(a)  (s = 1)
+                gate[k] = s * tanh(s * (gate[k] + a[k] + bias[k])) + (one - s)  # g: tanh(a)  (s = 1)
             c_prev, h_prev, c_new, h_new = cs[t, b], hs[t, b], cs[t + 1, b], hs[t + 1, b]
             tc, out_tb = tanh_c[t, b], out[t, b]
             for j in range(H):
@@ -201,14 +202,10 @@ def _backward_loop(
     da = gates  # (T, B, 4H), in place
     for t in range(T - 1, -1, -1):
         for b in range(B):
-            for j in range(H):
-                if has_mask:  # only real steps pass gradient into the cell
-                    m = mask[t, b, 0]
-                    dh = m * (dout[t, b, j] + dh_carry[b, j])
-                    dc = m * dc_carry[b, j]
-                else:
-                    dh = dout[t, b, j] + dh_carry[b, j]
-                    dc = dc_carry[b, j]
+            m = mask[t, b, 0] if has_mask else one  # only real steps pass gradient into the cell
+            for j in range(H):  # (the test outside the loop: one loop body for LLVM to compile, not two)
+                dh = m * (dout[t, b, j] + dh_carry[b, j])  # exact when m = 1
+                dc = m * dc_carry[b, j]
                 i, f, g, o = (
                     gates[t, b, j],
                     gates[t, b, H + j],

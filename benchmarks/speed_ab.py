@@ -1,0 +1,97 @@
+"""Two measurements of #17 that hold on a loaded machine, because each compares like with like in one run.
+
+    python benchmarks/speed_ab.py train [--blocks 5] [--steps 15]
+        char-LM training tokens/s, minirnn / torch: ``speed_extras.train_throughput`` run ``blocks`` times
+        in this process (the two steps alternate inside each block); prints every block and the median.
+
+    python benchmarks/speed_ab.py cold TREE [TREE ...] [--rounds 5] [--dtype float64]
+        a cold compile of one LSTM forward + backward: fresh processes with an empty NUMBA_CACHE_DIR, one per
+        tree (a checkout of minirnn, put first on PYTHONPATH) in turn, ``rounds`` times; prints each run and
+        the median seconds of the forward, the backward and both per tree.
+
+Run it with ``nice -n 15`` and ``OPENBLAS_NUM_THREADS=1`` beside other work; absolute times move with the
+load, the ratios (train) and the order between trees run in turn (cold) are what to read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+COLD = """
+import json, time
+import numpy as np
+from minirnn import kernels
+rng = np.random.default_rng(0); T, B, I, H = 3, 2, 3, 4
+dt = np.DTYPE
+x, h0, c0 = rng.normal(size=(T, B, I)).astype(dt), np.zeros((B, H), dt), np.zeros((B, H), dt)
+p = [rng.normal(size=s).astype(dt) for s in [(4 * H, I), (4 * H, H), (4 * H,), (4 * H,)]]
+t0 = time.perf_counter()
+out, h, c, cache = kernels.lstm.forward(x, h0, c0, *p)
+t1 = time.perf_counter()
+kernels.lstm.backward(np.ones_like(out), h0, c0, cache)
+t2 = time.perf_counter()
+print(json.dumps({"forward": t1 - t0, "backward": t2 - t1, "total": t2 - t0}))
+"""
+
+
+def train(blocks, steps):
+    """Median over ``blocks`` of minirnn / torch tokens per second (each block interleaves the two)."""
+    import torch
+
+    sys.path.insert(0, HERE)
+    from speed_extras import train_throughput
+
+    torch.set_num_threads(1)
+    ratios = []
+    for k in range(blocks):
+        r = train_throughput(torch, steps)
+        ratios.append(r["minirnn"] / r["torch"])
+        print(f"block {k}: minirnn {r['minirnn']:.0f}, torch {r['torch']:.0f} tokens/s, ratio {ratios[-1]:.3f}")
+    print(f"median minirnn / torch over {blocks} blocks: {statistics.median(ratios):.3f}")
+
+
+def cold(trees, rounds, dtype):
+    """Median cold-compile seconds per tree, the trees' fresh processes alternating."""
+    runs = {tree: [] for tree in trees}
+    for _ in range(rounds):
+        for tree in trees:
+            with tempfile.TemporaryDirectory() as cache:
+                env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=os.path.abspath(tree))
+                done = subprocess.run(
+                    [sys.executable, "-c", COLD.replace("DTYPE", dtype)],
+                    capture_output=True, text=True, env=env, cwd=tempfile.gettempdir(), check=True,
+                )
+            runs[tree].append(json.loads(done.stdout.strip().splitlines()[-1]))
+            print(tree, runs[tree][-1], flush=True)
+    for tree, got in runs.items():
+        medians = {k: round(statistics.median(r[k] for r in got), 2) for k in ("forward", "backward", "total")}
+        print(f"median of {rounds} ({dtype}) {tree}: {medians}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="what", required=True)
+    p = sub.add_parser("train")
+    p.add_argument("--blocks", type=int, default=5)
+    p.add_argument("--steps", type=int, default=15)
+    p = sub.add_parser("cold")
+    p.add_argument("trees", nargs="+")
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float64")
+    args = parser.parse_args()
+    if args.what == "train":
+        train(args.blocks, args.steps)
+    else:
+        cold(args.trees, args.rounds, args.dtype)
+
+
+if __name__ == "__main__":
+    main()
