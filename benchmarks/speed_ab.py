@@ -4,6 +4,11 @@
         char-LM training tokens/s, minirnn / torch: ``speed_extras.train_throughput`` run ``blocks`` times
         in this process (the two steps alternate inside each block); prints every block and the median.
 
+    python benchmarks/speed_ab.py products [--repeats 15]
+        the 64 recurrent products of one char-LM forward (B=32, H=128), h W_hh^T on W_hh (the product
+        transposes its operand: OpenBLAS packs W_hh at every call) against h @ W_hh^T laid out once, in
+        compiled loops, alternating; prints the medians and the median ratio per dtype.
+
     python benchmarks/speed_ab.py cold TREE [TREE ...] [--rounds 5] [--dtype float64]
         a cold compile of one LSTM forward + backward: fresh processes with an empty NUMBA_CACHE_DIR, one per
         tree (a checkout of minirnn, put first on PYTHONPATH) in turn, ``rounds`` times; prints each run and
@@ -22,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -54,8 +60,45 @@ def train(blocks, steps):
     for k in range(blocks):
         r = train_throughput(torch, steps)
         ratios.append(r["minirnn"] / r["torch"])
-        print(f"block {k}: minirnn {r['minirnn']:.0f}, torch {r['torch']:.0f} tokens/s, ratio {ratios[-1]:.3f}")
+        print(
+            f"block {k}: minirnn {r['minirnn']:.0f}, torch {r['torch']:.0f} tokens/s, ratio {ratios[-1]:.3f}"
+        )
     print(f"median minirnn / torch over {blocks} blocks: {statistics.median(ratios):.3f}")
+
+
+def products(repeats, T=64, B=32, H=128):
+    """Median seconds of T products h W_hh^T by ``gemm_nt`` on W_hh (4H, H) and by ``gemm_nn`` on W_hh^T."""
+    import numpy as np
+    from numba import njit
+
+    from minirnn.kernels import _blas, lstm
+
+    lstm._forward_loop.dispatcher  # binds the BLAS names, as a kernel's first call does
+
+    @njit
+    def on_w(h, W, out, n):
+        for _ in range(n):
+            _blas.gemm_nt(h, W, out)
+
+    @njit
+    def on_wt(h, W_t, out, n):
+        for _ in range(n):
+            _blas.gemm_nn(h, W_t, out)
+
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        h, W = rng.normal(size=(B, H)).astype(dtype), rng.normal(size=(4 * H, H)).astype(dtype)
+        W_t, out = np.ascontiguousarray(W.T), np.empty((B, 4 * H), dtype)
+        on_w(h, W, out, 1), on_wt(h, W_t, out, 1)  # compile
+        a, b = [], []
+        for _ in range(repeats):
+            for f, arg, times in ((on_w, W, a), (on_wt, W_t, b)):
+                start = time.perf_counter()
+                f(h, arg, out, T)
+                times.append(time.perf_counter() - start)
+        ratio = statistics.median(y / x for x, y in zip(a, b))
+        print(f"{np.dtype(dtype).name}: {T} products on W_hh {statistics.median(a) * 1e3:.2f} ms, on W_hh^T "
+              f"{statistics.median(b) * 1e3:.2f} ms, median ratio {ratio:.2f}")
 
 
 def cold(trees, rounds, dtype):
@@ -72,7 +115,8 @@ def cold(trees, rounds, dtype):
             runs[tree].append(json.loads(done.stdout.strip().splitlines()[-1]))
             print(tree, runs[tree][-1], flush=True)
     for tree, got in runs.items():
-        medians = {k: round(statistics.median(r[k] for r in got), 2) for k in ("forward", "backward", "total")}
+        keys = ("forward", "backward", "total")
+        medians = {k: round(statistics.median(r[k] for r in got), 2) for k in keys}
         print(f"median of {rounds} ({dtype}) {tree}: {medians}")
 
 
@@ -82,6 +126,8 @@ def main():
     p = sub.add_parser("train")
     p.add_argument("--blocks", type=int, default=5)
     p.add_argument("--steps", type=int, default=15)
+    p = sub.add_parser("products")
+    p.add_argument("--repeats", type=int, default=15)
     p = sub.add_parser("cold")
     p.add_argument("trees", nargs="+")
     p.add_argument("--rounds", type=int, default=5)
@@ -89,6 +135,8 @@ def main():
     args = parser.parse_args()
     if args.what == "train":
         train(args.blocks, args.steps)
+    elif args.what == "products":
+        products(args.repeats)
     else:
         cold(args.trees, args.rounds, args.dtype)
 
