@@ -4,6 +4,11 @@
         char-LM training tokens/s, minirnn / torch: ``speed_extras.train_throughput`` run ``blocks`` times
         in this process (the two steps alternate inside each block); prints every block and the median.
 
+    python benchmarks/speed_ab.py phases [--steps 40]
+        one char-LM training step of ``train_throughput``'s model cut into its phases (embedding, LSTM,
+        Linear, loss forward; Linear, LSTM, embedding backward; Adam), each timed around its call, against a
+        torch step run right after it; prints each phase's median as a fraction of the median torch step.
+
     python benchmarks/speed_ab.py products [--repeats 15]
         the 64 recurrent products of one char-LM forward (B=32, H=128), h W_hh^T on W_hh (the product
         transposes its operand: OpenBLAS packs W_hh at every call) against h @ W_hh^T laid out once, in
@@ -66,6 +71,61 @@ def train(blocks, steps):
     print(f"median minirnn / torch over {blocks} blocks: {statistics.median(ratios):.3f}")
 
 
+def phases(steps, T=64, B=32, V=65, E=32, H=128):
+    """Median seconds of each phase of a minirnn char-LM step over the median torch step (same model)."""
+    import numpy as np
+    import torch
+
+    from minirnn.models import CharLM
+    from minirnn.nn import losses, optim
+
+    torch.set_num_threads(1)
+    data = np.random.default_rng(0).integers(0, V, size=T * B + 1)
+    ids, targets = data[:-1].reshape(T, B), data[1:].reshape(T, B)
+    lm = CharLM(V, H, cell="lstm", embed_dim=E, dtype=np.float32, seed=0)
+    opt = optim.Adam(lm, lr=2e-3)
+    t_lm = torch.nn.ModuleList([torch.nn.Embedding(V, E), torch.nn.LSTM(E, H), torch.nn.Linear(H, V)])
+    t_opt = torch.optim.Adam(t_lm.parameters(), lr=2e-3)
+    t_ids, t_targets = torch.from_numpy(ids), torch.from_numpy(targets).reshape(-1)
+
+    def torch_step():
+        t_opt.zero_grad()
+        logits = t_lm[2](t_lm[1](t_lm[0](t_ids))[0])
+        torch.nn.functional.cross_entropy(logits.reshape(-1, V), t_targets).backward()
+        t_opt.step()
+
+    names = ["embedding", "LSTM forward", "Linear forward", "loss", "Linear backward", "LSTM backward",
+             "embedding backward", "Adam"]
+    steps_of = [
+        lambda s: s.update(e=lm.embed(ids)),
+        lambda s: s.update(out=lm.rnn(s["e"])[0]),
+        lambda s: s.update(logits=lm.fc(s["out"])),
+        lambda s: s.update(d=losses.softmax_cross_entropy(s["logits"], targets)[1]),
+        lambda s: s.update(dout=lm.fc.backward(s["d"])),
+        lambda s: s.update(de=lm.rnn.backward(s["dout"])[0]),
+        lambda s: lm.embed.backward(s["de"]),
+        lambda s: opt.step(),
+    ]
+    times, torch_times = [[] for _ in names], []
+    for k in range(steps + 3):
+        state = {}
+        for phase, run in enumerate(steps_of):
+            start = time.perf_counter()
+            run(state)
+            if k >= 3:
+                times[phase].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        torch_step()
+        if k >= 3:
+            torch_times.append(time.perf_counter() - start)
+    step = statistics.median(torch_times)
+    print(f"torch step {step * 1e3:.2f} ms (median of {steps}); minirnn phases as fractions of it:")
+    for name, t in zip(names, times):
+        print(f"  {name:20s} {statistics.median(t) * 1e3:7.2f} ms  {statistics.median(t) / step:.3f}")
+    total = sum(statistics.median(t) for t in times)
+    print(f"  {'sum':20s} {total * 1e3:7.2f} ms  {total / step:.3f}")
+
+
 def products(repeats, T=64, B=32, H=128):
     """Median seconds of T products h W_hh^T by ``gemm_nt`` on W_hh (4H, H) and by ``gemm_nn`` on W_hh^T."""
     import numpy as np
@@ -126,6 +186,8 @@ def main():
     p = sub.add_parser("train")
     p.add_argument("--blocks", type=int, default=5)
     p.add_argument("--steps", type=int, default=15)
+    p = sub.add_parser("phases")
+    p.add_argument("--steps", type=int, default=40)
     p = sub.add_parser("products")
     p.add_argument("--repeats", type=int, default=15)
     p = sub.add_parser("cold")
@@ -135,6 +197,8 @@ def main():
     args = parser.parse_args()
     if args.what == "train":
         train(args.blocks, args.steps)
+    elif args.what == "phases":
+        phases(args.steps)
     elif args.what == "products":
         products(args.repeats)
     else:
