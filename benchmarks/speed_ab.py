@@ -8,6 +8,7 @@
         one char-LM training step of ``train_throughput``'s model cut into its phases (embedding, LSTM,
         Linear, loss forward; Linear, LSTM, embedding backward; Adam), each timed around its call, against a
         torch step run right after it; prints each phase's median as a fraction of the median torch step.
+        ``--minirnn-only`` runs no torch steps, for ``perf record -D 4000 -g`` of minirnn's steps alone.
 
     python benchmarks/speed_ab.py products [--repeats 15]
         the 64 recurrent products of one char-LM forward (B=32, H=128), h W_hh^T on W_hh (the product
@@ -71,24 +72,29 @@ def train(blocks, steps):
     print(f"median minirnn / torch over {blocks} blocks: {statistics.median(ratios):.3f}")
 
 
-def phases(steps, T=64, B=32, V=65, E=32, H=128):
-    """Median seconds of each phase of a minirnn char-LM step over the median torch step (same model)."""
+def phases(steps, with_torch=True, T=64, B=32, V=65, E=32, H=128):
+    """Median seconds of each phase of a minirnn char-LM step over the median torch step (same model); with
+    ``with_torch=False`` only minirnn's steps run (to profile them alone, e.g. under ``perf record``)."""
     import numpy as np
-    import torch
 
     from minirnn.models import CharLM
     from minirnn.nn import losses, optim
 
-    torch.set_num_threads(1)
     data = np.random.default_rng(0).integers(0, V, size=T * B + 1)
     ids, targets = data[:-1].reshape(T, B), data[1:].reshape(T, B)
     lm = CharLM(V, H, cell="lstm", embed_dim=E, dtype=np.float32, seed=0)
     opt = optim.Adam(lm, lr=2e-3)
-    t_lm = torch.nn.ModuleList([torch.nn.Embedding(V, E), torch.nn.LSTM(E, H), torch.nn.Linear(H, V)])
-    t_opt = torch.optim.Adam(t_lm.parameters(), lr=2e-3)
-    t_ids, t_targets = torch.from_numpy(ids), torch.from_numpy(targets).reshape(-1)
 
     def torch_step():
+        import torch
+
+        if not models:  # built on the first call, so --minirnn-only never imports torch
+            torch.set_num_threads(1)
+            layers = [torch.nn.Embedding(V, E), torch.nn.LSTM(E, H), torch.nn.Linear(H, V)]
+            models.append(torch.nn.ModuleList(layers))
+            models.append(torch.optim.Adam(models[0].parameters(), lr=2e-3))
+        t_lm, t_opt = models
+        t_ids, t_targets = torch.from_numpy(ids), torch.from_numpy(targets).reshape(-1)
         t_opt.zero_grad()
         logits = t_lm[2](t_lm[1](t_lm[0](t_ids))[0])
         torch.nn.functional.cross_entropy(logits.reshape(-1, V), t_targets).backward()
@@ -106,7 +112,7 @@ def phases(steps, T=64, B=32, V=65, E=32, H=128):
         lambda s: lm.embed.backward(s["de"]),
         lambda s: opt.step(),
     ]
-    times, torch_times = [[] for _ in names], []
+    times, torch_times, models = [[] for _ in names], [], []
     for k in range(steps + 3):
         state = {}
         for phase, run in enumerate(steps_of):
@@ -115,10 +121,11 @@ def phases(steps, T=64, B=32, V=65, E=32, H=128):
             if k >= 3:
                 times[phase].append(time.perf_counter() - start)
         start = time.perf_counter()
-        torch_step()
+        if with_torch:
+            torch_step()
         if k >= 3:
             torch_times.append(time.perf_counter() - start)
-    step = statistics.median(torch_times)
+    step = statistics.median(torch_times) if with_torch else 1.0
     print(f"torch step {step * 1e3:.2f} ms (median of {steps}); minirnn phases as fractions of it:")
     for name, t in zip(names, times):
         print(f"  {name:20s} {statistics.median(t) * 1e3:7.2f} ms  {statistics.median(t) / step:.3f}")
@@ -188,6 +195,7 @@ def main():
     p.add_argument("--steps", type=int, default=15)
     p = sub.add_parser("phases")
     p.add_argument("--steps", type=int, default=40)
+    p.add_argument("--minirnn-only", action="store_true", help="no torch steps (fractions are then of 1 s)")
     p = sub.add_parser("products")
     p.add_argument("--repeats", type=int, default=15)
     p = sub.add_parser("cold")
@@ -198,7 +206,7 @@ def main():
     if args.what == "train":
         train(args.blocks, args.steps)
     elif args.what == "phases":
-        phases(args.steps)
+        phases(args.steps, with_torch=not args.minirnn_only)
     elif args.what == "products":
         products(args.repeats)
     else:
