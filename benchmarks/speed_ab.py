@@ -20,6 +20,11 @@
         tree (a checkout of minirnn, put first on PYTHONPATH) in turn, ``rounds`` times; prints each run and
         the median seconds of the forward, the backward and both per tree.
 
+    python benchmarks/speed_ab.py units [--dtype float64]
+        the same cold compile in one fresh process, every function Numba compiles on the way timed around
+        ``numba.core.compiler.compile_extra`` (indented: compiled inside its caller's type inference), then
+        the two loops' per-pass timers (``overloads[sig].metadata["pipeline_times"]``).
+
 Run it with ``nice -n 15`` and ``OPENBLAS_NUM_THREADS=1`` beside other work; absolute times move with the
 load, the ratios (train) and the order between trees run in turn (cold) are what to read.
 """
@@ -52,6 +57,44 @@ kernels.lstm.backward(np.ones_like(out), h0, c0, cache)
 t2 = time.perf_counter()
 print(json.dumps({"forward": t1 - t0, "backward": t2 - t1, "total": t2 - t0}))
 """
+
+
+UNITS = """
+import time
+import numba.core.compiler as compiler
+import numba.core.dispatcher as dispatcher
+original, depth, units = compiler.compile_extra, [0], []
+def timed(typingctx, targetctx, func, *args, **kwargs):
+    depth[0] += 1
+    start = time.perf_counter()
+    try:
+        return original(typingctx, targetctx, func, *args, **kwargs)
+    finally:
+        depth[0] -= 1
+        name = getattr(func, "__module__", None), getattr(func, "__qualname__", func)
+        units.append((depth[0], "%s.%s" % name, time.perf_counter() - start))
+compiler.compile_extra = dispatcher.compiler.compile_extra = timed
+""" + COLD + """
+for level, name, seconds in units:
+    print("%s%6.2f s  %s" % ("  " * level, seconds, name))
+from minirnn.kernels import lstm
+for loop in (lstm._forward_loop, lstm._backward_loop):
+    for result in loop.dispatcher.overloads.values():
+        passes = result.metadata["pipeline_times"]["nopython"]
+        top = sorted(((v.run, k.split("_", 1)[1]) for k, v in passes.items()), reverse=True)[:4]
+        print(loop.py_func.__name__, result.metadata["timers"], [(k, round(t, 2)) for t, k in top])
+"""
+
+
+def units(dtype):
+    """Print what a cold LSTM forward + backward compiles, seconds each, in a fresh process."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        done = subprocess.run(
+            [sys.executable, "-c", UNITS.replace("DTYPE", dtype)],
+            capture_output=True, text=True, env=env, check=True,
+        )
+    print(done.stdout)
 
 
 def train(blocks, steps):
@@ -198,6 +241,8 @@ def main():
     p.add_argument("--minirnn-only", action="store_true", help="no torch steps (fractions are then of 1 s)")
     p = sub.add_parser("products")
     p.add_argument("--repeats", type=int, default=15)
+    p = sub.add_parser("units")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float64")
     p = sub.add_parser("cold")
     p.add_argument("trees", nargs="+")
     p.add_argument("--rounds", type=int, default=5)
@@ -207,6 +252,8 @@ def main():
         train(args.blocks, args.steps)
     elif args.what == "phases":
         phases(args.steps, with_torch=not args.minirnn_only)
+    elif args.what == "units":
+        units(args.dtype)
     elif args.what == "products":
         products(args.repeats)
     else:
