@@ -1,4 +1,4 @@
-"""Two measurements of #17 that hold on a loaded machine, because each compares like with like in one run.
+"""Measurements of #17 that hold on a loaded machine, because each compares like with like in one run.
 
     python benchmarks/speed_ab.py train [--blocks 5] [--steps 15]
         char-LM training tokens/s, minirnn / torch: ``speed_extras.train_throughput`` run ``blocks`` times
