@@ -32,16 +32,17 @@ def as_step_mask(mask, x):
     return np.asarray(mask, dtype=bool).astype(x.dtype)[:, :, None]
 
 
-def project_inputs(x, W_ih, b_ih):
+def project_inputs(x, W_ih, b_ih=None):
     """``x W_ih^T + b_ih`` for every step at once: x (T, B, I) -> (T, B, G*H), as ONE 2-D GEMM on the T*B
-    rows.
+    rows; ``b_ih=None`` adds no bias (a compiled loop that adds both biases itself).
 
     (NumPy's matmul on a 3-D array would call BLAS once per time step; the bias is added in place, so no
     second (T*B, G*H) array is filled: docs/performance.md.)
     """
     T, B, I = x.shape
     x_proj = x.reshape(T * B, I) @ W_ih.T  # (TB, GH)
-    x_proj += b_ih
+    if b_ih is not None:
+        x_proj += b_ih
     return x_proj.reshape(T, B, W_ih.shape[0])
 
 

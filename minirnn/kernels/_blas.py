@@ -158,6 +158,10 @@ def register(numpy_cblas=None):
         """The compiled body of gemm_nt (transposed) or gemm_nn: one CBLAS call on the arrays' buffers."""
         name, trans_b = ("gemm_nt", TRANS) if transposed else ("gemm_nn", NO_TRANS)
 
+        # A constant message: building it inside impl (name + "...") would compile Numba's string
+        # concatenation with every loop that multiplies, about a second of each cold compile.
+        mismatch = f"{name}: shapes do not match"
+
         def typer(a, b, out):
             call, F = check(a, b, out)
 
@@ -165,7 +169,7 @@ def register(numpy_cblas=None):
                 M, K = a.shape
                 N = b.shape[0] if transposed else b.shape[1]
                 if b.size != N * K or out.shape[0] != M or out.shape[1] != N:
-                    raise ValueError(name + ": shapes do not match")
+                    raise ValueError(mismatch)
                 ldb = K if transposed else N
                 call(
                     ROW_MAJOR,

@@ -2,15 +2,21 @@
 
 :func:`forward` and :func:`backward` mirror ``minirnn.cells.lstm.forward`` and ``backward``: same arguments,
 same return values, same cache dict (keys x, mask, W_ih, W_hh, hs, cs, gates, tanh_c), so a cache from one
-backend can go into the other's backward. As in the cells, the input projection ``x W_ih^T + b_ih`` for all
-steps is one NumPy GEMM before the loop and the weight gradients are NumPy GEMMs after it; only the time loop
-is compiled:
+backend can go into the other's backward. As in the cells, the input projection ``x W_ih^T`` for all steps
+is one NumPy GEMM before the loop (the loop adds ``b_ih + b_hh`` as it reads it, which saves a pass over the
+(T, B, 4H) array) and the weight gradients are NumPy GEMMs after it; only the time loop is compiled:
 
-    forward loop    cells.lstm.recurrent_step, plus the padding mask
+    forward loop    cells.lstm.recurrent_step, plus the padding mask; the recurrent product
+                    h_{t-1} W_hh^T runs on W_hh^T laid out once per sequence (``W_hh_t``, (H, 4H)):
+                    a plain product that OpenBLAS runs without re-packing W_hh at every step
     backward loop   cells.lstm.gate_gradients and dh_prev = da W_hh, plus the padding mask
 
 Gate order is PyTorch's ``i, f, g, o``; sigmoid is written ``0.5 * (1 + tanh(0.5 a))`` exactly as in the
 cells. Constants are typed (``dtype.type(1)``) so float32 stays float32 inside the loop.
+
+The loops allocate nothing: NumPy makes every array they fill (``_forward_buffers``, ``_backward_buffers``)
+and they write into it. Inside Numba each ``np.empty`` of another rank, and ``copy``, is one more function to
+compile in a fresh process (the measurements: docs/performance.md, "Cold compile").
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from ._common import (
     mark_spent,
     require_unspent,
 )
-from ._blas import gemm_nn, gemm_nt
+from ._blas import gemm_nn
 from ._jit import jit
 from ._math import tanh
 
@@ -53,13 +59,17 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask=None, recurrent_mask=None):
     T, B, _ = x.shape
     H = W_hh.shape[1]
     m = as_step_mask(mask, x)  # (T, B, 1) or None
-    x_proj = project_inputs(x, W_ih, b_ih)  # (T, B, 4H): all steps, one GEMM
-    hs, cs, gates, tanh_c, out = _forward_loop(
-        c_array(x_proj, dtype),
-        as_state(h0, B, H, dtype),
-        as_state(c0, B, H, dtype),
-        c_array(W_hh, dtype),
-        c_array(b_hh, dtype),
+    gates = c_array(project_inputs(x, W_ih), dtype)  # (T, B, 4H) = x W_ih^T: all steps, one GEMM
+    hs, cs, tanh_c, out, scratch = _forward_buffers(h0, c0, T, B, H, dtype)
+    _forward_loop(
+        gates,
+        hs,
+        cs,
+        tanh_c,
+        out,
+        *scratch,
+        c_array(W_hh.T, dtype),  # (H, 4H): copied once, read at every step
+        c_array(b_ih + b_hh, dtype),  # both biases, added in the loop (no pass over gates for b_ih)
         *loop_mask(m, dtype),
         *loop_recurrent_mask(recurrent_mask, B, H, dtype),
     )
@@ -100,8 +110,7 @@ def backward(dout, dh_n, dc_n, cache):
     H = hs.shape[-1]
     da, dh0, dc0 = _backward_loop(
         c_array(dout, dtype),
-        as_state(dh_n, B, H, dtype),
-        as_state(dc_n, B, H, dtype),
+        *_backward_buffers(dh_n, dc_n, B, H, dtype),
         c_array(W_hh, dtype),
         c_array(cs, dtype),
         c_array(gates, dtype),
@@ -116,39 +125,49 @@ def backward(dout, dh_n, dc_n, cache):
     return grads
 
 
-@jit
-def _forward_loop(x_proj, h0, c0, W_hh, b_hh, mask, has_mask, rmask, has_rmask):
-    """The time loop of the forward pass.
+def _forward_buffers(h0, c0, T, B, H, dtype):
+    """The arrays the forward loop fills: ``hs, cs`` (T+1, B, H) with ``hs[0] = h0``, ``cs[0] = c0``;
+    ``tanh_c, out`` (T, B, H); and its scratch ``(scale (4H,), h_rec (B, 4H), h_in (B, H))``.
 
-    x_proj (T, B, 4H) = x W_ih^T + b_ih;  h0, c0 (B, H);  W_hh (4H, H);  b_hh (4H,);  mask (T, B, 1) 0/1,
-    read only if has_mask;  rmask (B, H) the recurrent-dropout mask, read only if has_rmask.
-    Returns ``hs, cs (T+1, B, H), gates (T, B, 4H) = [i, f, g, o], tanh_c (T, B, H), out (T, B, H)``.
-    ``gates`` is ``x_proj`` itself (the caller's own temporary): each pre-activation input is replaced by its
-    gate value, so the forward never holds both (T, B, 4H) arrays.
+    ``scale`` is 1/2 for the sigmoid gates i, f, o and 1 for g (one tanh for all four: see the loop).
     """
-    T, B, H4 = x_proj.shape
-    H = H4 // 4
-    one, half = x_proj.dtype.type(1), x_proj.dtype.type(0.5)
-    hs = np.empty((T + 1, B, H), x_proj.dtype)  # carried states, hs[0] = h0
-    cs = np.empty((T + 1, B, H), x_proj.dtype)
-    gates = x_proj  # in place, after their nonlinearities
-    tanh_c = np.empty((T, B, H), x_proj.dtype)
-    out = np.empty((T, B, H), x_proj.dtype)
-    for b in range(B):  # hs[0] = h0, cs[0] = c0, as loops:
-        for j in range(H):  # Numba takes seconds to compile
-            hs[0, b, j] = h0[b, j]  # an array-into-slice assignment
-            cs[0, b, j] = c0[b, j]
-    h_rec = np.empty((B, 4 * H), x_proj.dtype)  # h_{t-1} W_hh^T
-    h_in = np.empty((B, H), x_proj.dtype)  # h_{t-1} * rmask
-    scale = np.full(4 * H, half)  # one tanh for all four gates (see below)
-    scale[2 * H : 3 * H] = one
+    hs, cs = np.empty((T + 1, B, H), dtype), np.empty((T + 1, B, H), dtype)  # carried states
+    hs[0], cs[0] = h0, c0  # broadcasts like the cells' hs[0] = h0
+    scale = np.full(4 * H, 0.5, dtype)
+    scale[2 * H : 3 * H] = 1
+    scratch = (scale, np.empty((B, 4 * H), dtype), np.empty((B, H), dtype))
+    return hs, cs, np.empty((T, B, H), dtype), np.empty((T, B, H), dtype), scratch
+
+
+def _backward_buffers(dh_n, dc_n, B, H, dtype):
+    """The backward loop's carried gradients: ``dh, dc`` (B, H) starting at ``dh_n, dc_n`` (copies, so the
+    caller's arrays are not written), and two (B, H) buffers for the step before."""
+    dh, dc = np.array(as_state(dh_n, B, H, dtype)), np.array(as_state(dc_n, B, H, dtype))
+    return dh, dc, np.empty((B, H), dtype), np.empty((B, H), dtype)
+
+
+@jit
+def _forward_loop(
+    gates, hs, cs, tanh_c, out, scale, h_rec, h_in, W_hh_t, bias, mask, has_mask, rmask, has_rmask
+):
+    """The time loop of the forward pass: fills ``hs, cs`` (from step 1), ``gates``, ``tanh_c`` and ``out``.
+
+    gates (T, B, 4H) holds x W_ih^T on entry and the gate values [i, f, g, o] on return: each
+    pre-activation input is replaced by its gate value, so the forward never holds both (T, B, 4H) arrays.
+    hs, cs (T+1, B, H) with hs[0] = h0, cs[0] = c0;  tanh_c, out (T, B, H);  scale (4H,), h_rec (B, 4H),
+    h_in (B, H) from :func:`_forward_buffers`;  W_hh_t (H, 4H) = W_hh^T;  bias (4H,) = b_ih + b_hh;
+    mask (T, B, 1) 0/1, read only if has_mask;  rmask (B, H) the recurrent-dropout mask, read only if
+    has_rmask.
+    """
+    T, B, H = tanh_c.shape
+    one = tanh_c.dtype.type(1)
     for t in range(T):
-        gemm_nt(dropped_state(hs[t], rmask, has_rmask, h_in), W_hh, h_rec)  # (h_{t-1} * m) W_hh^T
+        gemm_nn(dropped_state(hs[t], rmask, has_rmask, h_in), W_hh_t, h_rec)  # (h_{t-1} * m) W_hh^T
         for b in range(B):  # 1-D loops over units: LLVM vectorises them
-            a, gate = h_rec[b], gates[t, b]  # (4H,) views; gate holds x W_ih^T + b_ih
+            a, gate = h_rec[b], gates[t, b]  # (4H,) views; gate holds x W_ih^T
             for k in range(4 * H):  # a = x W_ih^T + b_ih + h_prev W_hh^T + b_hh
                 s = scale[k]  # i, f, o: sigmoid(a) = 0.5 + 0.5 tanh(0.5 a)
-                gate[k] = s * tanh(s * (gate[k] + a[k] + b_hh[k])) + (one - s)  # g: tanh(a)  (s = 1)
+                gate[k] = s * tanh(s * (gate[k] + a[k] + bias[k])) + (one - s)  # g: tanh(a)  (s = 1)
             c_prev, h_prev, c_new, h_new = cs[t, b], hs[t, b], cs[t + 1, b], hs[t + 1, b]
             tc, out_tb = tanh_c[t, b], out[t, b]
             for j in range(H):
@@ -164,35 +183,29 @@ def _forward_loop(x_proj, h0, c0, W_hh, b_hh, mask, has_mask, rmask, has_rmask):
                     h_new[j] = m * h_new[j] + (one - m) * h_prev[j]
                     c_new[j] = m * c_new[j] + (one - m) * c_prev[j]
                     out_tb[j] = m * out_tb[j]
-    return hs, cs, gates, tanh_c, out
 
 
 @jit
-def _backward_loop(dout, dh_n, dc_n, W_hh, cs, gates, tanh_c, mask, has_mask, rmask, has_rmask):
+def _backward_loop(
+    dout, dh_carry, dc_carry, dh_prev, dc_prev, W_hh, cs, gates, tanh_c, mask, has_mask, rmask, has_rmask
+):
     """The time loop of BPTT: carries dh, dc back and returns ``da (T, B, 4H), dh0 (B, H), dc0 (B, H)``.
 
-    dout (T, B, H);  dh_n, dc_n (B, H);  W_hh (4H, H);  cs (T+1, B, H), gates (T, B, 4H), tanh_c (T, B, H)
-    from the forward;  mask, has_mask, rmask, has_rmask as in :func:`_forward_loop`.  ``da`` is the gradient
-    of the pre-activations, written over ``gates``: each unit's four gate values are read just before its four
-    gradients replace them.
+    dout (T, B, H);  dh_carry, dc_carry (B, H) the gradients at h_T, c_T on entry (overwritten: each step
+    swaps them with the buffers dh_prev, dc_prev (B, H), from :func:`_backward_buffers`);  W_hh (4H, H);
+    cs (T+1, B, H), gates (T, B, 4H), tanh_c (T, B, H) from the forward;  mask, has_mask, rmask, has_rmask
+    as in :func:`_forward_loop`.  ``da`` is the gradient of the pre-activations, written over ``gates``: each
+    unit's four gate values are read just before its four gradients replace them.
     """
     T, B, H = tanh_c.shape
     one = tanh_c.dtype.type(1)
     da = gates  # (T, B, 4H), in place
-    dh_carry = dh_n.copy()  # gradients at the carried states h_t, c_t
-    dc_carry = dc_n.copy()
-    dh_prev = np.empty((B, H), tanh_c.dtype)
-    dc_prev = np.empty((B, H), tanh_c.dtype)
     for t in range(T - 1, -1, -1):
         for b in range(B):
-            for j in range(H):
-                if has_mask:  # only real steps pass gradient into the cell
-                    m = mask[t, b, 0]
-                    dh = m * (dout[t, b, j] + dh_carry[b, j])
-                    dc = m * dc_carry[b, j]
-                else:
-                    dh = dout[t, b, j] + dh_carry[b, j]
-                    dc = dc_carry[b, j]
+            m = mask[t, b, 0] if has_mask else one  # only real steps pass gradient into the cell
+            for j in range(H):  # (the test outside the loop: one loop body for LLVM to compile, not two)
+                dh = m * (dout[t, b, j] + dh_carry[b, j])  # exact when m = 1
+                dc = m * dc_carry[b, j]
                 i, f, g, o = (
                     gates[t, b, j],
                     gates[t, b, H + j],
