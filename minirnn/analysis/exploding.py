@@ -4,10 +4,10 @@
   stay finite but do not beat the 1/6 baseline (clipping prevents the blow-up, nothing more).
 - :func:`clipping_rescue`: W_hh = 1.3 Q, T = 20, inputs x 0.5, lr 0.2: the unclipped runs diverge, the
   clipped ones learn (held-out MSE below ``threshold``), counted over seeds, with the held-out loss, the
-  growth through time and the spectral radius at every step. Measured (``minirnn vanishing --experiment clipping``):
-  at init the growth through time is 5.3 to 17 and the gradient norm 13 to 34; one unclipped step along it
-  saturates the tanh (growth after it 4e-11 to 0.17), and the later norm spikes, at growth below 0.35, are
-  the optimizer diverging. Clipped, the growth stays near 1. For a cliff one can draw, see ``cliff.py``.
+  growth through time and the spectral radius at every step. Measured (``minirnn vanishing --experiment
+  clipping``): at init the growth through time is 5.3 to 17 and the gradient norm 13 to 34; one unclipped
+  step along it saturates the tanh (growth after it 4e-11 to 0.17), and the later norm spikes, at growth
+  below 0.35, are the optimizer diverging. Clipped, the growth stays near 1. A cliff to draw: ``cliff.py``.
 - :func:`first_spike`: the first step whose gradient norm exceeds 10 x the running median.
 
 Example:
