@@ -343,9 +343,13 @@ def plot_clipping_rescue(res, path=None):
     """Left: the global gradient norm at every SGD step (before clipping), one thin line per seed, unclipped
     and clipped; a run that diverged ends where its norm overflowed (drawn as a cross at the top). Right: the
     held-out MSE along training, one thin line per seed (values above 3 drawn at 3, a diverged run as a cross
-    there), with the 1/6 and 1/12 baselines and the threshold for "learned". ``res`` from
-    :func:`clipping_rescue`."""
-    fig, (ax, ax2) = _new_fig(2, 5.4, 4.4)
+    there), with the 1/6 and 1/12 baselines and the threshold for "learned". Third: the growth through time
+    ||dL/dh_0|| / ||dL/dh_{T-1}|| at every step's weights (log-log: step + 1, values below 1e-30 drawn
+    there), one thin line per seed, each run's first gradient-norm spike (:func:`first_spike`) marked with a
+    dot. ``res`` from :func:`clipping_rescue`."""
+    fig, (ax, ax2, ax3) = _new_fig(3, 5.8, 4.6)
+    fig.subplots_adjust(wspace=0.6)  # three y labels between the panels
+    floor = 1e-30
     finite = np.concatenate([res[n]["grad_norm"].ravel() for n in ("unclipped", "clipped")])
     finite = finite[np.isfinite(finite) & (finite > 0)]
     top, ceiling = 10 * finite.max(), 3.0
@@ -366,6 +370,12 @@ def plot_clipping_rescue(res, path=None):
                 k = np.flatnonzero(np.isfinite(e))
                 ax2.plot(d["eval_step"][k[-1] if k.size else 0], ceiling, marker="x", color=color, ms=8,
                          mew=2, ls="none")
+            gr = np.where(np.isfinite(d["growth_step"][s]), d["growth_step"][s], np.nan)
+            ax3.plot(steps + 1, np.maximum(gr, floor), color=color, lw=0.8, alpha=0.8,
+                     label=f"{name}: first norm spike (dot)" if s == 0 else None)
+            k = d["spike"][s]
+            if k >= 0 and np.isfinite(d["growth_spike"][s]):
+                ax3.plot(k + 1, max(d["growth_spike"][s], floor), marker="o", color=color, ms=6, ls="none")
     ax.axhline(res["max_norm"], color="0.4", ls=":", lw=1, label="clipping threshold")
     ax.set_yscale("log")
     ax.set_ylim(finite.min() / 3, top * 3)
@@ -374,16 +384,24 @@ def plot_clipping_rescue(res, path=None):
     ax2.axhline(res["threshold"], color="0.5", ls="-.", lw=1, label=f"learned: MSE < {res['threshold']:g}")
     ax2.set_yscale("log")
     ax2.set_ylim(0.02, ceiling * 1.5)
+    ax3.axhline(1, color="0.4", ls=":", lw=1, label="growth 1")
+    ax3.set_xscale("log")
+    ax3.set_yscale("log")
+    ax3.set_ylim(floor / 10, None)
+    ax3.set_xlabel("SGD step + 1")
+    ax3.set_ylabel(r"growth $\|\partial L/\partial h_0\| / \|\partial L/\partial h_{T-1}\|$")
+    ax3.set_title("Growth through time\nat each step's weights", fontsize=11)
+    _legend_below(ax3)
     for a in (ax, ax2):
         a.set_xlabel("SGD step")
     ax.set_ylabel("global gradient norm (before clipping)")
     ax.set_title(
-        rf"$W_{{hh}}$ = {res['gain']:g} $Q$: at init $\|\partial L/\partial h_0\|"
-        rf" / \|\partial L/\partial h_{{T-1}}\|$ = {np.median(res['growth']):.1f} (median)",
+        rf"$W_{{hh}}$ = {res['gain']:g} $Q$; at init $\|\partial L/\partial h_0\|"
+        rf" / \|\partial L/\partial h_{{T-1}}\|$" + f"\n= {np.median(res['growth']):.1f} (median)",
         fontsize=11,
     )
     ax2.set_ylabel("held-out MSE (200 sequences)")
-    ax2.set_title("Held-out loss during training")
+    ax2.set_title("Held-out loss\nduring training", fontsize=11)
     _legend_below(ax)
     _legend_below(ax2)
     return _finish(fig, path, res["protocol"])

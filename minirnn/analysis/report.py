@@ -306,6 +306,19 @@ def run(
             stopped = [int(np.argmax(~np.isfinite(g))) for g in d["grad_norm"] if not np.all(np.isfinite(g))]
             if stopped:
                 echo(f"  {name}: the gradient norm overflowed at steps {stopped}")
+            r = lambda a: np.round(a, 2).tolist()  # noqa: E731
+            with np.errstate(all="ignore"):
+                after = np.nanmax(d["growth_step"][:, 1:], axis=1)
+            echo(
+                f"  {name}: gradient norm at step 0 {r(d['grad_norm'][:, 0])}; after the first step: growth "
+                f"{np.array2string(d['growth_step'][:, 1], precision=2)}, spectral radius "
+                f"{r(d['radius_step'][:, 1])}; max growth over steps >= 1 "
+                f"{np.array2string(after, precision=2)}"
+            )
+            echo(
+                f"  {name}: first gradient-norm spike (> 10 x running median) at steps {d['spike'].tolist()} "
+                f"(-1: none), growth through time there {np.array2string(d['growth_spike'], precision=2)}"
+            )
     if "cliff" in experiments:
         res = cliff_demo()
         res["summary"] = cliff_summary(res)

@@ -30,6 +30,7 @@ def train_task(
     layer=None,
     progress=False,
     eval_every=0,
+    on_step=None,
 ):
     """Train ``cell`` + a Linear head on a long-memory task, with fresh data every step: the explicit loop.
 
@@ -44,6 +45,9 @@ def train_task(
     stops at the first step whose loss or gradient is not finite (the rest of the history is NaN).
 
     (Long because it is the whole loop in one place, read top to bottom: data, loss, step, evaluation.)
+
+    ``on_step(step, layer, x, dout)``, if given, is called at every step after the forward and before the
+    backward and the update: the weights are those the step's gradient is taken at.
 
     With ``eval_every`` > 0, the loss on 200 held-out sequences (the same ones throughout) is measured before
     steps 0, ``eval_every``, 2 ``eval_every``, ... and once after the last step.
@@ -99,7 +103,10 @@ def train_task(
     def train_step(model, rng, step, carry):
         if eval_every > 0 and step % eval_every == 0:
             evaluate()
-        loss, dout = loss_and_dout(*data(batch, rng))
+        x, y = data(batch, rng)
+        loss, dout = loss_and_dout(x, y)
+        if on_step is not None:
+            on_step(step, layer, x, dout)
         layer.backward(dout)
         losses.append(loss)
         norms.append(optim.grad_norm(model))  # global, before clipping

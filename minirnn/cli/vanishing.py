@@ -48,7 +48,7 @@ def add_parser(sub) -> None:
         ("bias", "LSTM forget-gate / GRU update-gate bias sweep and the constant error carousel"),
         ("spectra", "eigenvalues of W_hh and singular values of Jacobian products"),
         ("learnability", "success rate against T on the adding problem, 7 inits, over seeds"),
-        ("clipping", "tanh RNN, W_hh = 1.2 Q: plain SGD with and without clipping, held-out loss, 5 seeds"),
+        ("clipping", "tanh RNN, W_hh = 1.3 Q: SGD with and without clipping, growth per step, 5 seeds"),
         ("cliff", "Pascanu's cliff: a one-unit RNN's loss surface, descents with and without clipping"),
     ):
         van.add_argument(f"--{name}", action="store_true", help=what)

@@ -63,6 +63,9 @@ def test_plot_clipping_rescue_writes_a_150_dpi_png_with_one_line_per_seed(tmp_pa
     grad_ax, loss_ax = fig.axes[:2]
     per_seed = [ln for ln in grad_ax.lines if len(ln.get_xdata()) == 20]
     assert len(per_seed) == 2 * 3                                    # unclipped and clipped, 3 seeds each
+    growth_ax = fig.axes[2]
+    assert len([ln for ln in growth_ax.lines if len(ln.get_xdata()) == 20]) == 2 * 3
+    assert growth_ax.get_yscale() == "log"
     assert {round(ln.get_ydata()[0], 6) for ln in loss_ax.lines} >= {round(1 / 6, 6), round(1 / 12, 6)}
     plt.close(fig)
     with Image.open(tmp_path / "clipping.png") as im:
@@ -79,3 +82,46 @@ def test_cli_vanishing_cliff_writes_its_figure_and_numbers(tmp_path, capsys):
     assert data["summary"]["unclipped"]["max_grad_norm"] > 1e3 > data["summary"]["clipped"]["max_grad_norm"]
     assert (tmp_path / "cliff.png").stat().st_size > 10_000
     assert "unclipped: max gradient norm 1.21e+03 (step 13)" in capsys.readouterr().out
+
+
+def test_the_growth_recorded_at_a_step_is_the_growth_recomputed_from_that_steps_weights():
+    from minirnn.analysis.exploding import clipping_traces
+    from minirnn.analysis.gradients import decay_ratio, gradient_norms
+
+    T, H, k, seed = 10, 6, 3, 0
+    res = clipping_traces(gain=1.3, T=T, hidden=H, input_scale=0.5, steps=k + 1, batch=4, lr=0.2, seeds=1)
+    x = adding_problem(1, T, seed=40_000 + seed)[0] * 0.5                 # the probe clipping_traces uses
+    for name, clip in (("unclipped", None), ("clipped", 1.0)):
+        layer = train_task("adding", "rnn", T, H, steps=k, batch=4, lr=0.2, clip=clip, seed=seed,
+                           optimizer="sgd", input_scale=0.5, layer=_gain_rnn(1.3, H, 2, seed))[0]  # k steps
+        expected = decay_ratio(gradient_norms(layer, x, np.ones((1, H))))
+        assert res[name]["growth_step"][0, k] == pytest.approx(expected, rel=1e-12)
+        radius = np.abs(np.linalg.eigvals(layer.params["weight_hh_l0"])).max()
+        assert res[name]["radius_step"][0, k] == pytest.approx(radius, rel=1e-12)
+        assert res[name]["growth_step"][0, 0] == pytest.approx(res["growth"][0], rel=1e-12)   # at init
+        assert res[name]["radius_step"][0, 0] == pytest.approx(1.3, rel=1e-12)               # 1.3 Q
+
+
+def test_recording_the_growth_does_not_change_the_training_run():
+    kw = dict(T=10, hidden=6, steps=5, batch=4, lr=0.2, clip=None, seed=2, optimizer="sgd")
+    seen = []
+    plain = train_task("adding", "rnn", layer=_gain_rnn(1.3, 6, 2, 2), **kw)[2]
+    hooked = train_task("adding", "rnn", layer=_gain_rnn(1.3, 6, 2, 2),
+                        on_step=lambda step, layer, x, dout: seen.append((step, x.shape, dout.shape)), **kw)[2]
+    np.testing.assert_array_equal(plain["grad_norm"], hooked["grad_norm"])
+    assert seen == [(s, (10, 4, 2), (10, 4, 6)) for s in range(5)]
+
+
+def test_first_spike_finds_the_first_norm_ten_times_its_running_median():
+    from minirnn.analysis.exploding import first_spike
+
+    norms = np.array([5.0, 1, 1, 1, 2, 1, 9.9, 1, 25, 1e5])     # 9.9 < 10 x median 1; 25 > 10 x 1
+    assert first_spike(norms) == 8
+    assert first_spike(norms, factor=5) == 6
+    assert first_spike(np.array([1.0, 100, 1, 1])) == -1       # step 1 is inside the warm-up
+    assert first_spike(np.array([1.0, 1, 1, 1, np.inf, np.nan])) == 4   # an overflow is a spike
+    assert first_spike(np.array([1.0, 1, 1, 1, np.nan, 1e9])) == -1     # the run stopped before
+    plateau = np.r_[np.ones(10), 8 * np.ones(10), [50.0]]      # median of all 20 before: 4.5; of last 5: 8
+    assert first_spike(plateau) == 20 and first_spike(plateau, window=5) == -1
+    with pytest.raises(ValueError, match="norms must be a 1-d array"):
+        first_spike(np.ones((2, 3)))
