@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 from pathlib import Path
 
@@ -73,6 +74,40 @@ def speedups(one: dict, two: dict) -> list:
     return out
 
 
+def markdown(runs: list) -> str:
+    """The README's table: each contender's milliseconds in the first run, then minirnn / torch and minirnn /
+    JAX as the median over the runs with their range, and in how many runs the torch target was met."""
+    head = (
+        "| size | cell | dtype | auto ms | numba ms | numpy ms | torch ms | JAX ms | / torch: median [range] "
+        "| / JAX: median [range] | target vs torch (runs met) |"
+    )
+    lines = [head, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    short = {"float32": "f32", "float64": "f64"}
+
+    def span(values):
+        values = [v for v in values if v is not None]
+        if not values:
+            return "-"
+        med = statistics.median(values)
+        return f"{med:.2f} [{min(values):.2f}, {max(values):.2f}]" if len(values) > 1 else f"{med:.2f}"
+
+    for row, first in zip(agreement(runs), runs[0]["rows"]):
+        size, cell, dtype = row["row"]
+        ms = first["ms"]
+        cols = " | ".join(
+            f"{ms[k]:.2f}" if ms.get(k) else "-" for k in ("auto", "numba", "numpy", "torch", "jax")
+        )
+        met, n = row["meets"].split("/")
+        verdict = (
+            f"ok ({n}/{n})" if met == n else (f"**miss** (0/{n})" if met == "0" else f"met {met} of {n}")
+        )
+        lines.append(
+            f"| {size} | {cell} | {short[dtype]} | {cols} | {span(row['vs_torch'])} | {span(row['vs_jax'])} | "
+            f"≤ {row['target']:g} {verdict} |"
+        )
+    return "\n".join(lines)
+
+
 def _fmt(values):
     shown = [f"{v:.2f}" for v in values if v is not None]
     if not shown:
@@ -95,8 +130,12 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("runs", nargs="+", help="folders (or speed.json files) of one-thread runs")
     p.add_argument("--two-threads", help="a folder (or speed.json) of a --threads 2 run")
+    p.add_argument("--markdown", action="store_true", help="print the README's table instead")
     args = p.parse_args(argv)
     runs = [_load(r) for r in args.runs]
+    if args.markdown:
+        print(markdown(runs))
+        return 0
     for k, (name, run) in enumerate(zip(args.runs, runs)):
         m = run.get("machine_before", {})
         print(

@@ -55,3 +55,10 @@ def test_step_gemm_times_both_products_of_a_cell_for_every_contender(tmp_path):
     assert all(set(t) == {"numpy", "torch", "jax"} and min(t.values()) > 0 for t in res.values())
     import step_gemm
     assert step_gemm.step_shapes(B=64, H=512, gates=4)["backward"] == ((64, 2048), (2048, 512))
+
+
+def test_markdown_shows_the_first_runs_times_and_the_median_and_range_of_the_ratios():
+    table = speed_compare.markdown([_run(1, 9.0, 10.0, 12.0), _run(1, 11.0, 10.0, 10.0), _run(1, 10.0, 10.0, 8.0)])
+    row = table.splitlines()[2]
+    assert row.startswith("| medium | lstm | f32 | 9.00 | - | - | 10.00 | 12.00 |")
+    assert row.endswith("| 1.00 [0.90, 1.10] | 1.10 [0.75, 1.25] | ≤ 1 met 2 of 3 |")
