@@ -102,8 +102,8 @@ def markdown(runs: list) -> str:
             f"ok ({n}/{n})" if met == n else (f"**miss** (0/{n})" if met == "0" else f"met {met} of {n}")
         )
         lines.append(
-            f"| {size} | {cell} | {short[dtype]} | {cols} | {span(row['vs_torch'])} | {span(row['vs_jax'])} | "
-            f"≤ {row['target']:g} {verdict} |"
+            f"| {size} | {cell} | {short[dtype]} | {cols} | {span(row['vs_torch'])} | "
+            f"{span(row['vs_jax'])} | ≤ {row['target']:g} {verdict} |"
         )
     return "\n".join(lines)
 

@@ -11,11 +11,13 @@ on a loaded 2-core machine (``python benchmarks/threads.py`` measures it). So th
         # NumPy's and the compiled loops' BLAS calls run with threads_for(work)
         ...
 
-    threads_for(work) = 1                                          if work < PARALLEL_WORK
-                      = clip(round(cores - load), 1, ceiling)      otherwise
+    threads_for(work) = 1                                                   if work < PARALLEL_WORK
+                      = clip(round(cores - max(load - 1, 0)), 1, ceiling)   otherwise
 
 where ``cores`` is the CPUs this process may use, ``load`` the 1-minute load average (read at most once a
-second) and ``ceiling`` the thread count the BLAS has when the outermost ``blas_threads_for`` is entered:
+second; this process, busy with its own products, counts about 1 in it: on an otherwise idle 2-core machine
+the load reads 1 to 1.3 while we run, and ``cores - load`` would deny the second core) and ``ceiling`` the
+thread count the BLAS has when the outermost ``blas_threads_for`` is entered:
 whatever the user chose (``OPENBLAS_NUM_THREADS``, ``threadpoolctl.threadpool_limits``) is never exceeded, and
 no environment variable is set. The count is restored on the way out. The threads are set through
 threadpoolctl; without it (it is a dependency, but an environment may lack it) nothing changes. ``fixed(n)``
@@ -92,7 +94,8 @@ def threads_for(work, ceiling=None) -> int:
     ceiling = _state["ceiling"] if ceiling is None else ceiling
     if ceiling <= 1 or work < PARALLEL_WORK:
         return 1
-    return int(min(ceiling, max(1, round(_cores() - _load()))))
+    others = max(_load() - 1.0, 0.0)  # the load of everything but this process
+    return int(min(ceiling, max(1, round(_cores() - others))))
 
 
 def _set(n):

@@ -79,7 +79,13 @@ def test_large_products_use_idle_cores_but_never_more_than_the_ceiling(monkeypat
     assert threads.threads_for(big, ceiling=4) == 4     # idle machine: up to the user's ceiling
     assert threads.threads_for(big, ceiling=16) == 8    # never more than the cores
     monkeypatch.setattr(threads, "_load", lambda: 6.6)
-    assert threads.threads_for(big, ceiling=16) == 1    # 8 cores, load 6.6: one idle core
+    assert threads.threads_for(big, ceiling=16) == 2    # 8 cores, load 6.6 (ours 1 of it): 2.4 idle cores
+    monkeypatch.setattr(threads, "_load", lambda: 7.6)
+    assert threads.threads_for(big, ceiling=16) == 1    # load 7.6: 1.4 idle cores
+    monkeypatch.setattr(threads, "_cores", lambda: 2)
+    monkeypatch.setattr(threads, "_load", lambda: 1.3)
+    assert threads.threads_for(big, ceiling=2) == 2     # 2 cores, this process alone: both
+    monkeypatch.setattr(threads, "_cores", lambda: 8)
     monkeypatch.setattr(threads, "_load", lambda: 35.0)
     assert threads.threads_for(big, ceiling=16) == 1    # a busy machine: one thread
     assert threads.threads_for(threads.PARALLEL_WORK - 1, ceiling=16) == 1
