@@ -11,13 +11,14 @@ on a loaded 2-core machine (``python benchmarks/threads.py`` measures it). So th
         # NumPy's and the compiled loops' BLAS calls run with threads_for(work)
         ...
 
-    threads_for(work) = 1                                                   if work < PARALLEL_WORK
-                      = clip(round(cores - max(load - 1, 0)), 1, ceiling)   otherwise
+    threads_for(work) = 1                                                      if work < PARALLEL_WORK
+                      = clip(round(cores - max(load - used, 0)), 1, ceiling)   otherwise
 
 where ``cores`` is the CPUs this process may use, ``load`` the 1-minute load average (read at most once a
-second; this process, busy with its own products, counts about 1 in it: on an otherwise idle 2-core machine
-the load reads 1 to 1.3 while we run, and ``cores - load`` would deny the second core) and ``ceiling`` the
-thread count the BLAS has when the outermost ``blas_threads_for`` is entered:
+second), ``used`` the threads this process gave its last large product (1 at first): busy with its own
+products, the process itself counts about that much in the load (on an otherwise idle 2-core machine the load
+reads 1 to 1.3 while it runs on one thread, about 2 on two), so ``load - used`` is the load of the others; and
+``ceiling`` the thread count the BLAS has when the outermost ``blas_threads_for`` is entered:
 whatever the user chose (``OPENBLAS_NUM_THREADS``, ``threadpoolctl.threadpool_limits``) is never exceeded, and
 no environment variable is set. The count is restored on the way out. The threads are set through
 threadpoolctl; without it (it is a dependency, but an environment may lack it) nothing changes. ``fixed(n)``
@@ -44,7 +45,7 @@ __all__ = [
 
 #: Products below this many multiply-adds run on one thread (measured: benchmarks/threads.py).
 PARALLEL_WORK = 1 << 24
-_state = {"libs": None, "depth": 0, "ceiling": 1, "fixed": None, "load": (0.0, -1.0)}
+_state = {"libs": None, "depth": 0, "ceiling": 1, "fixed": None, "load": (0.0, -1.0), "used": 1}
 
 
 def _libs():
@@ -94,8 +95,9 @@ def threads_for(work, ceiling=None) -> int:
     ceiling = _state["ceiling"] if ceiling is None else ceiling
     if ceiling <= 1 or work < PARALLEL_WORK:
         return 1
-    others = max(_load() - 1.0, 0.0)  # the load of everything but this process
-    return int(min(ceiling, max(1, round(_cores() - others))))
+    others = max(_load() - _state["used"], 0.0)  # the load of everything but this process
+    _state["used"] = int(min(ceiling, max(1, round(_cores() - others))))
+    return _state["used"]
 
 
 def _set(n):

@@ -73,22 +73,38 @@ def test_the_training_loop_runs_on_one_thread_between_the_layers(two_threads):
 
 
 def test_large_products_use_idle_cores_but_never_more_than_the_ceiling(monkeypatch):
+    monkeypatch.setitem(threads._state, "used", 1)
     monkeypatch.setattr(threads, "_cores", lambda: 8)
     monkeypatch.setattr(threads, "_load", lambda: 0.0)
     big = threads.PARALLEL_WORK * 4
     assert threads.threads_for(big, ceiling=4) == 4     # idle machine: up to the user's ceiling
     assert threads.threads_for(big, ceiling=16) == 8    # never more than the cores
+    monkeypatch.setitem(threads._state, "used", 1)
     monkeypatch.setattr(threads, "_load", lambda: 6.6)
     assert threads.threads_for(big, ceiling=16) == 2    # 8 cores, load 6.6 (ours 1 of it): 2.4 idle cores
+    monkeypatch.setitem(threads._state, "used", 1)
     monkeypatch.setattr(threads, "_load", lambda: 7.6)
     assert threads.threads_for(big, ceiling=16) == 1    # load 7.6: 1.4 idle cores
-    monkeypatch.setattr(threads, "_cores", lambda: 2)
-    monkeypatch.setattr(threads, "_load", lambda: 1.3)
-    assert threads.threads_for(big, ceiling=2) == 2     # 2 cores, this process alone: both
     monkeypatch.setattr(threads, "_cores", lambda: 8)
     monkeypatch.setattr(threads, "_load", lambda: 35.0)
     assert threads.threads_for(big, ceiling=16) == 1    # a busy machine: one thread
     assert threads.threads_for(threads.PARALLEL_WORK - 1, ceiling=16) == 1
+
+
+def test_the_process_does_not_count_its_own_threads_as_another_programs_load(monkeypatch):
+    """On an idle 2-core machine the load is about what this process itself runs: 1.3 on one thread, 2 on two;
+    a second program on top of it raises the load by 1 and takes the second core back."""
+    big = threads.PARALLEL_WORK * 4
+    monkeypatch.setattr(threads, "_cores", lambda: 2)
+    monkeypatch.setitem(threads._state, "used", 1)
+    monkeypatch.setattr(threads, "_load", lambda: 1.3)
+    assert threads.threads_for(big, ceiling=2) == 2     # this process alone, on one thread so far: both cores
+    monkeypatch.setattr(threads, "_load", lambda: 2.0)
+    assert threads.threads_for(big, ceiling=2) == 2     # now on two threads, the load 2 is ours: still both
+    monkeypatch.setattr(threads, "_load", lambda: 3.0)
+    assert threads.threads_for(big, ceiling=2) == 1     # another program came: one core is left
+    monkeypatch.setattr(threads, "_load", lambda: 2.0)
+    assert threads.threads_for(big, ceiling=2) == 1     # one thread of ours + the other program: stay at one
 
 
 def test_the_users_own_limit_is_the_ceiling(monkeypatch):
