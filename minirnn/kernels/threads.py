@@ -43,8 +43,10 @@ __all__ = [
     "fixed",
 ]
 
-#: Products below this many multiply-adds run on one thread (measured: benchmarks/threads.py).
-PARALLEL_WORK = 1 << 24
+#: Products below this many multiply-adds run on one thread. One LSTM step's product on an idle machine, one
+#: thread against two (``OPENBLAS_NUM_THREADS=2 python benchmarks/product_threads.py``): 2^19 (B=32, H=64)
+#: 0.96-1.00x, 2^21 (B=32, H=128) 1.20x (float32) and 1.30x (float64), 2^23 and up 1.6-1.9x.
+PARALLEL_WORK = 1 << 21
 _state = {"libs": None, "depth": 0, "ceiling": 1, "fixed": None, "load": (0.0, -1.0), "used": 1}
 
 
@@ -89,7 +91,7 @@ def threads_for(work, ceiling=None) -> int:
     """BLAS threads for a call whose largest product has ``work`` multiply-adds (see the module docstring).
 
     Example:
-        >>> threads_for(32 * 128 * 512, ceiling=8)        # one LSTM step at B=32, H=128: one thread
+        >>> threads_for(32 * 64 * 256, ceiling=8)         # one LSTM step at B=32, H=64: one thread
         1
     """
     ceiling = _state["ceiling"] if ceiling is None else ceiling

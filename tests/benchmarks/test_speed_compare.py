@@ -65,3 +65,17 @@ def test_markdown_shows_the_first_runs_times_and_the_median_and_range_of_the_rat
     row = table.splitlines()[2]
     assert row.startswith("| medium | lstm | f32 | 9.00 | - | - | 10.00 | 12.00 |")
     assert row.endswith("| 1.00 [0.90, 1.10] | 1.10 [0.75, 1.25] | ≤ 1 met 2 of 3 |")
+
+
+def test_product_threads_times_one_and_two_threads_for_each_size(tmp_path):
+    out = tmp_path / "threads.json"
+    run = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "product_threads.py"), "--sizes", "2",
+                          "--json", str(out)], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "OPENBLAS_NUM_THREADS": "2"})
+    assert run.returncode == 0, run.stderr
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["dtype"], r["work"]) for r in rows] == [(d, w) for d in ("float32", "float64") for w in (4096, 524288)]
+    assert all(r["us_1"] > 0 and r["us_2"] > 0 for r in rows)
+    bad = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "product_threads.py"), "--sizes", "0"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--sizes must lie in 1..6" in bad.stderr and "Traceback" not in bad.stderr
