@@ -5,7 +5,8 @@ same return values, same cache dict (keys x, mask, W_ih, W_hh, hs, gates, hn), s
 go into the other's backward. As in the cells, the input projection ``x W_ih^T + b_ih`` for all steps is one
 NumPy GEMM before the loop and the weight gradients are NumPy GEMMs after it; only the time loop is compiled:
 
-    forward loop    cells.gru.recurrent_step, plus the padding mask
+    forward loop    cells.gru.recurrent_step, plus the padding mask; h_{t-1} W_hh^T on W_hh^T laid out
+                    once per sequence (a plain product: no re-packing of W_hh at every step)
     backward loop   cells.gru.gate_gradients and dh_prev = dh * z + dh_proj W_hh, plus the padding mask
 
 Gate order is PyTorch's ``r, z, n``; the reset gate multiplies ``hn = h_prev W_hn^T + b_hn``. Sigmoid is
@@ -30,7 +31,7 @@ from ._common import (
     mark_spent,
     require_unspent,
 )
-from ._blas import gemm_nn, gemm_nt
+from ._blas import gemm_nn
 from ._jit import jit
 from ._math import tanh
 
@@ -57,7 +58,7 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, recurrent_mask=None):
     hs, gates, hn, out = _forward_loop(
         c_array(x_proj, dtype),
         as_state(h0, B, H, dtype),
-        c_array(W_hh, dtype),
+        c_array(W_hh.T, dtype),  # (H, 3H): copied once, read at every step
         c_array(b_hh, dtype),
         *loop_mask(m, dtype),
         *loop_recurrent_mask(recurrent_mask, B, H, dtype),
@@ -111,11 +112,12 @@ def backward(dout, dh_n, cache):
 
 
 @jit
-def _forward_loop(x_proj, h0, W_hh, b_hh, mask, has_mask, rmask, has_rmask):
+def _forward_loop(x_proj, h0, W_hh_t, b_hh, mask, has_mask, rmask, has_rmask):
     """The time loop of the forward pass.
 
-    x_proj (T, B, 3H) = x W_ih^T + b_ih;  h0 (B, H);  W_hh (3H, H);  b_hh (3H,);  mask (T, B, 1) 0/1, read
-    only if has_mask;  rmask (B, H) the recurrent-dropout mask, read only if has_rmask.
+    x_proj (T, B, 3H) = x W_ih^T + b_ih;  h0 (B, H);  W_hh_t (H, 3H) = W_hh^T;  b_hh (3H,);
+    mask (T, B, 1) 0/1, read only if has_mask;  rmask (B, H) the recurrent-dropout mask, read only if
+    has_rmask.
     Returns ``hs (T+1, B, H), gates (T, B, 3H) = [r, z, n], hn (T, B, H), out (T, B, H)``.
     ``gates`` is ``x_proj`` itself (the caller's own temporary): each input term is replaced by its gate
     value.
@@ -133,7 +135,7 @@ def _forward_loop(x_proj, h0, W_hh, b_hh, mask, has_mask, rmask, has_rmask):
     h_rec = np.empty((B, 3 * H), x_proj.dtype)  # h_{t-1} W_hh^T
     h_in = np.empty((B, H), x_proj.dtype)  # h_{t-1} * rmask
     for t in range(T):
-        gemm_nt(dropped_state(hs[t], rmask, has_rmask, h_in), W_hh, h_rec)  # (h_{t-1} * m) W_hh^T
+        gemm_nn(dropped_state(hs[t], rmask, has_rmask, h_in), W_hh_t, h_rec)  # (h_{t-1} * m) W_hh^T
         for b in range(B):  # 1-D loops over units: LLVM vectorises them
             h_proj, gate, hn_tb = h_rec[b], gates[t, b], hn[t, b]  # gate holds x W_ih^T + b_ih
             h_prev, h_new, out_tb = hs[t, b], hs[t + 1, b], out[t, b]

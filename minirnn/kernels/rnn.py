@@ -7,7 +7,7 @@ backend can go into the other's backward. As in the cells, the input projection 
 steps is one NumPy GEMM before the loop and the weight gradients are NumPy GEMMs after it; only the time loop
 is compiled:
 
-    forward loop    a_t = x_proj_t + h_{t-1} W_hh^T + b_hh,   h_t = phi(a_t)
+    forward loop    a_t = x_proj_t + h_{t-1} W_hh^T + b_hh,   h_t = phi(a_t)   (W_hh^T laid out once)
     (cells.rnn.recurrent_step)
     backward loop   da_t = dh_t * phi'(a_t),   dh_{t-1} = da_t W_hh
     (cells.rnn.backward's loop)
@@ -33,7 +33,7 @@ from ._common import (
     mark_spent,
     require_unspent,
 )
-from ._blas import gemm_nn, gemm_nt
+from ._blas import gemm_nn
 from ._jit import jit
 from ._math import tanh
 
@@ -62,7 +62,7 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, nonlinearity="tanh", recur
     hs, h_new, out = _forward_loop(
         c_array(x_proj, dtype),
         as_state(h0, B, H, dtype),
-        c_array(W_hh, dtype),
+        c_array(W_hh.T, dtype),  # (H, H): copied once, read at every step
         c_array(b_hh, dtype),
         *loop_mask(m, dtype),
         nonlinearity == "relu",
@@ -116,12 +116,13 @@ def backward(dout, dh_n, cache):
 
 
 @jit
-def _forward_loop(x_proj, h0, W_hh, b_hh, mask, has_mask, relu, rmask, has_rmask):
+def _forward_loop(x_proj, h0, W_hh_t, b_hh, mask, has_mask, relu, rmask, has_rmask):
     """The time loop of the forward pass.
 
-    x_proj (T, B, H) = x W_ih^T + b_ih;  h0 (B, H);  W_hh (H, H);  b_hh (H,);  mask (T, B, 1) 0/1, read only
-    if has_mask;  relu: phi is max(a, 0) instead of tanh;  rmask (B, H) the recurrent-dropout mask, read only
-    if has_rmask.  Returns ``hs (T+1, B, H), h_new (T, B, H), out (T, B, H)``.
+    x_proj (T, B, H) = x W_ih^T + b_ih;  h0 (B, H);  W_hh_t (H, H) = W_hh^T;  b_hh (H,);
+    mask (T, B, 1) 0/1, read only if has_mask;  relu: phi is max(a, 0) instead of tanh;  rmask (B, H) the
+    recurrent-dropout mask, read only if has_rmask.
+    Returns ``hs (T+1, B, H), h_new (T, B, H), out (T, B, H)``.
     ``h_new`` is ``x_proj`` itself (the caller's own temporary): each input term is replaced by phi(a).
     """
     T, B, H = x_proj.shape
@@ -135,7 +136,7 @@ def _forward_loop(x_proj, h0, W_hh, b_hh, mask, has_mask, relu, rmask, has_rmask
     h_rec = np.empty((B, H), x_proj.dtype)  # h_{t-1} W_hh^T
     h_in = np.empty((B, H), x_proj.dtype)  # h_{t-1} * rmask
     for t in range(T):
-        gemm_nt(dropped_state(hs[t], rmask, has_rmask, h_in), W_hh, h_rec)  # (h_{t-1} * m) W_hh^T
+        gemm_nn(dropped_state(hs[t], rmask, has_rmask, h_in), W_hh_t, h_rec)  # (h_{t-1} * m) W_hh^T
         for b in range(B):  # 1-D loops over units: LLVM vectorises them
             a, h_tb = h_rec[b], h_new[t, b]  # h_tb holds x W_ih^T + b_ih
             h_prev, h_next, out_tb = hs[t, b], hs[t + 1, b], out[t, b]
