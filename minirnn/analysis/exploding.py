@@ -43,8 +43,7 @@ def clipping_traces(
     without global norm clipping to ``max_norm``, over ``seeds`` seeds.
 
     Before any update, ``growth`` = ||dL/dh_0|| / ||dL/dh_{T-1}|| (L = sum(h_{T-1})) measures the explosion
-    through
-    time: a linear RNN would give gain^(T-1) exactly.
+    through time: a linear RNN would give gain^(T-1) exactly.
 
     With ``eval_every`` > 0 the held-out MSE (200 fixed sequences) is measured every ``eval_every`` steps.
     (Over 60 lines because the protocol record and the result arrays are spelled out where they are filled.)
@@ -53,9 +52,9 @@ def clipping_traces(
         dict ``protocol``, ``growth`` (S,), and ``clipped`` / ``unclipped`` -> dict ``loss``, ``grad_norm``
         (S, steps), ``growth_step`` (S, steps) the growth through time at the weights of every step (NaN
         after a divergence), ``radius_step`` (S, steps) the spectral radius of W_hh there, ``test`` (S,)
-        (NaN where training diverged), ``growth_end`` (S,) the growth through
-        time at the last weights (just before the step that diverged, if one did); with ``eval_every``
-        also ``eval_step`` (E,) and ``eval_loss`` (S, E) per run.
+        (NaN where training diverged), ``growth_end`` (S,) the growth through time at the last weights
+        (just before the step that diverged, if one did); with ``eval_every`` also ``eval_step`` (E,) and
+        ``eval_loss`` (S, E) per run.
     """
     from ..data import adding_problem
 
