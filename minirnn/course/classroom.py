@@ -23,6 +23,7 @@ from pathlib import Path
 
 from .feedback import output_of
 from .grader import DEFAULT_TIMEOUT, grade_submission
+from .isolation import check_sandbox
 from .submissions import SOURCE_SUFFIXES, load
 
 
@@ -76,6 +77,7 @@ def grade_all(
     ``workers`` processes grade students side by side; ``progress`` draws a bar on stderr.
     """
     paths = entries(folder)
+    check_sandbox()  # a machine the sandbox cannot start on is one error, not a gradebook of zeros
     progress = sys.stderr if progress else None
     rows = []
     with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:

@@ -33,6 +33,7 @@ from pathlib import Path
 from ..cells import registry
 from . import cases as casebook
 from .feedback import TOLERANCE, compare, explain, gradient_verdict, output_of
+from .isolation import check_sandbox
 from .parts import CELLS, OWN_FORWARD, grading_order, part_names, points, task_spec
 from .results import GradeResult, PartResult
 from .sandbox import Sandbox, SandboxCrashed, SandboxTimeout
@@ -173,6 +174,7 @@ def grade_submission(
             raise ValueError(f"cells must be among {CELLS}, got {cell!r}")
     if not timeout > 0:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    check_sandbox()
     result = GradeResult(sub.name, seed, flags=flags(sub) + list(sub.notes))
     for cell in cells:
         if f"{registry.get(cell).module}.py" not in sub.files:

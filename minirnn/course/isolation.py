@@ -31,8 +31,21 @@ def sandbox_user():
     name = os.environ.get("MINIRNN_SANDBOX_USER", "nobody")
     if name in ("", "root"):
         return None  # explicitly asked: same user (tests only)
-    entry = pwd.getpwnam(name)
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        raise ValueError(
+            f"MINIRNN_SANDBOX_USER must name a user of this system for the student code to run as, "
+            f"got {name!r}"
+        ) from None
     return entry.pw_uid, entry.pw_gid
+
+
+def check_sandbox() -> None:
+    """Refuse, before anything is graded, a sandbox that cannot start on this machine: an unknown
+    ``MINIRNN_SANDBOX_USER`` (``ValueError``) or no interpreter the sandbox user can run (``RuntimeError``).
+    Found only inside the first part, either would score every part of every student 0."""
+    child_python(sandbox_user())
 
 
 def _reachable(path) -> bool:

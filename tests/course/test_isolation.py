@@ -53,3 +53,25 @@ def test_the_solution_scores_full_marks_when_numpy_lies_in_a_closed_folder(tmp_p
         box.start()
     result = grade(solution, timeout=20)
     assert result.score == result.max_score == 10, result.table()
+
+
+def test_an_unknown_sandbox_user_is_one_sentence_before_any_part_is_graded(tmp_path, monkeypatch, capsys):
+    """Found inside the first part, a mistyped MINIRNN_SANDBOX_USER scored every part 'fail' (the students'
+    fault, it said); it is the machine's, and it is said once."""
+    from minirnn.cli import assignment as assignment_cli
+    from minirnn.course.classroom import grade_all
+
+    solution = tmp_path / "solution"
+    write_assignment(solution, cells=("rnn",), with_solution=True)
+    monkeypatch.setattr(isolation.os, "geteuid", lambda: 0)  # the variable is read only as root
+    monkeypatch.setenv("MINIRNN_SANDBOX_USER", "no-such-user-here")
+    with pytest.raises(ValueError, match="MINIRNN_SANDBOX_USER must name a user of this system.*no-such-user"):
+        grade(solution, timeout=20)
+    assert assignment_cli.main(["grade", str(solution)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "MINIRNN_SANDBOX_USER" in err[0] and "Traceback" not in err[0]
+    subs = tmp_path / "subs"
+    shutil.copytree(solution, subs / "alice")
+    with pytest.raises(ValueError, match="MINIRNN_SANDBOX_USER"):
+        grade_all(subs, tmp_path / "grades.csv", progress=False)
+    assert not (tmp_path / "grades.csv").exists()  # no gradebook of zeros
