@@ -254,6 +254,8 @@ def main(argv=None):
     if not args.table:
         sweep(run, jobs(args.rows, args.seeds), args.results, n_jobs=args.n_jobs, desc="learning runs")
     results = load(args.results)
+    if not results:
+        parser.error(f"--results {args.results!r} holds no finished run (run the sweep first, no --table)")
     print(table(results))
     for r in results:
         if "sample" in r:

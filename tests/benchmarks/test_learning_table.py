@@ -23,3 +23,11 @@ def test_the_table_counts_solved_seeds_and_lists_when_each_was_solved_in_the_cel
     assert len(lines) == 4 and lines[2].startswith("| adding | 50 | GRU, PyTorch default |")  # the GRU before the RNN
     assert "| 3 | 2/3 (MSE < 0.05) | MSE 0.0020 [0.0010, 0.1000] | predict 1: 0.160 | 1000, 1500 |" in lines[2]
     assert "| 2 | 0/2 (MSE < 0.05) | MSE 0.1700 [0.1700, 0.1700] |" in lines[3] and lines[3].endswith("| - |")
+
+
+def test_a_table_of_no_runs_is_one_sentence_and_an_error(tmp_path, capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as stop:
+        learning.main(["--table", "--results", str(tmp_path / "none.jsonl"), "--figure", str(tmp_path / "f.png")])
+    assert stop.value.code == 2 and "holds no finished run" in capsys.readouterr().err
