@@ -32,21 +32,22 @@ def as_step_mask(mask, x):
     return np.asarray(mask, dtype=bool).astype(x.dtype)[:, :, None]
 
 
-def project_inputs(x, W_ih, b_ih=None):
+def project_inputs(x, W_ih, b_ih=None, matmul=np.matmul):
     """``x W_ih^T + b_ih`` for every step at once: x (T, B, I) -> (T, B, G*H), as ONE 2-D GEMM on the T*B
-    rows; ``b_ih=None`` adds no bias (a compiled loop that adds both biases itself).
+    rows; ``b_ih=None`` adds no bias (a compiled loop that adds both biases itself). ``matmul``: the 2-D
+    product to use (the compiled backend passes its BLAS's).
 
     (NumPy's matmul on a 3-D array would call BLAS once per time step; the bias is added in place, so no
     second (T*B, G*H) array is filled: docs/performance.md.)
     """
     T, B, I = x.shape
-    x_proj = x.reshape(T * B, I) @ W_ih.T  # (TB, GH)
+    x_proj = matmul(x.reshape(T * B, I), W_ih.T)  # (TB, GH)
     if b_ih is not None:
         x_proj += b_ih
     return x_proj.reshape(T, B, W_ih.shape[0])
 
 
-def weight_gradients(dx_proj, dh_proj, x, hs, W_ih):
+def weight_gradients(dx_proj, dh_proj, x, hs, W_ih, matmul=np.matmul):
     """After the time loop: dx and every weight gradient as single matrix products over all T*B rows.
 
     dx_proj, dh_proj (T, B, G*H): gradients of ``x_t W_ih^T + b_ih`` and ``h_{t-1} W_hh^T + b_hh`` at every
@@ -56,7 +57,7 @@ def weight_gradients(dx_proj, dh_proj, x, hs, W_ih):
         dx = dx_proj W_ih        dW_ih = sum_t dx_proj_t^T x_t        dW_hh = sum_t dh_proj_t^T h_{t-1}
         db_ih = sum_{t,b} dx_proj        db_hh = sum_{t,b} dh_proj
 
-    Returns a dict with keys ``x, W_ih, W_hh, b_ih, b_hh``.
+    Returns a dict with keys ``x, W_ih, W_hh, b_ih, b_hh``. ``matmul`` as in :func:`project_inputs`.
 
     When dx_proj and dh_proj are one array (RNN, LSTM), dW_ih and dW_hh come from one product with the inputs
     side by side, ``dx_proj^T [x | h_prev]``: one (GH, I+H) GEMM instead of a skinny (GH, I) one and a (GH, H)
@@ -66,11 +67,12 @@ def weight_gradients(dx_proj, dh_proj, x, hs, W_ih):
     H, GH = hs.shape[-1], dx_proj.shape[-1]
     dxp, dhp = dx_proj.reshape(T * B, GH), dh_proj.reshape(T * B, GH)  # (TB, GH)
     x2, h2 = x.reshape(T * B, I), hs[:-1].reshape(T * B, H)  # (TB, I), (TB, H): h_{t-1}
-    grads = {"x": (dxp @ W_ih).reshape(T, B, I), "b_ih": dxp.sum(0)}  # dx (T, B, I)
+    grads = {"x": matmul(dxp, W_ih).reshape(T, B, I), "b_ih": dxp.sum(0)}  # dx (T, B, I)
     if dh_proj is dx_proj:
-        dW = dxp.T @ np.concatenate([x2, h2], axis=1)  # (GH, I + H)
+        dW = matmul(dxp.T, np.concatenate([x2, h2], axis=1))  # (GH, I + H)
         grads["W_ih"], grads["W_hh"] = np.ascontiguousarray(dW[:, :I]), np.ascontiguousarray(dW[:, I:])
         grads["b_hh"] = grads["b_ih"].copy()
     else:
-        grads["W_ih"], grads["W_hh"], grads["b_hh"] = dxp.T @ x2, dhp.T @ h2, dhp.sum(0)  # (GH, I), (GH, H)
+        grads["W_ih"], grads["W_hh"] = matmul(dxp.T, x2), matmul(dhp.T, h2)  # (GH, I), (GH, H)
+        grads["b_hh"] = dhp.sum(0)
     return grads

@@ -31,8 +31,12 @@ import os
 
 import numpy as np
 
-ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112  # the CBLAS enum values
+ROW_MAJOR, NO_TRANS, TRANS, PACKED = 101, 111, 112, 151  # the CBLAS enum values (PACKED: MKL's)
 SYMBOLS = {32: "minirnn_sgemm", 64: "minirnn_dgemm"}
+PACKED_SYMBOLS = {32: "minirnn_sgemm_packed", 64: "minirnn_dgemm_packed"}  # bound only on MKL
+#: pack_b packs for MKL from this many multiply-adds per product (below, MKL's packed buffer is far larger
+#: than the matrix, about 7 MB for a 5 x 5 one, and packing saves nothing).
+PACK_WORK = 1 << 20
 _NUMPY_NAMES = {32: "scipy_cblas_sgemm64_", 64: "scipy_cblas_dgemm64_"}
 _bound = None  # "numpy" or "scipy" once register() has run
 _keep_alive = []  # the fallback cfuncs must outlive every call into them
@@ -46,6 +50,44 @@ def gemm_nn(a, b, out):
 def gemm_nt(a, b, out):
     """out = a @ b.T for 2-D C-contiguous arrays; outside Numba this is ``np.matmul``."""
     np.matmul(a, b.T, out=out)
+
+
+def gemm_fixed(a, b, out):
+    """out = a @ op(W) with ``b = pack_b(W, ...)``: the product with an operand fixed for a whole sequence
+    (W_hh); outside Numba this is ``np.matmul`` on the 2-D form."""
+    np.matmul(a, b, out=out)
+
+
+def pack_b(w, transposed, rows):
+    """The right operand ``op(w)`` of ``rows``-row products, laid out once for :func:`gemm_fixed`.
+
+    w: (K, N), or (N, K) with ``transposed`` (op(w) = w.T). On MKL, for products of at least ``PACK_WORK``
+    multiply-adds, a 1-D buffer in MKL's packed layout, so the T products of a sequence do not copy ``W_hh``
+    into the GEMM kernel's layout again at every step (OpenBLAS does); otherwise the (K, N) C-contiguous
+    array ``op(w)`` itself.
+
+    Example:
+        >>> import numpy as np
+        >>> op = pack_b(np.ones((6, 4)), transposed=True, rows=3)   # op(w) (4, 6)
+        >>> out = np.empty((3, 6)); gemm_fixed(np.ones((3, 4)), op, out) if op.ndim == 2 else None
+    """
+    register()
+    w = np.ascontiguousarray(w)
+    if _bound == "mkl" and w.dtype in (np.float32, np.float64) and rows * w.size >= PACK_WORK:
+        from . import _mkl
+
+        return _mkl.pack(w, transposed, rows)
+    return np.ascontiguousarray(w.T) if transposed else w
+
+
+def matmul(a, b):
+    """``a @ b`` on the loops' BLAS (MKL's gemm where it is bound, NumPy's ``@`` otherwise), for the large
+    products around the loops (all inputs projected at once, the weight gradients)."""
+    if _bound == "mkl":
+        from . import _mkl
+
+        return _mkl.matmul(a, b)
+    return a @ b
 
 
 def find_numpy_cblas():
@@ -67,7 +109,8 @@ def find_numpy_cblas():
 
 
 def bound_to():
-    """Which BLAS the loops call: ``"numpy"``, ``"scipy"`` (the fallback), or None before :func:`register`."""
+    """Which BLAS the loops call: ``"mkl"``, ``"numpy"`` (its OpenBLAS), ``"scipy"`` (the fallback), or None
+    before :func:`register`."""
     return _bound
 
 
@@ -76,6 +119,15 @@ def _signature(float_type):
 
     i32, i64, ptr = types.int32, types.int64, types.voidptr
     return types.void(i32, i32, i32, i64, i64, i64, float_type, ptr, i64, ptr, i64, float_type, ptr, i64)
+
+
+def _compute_signature(float_type):
+    """MKL's ``cblas_?gemm_compute_64``: like gemm without alpha; its two transpose flags are 64-bit
+    integers (one may be CblasPacked)."""
+    from numba import types
+
+    i32, i64, ptr = types.int32, types.int64, types.voidptr
+    return types.void(i32, i64, i64, i64, i64, i64, ptr, i64, ptr, i64, float_type, ptr, i64)
 
 
 def _fallback_cfunc(float_type):
@@ -102,9 +154,28 @@ def _fallback_cfunc(float_type):
         return cfunc(_signature(float_type), cache=False)(gemm)
 
 
-def _addresses(numpy_cblas, floats):
-    """``("numpy" | "scipy", {32: address, 64: address})``: NumPy's own gemm entry points, else compiled
-    fallbacks."""
+def _mkl_addresses(blas):
+    """MKL's gemm entry points if ``blas`` (``MINIRNN_BLAS``) asks for them and MKL loads, else None."""
+    from . import _mkl
+
+    wanted = _mkl.choice(blas)
+    if wanted == "openblas":
+        return None
+    try:
+        return _mkl.gemm_addresses()
+    except OSError as error:
+        if wanted == "mkl":
+            raise ImportError(f"{_mkl.ENV}=mkl, but MKL cannot be loaded: {error}") from None
+        return None
+
+
+def _addresses(numpy_cblas, floats, blas=None):
+    """``("mkl" | "numpy" | "scipy", {32: address, 64: address})``: MKL's gemm (where installed and not
+    refused by ``MINIRNN_BLAS``), else NumPy's own, else compiled fallbacks."""
+    if numpy_cblas is None:
+        mkl = _mkl_addresses(blas)
+        if mkl:
+            return "mkl", mkl
     addresses = find_numpy_cblas() if numpy_cblas is None else numpy_cblas
     if addresses:
         return "numpy", addresses
@@ -121,11 +192,12 @@ def _addresses(numpy_cblas, floats):
     return "scipy", {bits: f.address for bits, f in fallbacks.items()}
 
 
-def register(numpy_cblas=None):
+def register(numpy_cblas=None, blas=None):
     """Bind the two symbol names to a BLAS and teach Numba ``gemm_nn``/``gemm_nt`` (once per process).
 
-    ``numpy_cblas`` is :func:`find_numpy_cblas`'s answer (looked up when None); the tests pass ``{}`` to force
-    the SciPy fallback.
+    ``blas`` is ``MINIRNN_BLAS``'s value (read from the environment when None; see :mod:`._mkl`).
+    ``numpy_cblas`` is :func:`find_numpy_cblas`'s answer (looked up when None, after MKL); the tests pass
+    ``{}`` to force the SciPy fallback.
 
     It is long because the typing check and the compiled body of the two products must be defined
     together inside the Numba registration.
@@ -139,10 +211,19 @@ def register(numpy_cblas=None):
     from numba.extending import overload
 
     floats = {32: types.float32, 64: types.float64}
-    _bound, addresses = _addresses(numpy_cblas, floats)
+    _bound, addresses = _addresses(numpy_cblas, floats, blas)
     for bits, name in SYMBOLS.items():
         llvm.add_symbol(name, addresses[bits])
     externals = {bits: types.ExternalFunction(SYMBOLS[bits], _signature(ft)) for bits, ft in floats.items()}
+    if _bound == "mkl":
+        from . import _mkl
+
+        for bits, address in _mkl.compute_addresses().items():
+            llvm.add_symbol(PACKED_SYMBOLS[bits], address)
+    packed = {
+        bits: types.ExternalFunction(PACKED_SYMBOLS[bits], _compute_signature(ft))
+        for bits, ft in floats.items()
+    }
 
     def check(a, b, out):
         for name, arr in (("a", a), ("b", b), ("out", out)):
@@ -201,3 +282,32 @@ def register(numpy_cblas=None):
 
     overload(gemm_nn)(implementation(transposed=False))
     overload(gemm_nt)(implementation(transposed=True))
+    gemm_nn_typer = implementation(transposed=False)
+
+    def fixed_typer(a, b, out):
+        """gemm_fixed: a 2-D ``b`` is a plain matrix (gemm_nn's body); a 1-D one is MKL's packed layout, a
+        call of ``cblas_?gemm_compute`` (the argument types pick the body: Numba's cache keeps them apart)."""
+        if isinstance(b, types.Array) and b.ndim == 2:
+            impl = gemm_nn_typer(a, b, out)
+            impl.__name__ = impl.__qualname__ = f"gemm_fixed_plain_{a.dtype}"
+            return impl
+        if not (isinstance(b, types.Array) and b.ndim == 1 and b.layout == "C"):
+            raise TypingError(f"gemm_fixed: b must come from pack_b (a 1-D or 2-D array), got {b}")
+        _, F = check(a, a, out)
+        if b.dtype != a.dtype:
+            raise TypingError(f"gemm_fixed: b must have a's dtype {a.dtype}, got {b.dtype}")
+        call = packed[a.dtype.bitwidth]
+        mismatch = "gemm_fixed: shapes do not match"
+
+        def impl(a, b, out):  # out (M, N) = a (M, K) @ op(W) (K, N), b = [K, N, start, ..., packed op(W)]
+            M, K = a.shape
+            N = out.shape[1]
+            if out.shape[0] != M or b.size < 3 or b[0] != K or b[1] != N:
+                raise ValueError(mismatch)
+            data = b[int(b[2]) :]
+            call(ROW_MAJOR, NO_TRANS, PACKED, M, N, K, a.ctypes, K, data.ctypes, N, F(0), out.ctypes, N)
+
+        impl.__name__ = impl.__qualname__ = f"gemm_fixed_packed_{a.dtype}"
+        return impl
+
+    overload(gemm_fixed)(fixed_typer)

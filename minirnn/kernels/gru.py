@@ -31,7 +31,7 @@ from ._common import (
     mark_spent,
     require_unspent,
 )
-from ._blas import gemm_nn
+from ._blas import gemm_fixed, matmul, pack_b
 from ._jit import jit
 from ._math import tanh
 
@@ -54,11 +54,11 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, recurrent_mask=None):
     T, B, _ = x.shape
     H = W_hh.shape[1]
     m = as_step_mask(mask, x)  # (T, B, 1) or None
-    x_proj = project_inputs(x, W_ih, b_ih)  # (T, B, 3H): all steps, one GEMM
+    x_proj = project_inputs(x, W_ih, b_ih, matmul=matmul)  # (T, B, 3H): all steps, one GEMM
     hs, gates, hn, out = _forward_loop(
         c_array(x_proj, dtype),
         as_state(h0, B, H, dtype),
-        c_array(W_hh.T, dtype),  # (H, 3H): copied once, read at every step
+        pack_b(c_array(W_hh, dtype), transposed=True, rows=B),  # op = W_hh^T (H, 3H), laid out once
         c_array(b_hh, dtype),
         *loop_mask(m, dtype),
         *loop_recurrent_mask(recurrent_mask, B, H, dtype),
@@ -97,7 +97,7 @@ def backward(dout, dh_n, cache):
     dx_proj, dh_proj, dh0 = _backward_loop(
         c_array(dout, dtype),
         as_state(dh_n, B, H, dtype),
-        c_array(W_hh, dtype),
+        pack_b(c_array(W_hh, dtype), transposed=False, rows=B),  # op = W_hh (3H, H), laid out once
         c_array(hs, dtype),
         c_array(gates, dtype),
         c_array(hn, dtype),
@@ -106,16 +106,17 @@ def backward(dout, dh_n, cache):
     )
     mark_spent(cache)
     hs_in = dropped(hs, cache.get("recurrent_mask"))  # what met W_hh: h_{t-1} * m
-    grads = weight_gradients(dx_proj, dh_proj, x, hs_in, W_ih)  # dx and the weight gradients: one GEMM each
+    grads = weight_gradients(dx_proj, dh_proj, x, hs_in, W_ih, matmul=matmul)  # dx, weight grads: GEMMs
     grads["h0"] = dh0
     return grads
 
 
 @jit
-def _forward_loop(x_proj, h0, W_hh_t, b_hh, mask, has_mask, rmask, has_rmask):
+def _forward_loop(x_proj, h0, W_op, b_hh, mask, has_mask, rmask, has_rmask):
     """The time loop of the forward pass.
 
-    x_proj (T, B, 3H) = x W_ih^T + b_ih;  h0 (B, H);  W_hh_t (H, 3H) = W_hh^T;  b_hh (3H,);
+    x_proj (T, B, 3H) = x W_ih^T + b_ih;  h0 (B, H);  W_op = pack_b(W_hh, transposed=True): W_hh^T (H, 3H);
+    b_hh (3H,);
     mask (T, B, 1) 0/1, read only if has_mask;  rmask (B, H) the recurrent-dropout mask, read only if
     has_rmask.
     Returns ``hs (T+1, B, H), gates (T, B, 3H) = [r, z, n], hn (T, B, H), out (T, B, H)``.
@@ -135,7 +136,7 @@ def _forward_loop(x_proj, h0, W_hh_t, b_hh, mask, has_mask, rmask, has_rmask):
     h_rec = np.empty((B, 3 * H), x_proj.dtype)  # h_{t-1} W_hh^T
     h_in = np.empty((B, H), x_proj.dtype)  # h_{t-1} * rmask
     for t in range(T):
-        gemm_nn(dropped_state(hs[t], rmask, has_rmask, h_in), W_hh_t, h_rec)  # (h_{t-1} * m) W_hh^T
+        gemm_fixed(dropped_state(hs[t], rmask, has_rmask, h_in), W_op, h_rec)  # (h_{t-1} * m) W_hh^T
         for b in range(B):  # 1-D loops over units: LLVM vectorises them
             h_proj, gate, hn_tb = h_rec[b], gates[t, b], hn[t, b]  # gate holds x W_ih^T + b_ih
             h_prev, h_new, out_tb = hs[t, b], hs[t + 1, b], out[t, b]
@@ -157,11 +158,12 @@ def _forward_loop(x_proj, h0, W_hh_t, b_hh, mask, has_mask, rmask, has_rmask):
 
 
 @jit
-def _backward_loop(dout, dh_n, W_hh, hs, gates, hn, mask, has_mask, rmask, has_rmask):
+def _backward_loop(dout, dh_n, W_op, hs, gates, hn, mask, has_mask, rmask, has_rmask):
     """The time loop of BPTT: carries dh back and returns ``dx_proj (T, B, 3H), dh_proj (T, B, 3H), dh0 (B,
     H)``.
 
-    dout (T, B, H);  dh_n (B, H);  W_hh (3H, H);  hs (T+1, B, H), gates (T, B, 3H), hn (T, B, H) from the
+    dout (T, B, H);  dh_n (B, H);  W_op = pack_b(W_hh, transposed=False): W_hh (3H, H);  hs (T+1, B, H),
+    gates (T, B, 3H), hn (T, B, H) from the
     forward; mask, has_mask, rmask, has_rmask as in :func:`_forward_loop`.  dx_proj and dh_proj are the
     gradients of x W_ih^T + b_ih and of (h_prev * m) W_hh^T + b_hh; dx_proj is written over ``gates``, each
     unit's gradients right after its gates are read.
@@ -189,7 +191,7 @@ def _backward_loop(dout, dh_n, W_hh, hs, gates, hn, mask, has_mask, rmask, has_r
                 dx_proj[t, b, j], dx_proj[t, b, H + j], dx_proj[t, b, 2 * H + j] = dar, daz, dan
                 dh_proj[t, b, j], dh_proj[t, b, H + j], dh_proj[t, b, 2 * H + j] = dar, daz, dan * r
                 dh_direct[b, j] = dh * z
-        gemm_nn(dh_proj[t], W_hh, dh_prev)  # (B, H)
+        gemm_fixed(dh_proj[t], W_op, dh_prev)  # (B, H)
         if has_rmask:  # recurrent dropout: (dh_proj W_hh) * m
             for b in range(B):
                 for j in range(H):

@@ -27,7 +27,7 @@ from ._common import (
     mark_spent,
     require_unspent,
 )
-from ._blas import gemm_nn, gemm_nt
+from ._blas import gemm_nn, gemm_nt, matmul
 from ._jit import jit
 from ._math import tanh
 
@@ -48,7 +48,7 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None):
     T, B, _ = x.shape
     H = W_hh.shape[1]
     m = as_step_mask(mask, x)  # (T, B, 1) or None
-    x_proj = project_inputs(x, W_ih, b_ih)  # (T, B, 3H): all steps, one GEMM
+    x_proj = project_inputs(x, W_ih, b_ih, matmul=matmul)  # (T, B, 3H): all steps, one GEMM
     hs, gates, rh, out = _forward_loop(
         c_array(x_proj, dtype),
         as_state(h0, B, H, dtype),

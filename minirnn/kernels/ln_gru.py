@@ -14,7 +14,7 @@ import numpy as np
 
 from ..cells._common import as_step_mask, dropped, weight_gradients
 from ..cells.layer_norm import EPS, normalize_backward, normalize_inputs, sum_rows
-from ._blas import gemm_nn, gemm_nt
+from ._blas import gemm_nn, gemm_nt, matmul
 from ._common import (
     check_backward_args,
     check_forward_args,
@@ -109,7 +109,7 @@ def backward(dout, dh_n, cache):
     )
     mark_spent(cache)
     du = normalize_backward(dx_proj * cache["g_ih"], cache["u_hat"], cache["u_rstd"])  # (T, B, 3H)
-    grads = weight_gradients(du, dv, x, dropped(hs, rmask), cache["W_ih"])
+    grads = weight_gradients(du, dv, x, dropped(hs, rmask), cache["W_ih"], matmul=matmul)
     grads["b_ih"], grads["b_hh"] = sum_rows(dx_proj), sum_rows(dh_proj)
     grads["g_ih"], grads["g_hh"] = sum_rows(dx_proj * cache["u_hat"]), sum_rows(dh_proj * cache["v_hat"])
     grads["h0"] = dh0

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..cells._common import as_step_mask, dropped, weight_gradients
 from ..cells.layer_norm import EPS, normalize_backward, normalize_inputs, sum_rows
-from ._blas import gemm_nn, gemm_nt
+from ._blas import gemm_nn, gemm_nt, matmul
 from ._common import (
     check_backward_args,
     check_forward_args,
@@ -129,7 +129,7 @@ def backward(dout, dh_n, dc_n, cache):
     )
     mark_spent(cache)
     du = normalize_backward(da * cache["g_ih"], cache["u_hat"], cache["u_rstd"])  # (T, B, 4H)
-    grads = weight_gradients(du, dv, x, dropped(hs, rmask), cache["W_ih"])
+    grads = weight_gradients(du, dv, x, dropped(hs, rmask), cache["W_ih"], matmul=matmul)
     grads["b_ih"] = sum_rows(da)
     grads["b_hh"] = grads["b_ih"].copy()
     grads["g_ih"], grads["g_hh"] = sum_rows(da * cache["u_hat"]), sum_rows(da * cache["v_hat"])

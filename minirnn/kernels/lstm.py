@@ -36,7 +36,7 @@ from ._common import (
     mark_spent,
     require_unspent,
 )
-from ._blas import gemm_nn
+from ._blas import gemm_fixed, matmul, pack_b
 from ._jit import jit
 from ._math import tanh
 
@@ -59,7 +59,7 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask=None, recurrent_mask=None):
     T, B, _ = x.shape
     H = W_hh.shape[1]
     m = as_step_mask(mask, x)  # (T, B, 1) or None
-    gates = c_array(project_inputs(x, W_ih), dtype)  # (T, B, 4H) = x W_ih^T: all steps, one GEMM
+    gates = c_array(project_inputs(x, W_ih, matmul=matmul), dtype)  # (T, B, 4H) = x W_ih^T: one GEMM
     hs, cs, tanh_c, out, scratch = _forward_buffers(h0, c0, T, B, H, dtype)
     _forward_loop(
         gates,
@@ -68,7 +68,7 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask=None, recurrent_mask=None):
         tanh_c,
         out,
         *scratch,
-        c_array(W_hh.T, dtype),  # (H, 4H): copied once, read at every step
+        pack_b(c_array(W_hh, dtype), transposed=True, rows=B),  # op = W_hh^T (H, 4H), laid out once
         c_array(b_ih + b_hh, dtype),  # both biases, added in the loop (no pass over gates for b_ih)
         *loop_mask(m, dtype),
         *loop_recurrent_mask(recurrent_mask, B, H, dtype),
@@ -111,7 +111,7 @@ def backward(dout, dh_n, dc_n, cache):
     da, dh0, dc0 = _backward_loop(
         c_array(dout, dtype),
         *_backward_buffers(dh_n, dc_n, B, H, dtype),
-        c_array(W_hh, dtype),
+        pack_b(c_array(W_hh, dtype), transposed=False, rows=B),  # op = W_hh (4H, H), laid out once
         c_array(cs, dtype),
         c_array(gates, dtype),
         c_array(tanh_c, dtype),
@@ -120,7 +120,7 @@ def backward(dout, dh_n, dc_n, cache):
     )
     mark_spent(cache)
     hs_in = dropped(hs, cache.get("recurrent_mask"))  # what met W_hh: h_{t-1} * m
-    grads = weight_gradients(da, da, x, hs_in, W_ih)  # dx and the weight gradients: one GEMM each
+    grads = weight_gradients(da, da, x, hs_in, W_ih, matmul=matmul)  # dx, weight gradients: one GEMM each
     grads["h0"], grads["c0"] = dh0, dc0
     return grads
 
@@ -148,21 +148,22 @@ def _backward_buffers(dh_n, dc_n, B, H, dtype):
 
 @jit
 def _forward_loop(
-    gates, hs, cs, tanh_c, out, scale, h_rec, h_in, W_hh_t, bias, mask, has_mask, rmask, has_rmask
+    gates, hs, cs, tanh_c, out, scale, h_rec, h_in, W_op, bias, mask, has_mask, rmask, has_rmask
 ):
     """The time loop of the forward pass: fills ``hs, cs`` (from step 1), ``gates``, ``tanh_c`` and ``out``.
 
     gates (T, B, 4H) holds x W_ih^T on entry and the gate values [i, f, g, o] on return: each
     pre-activation input is replaced by its gate value, so the forward never holds both (T, B, 4H) arrays.
     hs, cs (T+1, B, H) with hs[0] = h0, cs[0] = c0;  tanh_c, out (T, B, H);  scale (4H,), h_rec (B, 4H),
-    h_in (B, H) from :func:`_forward_buffers`;  W_hh_t (H, 4H) = W_hh^T;  bias (4H,) = b_ih + b_hh;
+    h_in (B, H) from :func:`_forward_buffers`;  W_op = pack_b(W_hh, transposed=True): W_hh^T (H, 4H);
+    bias (4H,) = b_ih + b_hh;
     mask (T, B, 1) 0/1, read only if has_mask;  rmask (B, H) the recurrent-dropout mask, read only if
     has_rmask.
     """
     T, B, H = tanh_c.shape
     one = tanh_c.dtype.type(1)
     for t in range(T):
-        gemm_nn(dropped_state(hs[t], rmask, has_rmask, h_in), W_hh_t, h_rec)  # (h_{t-1} * m) W_hh^T
+        gemm_fixed(dropped_state(hs[t], rmask, has_rmask, h_in), W_op, h_rec)  # (h_{t-1} * m) W_hh^T
         for b in range(B):  # 1-D loops over units: LLVM vectorises them
             a, gate = h_rec[b], gates[t, b]  # (4H,) views; gate holds x W_ih^T
             for k in range(4 * H):  # a = x W_ih^T + b_ih + h_prev W_hh^T + b_hh
@@ -187,12 +188,13 @@ def _forward_loop(
 
 @jit
 def _backward_loop(
-    dout, dh_carry, dc_carry, dh_prev, dc_prev, W_hh, cs, gates, tanh_c, mask, has_mask, rmask, has_rmask
+    dout, dh_carry, dc_carry, dh_prev, dc_prev, W_op, cs, gates, tanh_c, mask, has_mask, rmask, has_rmask
 ):
     """The time loop of BPTT: carries dh, dc back and returns ``da (T, B, 4H), dh0 (B, H), dc0 (B, H)``.
 
     dout (T, B, H);  dh_carry, dc_carry (B, H) the gradients at h_T, c_T on entry (overwritten: each step
-    swaps them with the buffers dh_prev, dc_prev (B, H), from :func:`_backward_buffers`);  W_hh (4H, H);
+    swaps them with the buffers dh_prev, dc_prev (B, H), from :func:`_backward_buffers`);
+    W_op = pack_b(W_hh, transposed=False): W_hh (4H, H);
     cs (T+1, B, H), gates (T, B, 4H), tanh_c (T, B, H) from the forward;  mask, has_mask, rmask, has_rmask
     as in :func:`_forward_loop`.  ``da`` is the gradient of the pre-activations, written over ``gates``: each
     unit's four gate values are read just before its four gradients replace them.
@@ -221,7 +223,7 @@ def _backward_loop(
                 da[t, b, H + j] = df * f * (one - f)
                 da[t, b, 2 * H + j] = dg * (one - g * g)
                 da[t, b, 3 * H + j] = do * o * (one - o)
-        gemm_nn(da[t], W_hh, dh_prev)  # (B, H)
+        gemm_fixed(da[t], W_op, dh_prev)  # (B, H)
         if has_rmask:  # recurrent dropout: (da W_hh) * m
             for b in range(B):
                 for j in range(H):

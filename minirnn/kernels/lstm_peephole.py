@@ -27,7 +27,7 @@ from ._common import (
     mark_spent,
     require_unspent,
 )
-from ._blas import gemm_nn, gemm_nt
+from ._blas import gemm_nn, gemm_nt, matmul
 from ._jit import jit
 from ._math import tanh
 
@@ -55,7 +55,7 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, w_ci, w_cf, w_co, mask=None):
     T, B, _ = x.shape
     H = W_hh.shape[1]
     m = as_step_mask(mask, x)  # (T, B, 1) or None
-    x_proj = project_inputs(x, W_ih, b_ih)  # (T, B, 4H): all steps, one GEMM
+    x_proj = project_inputs(x, W_ih, b_ih, matmul=matmul)  # (T, B, 4H): all steps, one GEMM
     peepholes = (w_ci, w_cf, w_co)
     hs, cs, gates, tanh_c, out = _forward_loop(
         c_array(x_proj, dtype),
@@ -115,7 +115,7 @@ def backward(dout, dh_n, dc_n, cache):
         *loop_mask(m, dtype),
     )
     mark_spent(cache)
-    grads = weight_gradients(da, da, x, hs, W_ih)  # dx and the LSTM's weight gradients
+    grads = weight_gradients(da, da, x, hs, W_ih, matmul=matmul)  # dx and the LSTM's weight gradients
     grads.update(peephole_gradients(da, cs))
     grads["h0"], grads["c0"] = dh0, dc0
     return grads

@@ -25,7 +25,7 @@ from ._common import (
     mark_spent,
     require_unspent,
 )
-from ._blas import gemm_nn, gemm_nt
+from ._blas import gemm_nn, gemm_nt, matmul
 from ._jit import jit
 from ._math import tanh
 
@@ -55,7 +55,7 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr, mask=None):
     T, B, _ = x.shape
     P, H = W_hr.shape
     m = as_step_mask(mask, x)  # (T, B, 1) or None
-    x_proj = project_inputs(x, W_ih, b_ih)  # (T, B, 4H): all steps, one GEMM
+    x_proj = project_inputs(x, W_ih, b_ih, matmul=matmul)  # (T, B, 4H): all steps, one GEMM
     hs, cs, gates, tanh_c, ms, out = _forward_loop(
         c_array(x_proj, dtype),
         as_state(h0, B, P, dtype),
@@ -109,7 +109,7 @@ def backward(dout, dh_n, dc_n, cache):
         *loop_mask(m, dtype),
     )
     mark_spent(cache)
-    grads = weight_gradients(da, da, x, hs, W_ih)  # dx and the LSTM's weight gradients
+    grads = weight_gradients(da, da, x, hs, W_ih, matmul=matmul)  # dx and the LSTM's weight gradients
     grads["W_hr"] = dhs.reshape(T * B, P).T @ ms.reshape(T * B, H)  # sum_t dh_t^T m_t  (P, H)
     grads["h0"], grads["c0"] = dh0, dc0
     return grads

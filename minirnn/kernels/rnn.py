@@ -33,7 +33,7 @@ from ._common import (
     mark_spent,
     require_unspent,
 )
-from ._blas import gemm_nn
+from ._blas import gemm_fixed, matmul, pack_b
 from ._jit import jit
 from ._math import tanh
 
@@ -58,11 +58,11 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, nonlinearity="tanh", recur
     T, B, _ = x.shape
     H = W_hh.shape[0]
     m = as_step_mask(mask, x)  # (T, B, 1) or None
-    x_proj = project_inputs(x, W_ih, b_ih)  # (T, B, H): all steps, one GEMM
+    x_proj = project_inputs(x, W_ih, b_ih, matmul=matmul)  # (T, B, H): all steps, one GEMM
     hs, h_new, out = _forward_loop(
         c_array(x_proj, dtype),
         as_state(h0, B, H, dtype),
-        c_array(W_hh.T, dtype),  # (H, H): copied once, read at every step
+        pack_b(c_array(W_hh, dtype), transposed=True, rows=B),  # op = W_hh^T (H, H), laid out once
         c_array(b_hh, dtype),
         *loop_mask(m, dtype),
         nonlinearity == "relu",
@@ -102,7 +102,7 @@ def backward(dout, dh_n, cache):
     da, dh0 = _backward_loop(
         c_array(dout, dtype),
         as_state(dh_n, B, H, dtype),
-        c_array(W_hh, dtype),
+        pack_b(c_array(W_hh, dtype), transposed=False, rows=B),  # op = W_hh (H, H), laid out once
         c_array(h_new, dtype),
         *loop_mask(m, dtype),
         cache["nonlinearity"] == "relu",
@@ -110,16 +110,17 @@ def backward(dout, dh_n, cache):
     )
     mark_spent(cache)
     hs_in = dropped(hs, cache.get("recurrent_mask"))  # what met W_hh: h_{t-1} * m
-    grads = weight_gradients(da, da, x, hs_in, W_ih)  # dx and the weight gradients: one GEMM each
+    grads = weight_gradients(da, da, x, hs_in, W_ih, matmul=matmul)  # dx, weight gradients: one GEMM each
     grads["h0"] = dh0
     return grads
 
 
 @jit
-def _forward_loop(x_proj, h0, W_hh_t, b_hh, mask, has_mask, relu, rmask, has_rmask):
+def _forward_loop(x_proj, h0, W_op, b_hh, mask, has_mask, relu, rmask, has_rmask):
     """The time loop of the forward pass.
 
-    x_proj (T, B, H) = x W_ih^T + b_ih;  h0 (B, H);  W_hh_t (H, H) = W_hh^T;  b_hh (H,);
+    x_proj (T, B, H) = x W_ih^T + b_ih;  h0 (B, H);  W_op = pack_b(W_hh, transposed=True): W_hh^T (H, H);
+    b_hh (H,);
     mask (T, B, 1) 0/1, read only if has_mask;  relu: phi is max(a, 0) instead of tanh;  rmask (B, H) the
     recurrent-dropout mask, read only if has_rmask.
     Returns ``hs (T+1, B, H), h_new (T, B, H), out (T, B, H)``.
@@ -136,7 +137,7 @@ def _forward_loop(x_proj, h0, W_hh_t, b_hh, mask, has_mask, relu, rmask, has_rma
     h_rec = np.empty((B, H), x_proj.dtype)  # h_{t-1} W_hh^T
     h_in = np.empty((B, H), x_proj.dtype)  # h_{t-1} * rmask
     for t in range(T):
-        gemm_nn(dropped_state(hs[t], rmask, has_rmask, h_in), W_hh_t, h_rec)  # (h_{t-1} * m) W_hh^T
+        gemm_fixed(dropped_state(hs[t], rmask, has_rmask, h_in), W_op, h_rec)  # (h_{t-1} * m) W_hh^T
         for b in range(B):  # 1-D loops over units: LLVM vectorises them
             a, h_tb = h_rec[b], h_new[t, b]  # h_tb holds x W_ih^T + b_ih
             h_prev, h_next, out_tb = hs[t, b], hs[t + 1, b], out[t, b]
@@ -161,11 +162,12 @@ def _forward_loop(x_proj, h0, W_hh_t, b_hh, mask, has_mask, relu, rmask, has_rma
 
 
 @jit
-def _backward_loop(dout, dh_n, W_hh, h_new, mask, has_mask, relu, rmask, has_rmask):
+def _backward_loop(dout, dh_n, W_op, h_new, mask, has_mask, relu, rmask, has_rmask):
     """The time loop of BPTT: carries dh back and returns ``da (T, B, H)`` (pre-activation gradients) and
     ``dh0 (B, H)``.
 
-    dout (T, B, H);  dh_n (B, H);  W_hh (H, H);  h_new (T, B, H) = phi(a_t) from the forward;  mask,
+    dout (T, B, H);  dh_n (B, H);  W_op = pack_b(W_hh, transposed=False): W_hh (H, H);
+    h_new (T, B, H) = phi(a_t) from the forward;  mask,
     has_mask, relu as in :func:`_forward_loop`.  ``da`` is written over ``h_new``, each entry right after it
     is read.
     """
@@ -186,7 +188,7 @@ def _backward_loop(dout, dh_n, W_hh, h_new, mask, has_mask, relu, rmask, has_rma
                     da[t, b, j] = mask[t, b, 0] * (dout[t, b, j] + dh_carry[b, j]) * slope
                 else:
                     da[t, b, j] = (dout[t, b, j] + dh_carry[b, j]) * slope
-        gemm_nn(da[t], W_hh, dh_prev)  # (B, H)
+        gemm_fixed(da[t], W_op, dh_prev)  # (B, H)
         if has_rmask:  # recurrent dropout: (da W_hh) * m
             for b in range(B):
                 for j in range(H):

@@ -41,6 +41,7 @@ __all__ = [
     "recurrent_work",
     "linear_work",
     "fixed",
+    "forget_libraries",
 ]
 
 #: Products below this many multiply-adds run on one thread. One LSTM step's product on an idle machine, one
@@ -65,6 +66,11 @@ def _libs():
         except Exception:  # threadpoolctl missing or unable to inspect the process
             _state["libs"] = []
     return _state["libs"]
+
+
+def forget_libraries():
+    """Look the BLAS libraries up again at the next call (MKL, loaded by ctypes, imports no module)."""
+    _state["libs"] = None
 
 
 def _cores() -> int:

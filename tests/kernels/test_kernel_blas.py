@@ -7,6 +7,7 @@ kernels must give the cells' numbers on either.
 from __future__ import annotations
 
 import json
+import platform
 
 import numpy as np
 import pytest
@@ -42,11 +43,12 @@ def test_gemm_nn_and_nt_equal_numpy_matmul(dtype, tol, M, K, N):
     np.testing.assert_allclose(out_nt, expected, rtol=tol, atol=tol * np.sqrt(K))
 
 
-def test_the_loops_use_numpys_blas_here():
-    """PyPI's NumPy wheels ship scipy-openblas64: the fast path, not the fallback, must be the one CI measures."""
+def test_the_loops_use_mkl_where_it_is_installed_and_numpys_openblas_is_found():
+    """The test extra installs MKL on x86-64: its path is the default there and the one CI measures; PyPI's NumPy
+    wheels ship scipy-openblas64, the OpenBLAS path (tests/kernels/test_kernel_mkl.py runs it in a subprocess)."""
     assert _blas.find_numpy_cblas() is not None
     lstm._forward_loop.dispatcher
-    assert _blas.bound_to() == "numpy"
+    assert _blas.bound_to() == ("mkl" if platform.machine() == "x86_64" else "numpy")
 
 
 def test_gemm_refuses_mismatched_shapes_and_non_contiguous_arrays():
@@ -65,27 +67,34 @@ def test_gemm_refuses_mismatched_shapes_and_non_contiguous_arrays():
         strided(np.ones((4, 4)), np.ones((4, 4)))
 
 
-FALLBACK = """
+KERNELS_AGAINST_CELLS = """
     import json, numpy as np
     from minirnn import cells, kernels
     from minirnn.kernels import _blas
-    _blas.register({})                                 # as if NumPy had no OpenBLAS of its own
+    {register}
     rng = np.random.default_rng(0)
-    T, B, I, H = 5, 3, 4, 6
-    errors = {}
+    T, B, I, H = {sizes}
+    errors = {{}}
     for cell, G in (("rnn", 1), ("lstm", 4), ("gru", 3)):
         for dtype in (np.float64, np.float32):
             x, dout = rng.normal(size=(T, B, I)).astype(dtype), rng.normal(size=(T, B, H)).astype(dtype)
             states = [rng.normal(size=(B, H)).astype(dtype) for _ in range(2 if cell == "lstm" else 1)]
-            params = [rng.uniform(-1, 1, size=s).astype(dtype) for s in [(G * H, I), (G * H, H), (G * H,), (G * H,)]]
+            scale = 1 / np.sqrt(H)
+            params = [rng.uniform(-scale, scale, size=s).astype(dtype)
+                      for s in [(G * H, I), (G * H, H), (G * H,), (G * H,)]]
             *got, cache = getattr(kernels, cell).forward(x, *states, *params)
             *want, want_cache = getattr(cells, cell).forward(x, *states, *params)
             g = getattr(kernels, cell).backward(dout, *states, cache)
             w = getattr(cells, cell).backward(dout, *states, want_cache)
-            errors[f"{cell} {dtype.__name__}"] = max(
+            errors[f"{{cell}} {{dtype.__name__}}"] = max(
                 [float(np.abs(a - b).max()) for a, b in zip(got, want)] + [float(np.abs(g[k] - w[k]).max()) for k in w])
-    print(json.dumps({"bound": _blas.bound_to(), "errors": errors}))
+    print(json.dumps({{"bound": _blas.bound_to(), "packed": _blas.pack_b(np.ones((G * H, H)), True, B).ndim == 1,
+                      "errors": errors}}))
 """
+# The compiled loops against the readable cells in a fresh process: ``register`` binds the BLAS, ``sizes`` is
+# ``T, B, I, H``; prints a JSON line with the BLAS, whether the recurrent operand was packed, the largest errors.
+FALLBACK = KERNELS_AGAINST_CELLS.format(register='_blas.register({}, blas="openblas")  # no OpenBLAS of NumPy\'s, no MKL',
+                                        sizes="5, 3, 4, 6")
 
 
 def test_the_scipy_fallback_gives_the_cells_numbers(tmp_path):
