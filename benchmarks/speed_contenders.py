@@ -155,11 +155,13 @@ def jax_contender(cell, dtype, x, H):
 def time_interleaved(contenders, reps, warmup, block_s=0.02):
     """Median milliseconds per call, per contender.
 
-    Each round runs every contender in turn; a contender's turn is a block of ``number`` back-to-back calls,
-    timed together, as ``python -m timeit`` does. ``number`` is set in the warm-up so that a block lasts about
-    ``block_s`` (1 for calls longer than that): a training loop calls the same layer again and again with warm
-    caches, so that is what we time, for every contender alike. Returns ``{name: (median, min, max)}`` in
-    milliseconds.
+    Each round runs every contender in turn; a contender's turn is one untimed call, then a block of
+    ``number`` back-to-back calls timed together, as ``python -m timeit`` does. ``number`` is set in the
+    warm-up so that a block lasts about ``block_s`` (1 for calls longer than that). A training loop calls the
+    same layer again and again with warm caches, so that is what we time, for every contender alike: the
+    untimed call refills the caches the other contenders' turns evicted (without it, a call longer than
+    ``block_s`` was timed cold: the medium float32 LSTM took 19.7 ms in its turn and 15.0 ms back to back).
+    Returns ``{name: (median, min, max)}`` in milliseconds.
     """
     numbers = {}
     for name, run in contenders.items():
@@ -170,6 +172,7 @@ def time_interleaved(contenders, reps, warmup, block_s=0.02):
     for _ in range(reps):
         for name, run in contenders.items():
             number = numbers[name]
+            run()  # untimed: this contender's data back in the caches
             start = time.perf_counter()
             for _ in range(number):
                 run()
@@ -214,6 +217,17 @@ def machine(threads, torch=None, jax=None):
         info["numpy_blas"] = f"{blas.get('name')} {blas.get('version')}"
     except Exception:  # older NumPy: no dict form
         info["numpy_blas"] = None
+    from minirnn.kernels import _blas
+
+    _blas.register()  # MINIRNN_BLAS decides: MKL where installed, else NumPy's OpenBLAS
+    info["loops_blas"] = _blas.bound_to()
+    try:
+        from threadpoolctl import threadpool_info
+
+        mkl = [lib for lib in threadpool_info() if lib.get("internal_api") == "mkl"]
+        info["mkl"] = f"{mkl[0]['version']} ({mkl[0].get('threading_layer')} threads)" if mkl else None
+    except Exception:  # threadpoolctl missing or unable to inspect the process
+        info["mkl"] = None
     if torch is not None:
         info.update(
             torch=torch.__version__,

@@ -6,9 +6,11 @@ so the peers' per-call GEMM speed bounds how far minirnn (NumPy's OpenBLAS) can 
     python benchmarks/step_gemm.py                 # B=64, H=512 (the large size), 1 thread
     python benchmarks/step_gemm.py --B 32 --H 128  # the medium size
 
-Contenders: NumPy ``@`` (OpenBLAS: what minirnn's loops call), ``torch.mm`` (torch's own GEMM), both with
-their Python call (about 1-3 us), and ``jnp.dot`` inside a jitted loop (XLA, without JAX's dispatch, as in its
-``lax.scan``); each one's inputs are its own arrays, made once. Interleaved blocks, medians.
+Contenders: NumPy's ``matmul`` (OpenBLAS: what minirnn's loops call without MKL), MKL's gemm and MKL's
+product on the weight packed once (what the loops call with MKL installed, ``minirnn/kernels/_mkl.py``),
+``torch.mm`` (torch's own GEMM, MKL), all with their Python call (about 1-3 us), and ``jnp.dot`` inside a
+jitted loop (XLA, without JAX's dispatch, as in its ``lax.scan``); each one's inputs and output are its own
+arrays, made once. Interleaved blocks, medians.
 
 Example:
     >>> shapes = step_shapes(B=4, H=8, gates=3)
@@ -55,15 +57,50 @@ def _jax_loop(jax, jnp, a, b, calls=JAX_CALLS):
     return lambda: loop(a).block_until_ready()
 
 
+def _mkl_runs(a, b, out):
+    """MKL's gemm and its product on ``b`` packed once (what minirnn's loops call with MKL installed), by
+    ctypes into a preallocated ``out``; {} without MKL."""
+    import ctypes
+
+    from minirnn.kernels import _mkl
+
+    if _mkl.why_not():
+        return {}
+    lib = _mkl.load()
+    lib.MKL_Set_Num_Threads(1)
+    gemm = _mkl._functions(a.dtype)[0]
+    M, K, N = a.shape[0], a.shape[1], b.shape[1]
+    packed = _mkl.pack(b, transposed=False, rows=M)
+    data = packed[int(packed[2]) :]
+    compute = getattr(lib, f"cblas_{'s' if a.dtype == np.float32 else 'd'}gemm_compute_64")
+    F, i64 = (ctypes.c_float if a.dtype == np.float32 else ctypes.c_double), ctypes.c_int64
+    compute.argtypes = [ctypes.c_int, i64, i64, i64, i64, i64, ctypes.c_void_p, i64, ctypes.c_void_p, i64, F,
+                        ctypes.c_void_p, i64]
+    A, B, C, P = a.ctypes.data, b.ctypes.data, out.ctypes.data, data.ctypes.data
+    keep = (a, b, out, packed)  # the closures hold the arrays whose addresses they pass
+
+    def plain(keep=keep):
+        gemm(101, 111, 111, M, N, K, 1.0, A, K, B, N, 0.0, C, N)
+
+    def on_packed(keep=keep):
+        compute(101, 111, 151, M, N, K, A, K, P, N, 0.0, C, N)
+
+    return {"mkl": (plain, 1), "mkl packed": (on_packed, 1)}
+
+
 def _contenders(a, b):
-    """name -> (a function of no arguments, how many products one call of it makes)."""
-    runs = {"numpy": (lambda: a @ b, 1)}
+    """name -> (a function of no arguments, how many products one call of it makes). Each writes into an
+    output array of its own, made once (as the compiled loops do)."""
+    out = np.empty((a.shape[0], b.shape[1]), a.dtype)
+    runs = {"numpy": (lambda: np.matmul(a, b, out=out), 1)}
+    runs.update(_mkl_runs(a, b, np.empty_like(out)))
     try:
         import torch
 
         torch.set_num_threads(1)
         ta, tb = torch.from_numpy(a.copy()), torch.from_numpy(b.copy())
-        runs["torch"] = (lambda: torch.mm(ta, tb), 1)
+        tout = torch.empty(out.shape, dtype=ta.dtype)
+        runs["torch"] = (lambda: torch.mm(ta, tb, out=tout), 1)
     except ImportError:
         pass
     try:
@@ -121,11 +158,13 @@ def main(argv=None) -> int:
         )
         print(f"\n{dtype}, B={args.B}, H={args.H}: us per call (median of {args.blocks} blocks)")
         names = list(next(iter(res.values())))
-        print(f"{'product':<18}" + "".join(f"{n:>10}" for n in names) + "   numpy / fastest peer")
+        ours = [n for n in ("numpy", "mkl packed") if n in names]  # what the loops call: OpenBLAS, or MKL
+        print(f"{'product':<18}" + "".join(f"{n:>12}" for n in names) + "".join(
+            f"   {n} / fastest peer" for n in ours))
         for product, t in res.items():
-            peers = [t[n] for n in names if n != "numpy"]
-            ratio = f"{t['numpy'] / min(peers):.2f}" if peers else "-"
-            print(f"{product:<18}" + "".join(f"{t[n]:>10.1f}" for n in names) + f"   {ratio}")
+            peers = [t[n] for n in ("torch", "jax") if n in t]
+            ratios = "".join(f"   {t[n] / min(peers):>{len(n) + 16}.2f}" if peers else "   -" for n in ours)
+            print(f"{product:<18}" + "".join(f"{t[n]:>12.1f}" for n in names) + ratios)
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
     if args.json:
         with open(args.json, "w") as f:

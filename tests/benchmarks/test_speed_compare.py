@@ -54,7 +54,10 @@ def test_step_gemm_times_both_products_of_a_cell_for_every_contender(tmp_path):
     assert set(res) == {"gru forward", "gru backward"}
     import importlib.util
 
+    from minirnn.kernels import _mkl
+
     expected = {"numpy", "torch"} | ({"jax"} if importlib.util.find_spec("jax") else set())  # JAX is optional
+    expected |= {"mkl", "mkl packed"} if _mkl.why_not() is None else set()                 # MKL: the test extra
     assert all(set(t) == expected and min(t.values()) > 0 for t in res.values())
     import step_gemm
     assert step_gemm.step_shapes(B=64, H=512, gates=4)["backward"] == ((64, 2048), (2048, 512))
