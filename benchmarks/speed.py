@@ -17,9 +17,9 @@ What it measures, each in one run so that the ratios compare like with like on a
 * growth: LSTM time against T (10-1000) and H (32-512) for minirnn, torch and JAX, with the fitted exponents;
 * start-up, memory and char-LM training throughput (speed_extras.py).
 
-The JSON records the machine: load averages before and after, library versions, BLAS and torch threads,
-whether torch runs oneDNN. BLAS pools are sized through the environment before NumPy is imported
-(``--threads``, default 1).
+The JSON records the machine: load averages before and after, library versions, the loops' BLAS (MKL where
+installed, ``--blas openblas`` for NumPy's OpenBLAS), BLAS and torch threads, whether torch runs oneDNN.
+BLAS pools are sized through the environment before NumPy is imported (``--threads``, default 1).
 """
 
 from __future__ import annotations
@@ -61,6 +61,12 @@ def parse_args(argv=None):
     p.add_argument("--reps", type=int, default=15, help="timed rounds per contender (large size: a third)")
     p.add_argument("--warmup", type=int, default=2, help="untimed runs per contender first")
     p.add_argument("--threads", type=int, default=1, help="BLAS and torch threads")
+    p.add_argument(
+        "--blas",
+        choices=["auto", "mkl", "openblas"],
+        default=os.environ.get("MINIRNN_BLAS", "auto"),
+        help="the compiled loops' BLAS (sets MINIRNN_BLAS): MKL where installed, or NumPy's OpenBLAS",
+    )
     p.add_argument(
         "--out", default=os.path.join("benchmarks", "results"), help="folder for speed.json and charts"
     )
@@ -191,10 +197,20 @@ def _extras(args, torch, report):
         )
 
 
+def _thread_env(threads):
+    """The environment variables that size every pool to ``threads``: the BLAS and OpenMP pools, and for one
+    thread XLA's Eigen single-threaded (XLA has no thread-count flag; by default its Eigen pool takes every
+    core: JAX's large LSTM ran 15% faster on about 1.13 cores in a "one-thread" run)."""
+    env = {v: str(threads) for v in THREAD_VARS}
+    if threads == 1:
+        env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false"
+    return env
+
+
 def _in_fresh_process(args, argv):
     """BLAS pools are sized when NumPy is imported: rerun this file in a process with the thread variables
     set."""
-    env = dict(os.environ, **{v: str(args.threads) for v in THREAD_VARS})
+    env = dict(os.environ, **_thread_env(args.threads))
     return subprocess.call([sys.executable, os.path.abspath(__file__), *argv], env=env)
 
 
@@ -203,10 +219,11 @@ def main(argv=None):
     code."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
-    if any(os.environ.get(v) != str(args.threads) for v in THREAD_VARS[:3]):
-        if "numpy" in sys.modules:
+    os.environ["MINIRNN_BLAS"] = args.blas  # read when the first loop runs; inherited by the start-up runs
+    if any(os.environ.get(k) != v for k, v in _thread_env(args.threads).items()):
+        if "numpy" in sys.modules or "jax" in sys.modules:
             return _in_fresh_process(args, argv)
-        os.environ.update({v: str(args.threads) for v in THREAD_VARS})
+        os.environ.update(_thread_env(args.threads))
     import numpy as np
 
     from speed_contenders import gemm_rate, machine

@@ -181,10 +181,14 @@ def time_interleaved(contenders, reps, warmup, block_s=0.02):
 
 
 def gemm_rate(dtype, n=1024, reps=5):
-    """This machine's large-GEMM rate in GFLOP/s (best of reps), the denominator of the floor."""
+    """This machine's large-GEMM rate in GFLOP/s (best of reps) on the loops' BLAS (MKL or OpenBLAS), the
+    denominator of the floor."""
+    from minirnn.kernels import _blas
+
+    _blas.register()
     a = np.random.default_rng(0).normal(size=(n, n)).astype(dtype)
-    a @ a
-    best = min(_timed(lambda: a @ a) for _ in range(reps))
+    _blas.matmul(a, a)
+    best = min(_timed(lambda: _blas.matmul(a, a)) for _ in range(reps))
     return 2 * n**3 / best / 1e9
 
 
@@ -209,7 +213,10 @@ def machine(threads, torch=None, jax=None):
         "numba": numba.__version__,
         "thread_env": {
             k: os.environ.get(k)
-            for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE")
+            for k in (
+                "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE",
+                "XLA_FLAGS", "MINIRNN_BLAS",
+            )
         },
     }
     try:

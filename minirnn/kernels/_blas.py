@@ -37,6 +37,8 @@ PACKED_SYMBOLS = {32: "minirnn_sgemm_packed", 64: "minirnn_dgemm_packed"}  # bou
 #: pack_b packs for MKL from this many multiply-adds per product (below, MKL's packed buffer is far larger
 #: than the matrix, about 7 MB for a 5 x 5 one, and packing saves nothing).
 PACK_WORK = 1 << 20
+#: matmul calls MKL from this many multiply-adds (below, its ctypes call, 10-15 us, costs more than it saves).
+MATMUL_WORK = 1 << 22
 _NUMPY_NAMES = {32: "scipy_cblas_sgemm64_", 64: "scipy_cblas_dgemm64_"}
 _bound = None  # "numpy" or "scipy" once register() has run
 _keep_alive = []  # the fallback cfuncs must outlive every call into them
@@ -82,8 +84,9 @@ def pack_b(w, transposed, rows):
 
 def matmul(a, b):
     """``a @ b`` on the loops' BLAS (MKL's gemm where it is bound, NumPy's ``@`` otherwise), for the large
-    products around the loops (all inputs projected at once, the weight gradients)."""
-    if _bound == "mkl":
+    products around the loops (all inputs projected at once, the weight gradients). Products below
+    ``MATMUL_WORK`` multiply-adds stay on NumPy's ``@``: a ctypes call costs 10-15 us, NumPy's about 1 us."""
+    if _bound == "mkl" and a.ndim == b.ndim == 2 and a.shape[0] * a.shape[1] * b.shape[-1] >= MATMUL_WORK:
         from . import _mkl
 
         return _mkl.matmul(a, b)

@@ -48,7 +48,7 @@ __all__ = [
 #: thread against two (``OPENBLAS_NUM_THREADS=2 python benchmarks/product_threads.py``): 2^19 (B=32, H=64)
 #: 0.96-1.00x, 2^21 (B=32, H=128) 1.20x (float32) and 1.30x (float64), 2^23 and up 1.6-1.9x.
 PARALLEL_WORK = 1 << 21
-_state = {"libs": None, "depth": 0, "ceiling": 1, "fixed": None, "load": (0.0, -1.0), "used": 1}
+_state = {"libs": None, "depth": 0, "ceiling": 1, "current": 1, "fixed": None, "load": (0.0, -1.0), "used": 1}
 
 
 def _libs():
@@ -127,19 +127,20 @@ def blas_threads_for(work):
     if not libs:
         yield
         return
-    outer = _state["depth"] == 0
-    if outer:
-        before = max(lib.num_threads for lib in libs)
-        _state["ceiling"] = before
+    if _state["depth"] == 0:  # the user's count, the ceiling (asked of each library: a few us a call)
+        current = _state["ceiling"] = max(lib.num_threads for lib in libs)
+    else:  # inside: what the enclosing block set
+        current = _state["current"]
     wanted = _state["fixed"] or threads_for(work)
-    current = max(lib.num_threads for lib in libs)
     _state["depth"] += 1
+    _state["current"] = wanted
     try:
         if wanted != current:
             _set(wanted)
         yield
     finally:
         _state["depth"] -= 1
+        _state["current"] = current
         if wanted != current:
             _set(current)
 

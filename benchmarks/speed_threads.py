@@ -1,0 +1,172 @@
+"""What a second thread buys each contender, each timed alone in a process of its own.
+
+    python benchmarks/speed_threads.py                       # medium and large, every cell, both dtypes
+    python benchmarks/speed_threads.py --sizes large --cells lstm --rounds 3
+
+``speed.py --threads 2`` times the contenders interleaved in one process, where torch's OpenMP workers, MKL's
+or OpenBLAS's threads and XLA's share two cores and spin while another contender runs (torch's gain for one
+row moved between 0.19x and 1.50x from run to run). Here every (contender, thread count) pair runs in a fresh
+process with only its own threads: minirnn (``auto`` backend, its BLAS as ``MINIRNN_BLAS`` says), ``torch.nn``
+(oneDNN on) and JAX (``lax.scan`` under ``jit``), forward + backward of one layer as in ``speed.py``. A
+process warms up, then times ``--blocks`` blocks of back-to-back calls (each about 0.2 s); the median of its
+blocks is its time. ``--rounds`` rounds run every process again, in turn, and each time is the median over
+rounds. The speed-up of a contender is its 1-thread time over its 2-thread time, in the same round.
+
+Threads: ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS`` and ``torch.set_num_threads`` to 1
+or 2; a one-thread process is pinned to one CPU (``os.sched_setaffinity``) and XLA runs Eigen single-threaded
+(``--xla_cpu_multi_thread_eigen=false``; XLA has no thread-count flag). minirnn chooses per product up to that
+many (``minirnn/kernels/threads.py``).
+
+Example:
+    >>> env = thread_env(1, {})
+    >>> env["OMP_NUM_THREADS"], env["XLA_FLAGS"]
+    ('1', '--xla_cpu_multi_thread_eigen=false')
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CONTENDERS = ("minirnn", "torch", "jax")
+SIZES = {"medium": (100, 32, 32, 128), "large": (100, 64, 128, 512)}  # T, B, I, H as in speed.py
+
+
+def thread_env(threads: int, base) -> dict:
+    """``base`` (a mapping of environment variables) with every thread pool sized to ``threads``."""
+    env = dict(base)
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        env[name] = str(threads)
+    if threads == 1:  # XLA has no thread-count flag: one thread is Eigen's single-threaded path
+        env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false"
+    else:
+        env.pop("XLA_FLAGS", None)
+    return env
+
+
+def _worker(contender, size, cell, dtype, threads, blocks):
+    """Run in the child: build one contender, warm it up, print the median of its timed blocks (ms) as
+    JSON."""
+    sys.path[:0] = [os.path.dirname(HERE), HERE]
+    if threads == 1 and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    import numpy as np
+
+    import speed_contenders as sc
+
+    T, B, I, H = SIZES[size]
+    dt = np.dtype(dtype).type
+    x = np.random.default_rng(0).normal(size=(T, B, I)).astype(dt)
+    if contender == "minirnn":
+        run = sc.minirnn_contenders(cell, dt, x, H, ["auto"])["auto"]
+    elif contender == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+        run = sc.torch_contender(torch, cell, dt, x, H)
+    else:
+        run = sc.jax_contender(cell, dt, x, H)
+    for _ in range(2):
+        run()
+    number = max(1, int(0.2 / max(sc._timed(run), 1e-9)))
+    times = []
+    for _ in range(blocks):
+        start = time.perf_counter()
+        for _ in range(number):
+            run()
+        times.append((time.perf_counter() - start) / number * 1e3)
+    print(json.dumps({"ms": statistics.median(times), "load": os.getloadavg()[0]}))
+
+
+def _available():
+    """The contenders installed here (minirnn always)."""
+    import importlib.util
+
+    return [c for c in CONTENDERS if c == "minirnn" or importlib.util.find_spec(c) is not None]
+
+
+def _run_worker(contender, size, cell, dtype, threads, blocks) -> float:
+    """One fresh process timing one contender at ``threads`` threads; its median ms."""
+    args = [sys.executable, os.path.abspath(__file__), "--worker", contender, size, cell, dtype, str(threads),
+            str(blocks)]
+    env = thread_env(threads, os.environ)
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=900)
+    if done.returncode != 0:
+        raise RuntimeError(f"{contender} {size} {cell} {dtype} x{threads}: {done.stderr[-500:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])["ms"]
+
+
+def measure(sizes, cells, dtypes, rounds, blocks, contenders=None) -> list:
+    """One dict per row: size, cell, dtype, and per contender the 1- and 2-thread ms and the speed-up."""
+    contenders = contenders or _available()
+    rows = []
+    for size in sizes:
+        for cell in cells:
+            for dtype in dtypes:
+                got = {c: {1: [], 2: []} for c in contenders}
+                for _ in range(rounds):
+                    for c in contenders:
+                        for threads in (1, 2):
+                            got[c][threads].append(_run_worker(c, size, cell, dtype, threads, blocks))
+                row = {"size": size, "cell": cell, "dtype": dtype}
+                for c, t in got.items():
+                    ups = [a / b for a, b in zip(t[1], t[2])]
+                    row[c] = {"ms_1": statistics.median(t[1]), "ms_2": statistics.median(t[2]),
+                              "speedup": statistics.median(ups), "speedup_range": [min(ups), max(ups)]}
+                rows.append(row)
+                print(_line(row, contenders), flush=True)
+    return rows
+
+
+def _line(row, contenders):
+    cells = [f"{row['size']:<7}{row['cell']:<5}{row['dtype']:<8}"]
+    for c in contenders:
+        r = row[c]
+        cells.append(f"{c} {r['ms_1']:8.2f} -> {r['ms_2']:8.2f} ms x{r['speedup']:.2f}")
+    best = max((c for c in contenders if c != "minirnn"), key=lambda c: row[c]["speedup"], default=None)
+    if best:
+        cells.append("at least every peer's" if row["minirnn"]["speedup"] >= row[best]["speedup"]
+                     else f"below {best}'s")
+    return "  ".join(cells)
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["--worker"]:
+        if len(argv) != 7:
+            usage = "--worker takes CONTENDER SIZE CELL DTYPE THREADS BLOCKS"
+            print(f"speed_threads.py: {usage}", file=sys.stderr)
+            return 2
+        c, size, cell, dtype, threads, blocks = argv[1:]
+        _worker(c, size, cell, dtype, int(threads), int(blocks))
+        return 0
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
+    p.add_argument("--cells", nargs="+", default=["rnn", "lstm", "gru"], choices=["rnn", "lstm", "gru"])
+    p.add_argument("--dtypes", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
+    p.add_argument("--rounds", type=int, default=2, help="times every process runs (the median is kept)")
+    p.add_argument("--blocks", type=int, default=5, help="timed blocks in each process")
+    p.add_argument("--json", help="write the rows here")
+    args = p.parse_args(argv)
+    if args.rounds < 1 or args.blocks < 1:
+        p.error(f"--rounds and --blocks must be positive, got {args.rounds} and {args.blocks}")
+    load = list(os.getloadavg())
+    rows = measure(args.sizes, args.cells, args.dtypes, args.rounds, args.blocks)
+    peers = [c for c in CONTENDERS[1:] if rows and c in rows[0]]
+    ahead = sum(r["minirnn"]["speedup"] >= max((r[c]["speedup"] for c in peers), default=0) for r in rows)
+    print(f"\nminirnn's two-thread speed-up at least every peer's in {ahead} of {len(rows)} rows; load "
+          f"before {load[0]:.2f}, after {os.getloadavg()[0]:.2f}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"load_before": load, "load_after": list(os.getloadavg()), "rows": rows}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
