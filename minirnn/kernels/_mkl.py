@@ -89,9 +89,6 @@ def load():
             raise OSError(problem)
         folder = next(f for f in _folders() if glob.glob(os.path.join(f, "libmkl_rt.so*")))
         path = sorted(glob.glob(os.path.join(folder, "libmkl_rt.so*")))[-1]
-        # MKL keeps the work buffers of its large products for reuse unless told not to: 8-10% more peak
-        # memory in a large LSTM's forward + backward, for no speed measured (docs/performance.md).
-        os.environ.setdefault("MKL_DISABLE_FAST_MM", "1")
         try:  # MKL's GNU thread layer expects libgomp to be loaded already
             ctypes.CDLL("libgomp.so.1", mode=ctypes.RTLD_GLOBAL)
             layer = _GNU_THREADS
