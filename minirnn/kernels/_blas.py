@@ -1,27 +1,31 @@
-"""Matrix products inside the compiled loops, on NumPy's own BLAS: ``gemm_nn(a, b, out)`` and ``gemm_nt(a, b,
-out)``.
+"""Matrix products inside the compiled loops, on MKL where it is installed, else on NumPy's own OpenBLAS.
 
-    gemm_nn(a, b, out):   out = a @ b       a (M, K), b (K, N), out (M, N)
-    gemm_nt(a, b, out):   out = a @ b.T     a (M, K), b (N, K), out (M, N)
+    gemm_nn(a, b, out):      out = a @ b       a (M, K), b (K, N), out (M, N)
+    gemm_nt(a, b, out):      out = a @ b.T     a (M, K), b (N, K), out (M, N)
+    gemm_fixed(a, op, out):  out = a @ op(W)   op = pack_b(W, transposed, rows=M), laid out once per sequence
 
-All three arrays are 2-D, C-contiguous and of one float dtype (checked when Numba compiles the call).
+All arrays are C-contiguous and of one float dtype (checked when Numba compiles the call); :func:`matmul` is
+the same BLAS for the large products around the loops, from Python.
 
 Why not ``np.dot``: inside ``@njit`` Numba's ``np.dot`` calls SciPy's BLAS (``scipy.linalg.cython_blas``),
-another
-OpenBLAS than NumPy's, slower here and 0.3 s to load in every process (the measurements: docs/performance.md).
+another OpenBLAS than NumPy's, slower here and 0.3 s to load in every process (the measurements:
+docs/performance.md).
 
 How: NumPy's wheels from PyPI ship OpenBLAS built as ``scipy-openblas64``, whose CBLAS entry points are named
-``scipy_cblas_sgemm64_`` and ``scipy_cblas_dgemm64_`` (64-bit integer arguments). :func:`register` finds that
-library and gives the two functions fixed names in LLVM's symbol table (``llvmlite.binding.add_symbol``); the
-loops call them by those names (``numba.types.ExternalFunction``). Because a compiled loop refers to the name,
-not to an address,
-Numba's disk cache stays valid: each process binds the name again before any kernel is loaded.
+``scipy_cblas_sgemm64_`` and ``scipy_cblas_dgemm64_`` (64-bit integer arguments); MKL's ``cblas_sgemm_64`` and
+``cblas_dgemm_64`` take the same arguments (:mod:`._mkl`, which also says how ``MINIRNN_BLAS`` chooses).
+:func:`register` gives the chosen pair fixed names in LLVM's symbol table (``llvmlite.binding.add_symbol``);
+the loops call them by those names (``numba.types.ExternalFunction``). Because a compiled loop refers to the
+name, not to an address, Numba's disk cache stays valid: each process binds the name again before any kernel
+is loaded. On MKL, ``pack_b`` lays ``W_hh`` out in MKL's packed format and ``gemm_fixed`` calls
+``cblas_?gemm_compute`` on it; on OpenBLAS, ``pack_b`` is ``op(W)`` as a C array and ``gemm_fixed`` is
+``gemm_nn`` (the operand's rank picks the compiled body, so the two never share cached code).
 
-Where NumPy was built against another BLAS (conda, macOS Accelerate), the same two names are bound to small
-compiled functions (``numba.cfunc``) that call ``np.dot``, that is SciPy's BLAS: same results, the old speed.
-So SciPy is only
-needed there, and is not a dependency: when it is installed, ``import numba`` imports SciPy's BLAS too (about
-0.3 s). """
+Where NumPy was built against another BLAS (conda, macOS Accelerate) and MKL is absent, the two names are
+bound to small compiled functions (``numba.cfunc``) that call ``np.dot``, that is SciPy's BLAS: same results,
+the old speed. So SciPy is only needed there, and is not a dependency: when it is installed, ``import numba``
+imports SciPy's BLAS too (about 0.3 s).
+"""
 
 from __future__ import annotations
 
@@ -40,7 +44,7 @@ PACK_WORK = 1 << 20
 #: matmul calls MKL from this many multiply-adds (below, its ctypes call, 10-15 us, costs more than it saves).
 MATMUL_WORK = 1 << 22
 _NUMPY_NAMES = {32: "scipy_cblas_sgemm64_", 64: "scipy_cblas_dgemm64_"}
-_bound = None  # "numpy" or "scipy" once register() has run
+_bound = None  # "mkl", "numpy" or "scipy" once register() has run
 _keep_alive = []  # the fallback cfuncs must outlive every call into them
 
 
@@ -56,7 +60,10 @@ def gemm_nt(a, b, out):
 
 def gemm_fixed(a, b, out):
     """out = a @ op(W) with ``b = pack_b(W, ...)``: the product with an operand fixed for a whole sequence
-    (W_hh); outside Numba this is ``np.matmul`` on the 2-D form."""
+    (W_hh). Outside Numba this is ``np.matmul`` on the plain (2-D) form; MKL's packed (1-D) form is read only
+    by compiled code."""
+    if np.ndim(b) != 2:
+        raise TypeError(f"gemm_fixed: outside Numba b must be the 2-D op(W), got a {np.ndim(b)}-D array")
     np.matmul(a, b, out=out)
 
 
@@ -70,8 +77,8 @@ def pack_b(w, transposed, rows):
 
     Example:
         >>> import numpy as np
-        >>> op = pack_b(np.ones((6, 4)), transposed=True, rows=3)   # op(w) (4, 6)
-        >>> out = np.empty((3, 6)); gemm_fixed(np.ones((3, 4)), op, out) if op.ndim == 2 else None
+        >>> pack_b(np.ones((6, 4)), transposed=True, rows=3).shape   # op(w) = w.T: too small to pack
+        (4, 6)
     """
     register()
     w = np.ascontiguousarray(w)

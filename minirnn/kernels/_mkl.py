@@ -1,9 +1,10 @@
 """Intel's MKL as the compiled loops' BLAS, where it is installed (``pip install minirnn[mkl]``).
 
-On an x86-64 CPU MKL's single-thread GEMM is faster than OpenBLAS's for every product a recurrent layer makes
-(docs/performance.md has the table): the per-step products ``h W_hh^T`` (B, H) x (H, G*H) and
-``dgates W_hh`` (B, G*H) x (G*H, H) most of all, since OpenBLAS copies ("packs") the unchanging ``W_hh`` into
-its kernel's layout at every one of the T steps. PyTorch's own GEMM is MKL.
+On this x86-64 machine MKL's single-thread GEMM is faster than OpenBLAS's for the per-step products of a
+recurrent layer, ``h W_hh^T`` (B, H) x (H, G*H) and ``dgates W_hh`` (B, G*H) x (G*H, H), most of all when
+``W_hh`` is packed once per sequence in MKL's layout (OpenBLAS copies, "packs", the unchanging ``W_hh`` into
+its kernel's layout at every one of the T steps), and for the large products around the loop
+(``python benchmarks/step_gemm.py``; docs/performance.md). PyTorch's own GEMM is MKL.
 
 MKL's ILP64 CBLAS entry points ``cblas_sgemm_64``/``cblas_dgemm_64`` take the same arguments, in the same
 order and with the same integer widths, as NumPy's ``scipy_cblas_sgemm64_``, so :mod:`._blas` binds its two
@@ -59,7 +60,8 @@ def choice(value=None) -> str:
 
 
 def _folders():
-    """Where pip's ``mkl`` wheel puts its libraries (``<prefix>/lib``), then the loader's own search path."""
+    """Where pip's ``mkl`` wheel puts its libraries: ``<prefix>/lib`` of this interpreter's prefixes (a
+    venv's, its base Python's)."""
     seen = []
     for prefix in (sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(sys.executable))):
         folder = os.path.join(prefix, "lib")
@@ -111,7 +113,7 @@ def gemm_addresses():
     return {bits: ctypes.cast(getattr(lib, name), ctypes.c_void_p).value for bits, name in _NAMES.items()}
 
 
-_PACKED, _B_MATRIX = 151, 162  # CblasPacked, CblasBMatrix
+_B_MATRIX = 162  # CblasBMatrix: pack the right operand
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
 
