@@ -19,7 +19,8 @@ What it measures, each in one run so that the ratios compare like with like on a
 
 The JSON records the machine: load averages before and after, library versions, the loops' BLAS (MKL where
 installed, ``--blas openblas`` for NumPy's OpenBLAS), BLAS and torch threads, whether torch runs oneDNN.
-BLAS pools are sized through the environment before NumPy is imported (``--threads``, default 1).
+BLAS pools are sized through the environment before NumPy is imported (``--threads``, default 1); a one-thread
+run is pinned to one CPU, every contender alike.
 """
 
 from __future__ import annotations
@@ -199,8 +200,8 @@ def _extras(args, torch, report):
 
 def _thread_env(threads):
     """The environment variables that size every pool to ``threads``: the BLAS and OpenMP pools, and for one
-    thread XLA's Eigen single-threaded (XLA has no thread-count flag; by default its Eigen pool takes every
-    core: JAX's large LSTM ran 15% faster on about 1.13 cores in a "one-thread" run)."""
+    thread XLA's Eigen single-threaded (XLA has no thread-count flag; ``main`` also pins a one-thread run to
+    one CPU)."""
     env = {v: str(threads) for v in THREAD_VARS}
     if threads == 1:
         env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false"
@@ -224,6 +225,10 @@ def main(argv=None):
         if "numpy" in sys.modules or "jax" in sys.modules:
             return _in_fresh_process(args, argv)
         os.environ.update(_thread_env(args.threads))
+    if args.threads == 1 and hasattr(os, "sched_setaffinity"):
+        # One CPU for every contender: with the flag alone JAX's large rows still ran on two cores (as fast
+        # as its two-thread time in speed_threads.py, and 1.7x slower when the second core was busy).
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     import numpy as np
 
     from speed_contenders import gemm_rate, machine
