@@ -161,3 +161,14 @@ def test_a_packed_operand_is_right_with_torch_imported_first_on_two_threads(tmp_
     bound, layer, error = result.stdout.split()[-3:]
     assert float(error) < 1e-10, (bound, layer, error)
     assert layer == ("gnu" if bound == "mkl" else "None")           # two threads were there to use
+
+
+def test_an_unpacked_fixed_operand_calls_the_small_products_symbol():
+    """Below PACK_WORK gemm_fixed calls SMALL_SYMBOLS (NumPy's OpenBLAS, whose small-matrix path is faster there
+    than MKL), above it MKL's packed product: read in the compiled code."""
+    lstm._forward_loop.dispatcher
+    a, out = np.ones((2, 3)), np.ones((2, 4))
+    fixed_products(a, _blas.pack_b(np.ones((3, 4)), transposed=False, rows=2), out, 1)
+    ir = "\n".join(fixed_products.inspect_llvm().values())
+    assert "minirnn_dgemm_small" in ir
+    assert np.allclose(out, 3.0)
