@@ -208,6 +208,16 @@ def _thread_env(threads):
     return env
 
 
+def pin_to_one_cpu():
+    """Run this process (and the threads and processes it starts from now on) on one CPU, where the OS allows.
+
+    A one-thread run is one CPU for every contender: with XLA's flag alone JAX's large rows still ran on two
+    cores (as fast as its two-thread time in speed_threads.py, and 1.7x slower when the second core was busy).
+    """
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+
 def _in_fresh_process(args, argv):
     """BLAS pools are sized when NumPy is imported: rerun this file in a process with the thread variables
     set."""
@@ -225,10 +235,8 @@ def main(argv=None):
         if "numpy" in sys.modules or "jax" in sys.modules:
             return _in_fresh_process(args, argv)
         os.environ.update(_thread_env(args.threads))
-    if args.threads == 1 and hasattr(os, "sched_setaffinity"):
-        # One CPU for every contender: with the flag alone JAX's large rows still ran on two cores (as fast
-        # as its two-thread time in speed_threads.py, and 1.7x slower when the second core was busy).
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    if args.threads == 1:
+        pin_to_one_cpu()
     import numpy as np
 
     from speed_contenders import gemm_rate, machine

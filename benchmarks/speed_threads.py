@@ -34,28 +34,28 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [os.path.dirname(HERE), HERE]  # this checkout's minirnn, and the benchmark's own parts
+
+import speed  # noqa: E402  (its sizes, thread settings and CPU pinning)
+
 CONTENDERS = ("minirnn", "torch", "jax")
-SIZES = {"medium": (100, 32, 32, 128), "large": (100, 64, 128, 512)}  # T, B, I, H as in speed.py
+SIZES = {name: speed.SIZES[name] for name in ("medium", "large")}  # T, B, I, H
 
 
 def thread_env(threads: int, base) -> dict:
-    """``base`` (a mapping of environment variables) with every thread pool sized to ``threads``."""
+    """``base`` (a mapping of environment variables) with every thread pool sized to ``threads``, as
+    ``speed.py --threads`` sizes them (an XLA flag a two-thread run must not inherit is dropped)."""
     env = dict(base)
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        env[name] = str(threads)
-    if threads == 1:  # XLA has no thread-count flag: one thread is Eigen's single-threaded path
-        env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false"
-    else:
-        env.pop("XLA_FLAGS", None)
+    env.pop("XLA_FLAGS", None)
+    env.update(speed._thread_env(threads))
     return env
 
 
 def _worker(contender, size, cell, dtype, threads, blocks):
     """Run in the child: build one contender, warm it up, print the median of its timed blocks (ms) as
     JSON."""
-    sys.path[:0] = [os.path.dirname(HERE), HERE]
-    if threads == 1 and hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    if threads == 1:
+        speed.pin_to_one_cpu()
     import numpy as np
 
     import speed_contenders as sc

@@ -60,22 +60,15 @@ def _jax_loop(jax, jnp, a, b, calls=JAX_CALLS):
 def _mkl_runs(a, b, out):
     """MKL's gemm and its product on ``b`` packed once (what minirnn's loops call with MKL installed), by
     ctypes into a preallocated ``out``; {} without MKL."""
-    import ctypes
-
     from minirnn.kernels import _mkl
 
     if _mkl.why_not():
         return {}
-    lib = _mkl.load()
-    lib.MKL_Set_Num_Threads(1)
-    gemm = _mkl._functions(a.dtype)[0]
+    _mkl.load().MKL_Set_Num_Threads(1)
+    gemm, _, _, compute = _mkl._functions(a.dtype)
     M, K, N = a.shape[0], a.shape[1], b.shape[1]
     packed = _mkl.pack(b, transposed=False, rows=M)
-    data = packed[int(packed[2]) :]
-    compute = getattr(lib, f"cblas_{'s' if a.dtype == np.float32 else 'd'}gemm_compute_64")
-    F, i64 = (ctypes.c_float if a.dtype == np.float32 else ctypes.c_double), ctypes.c_int64
-    compute.argtypes = [ctypes.c_int, i64, i64, i64, i64, i64, ctypes.c_void_p, i64, ctypes.c_void_p, i64, F,
-                        ctypes.c_void_p, i64]
+    data = _mkl.packed_data(packed)
     A, B, C, P = a.ctypes.data, b.ctypes.data, out.ctypes.data, data.ctypes.data
     keep = (a, b, out, packed)  # the closures hold the arrays whose addresses they pass
 

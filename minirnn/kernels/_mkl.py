@@ -106,11 +106,17 @@ def load():
     return _state["lib"]
 
 
+def _addresses(names):
+    """``{bits: address}`` of MKL's functions named in ``names`` (``{bits: name}``); OSError if MKL will not
+    load."""
+    lib = load()
+    return {bits: ctypes.cast(getattr(lib, name), ctypes.c_void_p).value for bits, name in names.items()}
+
+
 def gemm_addresses():
     """``{32: address, 64: address}`` of MKL's ILP64 ``cblas_sgemm_64``/``cblas_dgemm_64``; OSError if MKL
     will not load."""
-    lib = load()
-    return {bits: ctypes.cast(getattr(lib, name), ctypes.c_void_p).value for bits, name in _NAMES.items()}
+    return _addresses(_NAMES)
 
 
 _B_MATRIX = 162  # CblasBMatrix: pack the right operand
@@ -120,13 +126,12 @@ _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 def compute_addresses():
     """``{32: address, 64: address}`` of ``cblas_sgemm_compute_64``/``cblas_dgemm_compute_64``: C = A op(B)
     for a B made once by :func:`pack`."""
-    lib = load()
-    names = {32: "cblas_sgemm_compute_64", 64: "cblas_dgemm_compute_64"}
-    return {bits: ctypes.cast(getattr(lib, name), ctypes.c_void_p).value for bits, name in names.items()}
+    return _addresses({32: "cblas_sgemm_compute_64", 64: "cblas_dgemm_compute_64"})
 
 
 def _functions(dtype):
-    """ctypes views of MKL's gemm, pack_get_size and pack for one float dtype (argument types set once)."""
+    """ctypes views of MKL's gemm, pack_get_size, pack and compute for one float dtype (argument types set
+    once)."""
     key = ("functions", np.dtype(dtype).char)
     if key not in _state:
         lib, prefix = load(), "s" if np.dtype(dtype) == np.float32 else "d"
@@ -138,7 +143,10 @@ def _functions(dtype):
         size.argtypes, size.restype = [i32, i64, i64, i64], ctypes.c_size_t
         pack_ = getattr(lib, f"cblas_{prefix}gemm_pack_64")
         pack_.argtypes, pack_.restype = [i32, i32, i32, i64, i64, i64, F, ptr, i64, ptr], None
-        _state[key] = gemm, size, pack_
+        compute = getattr(lib, f"cblas_{prefix}gemm_compute_64")
+        compute.argtypes = [i32, i64, i64, i64, i64, i64, ptr, i64, ptr, i64, F, ptr, i64]
+        compute.restype = None
+        _state[key] = gemm, size, pack_, compute
     return _state[key]
 
 
@@ -152,7 +160,7 @@ def pack(w, transposed, rows):
     ``[K, N, start, ..., MKL's data from index start (64-byte aligned) ...]`` for ``cblas_?gemm_compute``; the
     compiled product checks K and N against its operands before MKL reads the data.
     """
-    _, size, pack_ = _functions(w.dtype)
+    _, size, pack_, _ = _functions(w.dtype)
     K, N = (w.shape[1], w.shape[0]) if transposed else w.shape
     if max(K, N) >= 2**24:  # K and N must be exact in a float32 header
         raise ValueError(f"pack: w may have at most 2**24 - 1 rows and columns, got shape {w.shape}")
@@ -164,6 +172,11 @@ def pack(w, transposed, rows):
     pack_(_ROW_MAJOR, _B_MATRIX, _TRANS if transposed else _NO_TRANS, rows, N, K, 1.0, w.ctypes.data,
           w.shape[1], buffer[start:].ctypes.data)
     return buffer
+
+
+def packed_data(buffer):
+    """The part of a :func:`pack` result that MKL reads (after the header)."""
+    return buffer[int(buffer[2]) :]
 
 
 def _operand(x):

@@ -163,8 +163,8 @@ def _backward_loop(dout, dh_n, W_op, hs, gates, hn, mask, has_mask, rmask, has_r
     H)``.
 
     dout (T, B, H);  dh_n (B, H);  W_op = pack_b(W_hh, transposed=False): W_hh (3H, H);  hs (T+1, B, H),
-    gates (T, B, 3H), hn (T, B, H) from the
-    forward; mask, has_mask, rmask, has_rmask as in :func:`_forward_loop`.  dx_proj and dh_proj are the
+    gates (T, B, 3H), hn (T, B, H) from the forward; mask, has_mask, rmask, has_rmask as in
+    :func:`_forward_loop`.  dx_proj and dh_proj are the
     gradients of x W_ih^T + b_ih and of (h_prev * m) W_hh^T + b_hh; dx_proj is written over ``gates``, each
     unit's gradients right after its gates are read.
     """
