@@ -144,6 +144,13 @@ def main(argv=None) -> int:
             print(f"speed_threads.py: {usage}", file=sys.stderr)
             return 2
         c, size, cell, dtype, threads, blocks = argv[1:]
+        if (c not in CONTENDERS or size not in SIZES or cell not in ("rnn", "lstm", "gru")
+                or dtype not in ("float32", "float64") or threads not in ("1", "2") or not blocks.isdigit()
+                or int(blocks) < 1):
+            print(f"speed_threads.py: --worker got {' '.join(argv[1:])}: expected a contender of "
+                  f"{', '.join(CONTENDERS)}, a size of {', '.join(SIZES)}, rnn/lstm/gru, float32/float64, "
+                  "1 or 2 threads and a positive block count", file=sys.stderr)
+            return 2
         _worker(c, size, cell, dtype, int(threads), int(blocks))
         return 0
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -37,3 +37,6 @@ def test_a_small_run_times_each_contender_at_both_counts_and_divides_them(tmp_pa
 def test_a_malformed_worker_call_is_one_sentence_and_status_2():
     bad = subprocess.run([sys.executable, SCRIPT, "--worker", "torch"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "--worker takes" in bad.stderr
+    typo = subprocess.run([sys.executable, SCRIPT, "--worker", "tourch", "medium", "rnn", "float32", "1", "2"],
+                          capture_output=True, text=True, timeout=60)
+    assert typo.returncode == 2 and "Traceback" not in typo.stderr and "expected a contender of" in typo.stderr
