@@ -1,10 +1,9 @@
 """Does the T-maze policy really learn to remember? Seeds x cells x corridor lengths, with ``minirnn train
 tmaze``'s defaults, and the memoryless control beside them.
 
-    python benchmarks/learning_tmaze.py --rows corridor50            # 5 seeds of GRU, LSTM and the control
-    at N=50 python benchmarks/learning_tmaze.py --rows sweep --seeds 0 1 2   # steps to 95% against corridor
-    length python benchmarks/learning_tmaze.py --table                      # the tables and the figure from
-    saved results
+    python benchmarks/learning_tmaze.py --rows corridor50           # 5 seeds of GRU, LSTM, control at N=50
+    python benchmarks/learning_tmaze.py --rows sweep --seeds 0 1 2  # steps to 95% against corridor length
+    python benchmarks/learning_tmaze.py --table                     # the table and figure from saved results
 
 Each run trains with the command line's settings (H, batch, Adam lr, clipping, REINFORCE with a value
 baseline) and evaluates the greedy policy on 200 held-out episodes every 100 steps, and stops at the first
@@ -12,21 +11,23 @@ evaluation >= 0.95 (the bar) or at the default budget (``DEFAULT_STEPS``), recor
 success. ``corridor50`` is the claim (5 seeds of each cell and of the control at N=50); ``sweep`` the same at
 other lengths: how long it
 takes to find the memory.
-Results accumulate in ``--results`` (JSON lines); the table takes the latest run of each (row, cell,
-corridor, seed).
+Results accumulate in ``--results`` (JSON lines, one whole line appended per run, never rewritten); the table
+takes the latest run of each (row, cell, corridor, seed), and ``--figure`` is redrawn from them (atomically).
+Ctrl-C stops the sweep with status 130: the runs finished are in ``--results``, the one under way is dropped.
 This is not a timed test: it prints numbers, the README quotes them.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # tiny matrices: BLAS threads only fight over the cores
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import time  # noqa: E402
 
+import _output  # noqa: E402
 import numpy as np  # noqa: E402
 
 from minirnn.cli.train_tmaze import _DEFAULTS, DEFAULT_STEPS  # noqa: E402
@@ -38,6 +39,7 @@ ROWS = {
     "sweep": {"corridors": (5, 10, 20, 35, 50), "stop_at_bar": True},
 }
 BAR, EVAL_EVERY = 0.95, 100
+PROG = "learning_tmaze.py"
 
 
 def run(row, cell, corridor, seed, steps=DEFAULT_STEPS):
@@ -74,12 +76,10 @@ def run(row, cell, corridor, seed, steps=DEFAULT_STEPS):
 
 
 def latest(path) -> list:
-    """The latest saved run of each (row, cell, corridor, seed)."""
+    """The latest saved run of each (row, cell, corridor, seed) (none without a file; torn lines skipped)."""
     rows = {}
-    with open(path) as f:
-        for line in f:
-            r = json.loads(line)
-            rows[(r["row"], r["cell"], r["corridor"], r["seed"])] = r
+    for r in _output.read_jsonl(path):
+        rows[(r["row"], r["cell"], r["corridor"], r["seed"])] = r
     return list(rows.values())
 
 
@@ -139,7 +139,7 @@ def figure(rows, path):
     ax.legend(fontsize=9)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    _output.write_png(fig, path)
     return fig
 
 
@@ -153,27 +153,41 @@ def main(argv=None):
     parser.add_argument("--figure", default="docs/tmaze_sweep.png")
     parser.add_argument("--table", action="store_true", help="only print the table of saved results")
     args = parser.parse_args(argv)
+    for flag, path in (("--results", args.results), ("--figure", args.figure)):
+        if _output.refuse(PROG, flag, path, [path], overwrite=True):  # a folder that is missing, ...
+            return 2
     if not args.table:
-        for row in args.rows:
-            for corridor in args.corridors or ROWS[row]["corridors"]:
-                for cell in args.cells:
-                    if row == "sweep" and cell == "none":
-                        continue  # the control never reaches the bar: nothing to sweep
-                    for seed in args.seeds:
-                        r = run(row, cell, corridor, seed)
-                        print(
-                            f"{row} {cell} N={corridor} seed {seed}: success={r['success']:.3f} "
-                            f"(0.95 at step {r['steps_to_bar']}) in {r['seconds']:.0f} s",
-                            flush=True,
-                        )
-                        with open(args.results, "a") as f:
-                            f.write(json.dumps(r) + "\n")
+        appended = []
+        try:
+            _sweep(args, appended)
+        except KeyboardInterrupt:
+            return _output.interrupted_appending(PROG, args.results, len(appended))
     rows = latest(args.results)
     print(table(rows))
     if any(r["cell"] != "none" for r in rows):
         figure(rows, args.figure)
         print(f"\nfigure: {args.figure}")
+    return 0
+
+
+def _sweep(args, appended):
+    """Train every (row, corridor, cell, seed) asked for, appending each result to ``--results`` (and to
+    ``appended``) as it finishes."""
+    for row in args.rows:
+        for corridor in args.corridors or ROWS[row]["corridors"]:
+            for cell in args.cells:
+                if row == "sweep" and cell == "none":
+                    continue  # the control never reaches the bar: nothing to sweep
+                for seed in args.seeds:
+                    r = run(row, cell, corridor, seed)
+                    print(
+                        f"{row} {cell} N={corridor} seed {seed}: success={r['success']:.3f} "
+                        f"(0.95 at step {r['steps_to_bar']}) in {r['seconds']:.0f} s",
+                        flush=True,
+                    )
+                    _output.append_jsonl(args.results, r)
+                    appended.append(r)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,9 +1,9 @@
 """Speed of minirnn against PyTorch CPU and JAX: ``python benchmarks/speed.py`` or ``minirnn bench`` (which
 runs this).
 
-    python benchmarks/speed.py                      # everything (20-30 minutes on 2 cores)
-    python benchmarks/speed.py --sizes small medium --train-steps 0 --no-memory --no-growth
-    python benchmarks/speed.py --threads 2          # the same at two BLAS / torch threads
+    python benchmarks/speed.py --overwrite          # everything, 20-30 minutes on 2 cores: benchmarks/results
+    python benchmarks/speed.py --sizes small medium --train-steps 0 --no-memory --no-growth --out /tmp/speed
+    python benchmarks/speed.py --threads 2 --out /tmp/speed-2threads   # at two BLAS / torch threads
 
 What it measures, each in one run so that the ratios compare like with like on a noisy machine:
 
@@ -21,18 +21,24 @@ The JSON records the machine: load averages before and after, library versions, 
 installed, ``--blas openblas`` for NumPy's OpenBLAS), BLAS and torch threads, whether torch runs oneDNN.
 BLAS pools are sized through the environment before NumPy is imported (``--threads``, default 1); a one-thread
 run is pinned to one CPU, every contender alike.
+
+``--out`` (by default ``benchmarks/results``, the committed results) gets speed.json, speed.png and
+growth.png; if any of the files this run would write is already there, the run is refused before anything
+is measured, unless ``--overwrite``. Every file is written atomically. Ctrl-C stops the run: what was
+measured goes to speed.json, marked ``"interrupted": true`` (no charts), and the status is 130.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.dirname(HERE), HERE]  # this checkout's minirnn, and the benchmark's own parts
+
+import _output  # noqa: E402
 
 SIZES = {
     "tiny": (5, 2, 3, 4),
@@ -45,13 +51,14 @@ BACKENDS = ("numba", "numpy", "auto")
 #: minirnn / torch targets (float64, float32) per size, and "ahead of JAX" everywhere
 TARGETS = {"small": (0.5, 0.5), "medium": (1.0, 1.0), "large": (1.0, 1.0)}
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+PROG = "minirnn bench"
 
 
 def parse_args(argv=None):
     """The benchmark's command line (``minirnn bench --help``): sizes, cells, dtypes, repeats, threads,
     output folder."""
     p = argparse.ArgumentParser(
-        prog="minirnn bench",
+        prog=PROG,
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -80,7 +87,20 @@ def parse_args(argv=None):
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement")
     p.add_argument("--no-growth", action="store_true", help="skip time against T and H")
     p.add_argument("--no-plot", action="store_true", help="do not draw the charts")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace speed.json and the charts if --out already holds them",
+    )
     return p.parse_args(argv)
+
+
+def outputs(args) -> list:
+    """The files a run with ``args`` writes into ``--out``: speed.json, and the charts it draws."""
+    names = ["speed.json"]
+    if not args.no_plot:
+        names += ["speed.png"] + ([] if args.no_growth else ["growth.png"])
+    return [os.path.join(args.out, name) for name in names]
 
 
 def _peers(args):
@@ -220,16 +240,30 @@ def pin_to_one_cpu():
 
 def _in_fresh_process(args, argv):
     """BLAS pools are sized when NumPy is imported: rerun this file in a process with the thread variables
-    set."""
+    set. A Ctrl-C at the terminal reaches that process too, which saves what it measured and says so: this
+    one waits for it (a second Ctrl-C stops it)."""
     env = dict(os.environ, **_thread_env(args.threads))
-    return subprocess.call([sys.executable, os.path.abspath(__file__), *argv], env=env)
+    child = subprocess.Popen([sys.executable, os.path.abspath(__file__), *argv], env=env)
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        try:
+            return child.wait()
+        except KeyboardInterrupt:
+            child.kill()
+            child.wait()
+            said = "interrupted twice; stopped the measuring process, nothing more saved"
+            print(f"{PROG}: {said}", file=sys.stderr)
+            return 130
 
 
 def main(argv=None):
     """Run the speed benchmark; print the table, write JSON and the charts into ``--out``; returns the exit
-    code."""
+    code (2: ``--out`` already holds results and no ``--overwrite``; 130: Ctrl-C)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
+    if _output.refuse(PROG, "--out", args.out, outputs(args), args.overwrite, makes_folder=True):
+        return 2
     os.environ["MINIRNN_BLAS"] = args.blas  # read when the first loop runs; inherited by the start-up runs
     if any(os.environ.get(k) != v for k, v in _thread_env(args.threads).items()):
         if "numpy" in sys.modules or "jax" in sys.modules:
@@ -237,13 +271,38 @@ def main(argv=None):
         os.environ.update(_thread_env(args.threads))
     if args.threads == 1:
         pin_to_one_cpu()
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, "speed.json")
+    report = {"machine_before": None, "rows": []}  # filled as measured
+    try:
+        _measure(args, report)
+    except KeyboardInterrupt:
+        total = len(args.sizes) * len(args.cells) * len(args.dtypes)
+        done = f"{len(report['rows'])} of {total} rows" if report["rows"] else None
+        return _output.interrupted(PROG, done, path, report)
+    _output.write_json(path, report)
+    if not args.no_plot:
+        plot(report["rows"], os.path.join(args.out, "speed.png"))
+        if "growth" in report:
+            import speed_growth
+
+            speed_growth.plot_growth(report["growth"], os.path.join(args.out, "growth.png"))
+    print(
+        f"\nwrote {path}; load before {report['machine_before']['load_avg_1_5_15']}, after "
+        f"{report['machine_after']['load_avg_1_5_15']}"
+    )
+    return 0
+
+
+def _measure(args, report):
+    """Everything the run measures, put into ``report`` as it comes (the machine, the GEMM rate, the rows,
+    growth, the extras, the machine again)."""
     import numpy as np
 
     from speed_contenders import gemm_rate, machine
 
     torch, jax = _peers(args)
-    os.makedirs(args.out, exist_ok=True)
-    report = {"machine_before": machine(args.threads, torch, jax), "rows": []}
+    report["machine_before"] = machine(args.threads, torch, jax)
     rates = report["gemm_gflops"] = {dt: gemm_rate(np.dtype(dt)) for dt in args.dtypes}
     print(
         "large-GEMM rate (1024^3, %d thread(s)): %s; load %s"
@@ -267,20 +326,8 @@ def main(argv=None):
                 f"growth with {axis}: "
                 + ", ".join(f"{n} ~ {axis}^{e:.2f}" for n, e in g[axis]["exponent"].items())
             )
-        if not args.no_plot:
-            speed_growth.plot_growth(g, os.path.join(args.out, "growth.png"))
     _extras(args, torch, report)
     report["machine_after"] = machine(args.threads, torch, jax)
-    path = os.path.join(args.out, "speed.json")
-    with open(path, "w") as f:
-        json.dump(report, f, indent=1)
-    if not args.no_plot:
-        plot(report["rows"], os.path.join(args.out, "speed.png"))
-    print(
-        f"\nwrote {path}; load before {report['machine_before']['load_avg_1_5_15']}, after "
-        f"{report['machine_after']['load_avg_1_5_15']}"
-    )
-    return 0
 
 
 def plot(rows, path):
@@ -321,7 +368,7 @@ def plot(rows, path):
     ax.set_title("forward + backward, T=100 (float32 / float64): minirnn relative to torch.nn on CPU")
     ax.legend(fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    _output.write_png(fig, path)
     plt.close(fig)
     return True
 

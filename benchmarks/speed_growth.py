@@ -5,8 +5,8 @@ or H)."""
 
 from __future__ import annotations
 
+import _output
 import numpy as np
-
 from speed_contenders import jax_contender, minirnn_contenders, time_interleaved, torch_contender
 
 T_VALUES = (10, 30, 100, 300, 1000)  # at B=32, I=32, H=128
@@ -69,5 +69,5 @@ def plot_growth(growth, path):
         ax.legend(fontsize=10)
     fig.suptitle("LSTM float32, one thread: growth with T and H", fontsize=12)
     fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    _output.write_png(fig, path)
     plt.close(fig)

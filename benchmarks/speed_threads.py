@@ -2,6 +2,8 @@
 
     python benchmarks/speed_threads.py                       # medium and large, every cell, both dtypes
     python benchmarks/speed_threads.py --sizes large --cells lstm --rounds 3
+    python benchmarks/speed_threads.py --rounds 2 --blocks 3 --json benchmarks/results/speed_threads.json \\
+        --overwrite                                          # refresh the committed result
 
 ``speed.py --threads 2`` times the contenders interleaved in one process, where torch's OpenMP workers, MKL's
 or OpenBLAS's threads and XLA's share two cores and spin while another contender runs (torch's gain for one
@@ -16,6 +18,10 @@ Threads: ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS`` and 
 or 2; a one-thread process is pinned to one CPU (``os.sched_setaffinity``) and XLA runs Eigen single-threaded
 (``--xla_cpu_multi_thread_eigen=false``; XLA has no thread-count flag). minirnn chooses per product up to that
 many (``minirnn/kernels/threads.py``).
+
+``--json`` refuses an existing file unless ``--overwrite`` is given, before anything is measured; the file is
+written atomically. Ctrl-C stops the run: the rows finished so far go to ``--json``, marked
+``"interrupted": true``, and the status is 130.
 
 Example:
     >>> env = thread_env(1, {})
@@ -36,7 +42,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.dirname(HERE), HERE]  # this checkout's minirnn, and the benchmark's own parts
 
+import _output  # noqa: E402
 import speed  # noqa: E402  (its sizes, thread settings and CPU pinning)
+
+PROG = "speed_threads.py"
 
 CONTENDERS = ("minirnn", "torch", "jax")
 SIZES = {name: speed.SIZES[name] for name in ("medium", "large")}  # T, B, I, H
@@ -97,15 +106,18 @@ def _run_worker(contender, size, cell, dtype, threads, blocks) -> float:
             str(blocks)]
     env = thread_env(threads, os.environ)
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=900)
+    if done.returncode in (130, -2):  # the worker got the Ctrl-C first
+        raise KeyboardInterrupt
     if done.returncode != 0:
         raise RuntimeError(f"{contender} {size} {cell} {dtype} x{threads}: {done.stderr[-500:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])["ms"]
 
 
-def measure(sizes, cells, dtypes, rounds, blocks, contenders=None) -> list:
-    """One dict per row: size, cell, dtype, and per contender the 1- and 2-thread ms and the speed-up."""
+def measure(sizes, cells, dtypes, rounds, blocks, contenders=None, rows=None) -> list:
+    """One dict per row: size, cell, dtype, and per contender the 1- and 2-thread ms and the speed-up; each
+    row is appended to ``rows`` (a new list if None) as soon as it is measured, and that list returned."""
     contenders = contenders or _available()
-    rows = []
+    rows = [] if rows is None else rows
     for size in sizes:
         for cell in cells:
             for dtype in dtypes:
@@ -151,7 +163,10 @@ def main(argv=None) -> int:
                   f"{', '.join(CONTENDERS)}, a size of {', '.join(SIZES)}, rnn/lstm/gru, float32/float64, "
                   "1 or 2 threads and a positive block count", file=sys.stderr)
             return 2
-        _worker(c, size, cell, dtype, int(threads), int(blocks))
+        try:
+            _worker(c, size, cell, dtype, int(threads), int(blocks))
+        except KeyboardInterrupt:  # the parent says it
+            return 130
         return 0
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
@@ -160,18 +175,29 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=2, help="times every process runs (the median is kept)")
     p.add_argument("--blocks", type=int, default=5, help="timed blocks in each process")
     p.add_argument("--json", help="write the rows here")
+    _output.add_overwrite(p)
     args = p.parse_args(argv)
     if args.rounds < 1 or args.blocks < 1:
         p.error(f"--rounds and --blocks must be positive, got {args.rounds} and {args.blocks}")
+    if args.json and _output.refuse(PROG, "--json", args.json, [args.json], args.overwrite):
+        return 2
     load = list(os.getloadavg())
-    rows = measure(args.sizes, args.cells, args.dtypes, args.rounds, args.blocks)
+    rows = []
+    try:
+        measure(args.sizes, args.cells, args.dtypes, args.rounds, args.blocks, rows=rows)
+    except KeyboardInterrupt:
+        total = len(args.sizes) * len(args.cells) * len(args.dtypes)
+        report = {"load_before": load, "load_after": list(os.getloadavg()), "rows": rows}
+        done = f"{len(rows)} of {total} rows" if rows else None
+        return _output.interrupted(PROG, done, args.json, report)
     peers = [c for c in CONTENDERS[1:] if rows and c in rows[0]]
     ahead = sum(r["minirnn"]["speedup"] >= max((r[c]["speedup"] for c in peers), default=0) for r in rows)
     print(f"\nminirnn's two-thread speed-up at least every peer's in {ahead} of {len(rows)} rows; load "
           f"before {load[0]:.2f}, after {os.getloadavg()[0]:.2f}")
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"load_before": load, "load_after": list(os.getloadavg()), "rows": rows}, f, indent=1)
+        report = {"load_before": load, "load_after": list(os.getloadavg()), "rows": rows}
+        _output.write_json(args.json, report)
+        print(f"wrote {args.json}")
     return 0
 
 

@@ -5,12 +5,16 @@ so the peers' per-call GEMM speed bounds how far minirnn (NumPy's OpenBLAS) can 
 
     python benchmarks/step_gemm.py                 # B=64, H=512 (the large size), 1 thread
     python benchmarks/step_gemm.py --B 32 --H 128  # the medium size
+    python benchmarks/step_gemm.py --json benchmarks/results/step_gemm_large.json --overwrite   # refresh it
 
 Contenders: NumPy's ``matmul`` (OpenBLAS: what minirnn's loops call without MKL), MKL's gemm and MKL's
 product on the weight packed once (what the loops call with MKL installed, ``minirnn/kernels/_mkl.py``),
 ``torch.mm`` (torch's own GEMM, MKL), all with their Python call (about 1-3 us), and ``jnp.dot`` inside a
 jitted loop (XLA, without JAX's dispatch, as in its ``lax.scan``); each one's inputs and output are its own
 arrays, made once. Interleaved blocks, medians.
+
+``--json`` refuses an existing file unless ``--overwrite`` is given, before anything is timed, and is written
+atomically; Ctrl-C writes the products timed so far there (``"interrupted": true``) and exits with status 130.
 
 Example:
     >>> shapes = step_shapes(B=4, H=8, gates=3)
@@ -27,10 +31,12 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import time  # noqa: E402
 
+import _output  # noqa: E402
 import numpy as np  # noqa: E402
+
+PROG = "step_gemm.py"
 
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 JAX_CALLS = 50  # products per call of the jitted loop
@@ -109,11 +115,12 @@ def _contenders(a, b):
     return runs
 
 
-def time_products(B: int, H: int, dtype: str, blocks: int = 9, calls: int = 200, cells=tuple(GATES)) -> dict:
+def time_products(B: int, H: int, dtype: str, blocks: int = 9, calls: int = 200, cells=tuple(GATES),
+                  into=None) -> dict:
     """Microseconds per call, median over ``blocks`` interleaved blocks of ``calls`` calls: (cell, direction)
-    -> contender -> us."""
+    -> contender -> us; each product is put in ``into`` (a new dict if None) as soon as it is timed."""
     rng = np.random.default_rng(0)
-    out = {}
+    out = {} if into is None else into
     for cell in cells:
         for direction, (sa, sb) in step_shapes(B, H, GATES[cell]).items():
             a, b = rng.standard_normal(sa).astype(dtype), rng.standard_normal(sb).astype(dtype)
@@ -141,14 +148,33 @@ def main(argv=None) -> int:
     p.add_argument("--blocks", type=int, default=9)
     p.add_argument("--cells", nargs="+", default=list(GATES), choices=list(GATES))
     p.add_argument("--json", help="also write the results here")
+    _output.add_overwrite(p)
     args = p.parse_args(argv)
     if args.B < 1 or args.H < 1 or args.blocks < 1:
         p.error(f"--B, --H and --blocks must be positive, got {args.B}, {args.H}, {args.blocks}")
+    if args.json and _output.refuse(PROG, "--json", args.json, [args.json], args.overwrite):
+        return 2
     report = {"B": args.B, "H": args.H, "load_avg_1_5_15": list(os.getloadavg()), "results": {}}
+    try:
+        _measure(args, report["results"])
+    except KeyboardInterrupt:
+        report["results"] = {dt: res for dt, res in report["results"].items() if res}
+        done = sum(len(res) for res in report["results"].values())
+        total = len(args.dtypes) * len(args.cells) * 2
+        return _output.interrupted(PROG, f"{done} of {total} products" if done else None, args.json, report)
+    print(f"\nload average after: {os.getloadavg()[0]:.2f}")
+    if args.json:
+        _output.write_json(args.json, report)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _measure(args, results):
+    """Time every dtype's products into ``results`` (dtype -> product -> contender -> us), printing each
+    dtype's table."""
     for dtype in args.dtypes:
-        res = report["results"][dtype] = time_products(
-            args.B, args.H, dtype, blocks=args.blocks, cells=args.cells
-        )
+        res = results[dtype] = {}
+        time_products(args.B, args.H, dtype, blocks=args.blocks, cells=args.cells, into=res)
         print(f"\n{dtype}, B={args.B}, H={args.H}: us per call (median of {args.blocks} blocks)")
         names = list(next(iter(res.values())))
         ours = [n for n in ("numpy", "mkl packed") if n in names]  # what the loops call: OpenBLAS, or MKL
@@ -157,12 +183,7 @@ def main(argv=None) -> int:
         for product, t in res.items():
             peers = [t[n] for n in ("torch", "jax") if n in t]
             ratios = "".join(f"   {t[n] / min(peers):>{len(n) + 16}.2f}" if peers else "   -" for n in ours)
-            print(f"{product:<18}" + "".join(f"{t[n]:>12.1f}" for n in names) + ratios)
-    print(f"\nload average after: {os.getloadavg()[0]:.2f}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=1)
-    return 0
+            print(f"{product:<18}" + "".join(f"{t[n]:>12.1f}" for n in names) + ratios, flush=True)
 
 
 if __name__ == "__main__":

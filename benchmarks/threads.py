@@ -1,6 +1,6 @@
 """BLAS threads: minirnn's default choice (kernels/threads.py) against one thread and against all cores.
 
-    python benchmarks/threads.py                       # table; JSON in benchmarks/results/threads.json
+    python benchmarks/threads.py --overwrite           # table; refreshes benchmarks/results/threads.json
     python benchmarks/threads.py --steps 20 --repeats 5 --json out.json
 
 Each workload is a few training steps of a ``minirnn train`` task (forward, BPTT, Adam) timed in three modes:
@@ -11,13 +11,16 @@ measurement, hit all three alike (one untimed step precedes each measurement, a 
 the median of the repeats is reported, with the load average
 before and after each measurement in the JSON. Run it without OPENBLAS_NUM_THREADS set: that variable caps
 every mode.
+
+``--json`` (by default the committed ``benchmarks/results/threads.json``) refuses an existing file unless
+``--overwrite`` is given, before anything is timed, and is written atomically; Ctrl-C writes the workloads
+timed so far there (``"interrupted": true``) and exits with status 130.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
 import statistics
 import sys
@@ -25,12 +28,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+
+import _output  # noqa: E402
 
 from minirnn.kernels import threads  # noqa: E402
 from minirnn.nn.optim import Adam  # noqa: E402
 from minirnn.training import recipes  # noqa: E402
 from minirnn.training.loop import fit  # noqa: E402
+
+PROG = "threads.py"
 
 WORKLOADS = {  # name -> arguments of recipes.make
     "copy (train copy defaults: LSTM H=64, B=32, T=20)": dict(task="copy", cell="lstm"),
@@ -52,10 +59,11 @@ def _time_steps(exp, opt, steps):
     return (time.perf_counter() - t0) / steps
 
 
-def measure(steps, repeats):
-    """Seconds per step, per workload and mode (median over interleaved repeats), and the loads seen."""
+def measure(steps, repeats, results=None):
+    """Seconds per step, per workload and mode (median over interleaved repeats), and the loads seen; each
+    workload goes into ``results`` (a new dict if None) as soon as it is timed."""
     modes = {"default": None, "1": 1, "all": threads._cores()}
-    results = {}
+    results = {} if results is None else results
     for name, kwargs in WORKLOADS.items():
         kwargs = dict(kwargs)
         exp = recipes.make(kwargs.pop("task"), seed=0, **kwargs)
@@ -102,10 +110,19 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--json", default=str(ROOT / "benchmarks" / "results" / "threads.json"), help="output"
     )
+    _output.add_overwrite(parser)
     args = parser.parse_args(argv)
+    if _output.refuse(PROG, "--json", args.json, [args.json], args.overwrite, makes_folder=True):
+        return 2
     if "OPENBLAS_NUM_THREADS" in os.environ or "OMP_NUM_THREADS" in os.environ:
         print("note: OPENBLAS_NUM_THREADS / OMP_NUM_THREADS is set and caps every mode", file=sys.stderr)
-    results = measure(args.steps, args.repeats)
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    results = {}
+    try:
+        measure(args.steps, args.repeats, results)
+    except KeyboardInterrupt:
+        done = f"{len(results)} of {len(WORKLOADS)} workloads" if results else None
+        return _output.interrupted(PROG, done, args.json, _info(args, results))
     print(
         f"{'workload':<52} {'default':>9} {'1 thread':>9} {'all':>9}  default/best   (ms per step, medians)"
     )
@@ -115,7 +132,14 @@ def main(argv=None) -> int:
             f"{name:<52} {s['default'] * 1e3:9.2f} {s['1'] * 1e3:9.2f} {s['all'] * 1e3:9.2f}  "
             f"{r['default_vs_best']:.3f}"
         )
-    info = {
+    _output.write_json(args.json, _info(args, results), indent=2)
+    print(f"JSON written to {args.json}")
+    return 0 if all(r["default_vs_best"] <= 1.10 for r in results.values()) else 1
+
+
+def _info(args, results) -> dict:
+    """The JSON report: the machine's cores, minirnn's threshold, the settings and the results."""
+    return {
         "cores": threads._cores(),
         "parallel_work": threads.PARALLEL_WORK,
         "steps": args.steps,
@@ -123,10 +147,6 @@ def main(argv=None) -> int:
         "load_at_end": os.getloadavg(),
         "results": results,
     }
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(info, indent=2) + "\n")
-    print(f"JSON written to {args.json}")
-    return 0 if all(r["default_vs_best"] <= 1.10 for r in results.values()) else 1
 
 
 if __name__ == "__main__":

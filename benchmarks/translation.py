@@ -1,28 +1,31 @@
 """Where attention matters: exact match against input length, with and without attention, over seeds.
 
-    python benchmarks/translation.py --run dates            # dates -> ISO, additive attention, 5 seeds (the
-    >= 95% bar) python benchmarks/translation.py --run reverse          # reverse 1..16 digits: additive and
-    none; 5 seeds python benchmarks/translation.py --table                # the README's tables from the saved
-    results
+    python benchmarks/translation.py --run dates      # dates -> ISO, additive attention, 5 seeds (bar: 95%)
+    python benchmarks/translation.py --run reverse    # reverse 1..16 digits: additive and none; 5 seeds
+    python benchmarks/translation.py --table          # the README's tables from the saved results
 
 Every run is ``minirnn train translate`` with its defaults (GRU, H=32 per encoder direction, batch 64, Adam
 3e-3, clipping at 1, 600 steps), and ``--T 16`` for reversal (the held-out curve is drawn on 300 pairs, which
 does not change the training). Each model is scored on 2000 held-out pairs by greedy decoding;
 ``exact_match`` is the fraction whose whole output is right, also split by source length. Results accumulate,
-one JSON line per (data, attention, seed), in ``benchmarks/results/translation.jsonl``. Not a timed test.
+one JSON line per (data, attention, seed), in ``benchmarks/results/translation.jsonl`` (each line appended
+whole as its run ends, never rewritten). Ctrl-C stops with status 130: the runs finished are saved, the one
+under way is dropped. Not a timed test.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # tiny matrices: BLAS threads only fight over the cores
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+
+import _output  # noqa: E402
 
 from minirnn.nn.optim import Adam  # noqa: E402
 from minirnn.training import loop  # noqa: E402
@@ -30,6 +33,7 @@ from minirnn.training.recipes_translate import _generator, exact_match_by_length
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results", "translation.jsonl")
+PROG = "translation.py"
 RUNS = {
     "dates": {"data": "dates", "attention": ["additive"], "T": None, "steps": 600},
     "reverse": {"data": "reverse", "attention": ["additive", None], "T": 16, "steps": 600},
@@ -71,15 +75,10 @@ def run(data, attention, seed, T, steps, n_test=2000):
 
 
 def load():
-    """The saved rows, the first one of each (data, attention, seed, steps) only."""
-    if not os.path.exists(RESULTS):
-        return []
+    """The saved rows, the first one of each (data, attention, seed, steps) only (a torn line is skipped)."""
     rows = {}
-    with open(RESULTS) as f:
-        for line in f:
-            if line.strip():
-                r = json.loads(line)
-                rows.setdefault((r["data"], r["attention"], r["seed"], r["steps"]), r)
+    for r in _output.read_jsonl(RESULTS):
+        rows.setdefault((r["data"], r["attention"], r["seed"], r["steps"]), r)
     return list(rows.values())
 
 
@@ -129,6 +128,18 @@ def main(argv=None):
     p.add_argument("--table", action="store_true", help="print the tables from the saved results")
     args = p.parse_args(argv)
     os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
+    appended = []
+    try:
+        _runs(args, appended)
+    except KeyboardInterrupt:
+        return _output.interrupted_appending(PROG, RESULTS, len(appended))
+    if args.table or not args.run:
+        print(summary(load()))
+    return 0
+
+
+def _runs(args, appended):
+    """Every run asked for, each row appended to :data:`RESULTS` (and to ``appended``) as it finishes."""
     for name in args.run:
         spec = RUNS[name]
         for attention in spec["attention"]:
@@ -141,11 +152,9 @@ def main(argv=None):
                     f"({row['seconds']:.0f} s)",
                     flush=True,
                 )
-                with open(RESULTS, "a") as f:
-                    f.write(json.dumps(row) + "\n")
-    if args.table or not args.run:
-        print(summary(load()))
+                _output.append_jsonl(RESULTS, row)
+                appended.append(row)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

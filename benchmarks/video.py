@@ -1,25 +1,28 @@
 """Video classification over seeds: does the LRCN model read the order of frames, and do the controls stay
 blind?
 
-    python benchmarks/video.py                          # every row, 5 seeds (hours on a busy 2-core machine)
-    python benchmarks/video.py --rows memory --cells gru    # some rows / cells; results accumulate in
-    --results python benchmarks/video.py --table                  # the README's table from the saved results
+    python benchmarks/video.py                           # every row, 5 seeds (hours on a busy 2-core machine)
+    python benchmarks/video.py --rows memory --cells gru # some rows / cells; results accumulate in --results
+    python benchmarks/video.py --table                   # the README's table from the saved results
+
+Each run's row is appended whole to ``--results`` (JSON lines) as it ends, never rewritten; Ctrl-C stops with
+status 130, the runs finished saved, the one under way dropped.
 
 Rows (``minirnn train video`` defaults: H=64, encoder 64, batch 32, Adam lr 3e-3, clip 1; 1000 held-out
 videos of held-out glyphs per seed):
     direction  GRU and LSTM, T=10, 2000 steps. Success: accuracy >= 0.95. Controls: mean-frame logistic
-    regression,
-               the trained model on shuffled frames, the single-frame classifier (middle frame): chance is
-               0.25.
+               regression, the trained model on shuffled frames, the single-frame classifier (middle frame):
+               chance is 0.25.
     digit      GRU, T=5 on 12x12, 2000 steps. Claim: the recurrent model about equals the single-frame one
-    (2000 steps too). memory     RNN / LSTM / GRU, K = 1 and 10 noise frames after the flash (T = K + 1, 12x12
-    canvas), 3000 steps.
-               Success: accuracy >= 0.5 (chance 0.1).
+               (2000 steps too).
+    memory     RNN / LSTM / GRU, K = 1 and 10 noise frames after the flash (T = K + 1, 12x12 canvas), 3000
+               steps. Success: accuracy >= 0.5 (chance 0.1).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
@@ -27,6 +30,7 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import time  # noqa: E402
 
+import _output  # noqa: E402
 import numpy as np  # noqa: E402
 
 from minirnn.nn.optim import Adam  # noqa: E402
@@ -42,6 +46,7 @@ ROWS = {
 }
 LR = 3e-3  # the default of minirnn train video: at 1e-3 direction sits longer on a 50% plateau
 THRESHOLD = {"direction": 0.95, "memory": 0.5}
+PROG = "video.py"
 
 
 def run(label, cell, T, steps, seed):
@@ -116,24 +121,33 @@ def main(argv=None):
     parser.add_argument("--results", default="benchmarks/video_results.jsonl")
     parser.add_argument("--table", action="store_true", help="only print the table of saved results")
     args = parser.parse_args(argv)
+    if _output.refuse(PROG, "--results", args.results, [args.results], overwrite=True):  # a missing folder
+        return 2
     if not args.table:
-        for name in args.rows:
-            for label, cell, T, steps in ROWS[name]:
-                if cell not in args.cells or (label == "memory" and args.K and T - 1 not in args.K):
-                    continue
-                for seed in args.seeds:
-                    row = run(label, cell, T, steps, seed)
-                    print(json.dumps(row), flush=True)
-                    with open(args.results, "a", encoding="utf-8") as f:
-                        f.write(json.dumps(row) + "\n")
+        appended = []
+        try:
+            _runs(args, appended)
+        except KeyboardInterrupt:
+            return _output.interrupted_appending(PROG, args.results, len(appended))
     rows = {}
-    if os.path.exists(args.results):
-        with open(args.results, encoding="utf-8") as f:
-            for line in f:
-                r = json.loads(line)
-                rows[(r["label"], r["cell"], r["T"], r["steps"], r["seed"])] = r  # the latest run counts
+    for r in _output.read_jsonl(args.results):
+        rows[(r["label"], r["cell"], r["T"], r["steps"], r["seed"])] = r  # the latest run counts
     print(table(list(rows.values())))
+    return 0
+
+
+def _runs(args, appended):
+    """Every (row, seed) asked for, each result appended to ``--results`` (and to ``appended``) as it ends."""
+    for name in args.rows:
+        for label, cell, T, steps in ROWS[name]:
+            if cell not in args.cells or (label == "memory" and args.K and T - 1 not in args.K):
+                continue
+            for seed in args.seeds:
+                row = run(label, cell, T, steps, seed)
+                print(json.dumps(row), flush=True)
+                _output.append_jsonl(args.results, row)
+                appended.append(row)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

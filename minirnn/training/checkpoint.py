@@ -36,6 +36,7 @@ from .safe_npz import read_npz
 
 __all__ = [
     "FORMAT_VERSION",
+    "atomic_write",
     "save_checkpoint",
     "load_checkpoint",
     "read_checkpoint",
@@ -111,6 +112,48 @@ def _mode_from_umask() -> int:
     return 0o666 & ~mask
 
 
+def atomic_write(path, write) -> str:
+    """Make ``path`` hold what ``write(f)`` writes to the binary file ``f``, all of it or none of it.
+
+    ``write`` writes to a temporary file in the same folder (with the permissions the umask gives any new
+    file), which is flushed, fsync'ed and ``os.replace``'d over ``path``: a crash, an error or a Ctrl-C
+    leaves the old file (or none) and no temporary. Checkpoints, and the benchmarks' result files, go
+    through here.
+
+    Returns:
+        ``path`` as a str.
+
+    Example:
+        >>> import tempfile, os
+        >>> p = atomic_write(os.path.join(tempfile.mkdtemp(), "a.txt"), lambda f: f.write(b"new"))
+        >>> open(p, "rb").read()
+        b'new'
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1], dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, _mode_from_umask())  # mkstemp makes it 0600; a figure next to it gets 0644
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:  # pragma: no cover - some filesystems refuse fsync on a folder
+        pass
+    return path
+
+
 def save_checkpoint(path, model, optimizer=None, *, rng=None, arrays=None, meta=None) -> str:
     """Write ``model`` (+ ``optimizer``, ``rng``, extra ``arrays`` and JSON ``meta``) to ``path`` atomically.
 
@@ -133,8 +176,7 @@ def save_checkpoint(path, model, optimizer=None, *, rng=None, arrays=None, meta=
         >>> read_checkpoint(p)["meta"]["step"]
         7
 
-    It is long because the atomic write (temporary file, fsync, rename, umask) and the checksum are
-    kept in one place, where their order can be checked.
+    The file is written by :func:`atomic_write`, after the checksum over every entry is computed.
     """
     path = _check_path(path)
     if not isinstance(getattr(model, "params", None), dict):
@@ -180,27 +222,7 @@ def save_checkpoint(path, model, optimizer=None, *, rng=None, arrays=None, meta=
         ) from None
     entries["meta"] = np.array(encoded)
     entries["checksum"] = np.array(_checksum(entries))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **entries)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _mode_from_umask())  # mkstemp makes it 0600; a figure next to it gets 0644
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:  # pragma: no cover - some filesystems refuse fsync on a folder
-        pass
-    return path
+    return atomic_write(path, lambda f: np.savez(f, **entries))
 
 
 def _field_error(path, field, expected, value) -> ValueError:
