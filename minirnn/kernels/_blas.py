@@ -70,13 +70,14 @@ def gemm_fixed(a, b, out):
     np.matmul(a, b, out=out)
 
 
-def pack_b(w, transposed, rows):
+def pack_b(w, transposed, rows, reuse=False):
     """The right operand ``op(w)`` of ``rows``-row products, laid out once for :func:`gemm_fixed`.
 
     w: (K, N), or (N, K) with ``transposed`` (op(w) = w.T). On MKL, for products of at least ``PACK_WORK``
     multiply-adds, a 1-D buffer in MKL's packed layout, so the T products of a sequence do not copy ``W_hh``
     into the GEMM kernel's layout again at every step (OpenBLAS does); otherwise the (K, N) C-contiguous
-    array ``op(w)`` itself.
+    array ``op(w)`` itself. ``reuse``: on MKL, pack into this thread's buffer from its last call with the
+    same shapes, for a caller done with that one (the kernels: one pack per loop).
 
     Example:
         >>> import numpy as np
@@ -88,8 +89,20 @@ def pack_b(w, transposed, rows):
     if _bound == "mkl" and w.dtype in (np.float32, np.float64) and rows * w.size >= PACK_WORK:
         from . import _mkl
 
-        return _mkl.pack(w, transposed, rows)
+        return _mkl.pack(w, transposed, rows, reuse)
     return np.ascontiguousarray(w.T) if transposed else w
+
+
+def packer(w, transposed):
+    """``rows -> pack_b(w, transposed, rows, reuse=True)``: the recurrent operand of a loop for blocks of
+    ``rows`` rows (``_batch.run_over_batch`` asks for one per block size).
+
+    Example:
+        >>> import numpy as np
+        >>> packer(np.ones((6, 4)), transposed=True)(3).shape
+        (4, 6)
+    """
+    return lambda rows: pack_b(w, transposed, rows, reuse=True)
 
 
 def matmul(a, b):

@@ -39,7 +39,7 @@ import functools
 import warnings
 
 _warned_about_cache = False
-OPTIONS = {"error_model": "numpy"}  # see the module docstring; never fastmath
+OPTIONS = {"error_model": "numpy", "nogil": True}  # see the module docstring; never fastmath
 
 
 def jit(func):

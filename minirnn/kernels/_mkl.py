@@ -29,6 +29,7 @@ import ctypes
 import glob
 import os
 import sys
+import threading
 
 import numpy as np
 
@@ -38,11 +39,15 @@ _NAMES = {32: "cblas_sgemm_64", 64: "cblas_dgemm_64"}
 # MKL's run-time dispatcher opens these when it is first called, and ends the process when it cannot:
 # ``auto`` therefore checks beforehand that they can be read (a sandboxed user may not reach them).
 _NEEDED = ("libmkl_rt.so*", "libmkl_core.so*", "libmkl_gnu_thread.so*", "libmkl_sequential.so*")
-# MKL's threads run on GNU OpenMP (libgomp, the one PyTorch ships and shares), not on Intel's OpenMP (MKL's
-# default): with torch imported first, its libgomp answered MKL's omp_get_thread_num() inside Intel OpenMP's
-# threads, and a packed operand made on two threads came out wrong (tests/kernels/test_kernel_mkl.py has the
-# case). Without a loadable libgomp, MKL runs on one thread.
-_GNU_THREADS, _SEQUENTIAL = 3, 1  # MKL_Set_Threading_Layer's values (MKL_THREADING_GNU, _SEQUENTIAL)
+# MKL runs sequential: each call on the thread that makes it. minirnn makes its own threads
+# (kernels/_batch.py: blocks of batch rows in the loops, blocks of rows in :func:`matmul`). MKL's OpenMP
+# threads were worse twice:
+# on Intel's OpenMP (MKL's default) with torch imported first, torch's libgomp answered MKL's
+# omp_get_thread_num() inside Intel OpenMP's threads and a packed operand made on two threads came out wrong
+# (tests/kernels/test_kernel_mkl.py has the case); on GNU OpenMP each idle thread spins 300,000 times
+# (GOMP_SPINCOUNT's default, milliseconds) after every parallel product, and the spinning thread took half
+# a core from the loop's blocks (the medium float32 LSTM on two threads: 1.28x instead of 1.77x).
+_SEQUENTIAL = 1  # MKL_Set_Threading_Layer's MKL_THREADING_SEQUENTIAL
 _state = {"lib": None}
 
 
@@ -83,26 +88,18 @@ def why_not() -> str | None:
 
 
 def load():
-    """The loaded ``libmkl_rt`` (ctypes.CDLL), its threads on GNU OpenMP (one thread without it); OSError if
-    it will not load."""
+    """The loaded ``libmkl_rt`` (ctypes.CDLL), sequential (each call on its caller's thread); OSError if it
+    will not load."""
     if _state["lib"] is None:
         problem = why_not()
         if problem:
             raise OSError(problem)
         folder = next(f for f in _folders() if glob.glob(os.path.join(f, "libmkl_rt.so*")))
         path = sorted(glob.glob(os.path.join(folder, "libmkl_rt.so*")))[-1]
-        try:  # MKL's GNU thread layer expects libgomp to be loaded already
-            ctypes.CDLL("libgomp.so.1", mode=ctypes.RTLD_GLOBAL)
-            layer = _GNU_THREADS
-        except OSError:
-            layer = _SEQUENTIAL
         lib = ctypes.CDLL(path)
         lib.MKL_Set_Threading_Layer.argtypes = [ctypes.c_int]
-        lib.MKL_Set_Threading_Layer(layer)
-        _state["lib"], _state["threads"] = lib, "gnu" if layer == _GNU_THREADS else "sequential"
-        from . import threads
-
-        threads.forget_libraries()  # so that threadpoolctl sets MKL's threads too
+        lib.MKL_Set_Threading_Layer(_SEQUENTIAL)
+        _state["lib"], _state["threads"] = lib, "sequential"
     return _state["lib"]
 
 
@@ -153,12 +150,13 @@ def _functions(dtype):
 HEADER = 3  # pack()'s first elements: K, N, and where MKL's data starts
 
 
-def pack(w, transposed, rows):
+def pack(w, transposed, rows, reuse=False):
     """``op(w)`` in MKL's packed layout, for products ``a @ op(w)`` with ``a`` of ``rows`` rows.
 
     w: 2-D (K, N) C-contiguous, or (N, K) if ``transposed`` (op(w) = w.T). Returns a 1-D array of w's dtype:
     ``[K, N, start, ..., MKL's data from index start (64-byte aligned) ...]`` for ``cblas_?gemm_compute``; the
-    compiled product checks K and N against its operands before MKL reads the data.
+    compiled product checks K and N against its operands before MKL reads the data. ``reuse``: pack into the
+    buffer of this thread's last call with the same shapes (:func:`_buffer`).
     """
     _, size, pack_, _ = _functions(w.dtype)
     K, N = (w.shape[1], w.shape[0]) if transposed else w.shape
@@ -166,11 +164,39 @@ def pack(w, transposed, rows):
         raise ValueError(f"pack: w may have at most 2**24 - 1 rows and columns, got shape {w.shape}")
     data = -(-size(_B_MATRIX, rows, N, K) // w.itemsize)
     align = 64 // w.itemsize
-    buffer = np.empty(HEADER + align + data, w.dtype)
+    buffer = _buffer(HEADER + align + data, w.dtype, (transposed, K, N, rows), reuse)
     start = HEADER + (-(buffer.ctypes.data // w.itemsize + HEADER)) % align
     buffer[:HEADER] = K, N, start
     pack_(_ROW_MAJOR, _B_MATRIX, _TRANS if transposed else _NO_TRANS, rows, N, K, 1.0, w.ctypes.data,
           w.shape[1], buffer[start:].ctypes.data)
+    return buffer
+
+
+#: How many packed buffers each thread keeps for pack(..., reuse=True), the most recently used.
+REUSED_BUFFERS = 8
+_reused = threading.local()
+
+
+def _buffer(size, dtype, shapes, reuse):
+    """A 1-D array of ``size`` elements for :func:`pack`: new, or with ``reuse`` the one this thread last
+    packed for the same ``shapes`` (the caller has finished with it: the kernels pack W_hh once per loop, and
+    each loop ends before the next pack).
+
+    Why: MKL asks for far more than it writes (9.2 MB for a 128 x 512 float32 W_hh, of which it writes the
+    first 1.1 MB), and a new buffer of that size at every forward and backward moves glibc's thresholds for
+    giving memory back: with the loops split over two threads the heap was trimmed at every call and the
+    next call's arrays were fresh pages again, about 1,300 page faults a medium LSTM forward + backward.
+    """
+    if not reuse:
+        return np.empty(size, dtype)
+    kept = _reused.__dict__.setdefault("buffers", {})
+    key = (np.dtype(dtype).char, *shapes)
+    buffer = kept.pop(key, None)
+    if buffer is None:
+        buffer = np.empty(size, dtype)
+    kept[key] = buffer  # the most recent last
+    while len(kept) > REUSED_BUFFERS:
+        kept.pop(next(iter(kept)))
     return buffer
 
 
@@ -192,7 +218,9 @@ def _operand(x):
 
 def matmul(a, b):
     """``a @ b`` on MKL's gemm for 2-D arrays of one float dtype (transposed views are passed as such, not
-    copied); a new (M, N) C-contiguous array. Anything else goes to ``np.matmul``.
+    copied); a new (M, N) C-contiguous array. Anything else goes to ``np.matmul``. Inside a layer that may
+    use n threads (``threads.current()``), n blocks of rows of ``a``, one per thread
+    (``_batch.run_over_batch``).
 
     Example:
         >>> import numpy as np
@@ -202,9 +230,17 @@ def matmul(a, b):
     if not (a.ndim == b.ndim == 2 and a.dtype == b.dtype and a.dtype in (np.float32, np.float64)
             and a.shape[1] == b.shape[0] and a.size and b.size) or _state["lib"] is None:
         return np.matmul(a, b)
+    from ._batch import run_over_batch
+
     gemm = _functions(a.dtype)[0]
     (ta, a_, lda), (tb, b_, ldb) = _operand(a), _operand(b)
     M, K, N = a.shape[0], a.shape[1], b.shape[1]
     out = np.empty((M, N), a.dtype)
-    gemm(_ROW_MAJOR, ta, tb, M, N, K, 1.0, a_.ctypes.data, lda, b_.ctypes.data, ldb, 0.0, out.ctypes.data, N)
+    row = lda * a.itemsize if ta == _NO_TRANS else a.itemsize  # bytes from one row of a to the next
+
+    def rows(r0, r1):  # out[r0:r1] = a[r0:r1] @ b, on the calling thread (ctypes lets go of the GIL)
+        gemm(_ROW_MAJOR, ta, tb, r1 - r0, N, K, 1.0, a_.ctypes.data + r0 * row, lda, b_.ctypes.data, ldb, 0.0,
+             out.ctypes.data + r0 * N * out.itemsize, N)
+
+    run_over_batch(rows, M, lambda _: ())
     return out

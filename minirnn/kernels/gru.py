@@ -9,6 +9,9 @@ NumPy GEMM before the loop and the weight gradients are NumPy GEMMs after it; on
                     once per sequence (a plain product: no re-packing of W_hh at every step)
     backward loop   cells.gru.gate_gradients and dh_prev = dh * z + dh_proj W_hh, plus the padding mask
 
+As in the LSTM's loops, NumPy makes the arrays the loops fill, and each call runs only its batch rows
+``[b0, b1)`` (blocks on two threads where the layer may use them: ``_batch.run_over_batch``).
+
 Gate order is PyTorch's ``r, z, n``; the reset gate multiplies ``hn = h_prev W_hn^T + b_hn``. Sigmoid is
 written ``0.5 * (1 + tanh(0.5 a))`` exactly as in the cells. Constants are typed (``dtype.type(1)``) so
 float32 stays float32.
@@ -31,7 +34,8 @@ from ._common import (
     mark_spent,
     require_unspent,
 )
-from ._blas import gemm_fixed, matmul, pack_b
+from ._batch import run_over_batch
+from ._blas import gemm_fixed, matmul, packer
 from ._jit import jit
 from ._math import tanh
 
@@ -54,14 +58,13 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, recurrent_mask=None):
     T, B, _ = x.shape
     H = W_hh.shape[1]
     m = as_step_mask(mask, x)  # (T, B, 1) or None
-    x_proj = project_inputs(x, W_ih, b_ih, matmul=matmul)  # (T, B, 3H): all steps, one GEMM
-    hs, gates, hn, out = _forward_loop(
-        c_array(x_proj, dtype),
-        as_state(h0, B, H, dtype),
-        pack_b(c_array(W_hh, dtype), transposed=True, rows=B),  # op = W_hh^T (H, 3H), laid out once
-        c_array(b_hh, dtype),
-        *loop_mask(m, dtype),
-        *loop_recurrent_mask(recurrent_mask, B, H, dtype),
+    gates = c_array(project_inputs(x, W_ih, b_ih, matmul=matmul), dtype)  # (T, B, 3H) = x W_ih^T + b_ih
+    hs, hn, out, scratch = _forward_buffers(h0, T, B, H, dtype)
+    op = packer(c_array(W_hh, dtype), transposed=True)  # rows -> W_hh^T (H, 3H), laid out once per block size
+    b_hh = c_array(b_hh, dtype)
+    masks = (*loop_mask(m, dtype), *loop_recurrent_mask(recurrent_mask, B, H, dtype))
+    run_over_batch(  # rows split over threads where the layer may use more than one (kernels/_batch.py)
+        _forward_loop, B, lambda rows: (gates, hs, hn, out, *scratch, op(rows), b_hh, *masks)
     )
     cache = {
         "x": x,
@@ -94,16 +97,16 @@ def backward(dout, dh_n, cache):
     dtype = float_dtype(x)
     T, B, _ = x.shape
     H = hs.shape[-1]
-    dx_proj, dh_proj, dh0 = _backward_loop(
-        c_array(dout, dtype),
-        as_state(dh_n, B, H, dtype),
-        pack_b(c_array(W_hh, dtype), transposed=False, rows=B),  # op = W_hh (3H, H), laid out once
+    op = packer(c_array(W_hh, dtype), transposed=False)  # rows -> W_hh (3H, H), laid out once per block size
+    arrays = (c_array(dout, dtype), *_backward_buffers(dh_n, T, B, H, dtype))
+    rest = (
         c_array(hs, dtype),
         c_array(gates, dtype),
         c_array(hn, dtype),
         *loop_mask(m, dtype),
         *loop_recurrent_mask(cache.get("recurrent_mask"), B, H, dtype),
     )
+    dx_proj, dh_proj, dh0 = run_over_batch(_backward_loop, B, lambda rows: (*arrays, op(rows), *rest))
     mark_spent(cache)
     hs_in = dropped(hs, cache.get("recurrent_mask"))  # what met W_hh: h_{t-1} * m
     grads = weight_gradients(dx_proj, dh_proj, x, hs_in, W_ih, matmul=matmul)  # dx, weight grads: GEMMs
@@ -111,33 +114,41 @@ def backward(dout, dh_n, cache):
     return grads
 
 
-@jit
-def _forward_loop(x_proj, h0, W_op, b_hh, mask, has_mask, rmask, has_rmask):
-    """The time loop of the forward pass.
+def _forward_buffers(h0, T, B, H, dtype):
+    """The arrays the forward loop fills: ``hs`` (T+1, B, H) with ``hs[0] = h0``; ``hn, out`` (T, B, H);
+    and its scratch ``(h_rec (B, 3H), h_in (B, H))``."""
+    hs = np.empty((T + 1, B, H), dtype)  # carried states
+    hs[0] = h0  # broadcasts like the cells' hs[0] = h0
+    scratch = (np.empty((B, 3 * H), dtype), np.empty((B, H), dtype))
+    return hs, np.empty((T, B, H), dtype), np.empty((T, B, H), dtype), scratch
 
-    x_proj (T, B, 3H) = x W_ih^T + b_ih;  h0 (B, H);  W_op = pack_b(W_hh, transposed=True): W_hh^T (H, 3H);
-    b_hh (3H,);
+
+def _backward_buffers(dh_n, T, B, H, dtype):
+    """The backward loop's arrays: ``dh_carry`` (B, H) starting at ``dh_n`` (a copy, so the caller's array is
+    not written), the (B, H) buffers ``dh_direct, dh_prev``, and ``dh_proj`` (T, B, 3H)."""
+    dh_carry = np.array(as_state(dh_n, B, H, dtype))
+    return dh_carry, np.empty((B, H), dtype), np.empty((B, H), dtype), np.empty((T, B, 3 * H), dtype)
+
+
+@jit
+def _forward_loop(gates, hs, hn, out, h_rec, h_in, W_op, b_hh, mask, has_mask, rmask, has_rmask, b0, b1):
+    """The time loop of the forward pass: fills ``hs`` (from step 1), ``gates``, ``hn`` and ``out``.
+
+    gates (T, B, 3H) holds x W_ih^T + b_ih on entry and the gate values [r, z, n] on return: each input term
+    is replaced by its gate value.  hs (T+1, B, H) with hs[0] = h0;  hn (T, B, H) = h_prev W_hn^T + b_hn;
+    out (T, B, H);  h_rec (B, 3H), h_in (B, H) scratch from :func:`_forward_buffers`;
+    W_op = pack_b(W_hh, transposed=True): W_hh^T (H, 3H);  b_hh (3H,);
     mask (T, B, 1) 0/1, read only if has_mask;  rmask (B, H) the recurrent-dropout mask, read only if
-    has_rmask.
-    Returns ``hs (T+1, B, H), gates (T, B, 3H) = [r, z, n], hn (T, B, H), out (T, B, H)``.
-    ``gates`` is ``x_proj`` itself (the caller's own temporary): each input term is replaced by its gate
-    value.
+    has_rmask;  b0, b1: the batch rows [b0, b1) to run (``_batch.run_over_batch``), the only ones read or
+    written.
     """
-    T, B, H3 = x_proj.shape
-    H = H3 // 3
-    one, half = x_proj.dtype.type(1), x_proj.dtype.type(0.5)
-    hs = np.empty((T + 1, B, H), x_proj.dtype)  # carried states, hs[0] = h0
-    gates = x_proj  # in place (see the docstring)
-    hn = np.empty((T, B, H), x_proj.dtype)  # h_prev W_hn^T + b_hn
-    out = np.empty((T, B, H), x_proj.dtype)
-    for b in range(B):  # hs[0] = h0, as a loop: Numba takes
-        for j in range(H):  # seconds to compile an
-            hs[0, b, j] = h0[b, j]  # array-into-slice assignment
-    h_rec = np.empty((B, 3 * H), x_proj.dtype)  # h_{t-1} W_hh^T
-    h_in = np.empty((B, H), x_proj.dtype)  # h_{t-1} * rmask
+    T, _, H = hn.shape
+    one, half = hn.dtype.type(1), hn.dtype.type(0.5)
+    rows = slice(b0, b1)  # (b1 - b0, ...) row blocks of the (B, ...) arrays: C-contiguous
     for t in range(T):
-        gemm_fixed(dropped_state(hs[t], rmask, has_rmask, h_in), W_op, h_rec)  # (h_{t-1} * m) W_hh^T
-        for b in range(B):  # 1-D loops over units: LLVM vectorises them
+        h_t = dropped_state(hs[t, rows], rmask[rows], has_rmask, h_in[rows])  # (b1 - b0, H)
+        gemm_fixed(h_t, W_op, h_rec[rows])  # (h_{t-1} * m) W_hh^T
+        for b in range(b0, b1):  # 1-D loops over units: LLVM vectorises them
             h_proj, gate, hn_tb = h_rec[b], gates[t, b], hn[t, b]  # gate holds x W_ih^T + b_ih
             h_prev, h_new, out_tb = hs[t, b], hs[t + 1, b], out[t, b]
             for k in range(2 * H):  # r, z = sigmoid(x_proj + h_prev W_hh^T + b_hh)
@@ -154,29 +165,28 @@ def _forward_loop(x_proj, h0, W_op, b_hh, mask, has_mask, rmask, has_rmask):
                 for j in range(H):
                     h_new[j] = m * h_new[j] + (one - m) * h_prev[j]
                     out_tb[j] = m * out_tb[j]
-    return hs, gates, hn, out
 
 
 @jit
-def _backward_loop(dout, dh_n, W_op, hs, gates, hn, mask, has_mask, rmask, has_rmask):
+def _backward_loop(
+    dout, dh_carry, dh_direct, dh_prev, dh_proj, W_op, hs, gates, hn, mask, has_mask, rmask, has_rmask, b0, b1
+):
     """The time loop of BPTT: carries dh back and returns ``dx_proj (T, B, 3H), dh_proj (T, B, 3H), dh0 (B,
     H)``.
 
-    dout (T, B, H);  dh_n (B, H);  W_op = pack_b(W_hh, transposed=False): W_hh (3H, H);  hs (T+1, B, H),
-    gates (T, B, 3H), hn (T, B, H) from the forward; mask, has_mask, rmask, has_rmask as in
-    :func:`_forward_loop`.  dx_proj and dh_proj are the
-    gradients of x W_ih^T + b_ih and of (h_prev * m) W_hh^T + b_hh; dx_proj is written over ``gates``, each
-    unit's gradients right after its gates are read.
+    dout (T, B, H);  dh_carry (B, H) the gradient at h_T on entry (overwritten: each step swaps it with the
+    buffer dh_prev);  dh_direct, dh_prev (B, H) and dh_proj (T, B, 3H) from :func:`_backward_buffers`;
+    W_op = pack_b(W_hh, transposed=False): W_hh (3H, H);  hs (T+1, B, H), gates (T, B, 3H), hn (T, B, H)
+    from the forward; mask, has_mask, rmask, has_rmask, b0, b1 as in :func:`_forward_loop`.  dx_proj and
+    dh_proj are the gradients of x W_ih^T + b_ih and of (h_prev * m) W_hh^T + b_hh; dx_proj is written over
+    ``gates``, each unit's gradients right after its gates are read.
     """
-    T, B, H = hn.shape
+    T, _, H = hn.shape
     one = hn.dtype.type(1)
     dx_proj = gates  # (T, B, 3H), in place
-    dh_proj = np.empty((T, B, 3 * H), hn.dtype)
-    dh_carry = dh_n.copy()  # gradient at the carried state h_t
-    dh_direct = np.empty((B, H), hn.dtype)  # the shortcut dh * z
-    dh_prev = np.empty((B, H), hn.dtype)
+    rows = slice(b0, b1)
     for t in range(T - 1, -1, -1):
-        for b in range(B):
+        for b in range(b0, b1):
             for j in range(H):
                 if has_mask:  # only real steps pass gradient into the cell
                     dh = mask[t, b, 0] * (dout[t, b, j] + dh_carry[b, j])
@@ -191,12 +201,12 @@ def _backward_loop(dout, dh_n, W_op, hs, gates, hn, mask, has_mask, rmask, has_r
                 dx_proj[t, b, j], dx_proj[t, b, H + j], dx_proj[t, b, 2 * H + j] = dar, daz, dan
                 dh_proj[t, b, j], dh_proj[t, b, H + j], dh_proj[t, b, 2 * H + j] = dar, daz, dan * r
                 dh_direct[b, j] = dh * z
-        gemm_fixed(dh_proj[t], W_op, dh_prev)  # (B, H)
+        gemm_fixed(dh_proj[t, rows], W_op, dh_prev[rows])  # (b1 - b0, H)
         if has_rmask:  # recurrent dropout: (dh_proj W_hh) * m
-            for b in range(B):
+            for b in range(b0, b1):
                 for j in range(H):
                     dh_prev[b, j] = dh_prev[b, j] * rmask[b, j]
-        for b in range(B):
+        for b in range(b0, b1):
             m = mask[t, b, 0] if has_mask else one
             for j in range(H):
                 dh_prev[b, j] = dh_direct[b, j] + dh_prev[b, j]

@@ -15,8 +15,10 @@ Gate order is PyTorch's ``i, f, g, o``; sigmoid is written ``0.5 * (1 + tanh(0.5
 cells. Constants are typed (``dtype.type(1)``) so float32 stays float32 inside the loop.
 
 The loops allocate nothing: NumPy makes every array they fill (``_forward_buffers``, ``_backward_buffers``)
-and they write into it. Inside Numba each ``np.empty`` of another rank, and ``copy``, is one more function to
-compile in a fresh process (the measurements: docs/performance.md, "Cold compile").
+and they write into it, each call only its batch rows ``[b0, b1)``: where the layer may use two threads, the
+rows are split in two blocks that run at once (``_batch.run_over_batch``). Inside Numba each ``np.empty`` of
+another rank, and ``copy``, is one more function to compile in a fresh process (the measurements:
+docs/performance.md, "Cold compile").
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from ._common import (
     mark_spent,
     require_unspent,
 )
-from ._blas import gemm_fixed, matmul, pack_b
+from ._batch import run_over_batch
+from ._blas import gemm_fixed, matmul, packer
 from ._jit import jit
 from ._math import tanh
 
@@ -61,17 +64,11 @@ def forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask=None, recurrent_mask=None):
     m = as_step_mask(mask, x)  # (T, B, 1) or None
     gates = c_array(project_inputs(x, W_ih, matmul=matmul), dtype)  # (T, B, 4H) = x W_ih^T: one GEMM
     hs, cs, tanh_c, out, scratch = _forward_buffers(h0, c0, T, B, H, dtype)
-    _forward_loop(
-        gates,
-        hs,
-        cs,
-        tanh_c,
-        out,
-        *scratch,
-        pack_b(c_array(W_hh, dtype), transposed=True, rows=B),  # op = W_hh^T (H, 4H), laid out once
-        c_array(b_ih + b_hh, dtype),  # both biases, added in the loop (no pass over gates for b_ih)
-        *loop_mask(m, dtype),
-        *loop_recurrent_mask(recurrent_mask, B, H, dtype),
+    op = packer(c_array(W_hh, dtype), transposed=True)  # rows -> W_hh^T (H, 4H), laid out once per block size
+    bias = c_array(b_ih + b_hh, dtype)  # both biases, added in the loop (no pass over gates for b_ih)
+    masks = (*loop_mask(m, dtype), *loop_recurrent_mask(recurrent_mask, B, H, dtype))
+    run_over_batch(  # rows split over threads where the layer may use more than one (kernels/_batch.py)
+        _forward_loop, B, lambda rows: (gates, hs, cs, tanh_c, out, *scratch, op(rows), bias, *masks)
     )
     cache = {
         "x": x,
@@ -106,18 +103,17 @@ def backward(dout, dh_n, dc_n, cache):
     x, m, W_ih, W_hh = cache["x"], cache["mask"], cache["W_ih"], cache["W_hh"]
     hs, cs, gates, tanh_c = cache["hs"], cache["cs"], cache["gates"], cache["tanh_c"]
     dtype = float_dtype(x)
-    T, B, _ = x.shape
-    H = hs.shape[-1]
-    da, dh0, dc0 = _backward_loop(
-        c_array(dout, dtype),
-        *_backward_buffers(dh_n, dc_n, B, H, dtype),
-        pack_b(c_array(W_hh, dtype), transposed=False, rows=B),  # op = W_hh (4H, H), laid out once
+    B, H = hs.shape[1:]
+    op = packer(c_array(W_hh, dtype), transposed=False)  # rows -> W_hh (4H, H), laid out once per block size
+    arrays = (c_array(dout, dtype), *_backward_buffers(dh_n, dc_n, B, H, dtype))
+    rest = (
         c_array(cs, dtype),
         c_array(gates, dtype),
         c_array(tanh_c, dtype),
         *loop_mask(m, dtype),
         *loop_recurrent_mask(cache.get("recurrent_mask"), B, H, dtype),
     )
+    da, dh0, dc0 = run_over_batch(_backward_loop, B, lambda rows: (*arrays, op(rows), *rest))
     mark_spent(cache)
     hs_in = dropped(hs, cache.get("recurrent_mask"))  # what met W_hh: h_{t-1} * m
     grads = weight_gradients(da, da, x, hs_in, W_ih, matmul=matmul)  # dx, weight gradients: one GEMM each
@@ -148,7 +144,7 @@ def _backward_buffers(dh_n, dc_n, B, H, dtype):
 
 @jit
 def _forward_loop(
-    gates, hs, cs, tanh_c, out, scale, h_rec, h_in, W_op, bias, mask, has_mask, rmask, has_rmask
+    gates, hs, cs, tanh_c, out, scale, h_rec, h_in, W_op, bias, mask, has_mask, rmask, has_rmask, b0, b1
 ):
     """The time loop of the forward pass: fills ``hs, cs`` (from step 1), ``gates``, ``tanh_c`` and ``out``.
 
@@ -158,13 +154,16 @@ def _forward_loop(
     h_in (B, H) from :func:`_forward_buffers`;  W_op = pack_b(W_hh, transposed=True): W_hh^T (H, 4H);
     bias (4H,) = b_ih + b_hh;
     mask (T, B, 1) 0/1, read only if has_mask;  rmask (B, H) the recurrent-dropout mask, read only if
-    has_rmask.
+    has_rmask;  b0, b1: the batch rows [b0, b1) to run (``_batch.run_over_batch``), the only ones read or
+    written.
     """
-    T, B, H = tanh_c.shape
+    T, _, H = tanh_c.shape
     one = tanh_c.dtype.type(1)
+    rows = slice(b0, b1)  # (b1 - b0, ...) row blocks of the (B, ...) arrays: C-contiguous
     for t in range(T):
-        gemm_fixed(dropped_state(hs[t], rmask, has_rmask, h_in), W_op, h_rec)  # (h_{t-1} * m) W_hh^T
-        for b in range(B):  # 1-D loops over units: LLVM vectorises them
+        h_t = dropped_state(hs[t, rows], rmask[rows], has_rmask, h_in[rows])  # (b1 - b0, H)
+        gemm_fixed(h_t, W_op, h_rec[rows])  # (h_{t-1} * m) W_hh^T
+        for b in range(b0, b1):  # 1-D loops over units: LLVM vectorises them
             a, gate = h_rec[b], gates[t, b]  # (4H,) views; gate holds x W_ih^T
             for k in range(4 * H):  # a = x W_ih^T + b_ih + h_prev W_hh^T + b_hh
                 s = scale[k]  # i, f, o: sigmoid(a) = 0.5 + 0.5 tanh(0.5 a)
@@ -188,7 +187,8 @@ def _forward_loop(
 
 @jit
 def _backward_loop(
-    dout, dh_carry, dc_carry, dh_prev, dc_prev, W_op, cs, gates, tanh_c, mask, has_mask, rmask, has_rmask
+    dout, dh_carry, dc_carry, dh_prev, dc_prev, W_op, cs, gates, tanh_c, mask, has_mask, rmask, has_rmask,
+    b0, b1,
 ):
     """The time loop of BPTT: carries dh, dc back and returns ``da (T, B, 4H), dh0 (B, H), dc0 (B, H)``.
 
@@ -197,13 +197,15 @@ def _backward_loop(
     W_op = pack_b(W_hh, transposed=False): W_hh (4H, H);
     cs (T+1, B, H), gates (T, B, 4H), tanh_c (T, B, H) from the forward;  mask, has_mask, rmask, has_rmask
     as in :func:`_forward_loop`.  ``da`` is the gradient of the pre-activations, written over ``gates``: each
-    unit's four gate values are read just before its four gradients replace them.
+    unit's four gate values are read just before its four gradients replace them.  b0, b1: the batch rows
+    [b0, b1) to run, as in :func:`_forward_loop`.
     """
-    T, B, H = tanh_c.shape
+    T, _, H = tanh_c.shape
     one = tanh_c.dtype.type(1)
     da = gates  # (T, B, 4H), in place
+    rows = slice(b0, b1)
     for t in range(T - 1, -1, -1):
-        for b in range(B):
+        for b in range(b0, b1):
             m = mask[t, b, 0] if has_mask else one  # only real steps pass gradient into the cell
             for j in range(H):  # (the test outside the loop: one loop body for LLVM to compile, not two)
                 dh = m * (dout[t, b, j] + dh_carry[b, j])  # exact when m = 1
@@ -223,13 +225,13 @@ def _backward_loop(
                 da[t, b, H + j] = df * f * (one - f)
                 da[t, b, 2 * H + j] = dg * (one - g * g)
                 da[t, b, 3 * H + j] = do * o * (one - o)
-        gemm_fixed(da[t], W_op, dh_prev)  # (B, H)
+        gemm_fixed(da[t, rows], W_op, dh_prev[rows])  # (b1 - b0, H)
         if has_rmask:  # recurrent dropout: (da W_hh) * m
-            for b in range(B):
+            for b in range(b0, b1):
                 for j in range(H):
                     dh_prev[b, j] = dh_prev[b, j] * rmask[b, j]
         if has_mask:  # padded rows pass it straight through
-            for b in range(B):
+            for b in range(b0, b1):
                 m = mask[t, b, 0]
                 for j in range(H):
                     dh_prev[b, j] = dh_prev[b, j] + (one - m) * dh_carry[b, j]

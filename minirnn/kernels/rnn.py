@@ -12,7 +12,9 @@ is compiled:
     backward loop   da_t = dh_t * phi'(a_t),   dh_{t-1} = da_t W_hh
     (cells.rnn.backward's loop)
 
-Constants are typed (``dtype.type(1)``) so float32 stays float32 inside the loop.
+As in the LSTM's loops, NumPy makes the arrays the loops fill, and each call runs only its batch rows
+``[b0, b1)`` (blocks on two threads where the layer may use them: ``_batch.run_over_batch``). Constants are
+typed (``dtype.type(1)``) so float32 stays float32 inside the loop.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from ._common import (
     mark_spent,
     require_unspent,
 )
-from ._blas import gemm_fixed, matmul, pack_b
+from ._batch import run_over_batch
+from ._blas import gemm_fixed, matmul, packer
 from ._jit import jit
 from ._math import tanh
 
@@ -58,15 +61,13 @@ def forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask=None, nonlinearity="tanh", recur
     T, B, _ = x.shape
     H = W_hh.shape[0]
     m = as_step_mask(mask, x)  # (T, B, 1) or None
-    x_proj = project_inputs(x, W_ih, b_ih, matmul=matmul)  # (T, B, H): all steps, one GEMM
-    hs, h_new, out = _forward_loop(
-        c_array(x_proj, dtype),
-        as_state(h0, B, H, dtype),
-        pack_b(c_array(W_hh, dtype), transposed=True, rows=B),  # op = W_hh^T (H, H), laid out once
-        c_array(b_hh, dtype),
-        *loop_mask(m, dtype),
-        nonlinearity == "relu",
-        *loop_recurrent_mask(recurrent_mask, B, H, dtype),
+    h_new = c_array(project_inputs(x, W_ih, b_ih, matmul=matmul), dtype)  # (T, B, H) = x W_ih^T + b_ih
+    hs, out, scratch = _forward_buffers(h0, T, B, H, dtype)
+    op = packer(c_array(W_hh, dtype), transposed=True)  # rows -> W_hh^T (H, H), laid out once per block size
+    b_hh = c_array(b_hh, dtype)
+    rest = (*loop_mask(m, dtype), nonlinearity == "relu", *loop_recurrent_mask(recurrent_mask, B, H, dtype))
+    run_over_batch(  # rows split over threads where the layer may use more than one (kernels/_batch.py)
+        _forward_loop, B, lambda rows: (h_new, hs, out, *scratch, op(rows), b_hh, *rest)
     )
     cache = {
         "x": x,
@@ -97,17 +98,17 @@ def backward(dout, dh_n, cache):
     check_backward_args(dout, {"dh_n": dh_n}, cache)
     x, m, W_ih, W_hh, hs, h_new = (cache[k] for k in ("x", "mask", "W_ih", "W_hh", "hs", "h_new"))
     dtype = float_dtype(x)
-    T, B, _ = x.shape
-    H = hs.shape[-1]
-    da, dh0 = _backward_loop(
-        c_array(dout, dtype),
-        as_state(dh_n, B, H, dtype),
-        pack_b(c_array(W_hh, dtype), transposed=False, rows=B),  # op = W_hh (H, H), laid out once
+    B, H = hs.shape[1:]
+    op = packer(c_array(W_hh, dtype), transposed=False)  # rows -> W_hh (H, H), laid out once per block size
+    dh_carry = np.array(as_state(dh_n, B, H, dtype))  # a copy: the loop overwrites it
+    arrays = (c_array(dout, dtype), dh_carry, np.empty((B, H), dtype))
+    rest = (
         c_array(h_new, dtype),
         *loop_mask(m, dtype),
         cache["nonlinearity"] == "relu",
         *loop_recurrent_mask(cache.get("recurrent_mask"), B, H, dtype),
     )
+    da, dh0 = run_over_batch(_backward_loop, B, lambda rows: (*arrays, op(rows), *rest))
     mark_spent(cache)
     hs_in = dropped(hs, cache.get("recurrent_mask"))  # what met W_hh: h_{t-1} * m
     grads = weight_gradients(da, da, x, hs_in, W_ih, matmul=matmul)  # dx, weight gradients: one GEMM each
@@ -115,30 +116,32 @@ def backward(dout, dh_n, cache):
     return grads
 
 
-@jit
-def _forward_loop(x_proj, h0, W_op, b_hh, mask, has_mask, relu, rmask, has_rmask):
-    """The time loop of the forward pass.
+def _forward_buffers(h0, T, B, H, dtype):
+    """The arrays the forward loop fills: ``hs`` (T+1, B, H) with ``hs[0] = h0``, ``out`` (T, B, H), and its
+    scratch ``(h_rec (B, H), h_in (B, H))``."""
+    hs = np.empty((T + 1, B, H), dtype)  # carried states
+    hs[0] = h0  # broadcasts like the cells' hs[0] = h0
+    return hs, np.empty((T, B, H), dtype), (np.empty((B, H), dtype), np.empty((B, H), dtype))
 
-    x_proj (T, B, H) = x W_ih^T + b_ih;  h0 (B, H);  W_op = pack_b(W_hh, transposed=True): W_hh^T (H, H);
-    b_hh (H,);
+
+@jit
+def _forward_loop(h_new, hs, out, h_rec, h_in, W_op, b_hh, mask, has_mask, relu, rmask, has_rmask, b0, b1):
+    """The time loop of the forward pass: fills ``hs`` (from step 1), ``h_new`` and ``out``.
+
+    h_new (T, B, H) holds x_proj = x W_ih^T + b_ih on entry and phi(a_t) (before masking) on return: each
+    input term is replaced by phi(a).  hs (T+1, B, H) with hs[0] = h0;  out (T, B, H);  h_rec, h_in (B, H)
+    scratch from :func:`_forward_buffers`;  W_op = pack_b(W_hh, transposed=True): W_hh^T (H, H);  b_hh (H,);
     mask (T, B, 1) 0/1, read only if has_mask;  relu: phi is max(a, 0) instead of tanh;  rmask (B, H) the
-    recurrent-dropout mask, read only if has_rmask.
-    Returns ``hs (T+1, B, H), h_new (T, B, H), out (T, B, H)``.
-    ``h_new`` is ``x_proj`` itself (the caller's own temporary): each input term is replaced by phi(a).
+    recurrent-dropout mask, read only if has_rmask;  b0, b1: the batch rows [b0, b1) to run
+    (``_batch.run_over_batch``), the only ones read or written.
     """
-    T, B, H = x_proj.shape
-    one, zero = x_proj.dtype.type(1), x_proj.dtype.type(0)
-    hs = np.empty((T + 1, B, H), x_proj.dtype)  # carried states, hs[0] = h0
-    h_new = x_proj  # phi(a_t) before masking, in place
-    out = np.empty((T, B, H), x_proj.dtype)
-    for b in range(B):  # hs[0] = h0, as a loop: Numba takes
-        for j in range(H):  # seconds to compile an
-            hs[0, b, j] = h0[b, j]  # array-into-slice assignment
-    h_rec = np.empty((B, H), x_proj.dtype)  # h_{t-1} W_hh^T
-    h_in = np.empty((B, H), x_proj.dtype)  # h_{t-1} * rmask
+    T, _, H = out.shape
+    one, zero = out.dtype.type(1), out.dtype.type(0)
+    rows = slice(b0, b1)  # (b1 - b0, ...) row blocks of the (B, ...) arrays: C-contiguous
     for t in range(T):
-        gemm_fixed(dropped_state(hs[t], rmask, has_rmask, h_in), W_op, h_rec)  # (h_{t-1} * m) W_hh^T
-        for b in range(B):  # 1-D loops over units: LLVM vectorises them
+        h_t = dropped_state(hs[t, rows], rmask[rows], has_rmask, h_in[rows])  # (b1 - b0, H)
+        gemm_fixed(h_t, W_op, h_rec[rows])  # (h_{t-1} * m) W_hh^T
+        for b in range(b0, b1):  # 1-D loops over units: LLVM vectorises them
             a, h_tb = h_rec[b], h_new[t, b]  # h_tb holds x W_ih^T + b_ih
             h_prev, h_next, out_tb = hs[t, b], hs[t + 1, b], out[t, b]
             for j in range(H):  # a = x_proj + h_prev W_hh^T + b_hh
@@ -158,26 +161,24 @@ def _forward_loop(x_proj, h0, W_op, b_hh, mask, has_mask, relu, rmask, has_rmask
                 for j in range(H):
                     h_next[j] = h_tb[j]
                     out_tb[j] = h_tb[j]
-    return hs, h_new, out
 
 
 @jit
-def _backward_loop(dout, dh_n, W_op, h_new, mask, has_mask, relu, rmask, has_rmask):
+def _backward_loop(dout, dh_carry, dh_prev, W_op, h_new, mask, has_mask, relu, rmask, has_rmask, b0, b1):
     """The time loop of BPTT: carries dh back and returns ``da (T, B, H)`` (pre-activation gradients) and
     ``dh0 (B, H)``.
 
-    dout (T, B, H);  dh_n (B, H);  W_op = pack_b(W_hh, transposed=False): W_hh (H, H);
-    h_new (T, B, H) = phi(a_t) from the forward;  mask,
-    has_mask, relu as in :func:`_forward_loop`.  ``da`` is written over ``h_new``, each entry right after it
-    is read.
+    dout (T, B, H);  dh_carry (B, H) the gradient at h_T on entry (overwritten: each step swaps it with the
+    buffer dh_prev (B, H));  W_op = pack_b(W_hh, transposed=False): W_hh (H, H);  h_new (T, B, H) = phi(a_t)
+    from the forward;  mask, has_mask, relu, rmask, has_rmask, b0, b1 as in :func:`_forward_loop`.  ``da`` is
+    written over ``h_new``, each entry right after it is read.
     """
-    T, B, H = h_new.shape
+    T, _, H = h_new.shape
     one, zero = h_new.dtype.type(1), h_new.dtype.type(0)
     da = h_new  # (T, B, H), in place
-    dh_carry = dh_n.copy()  # gradient at the carried state h_t
-    dh_prev = np.empty((B, H), h_new.dtype)
+    rows = slice(b0, b1)
     for t in range(T - 1, -1, -1):
-        for b in range(B):
+        for b in range(b0, b1):
             for j in range(H):
                 h = h_new[t, b, j]
                 if relu:
@@ -188,13 +189,13 @@ def _backward_loop(dout, dh_n, W_op, h_new, mask, has_mask, relu, rmask, has_rma
                     da[t, b, j] = mask[t, b, 0] * (dout[t, b, j] + dh_carry[b, j]) * slope
                 else:
                     da[t, b, j] = (dout[t, b, j] + dh_carry[b, j]) * slope
-        gemm_fixed(da[t], W_op, dh_prev)  # (B, H)
+        gemm_fixed(da[t, rows], W_op, dh_prev[rows])  # (b1 - b0, H)
         if has_rmask:  # recurrent dropout: (da W_hh) * m
-            for b in range(B):
+            for b in range(b0, b1):
                 for j in range(H):
                     dh_prev[b, j] = dh_prev[b, j] * rmask[b, j]
         if has_mask:  # padded rows pass it straight through
-            for b in range(B):
+            for b in range(b0, b1):
                 m = mask[t, b, 0]
                 for j in range(H):
                     dh_prev[b, j] = dh_prev[b, j] + (one - m) * dh_carry[b, j]

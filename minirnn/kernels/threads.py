@@ -23,6 +23,10 @@ whatever the user chose (``OPENBLAS_NUM_THREADS``, ``threadpoolctl.threadpool_li
 no environment variable is set. The count is restored on the way out. The threads are set through
 threadpoolctl; without it (it is a dependency, but an environment may lack it) nothing changes. ``fixed(n)``
 turns the choice off, for benchmarks.
+
+The count is also how many threads minirnn itself runs: the compiled loops of the RNN, LSTM and GRU split
+their batch rows into that many blocks, and MKL's large products their rows (``_batch.py``), each block on
+one BLAS thread (``one_thread_each``, ``one_thread_here``). MKL itself runs sequential (``_mkl.py`` says why).
 """
 
 from __future__ import annotations
@@ -41,7 +45,9 @@ __all__ = [
     "recurrent_work",
     "linear_work",
     "fixed",
-    "forget_libraries",
+    "current",
+    "one_thread_each",
+    "one_thread_here",
 ]
 
 #: Products below this many multiply-adds run on one thread. One LSTM step's product on an idle machine, one
@@ -66,11 +72,6 @@ def _libs():
         except Exception:  # threadpoolctl missing or unable to inspect the process
             _state["libs"] = []
     return _state["libs"]
-
-
-def forget_libraries():
-    """Look the BLAS libraries up again at the next call (MKL, loaded by ctypes, imports no module)."""
-    _state["libs"] = None
 
 
 def _cores() -> int:
@@ -143,6 +144,43 @@ def blas_threads_for(work):
         _state["current"] = current
         if wanted != current:
             _set(current)
+
+
+def current() -> int:
+    """The thread count the enclosing :func:`blas_threads_for` chose for this call (1 outside any, and where
+    threadpoolctl cannot set the BLAS's count).
+
+    Example:
+        >>> current()
+        1
+    """
+    return _state["current"] if _state["depth"] else 1
+
+
+@contextlib.contextmanager
+def one_thread_each():
+    """Run the block with one BLAS thread per calling thread: for work the caller itself spreads over
+    threads (``_batch.run_over_batch``), whose BLAS calls must not start threads of their own. Restores the
+    enclosing count on the way out.
+
+    Example:
+        >>> with one_thread_each():
+        ...     pass
+    """
+    outer = current()
+    if outer != 1:
+        _set(1)
+    try:
+        yield
+    finally:
+        if outer != 1:
+            _set(outer)
+
+
+def one_thread_here():
+    """Give the BLAS one thread for the calls of the current thread (a worker of ``one_thread_each``'s
+    caller): MKL and OpenMP keep the count per thread, OpenBLAS for the process (already 1 there)."""
+    _set(1)
 
 
 def uses_blas(work_of):
