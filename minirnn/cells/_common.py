@@ -59,20 +59,16 @@ def weight_gradients(dx_proj, dh_proj, x, hs, W_ih, matmul=np.matmul):
 
     Returns a dict with keys ``x, W_ih, W_hh, b_ih, b_hh``. ``matmul`` as in :func:`project_inputs`.
 
-    When dx_proj and dh_proj are one array (RNN, LSTM), dW_ih and dW_hh come from one product with the inputs
-    side by side, ``dx_proj^T [x | h_prev]``: one (GH, I+H) GEMM instead of a skinny (GH, I) one and a (GH, H)
-    one, and one bias sum instead of two (docs/performance.md).
+    When dx_proj and dh_proj are one array (RNN, LSTM) the bias gradients are one sum. dW_ih and dW_hh are two
+    products: one product ``dx_proj^T [x | h_prev]`` was as fast in float32 and 8% faster in float64 for the
+    large LSTM's weight gradients, but its (T*B, I+H) copy was the largest temporary of a backward pass, 0.15x
+    of the stored activations (``python benchmarks/speed.py``'s memory row; docs/performance.md).
     """
     T, B, I = x.shape
     H, GH = hs.shape[-1], dx_proj.shape[-1]
     dxp, dhp = dx_proj.reshape(T * B, GH), dh_proj.reshape(T * B, GH)  # (TB, GH)
     x2, h2 = x.reshape(T * B, I), hs[:-1].reshape(T * B, H)  # (TB, I), (TB, H): h_{t-1}
     grads = {"x": matmul(dxp, W_ih).reshape(T, B, I), "b_ih": dxp.sum(0)}  # dx (T, B, I)
-    if dh_proj is dx_proj:
-        dW = matmul(dxp.T, np.concatenate([x2, h2], axis=1))  # (GH, I + H)
-        grads["W_ih"], grads["W_hh"] = np.ascontiguousarray(dW[:, :I]), np.ascontiguousarray(dW[:, I:])
-        grads["b_hh"] = grads["b_ih"].copy()
-    else:
-        grads["W_ih"], grads["W_hh"] = matmul(dxp.T, x2), matmul(dhp.T, h2)  # (GH, I), (GH, H)
-        grads["b_hh"] = dhp.sum(0)
+    grads["W_ih"], grads["W_hh"] = matmul(dxp.T, x2), matmul(dhp.T, h2)  # (GH, I), (GH, H)
+    grads["b_hh"] = grads["b_ih"].copy() if dh_proj is dx_proj else dhp.sum(0)
     return grads

@@ -332,10 +332,10 @@ def register(numpy_cblas=None, blas=None):
         call = packed[a.dtype.bitwidth]
         mismatch = "gemm_fixed: shapes do not match"
 
-        def impl(a, b, out):  # out (M, N) = a (M, K) @ op(W) (K, N), b = [K, N, start, ..., packed op(W)]
+        def impl(a, b, out):  # out (M, N) = a (M, K) @ op(W) (K, N), b = [K, N, start, M, ..., packed op(W)]
             M, K = a.shape
             N = out.shape[1]
-            if out.shape[0] != M or b.size < 3 or b[0] != K or b[1] != N:
+            if out.shape[0] != M or b.size < 4 or b[0] != K or b[1] != N or b[3] != M:
                 raise ValueError(mismatch)
             data = b[int(b[2]) :]
             call(ROW_MAJOR, NO_TRANS, PACKED, M, N, K, a.ctypes, K, data.ctypes, N, F(0), out.ctypes, N)

@@ -147,40 +147,42 @@ def _functions(dtype):
     return _state[key]
 
 
-HEADER = 3  # pack()'s first elements: K, N, and where MKL's data starts
+HEADER = 4  # pack()'s first elements: K, N, where MKL's data starts, and the rows it was packed for
 
 
 def pack(w, transposed, rows, reuse=False):
     """``op(w)`` in MKL's packed layout, for products ``a @ op(w)`` with ``a`` of ``rows`` rows.
 
     w: 2-D (K, N) C-contiguous, or (N, K) if ``transposed`` (op(w) = w.T). Returns a 1-D array of w's dtype:
-    ``[K, N, start, ..., MKL's data from index start (64-byte aligned) ...]`` for ``cblas_?gemm_compute``; the
-    compiled product checks K and N against its operands before MKL reads the data. ``reuse``: pack into the
-    buffer of this thread's last call with the same shapes (:func:`_buffer`).
+    ``[K, N, start, rows, ..., MKL's data from index start (64-byte aligned) ...]`` for
+    ``cblas_?gemm_compute``; the compiled product checks K, N and its row count against its operands before
+    MKL reads the data (MKL's layout depends on the rows too). ``reuse``: pack into this thread's buffer
+    from its last call for as many rows (:func:`_buffer`).
     """
     _, size, pack_, _ = _functions(w.dtype)
     K, N = (w.shape[1], w.shape[0]) if transposed else w.shape
-    if max(K, N) >= 2**24:  # K and N must be exact in a float32 header
-        raise ValueError(f"pack: w may have at most 2**24 - 1 rows and columns, got shape {w.shape}")
+    if max(K, N, rows) >= 2**24:  # K, N and rows must be exact in a float32 header
+        raise ValueError(f"pack: w and rows may be at most 2**24 - 1, got shape {w.shape} and rows={rows}")
     data = -(-size(_B_MATRIX, rows, N, K) // w.itemsize)
     align = 64 // w.itemsize
-    buffer = _buffer(HEADER + align + data, w.dtype, (transposed, K, N, rows), reuse)
+    buffer = _buffer(HEADER + align + data, w.dtype, rows, reuse)
     start = HEADER + (-(buffer.ctypes.data // w.itemsize + HEADER)) % align
-    buffer[:HEADER] = K, N, start
+    buffer[:HEADER] = K, N, start, rows
     pack_(_ROW_MAJOR, _B_MATRIX, _TRANS if transposed else _NO_TRANS, rows, N, K, 1.0, w.ctypes.data,
           w.shape[1], buffer[start:].ctypes.data)
     return buffer
 
 
 #: How many packed buffers each thread keeps for pack(..., reuse=True), the most recently used.
-REUSED_BUFFERS = 8
+REUSED_BUFFERS = 4
 _reused = threading.local()
 
 
-def _buffer(size, dtype, shapes, reuse):
-    """A 1-D array of ``size`` elements for :func:`pack`: new, or with ``reuse`` the one this thread last
-    packed for the same ``shapes`` (the caller has finished with it: the kernels pack W_hh once per loop, and
-    each loop ends before the next pack).
+def _buffer(size, dtype, rows, reuse):
+    """A 1-D array of at least ``size`` elements for :func:`pack`: new, or with ``reuse`` the one this thread
+    last packed for products of as many ``rows`` (the caller has finished with it: the kernels pack W_hh
+    once per loop, each loop ends before the next pack, and the blocks of one loop that run at once have
+    different row counts or share one operand). The forward's and the backward's operands share one buffer.
 
     Why: MKL asks for far more than it writes (9.2 MB for a 128 x 512 float32 W_hh, of which it writes the
     first 1.1 MB), and a new buffer of that size at every forward and backward moves glibc's thresholds for
@@ -190,9 +192,9 @@ def _buffer(size, dtype, shapes, reuse):
     if not reuse:
         return np.empty(size, dtype)
     kept = _reused.__dict__.setdefault("buffers", {})
-    key = (np.dtype(dtype).char, *shapes)
+    key = (np.dtype(dtype).char, rows)
     buffer = kept.pop(key, None)
-    if buffer is None:
+    if buffer is None or buffer.size < size:
         buffer = np.empty(size, dtype)
     kept[key] = buffer  # the most recent last
     while len(kept) > REUSED_BUFFERS:

@@ -101,17 +101,33 @@ def test_mkl_is_refused_when_a_library_it_opens_later_cannot_be_read(tmp_path, m
     assert "not installed" in _mkl.why_not()
 
 
-def test_threadpoolctl_sees_mkl_once_it_is_loaded():
-    """Loading MKL by ctypes imports no module; the thread choice must still reach it (else MKL runs on every
-    core while the benchmark says one thread)."""
+def test_mkl_runs_on_its_callers_thread_alone():
+    """MKL is loaded sequential: however many threads the BLAS libraries are given, an MKL call never starts
+    threads of its own (minirnn's blocks are the threads: kernels/_batch.py), as threadpoolctl reads it."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
     lstm._forward_loop.dispatcher
     if _blas.bound_to() != "mkl":
         assert _mkl.why_not() is not None                  # no MKL here: nothing to see
         return
-    apis = {lib.internal_api for lib in threads._libs()}
-    assert "mkl" in apis, apis
-    with threads.fixed(1), threads.blas_threads_for(1 << 30):
-        assert all(lib.num_threads == 1 for lib in threads._libs())
+    with threadpool_limits(2):
+        mkl = [lib for lib in threadpool_info() if lib["internal_api"] == "mkl"]
+        assert [(lib["threading_layer"], lib["num_threads"]) for lib in mkl] == [("sequential", 1)]
+
+
+def test_an_operand_packed_for_other_rows_is_refused():
+    """MKL's packed layout depends on the row count of the products too: the header holds it and the compiled
+    product checks it (a block of 9 rows must not use the operand packed for 8)."""
+    lstm._forward_loop.dispatcher
+    op = _blas.pack_b(np.ones((128, 512)), transposed=False, rows=32)
+    if op.ndim == 1:  # packed (MKL)
+        assert op[:4].tolist() == [128, 512, op[2], 32]
+        with pytest.raises(ValueError, match="shapes do not match"):
+            fixed_products(np.ones((31, 128)), op, np.ones((31, 512)), 1)
+    else:
+        assert _blas.bound_to() != "mkl"
+    fixed_products(np.ones((32, 128)), op, out := np.zeros((32, 512)), 1)
+    assert np.all(out == 128)
 
 
 @pytest.mark.parametrize("choice, bound", [("openblas", "numpy"), ("auto", None)])
