@@ -232,6 +232,7 @@ def matmul(a, b):
     if not (a.ndim == b.ndim == 2 and a.dtype == b.dtype and a.dtype in (np.float32, np.float64)
             and a.shape[1] == b.shape[0] and a.size and b.size) or _state["lib"] is None:
         return np.matmul(a, b)
+    from . import threads
     from ._batch import run_over_batch
 
     gemm = _functions(a.dtype)[0]
@@ -244,5 +245,5 @@ def matmul(a, b):
         gemm(_ROW_MAJOR, ta, tb, r1 - r0, N, K, 1.0, a_.ctypes.data + r0 * row, lda, b_.ctypes.data, ldb, 0.0,
              out.ctypes.data + r0 * N * out.itemsize, N)
 
-    run_over_batch(rows, M, lambda _: ())
+    run_over_batch(rows, M, lambda _: (), threads.current())
     return out
