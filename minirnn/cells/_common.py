@@ -60,9 +60,11 @@ def weight_gradients(dx_proj, dh_proj, x, hs, W_ih, matmul=np.matmul):
     Returns a dict with keys ``x, W_ih, W_hh, b_ih, b_hh``. ``matmul`` as in :func:`project_inputs`.
 
     When dx_proj and dh_proj are one array (RNN, LSTM) the bias gradients are one sum. dW_ih and dW_hh are two
-    products: one product ``dx_proj^T [x | h_prev]`` was as fast in float32 and 8% faster in float64 for the
-    large LSTM's weight gradients, but its (T*B, I+H) copy was the largest temporary of a backward pass, 0.15x
-    of the stored activations (``python benchmarks/speed.py``'s memory row; docs/performance.md).
+    products. One product ``dx_proj^T [x | h_prev]`` is as fast at the medium size and 20-30% faster at the
+    large one (MKL's product with a transposed left operand and a narrow right one, ``dx_proj^T x``, is slow:
+    ``python benchmarks/batch_split.py --weight-gradients --size 100,64,128,512``), but its (T*B, I+H) copy
+    was the largest temporary of a backward pass, 0.15x of the stored activations, and kept peak memory over
+    its 1.3x target (``python benchmarks/speed.py``'s memory row; docs/performance.md).
     """
     T, B, I = x.shape
     H, GH = hs.shape[-1], dx_proj.shape[-1]

@@ -80,7 +80,10 @@ def run_over_batch(loop, B, args_for, n_threads=None):
         >>> run_over_batch(loop, 4, lambda rows: (out,)).tolist()     # outside a layer: one block
         [4.0, 4.0, 4.0, 4.0]
     """
-    parts = blocks(B, workers() if n_threads is None else n_threads)
+    n_threads = workers() if n_threads is None else n_threads
+    if n_threads == 1:  # (the small layers' path: nothing more to decide)
+        return loop(*args_for(B), 0, B)
+    parts = blocks(B, n_threads)
     if len(parts) == 1:
         return loop(*args_for(B), 0, B)
     with threads.one_thread_each():

@@ -160,9 +160,10 @@ def _forward_loop(
     T, _, H = tanh_c.shape
     one = tanh_c.dtype.type(1)
     rows = slice(b0, b1)  # (b1 - b0, ...) row blocks of the (B, ...) arrays: C-contiguous
+    rmask_b, h_in_b, h_rec_b = rmask[rows], h_in[rows], h_rec[rows]  # this block's rows, once
     for t in range(T):
-        h_t = dropped_state(hs[t, rows], rmask[rows], has_rmask, h_in[rows])  # (b1 - b0, H)
-        gemm_fixed(h_t, W_op, h_rec[rows])  # (h_{t-1} * m) W_hh^T
+        h_t = dropped_state(hs[t, rows], rmask_b, has_rmask, h_in_b)  # (b1 - b0, H)
+        gemm_fixed(h_t, W_op, h_rec_b)  # (h_{t-1} * m) W_hh^T
         for b in range(b0, b1):  # 1-D loops over units: LLVM vectorises them
             a, gate = h_rec[b], gates[t, b]  # (4H,) views; gate holds x W_ih^T
             for k in range(4 * H):  # a = x W_ih^T + b_ih + h_prev W_hh^T + b_hh

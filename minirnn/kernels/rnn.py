@@ -138,9 +138,10 @@ def _forward_loop(h_new, hs, out, h_rec, h_in, W_op, b_hh, mask, has_mask, relu,
     T, _, H = out.shape
     one, zero = out.dtype.type(1), out.dtype.type(0)
     rows = slice(b0, b1)  # (b1 - b0, ...) row blocks of the (B, ...) arrays: C-contiguous
+    rmask_b, h_in_b, h_rec_b = rmask[rows], h_in[rows], h_rec[rows]  # this block's rows, once
     for t in range(T):
-        h_t = dropped_state(hs[t, rows], rmask[rows], has_rmask, h_in[rows])  # (b1 - b0, H)
-        gemm_fixed(h_t, W_op, h_rec[rows])  # (h_{t-1} * m) W_hh^T
+        h_t = dropped_state(hs[t, rows], rmask_b, has_rmask, h_in_b)  # (b1 - b0, H)
+        gemm_fixed(h_t, W_op, h_rec_b)  # (h_{t-1} * m) W_hh^T
         for b in range(b0, b1):  # 1-D loops over units: LLVM vectorises them
             a, h_tb = h_rec[b], h_new[t, b]  # h_tb holds x W_ih^T + b_ih
             h_prev, h_next, out_tb = hs[t, b], hs[t + 1, b], out[t, b]

@@ -50,10 +50,13 @@ __all__ = [
     "one_thread_here",
 ]
 
-#: Products below this many multiply-adds run on one thread. One LSTM step's product on an idle machine, one
-#: thread against two (``OPENBLAS_NUM_THREADS=2 python benchmarks/product_threads.py``): 2^19 (B=32, H=64)
-#: 0.96-1.00x, 2^21 (B=32, H=128) 1.20x (float32) and 1.30x (float64), 2^23 and up 1.6-1.9x.
-PARALLEL_WORK = 1 << 21
+#: Products below this many multiply-adds run on one thread. A recurrent layer's loops split over two threads
+#: (MKL; ``python benchmarks/batch_split.py --dtypes float32 --size 100,32,32,64``, and ``--size
+#: 100,16,32,128``): float32 forward + backward 1.07-1.19x from 2^19 (the LSTM at B=32, H=64; the RNN at B=32,
+#: H=128), 1.00x for the GRU at B=32, H=64 (2^18.6), 0.81-0.89x for the RNN at 2^17-2^18. One product on
+#: OpenBLAS's two threads against one (``OPENBLAS_NUM_THREADS=2 python benchmarks/product_threads.py``): 2^19
+#: 0.96-1.00x, 2^21 1.20-1.30x, 2^23 and up 1.6-1.9x.
+PARALLEL_WORK = 1 << 19
 _state = {"libs": None, "depth": 0, "ceiling": 1, "current": 1, "fixed": None, "load": (0.0, -1.0), "used": 1}
 
 
@@ -98,7 +101,7 @@ def threads_for(work, ceiling=None) -> int:
     """BLAS threads for a call whose largest product has ``work`` multiply-adds (see the module docstring).
 
     Example:
-        >>> threads_for(32 * 64 * 256, ceiling=8)         # one LSTM step at B=32, H=64: one thread
+        >>> threads_for(32 * 32 * 128, ceiling=8)         # one LSTM step at B=32, H=32: one thread
         1
     """
     ceiling = _state["ceiling"] if ceiling is None else ceiling
