@@ -3,8 +3,11 @@ backward loop and the weight gradients, each timed alone (one thread, medians), 
 
     python benchmarks/layer_phases.py                    # the speed benchmark's medium size, float32
     python benchmarks/layer_phases.py --B 64 --I 128 --H 512
+    python benchmarks/layer_phases.py --threads 2        # the phases with the layer's two threads
 
-The forward loop's time minus its T step products is the gate arithmetic; likewise for the backward loop.
+The forward loop's time minus its T step products is the gate arithmetic; likewise for the backward loop
+(one thread only: with ``--threads 2`` the loops run two blocks of rows at once, kernels/_batch.py, and the
+step products are not timed apart).
 
 Example:
     >>> sorted(phases(T=3, B=2, I=3, H=4, repeats=1))[:3]
@@ -35,8 +38,16 @@ def _median_ms(f, repeats):
     return float(np.median(times)) * 1e3
 
 
-def phases(T=100, B=32, I=32, H=128, dtype=np.float32, repeats=15) -> dict:
-    """Milliseconds per phase (median of ``repeats``) of one LSTM forward + backward, compiled backend."""
+def phases(T=100, B=32, I=32, H=128, dtype=np.float32, repeats=15, n_threads=1) -> dict:
+    """Milliseconds per phase (median of ``repeats``) of one LSTM forward + backward, compiled backend, with
+    ``n_threads`` threads as a layer would use them (``threads.fixed``)."""
+    from minirnn.kernels import threads
+
+    with threads.fixed(n_threads), threads.blas_threads_for(1 << 40):
+        return _phases(T, B, I, H, dtype, repeats)
+
+
+def _phases(T, B, I, H, dtype, repeats):
     from numba import njit
 
     from minirnn.cells._common import project_inputs, weight_gradients
@@ -80,17 +91,21 @@ def main(argv=None) -> int:
     for name, default in (("T", 100), ("B", 32), ("I", 32), ("H", 128), ("repeats", 15)):
         p.add_argument(f"--{name}", type=int, default=default)
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    p.add_argument("--threads", type=int, choices=[1, 2], default=1, help="the layer's threads")
     args = p.parse_args(argv)
     if min(args.T, args.B, args.I, args.H, args.repeats) < 1:
         p.error("--T, --B, --I, --H and --repeats must be positive")
     from minirnn import kernels
 
-    res = phases(args.T, args.B, args.I, args.H, np.dtype(args.dtype).type, args.repeats)
+    res = phases(args.T, args.B, args.I, args.H, np.dtype(args.dtype).type, args.repeats, args.threads)
     total = res["forward + backward"]
     print(f"LSTM {args.dtype} T={args.T} B={args.B} I={args.I} H={args.H}, BLAS {kernels.blas()}, "
-          f"load {os.getloadavg()[0]:.2f}: ms (share of forward + backward)")
+          f"{args.threads} thread(s), load {os.getloadavg()[0]:.2f}: ms (share of forward + backward)")
     for name, ms in res.items():
-        print(f"  {name:<24}{ms:9.3f}  {ms / total:6.1%}")
+        if args.threads == 1 or "step products" not in name:
+            print(f"  {name:<24}{ms:9.3f}  {ms / total:6.1%}")
+    if args.threads > 1:
+        return 0
     gates_f = res["forward loop"] - res["forward step products"]
     gates_b = res["backward loop"] - res["backward step products"]
     print(f"  gate arithmetic          {gates_f + gates_b:9.3f}  {(gates_f + gates_b) / total:6.1%}"

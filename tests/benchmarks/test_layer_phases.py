@@ -25,6 +25,10 @@ def test_the_command_prints_every_phase_and_refuses_a_bad_size():
                          "--H", "4", "--repeats", "2"], capture_output=True, text=True, timeout=300)
     assert ok.returncode == 0, ok.stderr
     assert "gate arithmetic" in ok.stdout and "weight gradients" in ok.stdout
+    two = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "layer_phases.py"), "--T", "3", "--B", "16",
+                          "--H", "4", "--repeats", "2", "--threads", "2"], capture_output=True, text=True, timeout=300)
+    assert two.returncode == 0, two.stderr
+    assert "2 thread(s)" in two.stdout and "forward loop" in two.stdout and "step products" not in two.stdout
     bad = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "layer_phases.py"), "--H", "0"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "must be positive" in bad.stderr
