@@ -102,9 +102,9 @@ def run_over_batch(loop, B, args_for, n_threads=None):
 
 
 def _worker_block(loop, args):
-    """A worker thread's block, its BLAS calls on that thread alone. Set in the worker itself: MKL on GNU
-    OpenMP keeps its thread count per calling thread, and a new thread starts at one per core (two blocks
-    of two-thread products on two cores ran at about 1.5x instead of 1.7x)."""
+    """A worker thread's block, its BLAS calls on that thread alone. Set in the worker itself: a BLAS on
+    OpenMP keeps its thread count per calling thread, and a new thread starts at one per core (MKL did, on
+    its OpenMP layer: two blocks of two-thread products on two cores ran at about 1.5x instead of 1.7x)."""
     threads.one_thread_here()
     return loop(*args)
 
