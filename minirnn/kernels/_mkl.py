@@ -41,12 +41,11 @@ _NAMES = {32: "cblas_sgemm_64", 64: "cblas_dgemm_64"}
 _NEEDED = ("libmkl_rt.so*", "libmkl_core.so*", "libmkl_gnu_thread.so*", "libmkl_sequential.so*")
 # MKL runs sequential: each call on the thread that makes it. minirnn makes its own threads
 # (kernels/_batch.py: blocks of batch rows in the loops, blocks of rows in :func:`matmul`). MKL's OpenMP
-# threads were worse twice:
-# on Intel's OpenMP (MKL's default) with torch imported first, torch's libgomp answered MKL's
-# omp_get_thread_num() inside Intel OpenMP's threads and a packed operand made on two threads came out wrong
-# (tests/kernels/test_kernel_mkl.py has the case); on GNU OpenMP each idle thread spins 300,000 times
-# (GOMP_SPINCOUNT's default, milliseconds) after every parallel product, and the spinning thread took half
-# a core from the loop's blocks (the medium float32 LSTM on two threads: 1.28x instead of 1.77x).
+# threads were worse twice. On Intel's OpenMP (MKL's default) with torch imported first, torch's libgomp
+# answered MKL's omp_get_thread_num() inside Intel OpenMP's threads and a packed operand made on two threads
+# came out wrong (tests/kernels/test_kernel_mkl.py has the case). On GNU OpenMP each idle thread spins
+# 300,000 times (GOMP_SPINCOUNT's default, milliseconds) after every parallel product, and the spinning
+# thread took half a core from the loop's blocks (the medium float32 LSTM on two threads: 1.28x, not 1.77x).
 _SEQUENTIAL = 1  # MKL_Set_Threading_Layer's MKL_THREADING_SEQUENTIAL
 _state = {"lib": None}
 
