@@ -11,7 +11,8 @@ what was measured and exits with status 130, and a mistake on the command line i
 
 The atomic write itself (temporary file in the same folder, flush, fsync, ``os.replace``) is
 ``minirnn.training.checkpoint.atomic_write``, the one checkpoints use. Logs of runs (``.jsonl``) are appended
-to, one whole line per run (:func:`append_jsonl`), and need no ``--overwrite``.
+to, one whole line per run (``append_jsonl``, which is ``minirnn.analysis.sweep.append_row``, the sweeps'
+own), and need no ``--overwrite``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)  # this checkout's minirnn
 
+from minirnn.analysis.sweep import append_row as append_jsonl  # noqa: E402,F401  (the logs' one line per run)
+from minirnn.analysis.sweep import read_rows as read_jsonl  # noqa: E402,F401
 from minirnn.training.checkpoint import atomic_write  # noqa: E402
 
 OVERWRITE_HELP = "replace result files that already exist (without it they are refused before measuring)"
@@ -108,44 +111,6 @@ def write_png(fig, path, dpi=150) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     return atomic_write(path, lambda f: f.write(buffer.getvalue()))
-
-
-def append_jsonl(path, row) -> None:
-    """Append ``row`` as one JSON line to ``path`` with a single ``write`` (a Ctrl-C comes before or after it,
-    never inside); a torn last line that a killed run left is ended first, so this row starts its own.
-
-    Example:
-        >>> import tempfile, os
-        >>> p = os.path.join(tempfile.mkdtemp(), "log.jsonl"); _ = open(p, "w").write('{"a": 1}\\n{"a"')
-        >>> append_jsonl(p, {"a": 2}); [r["a"] for r in read_jsonl(p)]
-        [1, 2]
-    """
-    line = (json.dumps(row) + "\n").encode("utf-8")
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
-    try:
-        size = os.fstat(fd).st_size
-        if size and os.pread(fd, 1, size - 1) != b"\n":
-            line = b"\n" + line
-        os.write(fd, line)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def read_jsonl(path) -> list:
-    """The rows of the JSON-lines file ``path`` in order ([] if it does not exist); a torn line is skipped."""
-    if not os.path.exists(path):
-        return []
-    rows = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(row, dict):
-                rows.append(row)
-    return rows
 
 
 @contextlib.contextmanager

@@ -30,20 +30,50 @@ def job_key(job: dict) -> str:
     return json.dumps(job, sort_keys=True, default=float)
 
 
-def load(path) -> list:
-    """The rows already in the JSON-lines file ``path`` (an empty list if it does not exist); the last row of
-    a job wins, a truncated last line (a run killed while writing) is ignored."""
-    rows = {}
+def read_rows(path) -> list:
+    """The dict rows of the JSON-lines file ``path`` in order (an empty list if there is no such file); a
+    torn line (a run killed while writing) is skipped.
+
+    Example:
+        >>> import tempfile, os
+        >>> p = os.path.join(tempfile.mkdtemp(), "log.jsonl"); _ = open(p, "w").write('{"a": 1}\\n{"a"')
+        >>> append_row(p, {"a": 2}); [r["a"] for r in read_rows(p)]
+        [1, 2]
+    """
     if path is None or not os.path.exists(path):
         return []
+    rows = []
     with open(path, encoding="utf-8") as fh:
         for line in fh:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            if isinstance(row, dict) and isinstance(row.get("job"), dict):
-                rows[job_key(row["job"])] = row
+            if isinstance(row, dict):
+                rows.append(row)
+    return rows
+
+
+def append_row(path, row) -> None:
+    """Append ``row`` as one JSON line to ``path`` with a single ``write`` (a Ctrl-C comes before or after it,
+    never inside), fsync'ed; a torn last line that a killed run left is ended first, so this row starts its
+    own."""
+    line = (json.dumps(row) + "\n").encode("utf-8")
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            line = b"\n" + line
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def load(path) -> list:
+    """The rows already in the JSON-lines file ``path`` (an empty list if it does not exist); the last row of
+    a job wins, a truncated last line (a run killed while writing) is ignored."""
+    rows = {job_key(r["job"]): r for r in read_rows(path) if isinstance(r.get("job"), dict)}
     return list(rows.values())
 
 
@@ -57,16 +87,6 @@ def _jsonable(obj):
     if isinstance(obj, np.generic):
         return obj.item()
     return obj
-
-
-def _end_torn_line(path):
-    """If a killed run left ``path`` without a final newline, end that line, so the next row starts its
-    own."""
-    if path is not None and os.path.exists(path) and os.path.getsize(path) > 0:
-        with open(path, "rb+") as fh:
-            fh.seek(-1, os.SEEK_END)
-            if fh.read(1) != b"\n":
-                fh.write(b"\n")
 
 
 def _call(fn, job):
@@ -95,7 +115,6 @@ def sweep(fn, jobs, path=None, n_jobs=-1, progress=True, desc="runs"):
     if not isinstance(jobs, (list, tuple)) or not all(isinstance(j, dict) for j in jobs):
         raise TypeError(f"jobs must be a list of dicts of keyword arguments, got {type(jobs).__name__}")
     done = {job_key(r["job"]): r for r in load(path)}
-    _end_torn_line(path)
     todo = [job for job in jobs if job_key(job) not in done]
     bar = None
     if progress and todo:
@@ -116,8 +135,7 @@ def sweep(fn, jobs, path=None, n_jobs=-1, progress=True, desc="runs"):
         row = _jsonable({"job": job, **result})
         done[job_key(job)] = row
         if path is not None:
-            with open(path, "a", encoding="utf-8") as fh:
-                fh.write(json.dumps(row) + "\n")
+            append_row(path, row)
         if bar is not None:
             bar.update(1)
     if bar is not None:
