@@ -76,8 +76,8 @@ def pack_b(w, transposed, rows, reuse=False):
     w: (K, N), or (N, K) with ``transposed`` (op(w) = w.T). On MKL, for products of at least ``PACK_WORK``
     multiply-adds, a 1-D buffer in MKL's packed layout, so the T products of a sequence do not copy ``W_hh``
     into the GEMM kernel's layout again at every step (OpenBLAS does); otherwise the (K, N) C-contiguous
-    array ``op(w)`` itself. ``reuse``: on MKL, pack into this thread's buffer from its last call with the
-    same shapes, for a caller done with that one (the kernels: one pack per loop).
+    array ``op(w)`` itself. ``reuse``: on MKL, pack into this thread's buffer from its last call for as many
+    ``rows``, for a caller done with that one (the kernels: one pack per loop; ``_mkl._buffer``).
 
     Example:
         >>> import numpy as np

@@ -182,7 +182,7 @@ def one_thread_each():
 
 def one_thread_here():
     """Give the BLAS one thread for the calls of the current thread (a worker of ``one_thread_each``'s
-    caller): MKL and OpenMP keep the count per thread, OpenBLAS for the process (already 1 there)."""
+    caller): a BLAS on OpenMP keeps the count per thread, OpenBLAS for the process (already 1 there)."""
     _set(1)
 
 
