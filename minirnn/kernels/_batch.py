@@ -110,10 +110,9 @@ def _worker_block(loop, args):
 
 
 def _executor(size):
-    """The worker threads (made once, grown when more are asked for)."""
+    """The worker threads (made once; a larger pool replaces a smaller one, which is not shut down: another
+    thread of the program may be submitting to it, and its workers end when it is no longer referenced)."""
     if _pool["size"] < size:
-        if _pool["executor"] is not None:
-            _pool["executor"].shutdown(wait=True)
         _pool["executor"] = concurrent.futures.ThreadPoolExecutor(size, thread_name_prefix="minirnn-batch")
         _pool["size"] = size
     return _pool["executor"]
